@@ -1,0 +1,367 @@
+"""Batch evaluation: from the metrics store and the rules to a plan.
+
+For each (platform, level) the workflows need, one scan of metrics_daily sums every
+needed (window, metric) pair with FILTER clauses and joins the entities (stage
+`aggregate`, materialized as a temporary table). All rules of that group are then
+compiled into a single layered query that evaluates every rule on every entity at once
+and returns only the entities where something fired (stage `evaluate`). Python touches
+only the fired rows, to propose actions (stage `propose`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from engine.actions import ACTIONS
+from engine.catalog import KEY_COLUMNS, Catalog
+from engine.expr import Expr, ExprError, Ref, Type, compile_expr
+from engine.expr.reference import evaluate as ref_evaluate
+from engine.expr.sqlgen import SqlProgram, quote_ident, sql_literal
+from engine.expr.types import Node
+from engine.model import Project, Rule, Workflow
+from engine.plan import Plan, PlannedAction, action_key
+from engine.store import LoadedSource
+from engine.windows import date_range
+
+INACTIVE = ("removed", "archived")
+ENTITY_FIELDS = ("name", "status", "daily_budget", "bid", "parent_id", "product", "is_brand", "learning_phase")
+
+
+@dataclass
+class Timings:
+    stages: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    evaluations: int = 0  # entity x rule evaluations performed in batch
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.stages[stage] += seconds
+
+
+class _FormulaScope:
+    """Names inside catalog formulas: additive metrics of one window, and builtins."""
+
+    def __init__(self, catalog: Catalog, window: str, kind: str = "metric"):
+        self.catalog, self.window, self.kind = catalog, window, kind
+
+    def resolve(self, parts, offset):
+        name = ".".join(parts)
+        if name == "credibility_ratio":
+            return Ref("builtin", name, Type.NUM)
+        if self.kind == "truth":
+            return Ref("truthsum", name, Type.NUM, window=self.window)
+        if name in self.catalog.metrics and self.catalog.metrics[name].kind == "additive":
+            return Ref("metric", name, Type.NUM, window=self.window)
+        raise ExprError(f"catalog formula uses unknown metric {name!r}", offset)
+
+
+class Context:
+    """Everything one evaluation needs besides the rules: data, date, catalog, guardrails."""
+
+    def __init__(self, con, loaded: LoadedSource, catalog: Catalog, project: Project, as_of: date):
+        self.con = con
+        self.loaded = loaded
+        self.catalog = catalog
+        self.project = project
+        self.as_of = as_of
+        self._formulas: dict[tuple[str, str, str], Expr] = {}
+        self._truth: dict[str, dict[str, float | None]] = {}
+
+    def formula(self, name: str, window: str, kind: str = "metric") -> Expr:
+        key = (kind, name, window)
+        if key not in self._formulas:
+            source = self.catalog.truth[name].formula if kind == "truth" else self.catalog.metrics[name].formula
+            self._formulas[key] = compile_expr(str(source), _FormulaScope(self.catalog, window, kind))
+        return self._formulas[key]
+
+    def additive_inputs(self, ref: Ref) -> list[Ref]:
+        """The additive (window, metric) refs behind a metric ref."""
+        metric = self.catalog.metrics[ref.name]
+        if metric.kind == "additive":
+            return [ref]
+        expr = self.formula(ref.name, ref.window or "")
+        return [r for r in expr.refs if r.kind == "metric"]
+
+    def truth(self, window: str) -> dict[str, float | None]:
+        """Truth metrics over a window: Shopify against total ad spend (campaign rows)."""
+        if window not in self._truth:
+            rng = date_range(window, self.as_of)
+            cond = _date_cond(rng)
+            present = self.loaded.info.present_metrics
+            ad_platforms = [s.name for s in self.catalog.sources.values() if s.type == "ad_platform"]
+            truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
+            cols = []
+            for m in ("revenue", "orders", "new_customers", "sessions"):
+                cols.append(f"sum({m}) FILTER (WHERE platform IN ({_in_list(truth_sources)}) AND {cond})"
+                            if m in present else "NULL")
+            cols.append(f"sum(spend) FILTER (WHERE platform IN ({_in_list(ad_platforms)}) AND level = 'campaign' "
+                        f"AND {cond})" if "spend" in present else "NULL")
+            row = self.con.execute(f"SELECT {', '.join(cols)} FROM {self.loaded.table('metrics_daily')}").fetchone()
+            sums = dict(zip(("revenue", "orders", "new_customers", "sessions", "ad_spend"), row, strict=True))
+            values = {}
+            for name in self.catalog.truth:
+                expr = self.formula(name, window, "truth")
+                values[name] = ref_evaluate(expr, {r.key: _f(sums.get(r.name)) for r in expr.refs}, {})
+            self._truth[window] = values
+        return self._truth[window]
+
+
+def _f(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def _in_list(values) -> str:
+    return ", ".join(sql_literal(v) for v in values) or "NULL"
+
+
+def _date_cond(rng) -> str:
+    end = f"date < DATE '{rng.end.isoformat()}'"
+    return end if rng.start is None else f"date >= DATE '{rng.start.isoformat()}' AND {end}"
+
+
+@dataclass
+class Group:
+    """Rules that evaluate the same entities: one platform, one level."""
+
+    platform: str
+    level: str
+    rules: list[tuple[Workflow, Rule]] = field(default_factory=list)
+
+
+def group_rules(workflows: list[Workflow]) -> list[Group]:
+    groups: dict[tuple[str, str], Group] = {}
+    for wf in workflows:
+        for rule in wf.rules:
+            if rule.enabled:
+                key = (wf.platform, rule.level)
+                groups.setdefault(key, Group(*key)).rules.append((wf, rule))
+    return list(groups.values())
+
+
+class GroupEvaluator:
+    """Builds and runs the aggregate and evaluate queries of one group."""
+
+    def __init__(self, ctx: Context, group: Group, entity_filter: str | None = None):
+        self.ctx = ctx
+        self.group = group
+        self.entity_filter = entity_filter
+        self.refs: dict[str, Ref] = {}
+        for wf, rule in group.rules:
+            for ref in rule.when.refs:
+                self.refs[ref.key] = ref
+            if "spend" in ctx.catalog.metrics_available(group.platform):
+                self.refs.setdefault(self._spend_ref(rule).key, self._spend_ref(rule))
+        self.table = quote_ident(f"_base_{uuid.uuid4().hex[:8]}")
+
+    @staticmethod
+    def _spend_ref(rule: Rule) -> Ref:
+        return Ref("metric", "spend", Type.NUM, window=rule.window, text="spend")
+
+    # -- stage: aggregate ----------------------------------------------------------------------
+    def aggregate_sql(self) -> str:
+        ctx, g = self.ctx, self.group
+        present = ctx.loaded.info.present_metrics
+        additive: dict[str, Ref] = {}
+        for ref in self.refs.values():
+            if ref.kind == "metric":
+                for inner in ctx.additive_inputs(ref):
+                    additive[inner.key] = inner
+        ranges = {r.window: date_range(r.window, ctx.as_of) for r in additive.values()}
+        sums = [f"sum({r.name}) FILTER (WHERE {_date_cond(ranges[r.window])}) AS {quote_ident(r.key)}"
+                for r in additive.values() if r.name in present]
+        starts = [rng.start for rng in ranges.values()]
+        bounds = [f"platform = {sql_literal(g.platform)}", f"level = {sql_literal(g.level)}"]
+        if starts and None not in starts:
+            bounds.append(f"date >= DATE '{min(starts).isoformat()}'")
+        if ranges:
+            bounds.append(f"date < DATE '{max(r.end for r in ranges.values()).isoformat()}'")
+        keys = ", ".join(KEY_COLUMNS)
+        agg = (f"SELECT {keys}, {', '.join(sums)} FROM {ctx.loaded.table('metrics_daily')} "
+               f"WHERE {' AND '.join(bounds)} GROUP BY {keys}") if sums else None
+
+        cols = [f"e.{c}" for c in KEY_COLUMNS] + [f"e.{c} AS {quote_ident('attr:' + c)}" for c in ENTITY_FIELDS]
+        for ref in self.refs.values():
+            if ref.kind == "attr" and ref.name not in ENTITY_FIELDS and ref.name not in KEY_COLUMNS:
+                cols.append(f"e.{quote_ident(ref.name)} AS {quote_ident(ref.key)}")
+            elif ref.kind == "attr" and ref.name in KEY_COLUMNS:
+                cols.append(f"e.{quote_ident(ref.name)} AS {quote_ident(ref.key)}")
+        parent_refs = [r for r in self.refs.values() if r.kind == "parent"]
+        for ref in parent_refs:
+            cols.append(f"p.{quote_ident(ref.name)} AS {quote_ident(ref.key)}")
+        for r in additive.values():
+            cols.append(f"coalesce(a.{quote_ident(r.key)}, 0.0) AS {quote_ident(r.key)}" if r.name in present
+                        else f"CAST(NULL AS DOUBLE) AS {quote_ident(r.key)}")
+        sql = f"SELECT {', '.join(cols)} FROM {ctx.loaded.table('entities')} e"
+        if agg:
+            sql += f" LEFT JOIN ({agg}) a USING ({keys})"
+        if parent_refs:
+            names = sorted({quote_ident(r.name) for r in parent_refs})
+            sql += (f" LEFT JOIN (SELECT platform, account_id, entity_id, "
+                    f"{', '.join(f'any_value({n}) AS {n}' for n in names)} FROM {ctx.loaded.table('entities')} "
+                    f"WHERE platform = {sql_literal(g.platform)} GROUP BY platform, account_id, entity_id) p "
+                    f"ON p.platform = e.platform AND p.account_id = e.account_id AND p.entity_id = e.parent_id")
+        where = [f"e.platform = {sql_literal(g.platform)}", f"e.level = {sql_literal(g.level)}",
+                 f"coalesce(e.status, '') NOT IN ({_in_list(INACTIVE)})"]
+        if self.entity_filter:
+            where.append(self.entity_filter)
+        return f"{sql} WHERE {' AND '.join(where)}"
+
+    def aggregate(self) -> int:
+        self.ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.table} AS {self.aggregate_sql()}")
+        return self.ctx.con.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
+
+    # -- stage: evaluate -----------------------------------------------------------------------
+    def resolve(self, ref: Ref) -> str | Node:
+        ctx = self.ctx
+        if ref.kind == "metric":
+            metric = ctx.catalog.metrics[ref.name]
+            return quote_ident(ref.key) if metric.kind == "additive" else ctx.formula(ref.name, ref.window).ir
+        if ref.kind in ("attr", "parent"):
+            return quote_ident(ref.key)
+        if ref.kind == "builtin":
+            return sql_literal(ctx.catalog.credibility_ratio(self.group.platform))
+        if ref.kind == "guardrail":
+            return sql_literal(ctx.project.guardrails[ref.name])
+        if ref.kind == "benchmark":
+            return sql_literal(ctx.catalog.benchmarks[self.group.platform][ref.name])
+        if ref.kind == "truth":
+            return sql_literal(ctx.truth(ref.window)[ref.name])
+        if ref.kind == "threshold":
+            operator, _, name = ref.name.partition("/")
+            th = ctx.project.operators[operator].thresholds[name]
+            if not th.by_product:
+                return sql_literal(th.default)
+            cases = " ".join(f"WHEN {sql_literal(p)} THEN {sql_literal(v)}" for p, v in th.by_product.items())
+            return f"(CASE {quote_ident('attr:product')} {cases} ELSE {sql_literal(th.default)} END)"
+        raise KeyError(ref.key)
+
+    def evaluate(self) -> tuple[list[str], list[tuple]]:
+        """Run every rule on every entity; return column names and the rows where any rule fired."""
+        outputs: list[str] = []
+        evidence_cols: dict[str, str] = {}
+        program = SqlProgram(self.resolve, {"as_of": self.ctx.as_of})
+        for i, (_wf, rule) in enumerate(self.group.rules):
+            fired = program.add(rule.when, logical=True)
+            outputs.append(f"{fired} AS {quote_ident(f'fired:{i}')}")
+            for ref in [*rule.when.refs, self._spend_ref(rule)]:
+                if ref.key in self.refs:
+                    evidence_cols[f"ev:{i}:{ref.key}"] = program.value_of(ref)
+        base_cols = [*KEY_COLUMNS, *(quote_ident(f"attr:{c}") for c in ENTITY_FIELDS)]
+        columns = base_cols + outputs + [f"{sql} AS {quote_ident(name)}" for name, sql in evidence_cols.items()]
+        where = " OR ".join(quote_ident(f"fired:{i}") for i in range(len(self.group.rules)))
+        query = program.select(f"SELECT * FROM {self.table}", columns, where)
+        cursor = self.ctx.con.execute(query)
+        names = [d[0] for d in cursor.description]
+        return names, cursor.fetchall()
+
+    def drop(self) -> None:
+        self.ctx.con.execute(f"DROP TABLE IF EXISTS {self.table}")
+
+
+def default_as_of(loaded: LoadedSource) -> date:
+    """The day after the newest data (demo and file sources), else today."""
+    if loaded.info.max_date is not None:
+        return loaded.info.max_date + timedelta(days=1)
+    return date.today()
+
+
+def build_plan(con, loaded: LoadedSource, catalog: Catalog, project: Project, workflows: list[Workflow],
+               as_of: date, mode: str = "dry_run", timings: Timings | None = None) -> Plan:
+    """Evaluate `workflows` on the loaded data and propose actions (status `planned`/`skipped`)."""
+    timings = timings or Timings()
+    ctx = Context(con, loaded, catalog, project, as_of)
+    actions: list[PlannedAction] = []
+    entities = 0
+    for group in group_rules(workflows):
+        ev = GroupEvaluator(ctx, group)
+        t0 = time.perf_counter()
+        n = ev.aggregate()
+        t1 = time.perf_counter()
+        names, rows = ev.evaluate()
+        t2 = time.perf_counter()
+        actions.extend(_propose(group, names, rows, as_of))
+        t3 = time.perf_counter()
+        ev.drop()
+        timings.add("aggregate", t1 - t0)
+        timings.add("evaluate", t2 - t1)
+        timings.add("propose", t3 - t2)
+        timings.evaluations += n * len(group.rules)
+        entities += n
+    actions.sort(key=lambda a: (a.workflow, a.rule_id, a.platform, a.account_id, a.entity_id))
+    return Plan(
+        run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6],
+        mode=mode,
+        source=loaded.source,
+        as_of=as_of,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        rules_digest=project.digest,
+        workflows=[w.id for w in workflows],
+        actions=actions,
+        entities_evaluated=entities,
+        rules_evaluated=sum(1 for w in workflows for r in w.rules if r.enabled),
+        data_quality=data_quality(loaded, as_of),
+    )
+
+
+def _propose(group: Group, names: list[str], rows: list[tuple], as_of: date) -> list[PlannedAction]:
+    idx = {n: i for i, n in enumerate(names)}
+    n_keys = len(KEY_COLUMNS)
+    field_idx = [(c, idx[f"attr:{c}"]) for c in ENTITY_FIELDS]
+    per_rule = []
+    for i, (wf, rule) in enumerate(group.rules):
+        evidence = [(ref.text or ref.name, idx[f"ev:{i}:{ref.key}"]) for ref in rule.when.refs
+                    if f"ev:{i}:{ref.key}" in idx]
+        spend_col = idx.get(f"ev:{i}:metric:{rule.window}:spend")
+        per_rule.append((wf, rule, idx[f"fired:{i}"], evidence, spend_col, ACTIONS[rule.action.type]))
+    out: list[PlannedAction] = []
+    for row in rows:
+        key = row[:n_keys]
+        entity = {c: row[j] for c, j in field_idx}
+        for wf, rule, fired_col, evidence, spend_col, atype in per_rule:
+            if not row[fired_col]:
+                continue
+            proposal = atype.propose(entity, rule.action.params)
+            if proposal.noop:
+                continue
+            reasons = [rule.description or rule.when.text]
+            status = "planned"
+            if proposal.skip_reason:
+                status = "skipped"
+                reasons.append(proposal.skip_reason)
+            out.append(PlannedAction(
+                workflow=wf.id, rule_id=rule.id, platform=key[0], account_id=key[1], level=key[2],
+                entity_id=key[3], entity_name=entity["name"], type=rule.action.type,
+                params=dict(rule.action.params), before=proposal.before, after=proposal.after, status=status,
+                reasons=reasons, evidence={name: _clean(row[j]) for name, j in evidence},
+                priority=rule.priority, cooldown=rule.cooldown,
+                action_id=action_key(wf.id, rule.id, key, rule.action.type, as_of),
+                spend=row[spend_col] if spend_col is not None else None,
+            ))
+    return out
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float):
+        return round(v, 6)
+    if isinstance(v, date):
+        return v.isoformat()
+    return v
+
+
+def data_quality(loaded: LoadedSource, as_of: date) -> list[dict[str, Any]]:
+    notes = list(loaded.info.data_quality)
+    newest = loaded.info.max_date
+    if newest is None:
+        notes.append({"severity": "warning", "message": "the source has no metric rows: every metric is 0"})
+    elif (as_of - newest).days > 1:
+        notes.append({"severity": "warning",
+                      "message": f"newest data is from {newest.isoformat()}, {(as_of - newest).days - 1} day(s) "
+                                 f"before the last complete day ({(as_of - timedelta(days=1)).isoformat()})"})
+    elif newest >= as_of:
+        notes.append({"severity": "info",
+                      "message": f"data after {as_of.isoformat()} exists and is ignored (evaluating as of "
+                                 f"{as_of.isoformat()})"})
+    return notes

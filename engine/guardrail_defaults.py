@@ -1,0 +1,46 @@
+"""The global guardrails: names, types and built-in defaults (from the operator plan).
+
+These defaults are in force even when rules/guardrails.yaml is absent: deleting a file
+never switches safety off. The file may set any of them; operators may only tighten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    name: str
+    type: Literal["number", "integer", "boolean"]
+    default: float | int | bool
+    description: str
+    tighter: Literal["lower", "higher", "true"]  # which direction is stricter
+    maximum: float | None = None
+
+
+GUARDRAILS: dict[str, Guardrail] = {
+    g.name: g
+    for g in (
+        Guardrail("max_daily_budget_increase_pct", "number", 20, "Largest daily budget increase in one run, in percent.",
+                  "lower", 1000),
+        Guardrail("max_bid_change_pct", "number", 20, "Largest bid change (up or down) in one run, in percent.",
+                  "lower", 100),
+        Guardrail("min_mer_for_increase", "number", 2.0,
+                  "Blended MER (Shopify revenue / total ad spend) required before any budget increase.", "higher"),
+        Guardrail("max_daily_spend_cap", "number", 5000, "Cap on the sum of daily budgets per account.", "lower"),
+        Guardrail("min_spend_before_pause", "number", 500, "Spend an entity must reach before it is auto-paused.",
+                  "higher"),
+        Guardrail("brand_campaigns_no_auto_pause", "boolean", True,
+                  "Brand campaigns and their children are never auto-paused.", "true"),
+        Guardrail("min_conversions_for_scale", "integer", 5, "Conversions needed before scaling budgets or bids up.",
+                  "higher"),
+        Guardrail("max_actions_per_hour", "integer", 10, "Rate limit on executed actions, across runs.", "lower"),
+        Guardrail("emergency_stop_enabled", "boolean", True, "The kill switch (`rulerun stop`) is honoured.", "true"),
+    )
+}
+
+
+def defaults() -> dict[str, float | int | bool]:
+    return {g.name: g.default for g in GUARDRAILS.values()}

@@ -1,0 +1,56 @@
+"""The human table: grouped by workflow, with the one-line summary at the end."""
+
+from __future__ import annotations
+
+import io
+from itertools import groupby
+from typing import IO
+
+from rich.console import Console
+from rich.table import Table
+
+from engine.output import RenderOptions
+from engine.output.text import change, entity_label, evidence
+from engine.plan import Plan
+
+STATUS_STYLE = {
+    "planned": "green",
+    "clamped": "yellow",
+    "blocked": "red",
+    "needs_approval": "magenta",
+    "skipped": "dim",
+    "executed": "bold green",
+    "failed": "bold red",
+}
+
+
+def render_table(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=options.color, width=160 if options.color is None else None,
+                      highlight=False, soft_wrap=False)
+    console.print(f"[bold]rulerun plan[/] as of {plan.as_of.isoformat()} · source {plan.source} · "
+                  f"{plan.entities_evaluated:,} entities · {plan.rules_evaluated} rules")
+    for workflow, group in groupby(plan.actions, key=lambda a: a.workflow):
+        actions = list(group)
+        table = Table(title=f"{workflow} · {len(actions)} action(s)", title_justify="left", expand=False,
+                      show_lines=False)
+        table.add_column("Entity", overflow="fold", max_width=42)
+        table.add_column("Rule", overflow="fold", max_width=28)
+        table.add_column("Change", overflow="fold", max_width=40)
+        table.add_column("Evidence", overflow="fold", max_width=48)
+        table.add_column("Status")
+        shown = actions if options.limit is None else actions[: options.limit]
+        for a in shown:
+            status = a.status
+            style = STATUS_STYLE.get(status, "")
+            reason = "; ".join(a.reasons[1:]) if len(a.reasons) > 1 else ""
+            table.add_row(entity_label(a), a.rule_id, change(a), evidence(a),
+                          f"[{style}]{status}[/]" + (f"\n[dim]{reason}[/]" if reason else ""))
+        console.print(table)
+        if len(shown) < len(actions):
+            console.print(f"  … {len(actions) - len(shown):,} more in {workflow} "
+                          f"(--limit 0 shows all; --format json for everything)")
+    for note in plan.data_quality:
+        console.print(f"[yellow]data quality:[/] {note.get('message')}")
+    console.print(f"[bold]{plan.summary_line()}[/]")
+    out.write(buffer.getvalue().encode("utf-8"))

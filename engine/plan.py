@@ -1,0 +1,136 @@
+"""The plan: every proposed action with its status, evidence and reasons.
+
+Its JSON form is the contract of DESIGN.md (schemas/plan.schema.json), stable across
+versions: fields are only ever added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+STATUSES = (
+    "planned",
+    "clamped",
+    "blocked",
+    "needs_approval",
+    "skipped",
+    "executed",
+    "failed",
+    "approved",
+    "rejected",
+    "expired",
+    "rolled_back",
+)
+
+
+def action_key(workflow: str, rule_id: str, entity: tuple[str, str, str, str], action_type: str, as_of: date) -> str:
+    """Stable id of one action: the same rule, entity, action and date give the same id."""
+    raw = "\x1f".join((workflow, rule_id, *entity, action_type, as_of.isoformat()))
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+@dataclass
+class PlannedAction:
+    workflow: str
+    rule_id: str
+    platform: str
+    account_id: str
+    level: str
+    entity_id: str
+    entity_name: str | None
+    type: str
+    params: dict[str, Any]
+    before: dict[str, Any]
+    after: dict[str, Any]
+    status: str = "planned"
+    reasons: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    guardrails: list[dict[str, Any]] = field(default_factory=list)
+    priority: int = 0
+    cooldown: str | None = None
+    action_id: str = ""
+    spend: float | None = None  # the entity's spend in the rule's window (for summaries)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action_id": self.action_id,
+            "workflow": self.workflow,
+            "rule_id": self.rule_id,
+            "platform": self.platform,
+            "account_id": self.account_id,
+            "level": self.level,
+            "entity_id": self.entity_id,
+            "entity_name": self.entity_name,
+            "type": self.type,
+            "params": self.params,
+            "before": self.before,
+            "after": self.after,
+            "status": self.status,
+            "reasons": self.reasons,
+            "evidence": self.evidence,
+            "guardrails": self.guardrails,
+            "priority": self.priority,
+            "cooldown": self.cooldown,
+        }
+
+
+@dataclass
+class Plan:
+    run_id: str
+    mode: str
+    source: str
+    as_of: date
+    generated_at: str
+    rules_digest: str
+    workflows: list[str]
+    actions: list[PlannedAction]
+    entities_evaluated: int = 0
+    rules_evaluated: int = 0
+    data_quality: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        by_type = Counter(a.type for a in self.actions)
+        by_status = Counter(a.status for a in self.actions)
+        by_workflow = Counter(a.workflow for a in self.actions)
+        spend = sum(a.spend or 0.0 for a in self.actions if a.status in ("planned", "clamped"))
+        return {
+            "actions": len(self.actions),
+            "by_type": dict(sorted(by_type.items())),
+            "by_status": {s: by_status[s] for s in STATUSES if by_status[s]},
+            "by_workflow": dict(sorted(by_workflow.items())),
+            "entities_evaluated": self.entities_evaluated,
+            "rules_evaluated": self.rules_evaluated,
+            "spend_affected": round(spend, 2),
+            "text": self.summary_line(),
+        }
+
+    def summary_line(self) -> str:
+        """The one-line summary: `Plan: 7 pause, 3 change_bid (10 actions: 9 planned, 1 skipped)`."""
+        if not self.actions:
+            return f"Plan: no actions ({self.entities_evaluated} entities, {self.rules_evaluated} rules evaluated)"
+        by_type = Counter(a.type for a in self.actions)
+        by_status = Counter(a.status for a in self.actions)
+        types = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])))
+        statuses = ", ".join(f"{by_status[s]} {s.replace('_', ' ')}" for s in STATUSES if by_status[s])
+        return f"Plan: {types} ({len(self.actions)} actions: {statuses})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": 1,
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "source": self.source,
+            "as_of": self.as_of.isoformat(),
+            "generated_at": self.generated_at,
+            "rules_digest": self.rules_digest,
+            "workflows": self.workflows,
+            "actions": [a.to_dict() for a in self.actions],
+            "summary": self.summary(),
+            "data_quality": self.data_quality,
+            "errors": self.errors,
+        }

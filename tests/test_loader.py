@@ -1,0 +1,209 @@
+"""The loader: the DESIGN example loads as written; every user mistake is reported at file:line:col."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.catalog import load_catalog
+from engine.errors import UsageError, ValidationFailed
+from engine.loader import load_project
+from tests.helpers.rules import PINTEREST_OPERATOR, PINTEREST_WORKFLOW, pinterest_rules, write_rules
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load(path: Path):
+    return load_project(path, load_catalog())
+
+
+def errors_of(path: Path) -> list:
+    with pytest.raises(ValidationFailed) as exc:
+        load(path)
+    return exc.value.diagnostics
+
+
+def one_error(path: Path):
+    errs = errors_of(path)
+    assert len(errs) == 1, [e.format() for e in errs]
+    return errs[0]
+
+
+def test_shipped_library_loads():
+    project = load(REPO / "rules")
+    assert {w.id for w in project.workflows} == {"pinterest/daily_optimize", "google/daily_optimize",
+                                                 "meta/daily_optimize"}
+    assert project.guardrails["max_daily_spend_cap"] == 5000
+
+
+def test_design_example_loads_exactly_as_written(tmp_path):
+    project = load(pinterest_rules(tmp_path))
+    (wf,) = project.workflows
+    assert wf.id == "pinterest/daily_optimize" and wf.level == "ad_group" and wf.window == "last_7d"
+    assert wf.schedule == "0 6 * * *"
+    assert [r.id for r in wf.rules] == ["pause_expensive_low_outbound", "lower_bid_low_outbound_ctr"]
+    assert wf.rules[1].action.params == {"by_pct": -15} and wf.rules[1].cooldown == "3d"
+    assert project.operators["pinterest"].thresholds["target_cpa"].default == 300
+
+
+def test_guardrail_defaults_hold_without_the_file(tmp_path):
+    project = load(pinterest_rules(tmp_path))
+    assert project.guardrails_file is None
+    assert project.guardrails["min_spend_before_pause"] == 500
+    assert project.guardrails["brand_campaigns_no_auto_pause"] is True
+
+
+def test_missing_rules_folder_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="not found"):
+        load(tmp_path / "nope")
+
+
+def test_yaml_syntax_error_has_position(tmp_path):
+    rules = pinterest_rules(tmp_path, workflow=PINTEREST_WORKFLOW.replace("level: ad_group", "level: [ad_group"))
+    err = one_error(rules)
+    assert err.file.endswith("daily_optimize.yaml") and err.line is not None
+    assert "YAML syntax error" in err.message
+
+
+def test_duplicate_keys_are_errors(tmp_path):
+    text = PINTEREST_WORKFLOW.replace("    action: pause\n", "    action: pause\n    action: enable\n", 1)
+    err = one_error(pinterest_rules(tmp_path, workflow=text))
+    assert (err.line, err.col) == (12, 5)
+    assert "duplicate key 'action'" in err.message and "line 11" in err.message
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path):
+    text = PINTEREST_WORKFLOW.replace("    cooldown: 3d", "    cooldwn: 3d")
+    err = one_error(pinterest_rules(tmp_path, workflow=text))
+    assert (err.line, err.col) == (15, 5)
+    assert "unknown key 'cooldwn'" in err.message and "cooldown" in err.hint
+
+
+def test_wrong_type(tmp_path):
+    text = PINTEREST_WORKFLOW.replace("level: ad_group\n", "level: ad_group\nenabled: maybe\n")
+    err = one_error(pinterest_rules(tmp_path, workflow=text))
+    assert err.line == 6 and "expected a boolean, got a string" in err.message
+
+
+def test_bad_window(tmp_path):
+    err = one_error(pinterest_rules(tmp_path, workflow=PINTEREST_WORKFLOW.replace("last_7d", "last_week")))
+    assert (err.line, err.col) == (6, 9) and "unknown window 'last_week'" in err.message
+    assert "last_Nd" in err.hint
+
+
+def test_duplicate_rule_ids(tmp_path):
+    text = PINTEREST_WORKFLOW.replace("id: lower_bid_low_outbound_ctr", "id: pause_expensive_low_outbound")
+    err = one_error(pinterest_rules(tmp_path, workflow=text))
+    assert err.line == 12 and "duplicate rule id" in err.message and "line 8" in err.message
+
+
+@pytest.mark.parametrize("when, message, col", [
+    ("spnd > 1", "unknown name 'spnd'", 11),
+    ("spend > thresholds.target_cap", "threshold 'target_cap' is not defined", 19),
+    ("parent.colour == 'x'", "unknown parent attribute 'colour'", 11),
+    ("spend > 1 and status > 3", "> compares numbers, got a string and a number", 25),
+    ("status == 3", "cannot compare a string with a number", 11),
+    ('"spend > 1 and (lambda: 1)"', "lambdas are not allowed", 27),
+    ('"[x for x in spend]"', "comprehensions are not allowed", 12),
+    ("spend.__class__ == 1", "names starting with '_' are not allowed", 11),
+    ("spend ** spend > 1", "exponent of ** must be a number literal", 20),
+    ("9 ** 9 ** 9 > 1", "exponent of ** must be a number literal", 16),
+    ("spend == null", "comparing with null", 11),
+    ("spend + 1", "expression must give a boolean", 11),
+    ("spend >", "syntax error", 11),
+    ("video_views > 1 and leads > 1", None, None),
+])
+def test_expression_errors_point_into_the_expression(tmp_path, when, message, col):
+    # (lambdas and lists must be quoted in YAML, so their columns count the quote)
+    text = PINTEREST_WORKFLOW.replace("spend > 2 * thresholds.target_cpa and outbound_ctr < 0.003", when)
+    rules = pinterest_rules(tmp_path, workflow=text)
+    if message is None:  # leads is not a pinterest metric
+        err = one_error(rules)
+        assert "not reported by platform pinterest" in err.message
+        return
+    err = one_error(rules)
+    assert message in err.message, err.format()
+    assert err.line == 10
+    if message != "syntax error":
+        assert err.col == col, err.format()
+
+
+def test_expression_error_in_a_folded_block_maps_to_the_right_line(tmp_path):
+    text = PINTEREST_WORKFLOW.replace(
+        "    when: spend > 2 * thresholds.target_cpa and outbound_ctr < 0.003\n",
+        "    when: >-\n      spend > 2 * thresholds.target_cpa\n      and outbound_ctrr < 0.003\n")
+    err = one_error(pinterest_rules(tmp_path, workflow=text))
+    assert (err.line, err.col) == (12, 11) and "outbound_ctrr" in err.message
+
+
+@pytest.mark.parametrize("action, message", [
+    ("add_negative_keyword", "platform pinterest does not support 'add_negative_keyword' at level 'ad_group'"),
+    ("frobnicate", "unknown action type 'frobnicate'"),
+    ("{type: change_bid, by_pcts: -15}", "unknown change_bid parameter 'by_pcts'"),
+    ("{type: change_bid, by_pct: -150}", "must be at least -100"),
+    ("{type: change_bid}", "needs exactly one of by_pct or by_amount"),
+    ("{type: change_bid, by_pct: 10, by_amount: 1}", "needs exactly one of by_pct or by_amount"),
+    ("{type: set_bid, amount: -1}", "must be above 0"),
+    ("{by_pct: 10}", "action mapping needs a `type`"),
+])
+def test_action_errors(tmp_path, action, message):
+    text = PINTEREST_WORKFLOW.replace("action: {type: change_bid, by_pct: -15}", f"action: {action}")
+    err = one_error(pinterest_rules(tmp_path, workflow=text))
+    assert message in err.message, err.format()
+    assert err.line in (14, 15)
+
+
+def test_every_error_of_a_run_is_reported(tmp_path):
+    text = (PINTEREST_WORKFLOW.replace("last_7d", "last_7x").replace("outbound_ctr < 0.003", "outbound_ct < 0.003")
+            .replace("by_pct: -15", "by_pc: -15"))
+    rules = write_rules(tmp_path, {
+        "pinterest/operator.yaml": PINTEREST_OPERATOR,
+        "pinterest/daily_optimize.yaml": text,
+        "guardrails.yaml": "max_daily_spend_cap: -5\nsurprise: 1\n",
+        "meta/weekly.yaml": "workflow: weekly\n",
+    })
+    messages = [e.format() for e in errors_of(rules)]
+    assert len(messages) == 6, messages
+    joined = "\n".join(messages)
+    for fragment in ("unknown window 'last_7x'", "unknown name 'outbound_ct'", "unknown change_bid parameter 'by_pc'",
+                     "max_daily_spend_cap: -5 must be at least 0", "unknown key 'surprise'",
+                     "operator folder 'meta' has no operator.yaml"):
+        assert fragment in joined
+
+
+def test_operator_file_errors(tmp_path):
+    operator = PINTEREST_OPERATOR.replace("platform: pinterest", "platform: pinterst").replace(
+        "min_outbound_ctr: 0.005", "min_outbound_ctr: low")
+    errs = errors_of(pinterest_rules(tmp_path, operator=operator))
+    text = "\n".join(e.format() for e in errs)
+    assert "'pinterst' is not allowed" in text and "did you mean 'pinterest'" in text
+    assert "threshold 'min_outbound_ctr' must be a number" in text
+
+
+def test_operator_and_workflow_names_must_match_their_files(tmp_path):
+    rules = pinterest_rules(tmp_path, workflow=PINTEREST_WORKFLOW.replace("workflow: daily_optimize",
+                                                                          "workflow: daily"))
+    assert "does not match its file name" in one_error(rules).message
+
+
+def test_per_product_thresholds_and_level_override(tmp_path):
+    operator = PINTEREST_OPERATOR.replace("target_cpa: 300", "target_cpa: {default: 300, bot: 350}")
+    project = load(pinterest_rules(tmp_path, operator=operator))
+    th = project.operators["pinterest"].thresholds["target_cpa"]
+    assert (th.value_for("bot"), th.value_for("dot"), th.value_for(None)) == (350, 300, 300)
+
+
+def test_empty_and_non_utf8_files(tmp_path):
+    rules = write_rules(tmp_path, {"pinterest/operator.yaml": PINTEREST_OPERATOR,
+                                   "pinterest/daily_optimize.yaml": ""})
+    assert "file is empty" in one_error(rules).message
+    (rules / "pinterest" / "daily_optimize.yaml").write_bytes(b"workflow: caf\xe9\n")
+    err = one_error(rules)
+    assert "not valid UTF-8" in err.message and (err.line, err.col) == (1, 14)
+
+
+def test_stray_top_level_rule_file(tmp_path):
+    rules = pinterest_rules(tmp_path)
+    (rules / "daily.yaml").write_text("workflow: daily\n")
+    assert "unexpected rule file" in one_error(rules).message
