@@ -19,7 +19,7 @@ EXIT_STATE_BUSY = 5  # the state directory is locked by another rulerun process
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Diagnostic:
     """One problem found in a user's file, positioned at file:line:col."""
 
@@ -58,6 +58,11 @@ class Diagnostic:
         }
 
 
+def _order(d: Diagnostic) -> tuple:
+    # Unpositioned diagnostics first within a file; None never compares with an int.
+    return (d.file or "", d.line or 0, d.col or 0, d.message)
+
+
 class RulerunError(Exception):
     """An error meant for the user: printed without a traceback."""
 
@@ -74,7 +79,7 @@ class DiagnosticsError(RulerunError):
 
     def __init__(self, diagnostics: list[Diagnostic], message: str = "invalid input"):
         super().__init__(message)
-        self.diagnostics = sorted(diagnostics)
+        self.diagnostics = sorted(diagnostics, key=_order)
 
 
 class ValidationFailed(DiagnosticsError):

@@ -207,3 +207,10 @@ def test_stray_top_level_rule_file(tmp_path):
     rules = pinterest_rules(tmp_path)
     (rules / "daily.yaml").write_text("workflow: daily\n")
     assert "unexpected rule file" in one_error(rules).message
+
+
+def test_diagnostics_with_and_without_positions_sort_together():
+    from engine.errors import DataError, Diagnostic
+
+    err = DataError([Diagnostic("f", 3, 1, "c"), Diagnostic("f", None, None, "a"), Diagnostic("f", 1, None, "b")])
+    assert [d.message for d in err.diagnostics] == ["a", "b", "c"]
