@@ -122,8 +122,13 @@ class _ChangeAmount(ActionType):
     def check_params(cls, params):
         given = [k for k in ("by_pct", "by_amount") if k in params]
         if len(given) != 1:
-            return [((), f"{cls.name} needs exactly one of by_pct or by_amount",
-                     f"e.g. {{type: {cls.name}, by_pct: -15}}")]
+            return [
+                (
+                    (),
+                    f"{cls.name} needs exactly one of by_pct or by_amount",
+                    f"e.g. {{type: {cls.name}, by_pct: -15}}",
+                )
+            ]
         if params[given[0]] == 0:
             return [((given[0],), f"{given[0]} of 0 changes nothing", "use a non-zero change")]
         return []

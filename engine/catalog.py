@@ -157,13 +157,17 @@ def load_catalog(directory: str | None = None) -> Catalog:
     for name, spec in (metrics_doc.get("derived") or {}).items():
         formula = str(spec["formula"])
         inputs = _names_in(formula) - {"credibility_ratio"}
-        metrics[name] = Metric(
-            name, "derived", spec.get("unit", "ratio"), spec.get("description", ""), formula, inputs
-        )
+        metrics[name] = Metric(name, "derived", spec.get("unit", "ratio"), spec.get("description", ""), formula, inputs)
 
     truth = {
-        name: Metric(name, "truth", spec.get("unit", "ratio"), spec.get("description", ""), str(spec["formula"]),
-                     _names_in(str(spec["formula"])))
+        name: Metric(
+            name,
+            "truth",
+            spec.get("unit", "ratio"),
+            spec.get("description", ""),
+            str(spec["formula"]),
+            _names_in(str(spec["formula"])),
+        )
         for name, spec in (metrics_doc.get("truth") or {}).items()
     }
 
@@ -197,7 +201,9 @@ def load_catalog(directory: str | None = None) -> Catalog:
         field_mapping=_field_maps(mapping_doc.get("platforms"), "metric"),
         attribute_mapping=_field_maps(mapping_doc.get("attributes"), "attribute"),
         credibility={k: float(v) for k, v in (credibility_doc.get("conversions_vs_shopify_ratio") or {}).items()},
-        benchmarks={p: {k: float(v) for k, v in vals.items()} for p, vals in (benchmarks_doc.get("platforms") or {}).items()},
+        benchmarks={
+            p: {k: float(v) for k, v in vals.items()} for p, vals in (benchmarks_doc.get("platforms") or {}).items()
+        },
         truth=truth,
         budget_allocation=benchmarks_doc.get("budget_allocation") or {},
         concepts=mapping_doc.get("concepts") or {},

@@ -65,14 +65,29 @@ def _parse_date(ctx, param, value: str | None) -> date | None:
         raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
-rules_option = click.option("--rules", "rules", metavar="PATH", envvar="RULERUN_RULES",
-                            help="Rules folder (default: ./rules).")
-state_option = click.option("--state-dir", metavar="DIR", envvar="RULERUN_STATE_DIR",
-                            help="State directory (default: .rulerun/ beside the rules folder).")
-source_option = click.option("--source", default="demo", show_default=True, metavar="SPEC",
-                             help="Data source: demo, demo:ad_groups=N,days=D, or file:DIR.")
-as_of_option = click.option("--as-of", "as_of", callback=_parse_date, metavar="DATE",
-                            help="Evaluation date (default: the day after the newest data).")
+rules_option = click.option(
+    "--rules", "rules", metavar="PATH", envvar="RULERUN_RULES", help="Rules folder (default: ./rules)."
+)
+state_option = click.option(
+    "--state-dir",
+    metavar="DIR",
+    envvar="RULERUN_STATE_DIR",
+    help="State directory (default: .rulerun/ beside the rules folder).",
+)
+source_option = click.option(
+    "--source",
+    default="demo",
+    show_default=True,
+    metavar="SPEC",
+    help="Data source: demo, demo:ad_groups=N,days=D, or file:DIR.",
+)
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    callback=_parse_date,
+    metavar="DATE",
+    help="Evaluation date (default: the day after the newest data).",
+)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
@@ -100,15 +115,30 @@ def validate(rules: str | None, fmt: str) -> None:
 
 
 @main.command()
-@click.option("--dry-run", is_flag=True, default=True,
-              help="Only show the plan (always the case for evaluate; `apply` executes).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    default=True,
+    help="Only show the plan (always the case for evaluate; `apply` executes).",
+)
 @rules_option
-@click.option("--workflow", "workflows", multiple=True, metavar="OP/WF",
-              help="Evaluate only this workflow (repeatable); OP alone selects all of an operator's workflows.")
+@click.option(
+    "--workflow",
+    "workflows",
+    multiple=True,
+    metavar="OP/WF",
+    help="Evaluate only this workflow (repeatable); OP alone selects all of an operator's workflows.",
+)
 @source_option
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "markdown"]), default="table",
-              show_default=True, help="Output format; json is the plan contract (schemas/plan.schema.json).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "jsonl", "markdown"]),
+    default="table",
+    show_default=True,
+    help="Output format; json is the plan contract (schemas/plan.schema.json).",
+)
 @click.option("--out", "out_path", metavar="FILE", help="Also save the plan as JSON to FILE.")
 @click.option("--limit", default=50, show_default=True, help="Rows per workflow in table/markdown (0: all).")
 @state_option
@@ -124,8 +154,17 @@ def evaluate(dry_run: bool, rules, workflows, source, as_of, fmt, out_path, limi
     """
     from engine.commands import evaluate_command
 
-    evaluate_command(rules=rules, workflows=workflows, source=source, as_of=as_of, fmt=fmt, out_path=out_path,
-                     limit=limit, state_dir=state_dir, profile=profile)
+    evaluate_command(
+        rules=rules,
+        workflows=workflows,
+        source=source,
+        as_of=as_of,
+        fmt=fmt,
+        out_path=out_path,
+        limit=limit,
+        state_dir=state_dir,
+        profile=profile,
+    )
 
 
 @main.command()
@@ -143,8 +182,9 @@ def explain(rules, workflow, entity_id, source, as_of, state_dir) -> None:
     """
     from engine.commands import explain_command
 
-    explain_command(rules=rules, workflow=workflow, entity_id=entity_id, source=source, as_of=as_of,
-                    state_dir=state_dir)
+    explain_command(
+        rules=rules, workflow=workflow, entity_id=entity_id, source=source, as_of=as_of, state_dir=state_dir
+    )
 
 
 @main.command()
@@ -158,8 +198,11 @@ def schema(name: str | None, write_dir: str | None) -> None:
 
 
 @main.command()
-@click.argument("topic", required=False,
-                type=click.Choice(["functions", "metrics", "attributes", "names", "actions", "platforms", "windows"]))
+@click.argument(
+    "topic",
+    required=False,
+    type=click.Choice(["functions", "metrics", "attributes", "names", "actions", "platforms", "windows"]),
+)
 def docs(topic: str | None) -> None:
     """Reference for rule writers, generated from the registries and the catalog."""
     from engine.commands import docs_command

@@ -57,12 +57,23 @@ def validate_command(rules: str | None, fmt: str) -> None:
         raise
     n_rules = sum(len(w.rules) for w in project.workflows)
     if fmt == "json":
-        print(json.dumps({"valid": True, "operators": sorted(project.operators),
-                          "workflows": [w.id for w in project.workflows], "rules": n_rules,
-                          "diagnostics": [d.to_dict() for d in project.warnings]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "valid": True,
+                    "operators": sorted(project.operators),
+                    "workflows": [w.id for w in project.workflows],
+                    "rules": n_rules,
+                    "diagnostics": [d.to_dict() for d in project.warnings],
+                },
+                indent=2,
+            )
+        )
         return
-    print(f"ok: {len(project.operators)} operator(s), {len(project.workflows)} workflow(s), {n_rules} rule(s) "
-          f"in {project.root}")
+    print(
+        f"ok: {len(project.operators)} operator(s), {len(project.workflows)} workflow(s), {n_rules} rule(s) "
+        f"in {project.root}"
+    )
 
 
 def _load(ws, catalog, source: str):
@@ -80,8 +91,7 @@ def _load(ws, catalog, source: str):
     return store, loaded
 
 
-def evaluate_command(*, rules, workflows, source, as_of: date | None, fmt, out_path, limit, state_dir,
-                     profile) -> None:
+def evaluate_command(*, rules, workflows, source, as_of: date | None, fmt, out_path, limit, state_dir, profile) -> None:
     from engine.evaluate import Timings, build_plan, default_as_of
     from engine.output import RenderOptions, get_renderer
 
@@ -106,12 +116,20 @@ def evaluate_command(*, rules, workflows, source, as_of: date | None, fmt, out_p
     sys.stdout.buffer.flush()
     if profile:
         t_end = time.perf_counter()
-        stages = {"rules": t_rules - t_start, "load": t_load - t_rules, **timings.stages,
-                  "render": t_end - t_render, "total": t_end - t_start}
+        stages = {
+            "rules": t_rules - t_start,
+            "load": t_load - t_rules,
+            **timings.stages,
+            "render": t_end - t_render,
+            "total": t_end - t_start,
+        }
         rate = timings.evaluations / timings.stages["evaluate"] if timings.stages.get("evaluate") else 0
-        err.print("profile: " + ", ".join(f"{k} {v:.3f}s" for k, v in stages.items())
-                  + f"; {timings.evaluations:,} entity-rule evaluations ({rate / 1e6:,.1f} M/s in evaluate)"
-                  + f"; source {'reused' if loaded.reused else 'materialized'}")
+        err.print(
+            "profile: "
+            + ", ".join(f"{k} {v:.3f}s" for k, v in stages.items())
+            + f"; {timings.evaluations:,} entity-rule evaluations ({rate / 1e6:,.1f} M/s in evaluate)"
+            + f"; source {'reused' if loaded.reused else 'materialized'}"
+        )
 
 
 def _write_atomic(path: Path, write) -> None:
@@ -130,12 +148,21 @@ def explain_command(*, rules, workflow, entity_id, source, as_of, state_dir) -> 
     ws, catalog, project = _project(rules, state_dir)
     wf = next((w for w in project.workflows if w.id == workflow), None)
     if wf is None:
-        raise UsageError(f"no workflow {workflow!r}", hint="known workflows: " +
-                         ", ".join(w.id for w in project.workflows))
+        raise UsageError(
+            f"no workflow {workflow!r}", hint="known workflows: " + ", ".join(w.id for w in project.workflows)
+        )
     store, loaded = _load(ws, catalog, source)
     try:
-        explain(Console(highlight=False, soft_wrap=True), store.con, loaded, catalog, project, wf, entity_id,
-                as_of)
+        explain(
+            Console(highlight=False, soft_wrap=True),
+            store.con,
+            loaded,
+            catalog,
+            project,
+            wf,
+            entity_id,
+            as_of,
+        )
     finally:
         store.close()
 
@@ -154,8 +181,10 @@ def schema_command(name: str | None, write_dir: str | None) -> None:
         return
     key = name if name.endswith(".schema.json") else f"{name}.schema.json"
     if key not in schemas:
-        raise UsageError(f"no schema {name!r}", hint="schemas: " + ", ".join(k.removesuffix(".schema.json")
-                                                                             for k in schemas))
+        raise UsageError(
+            f"no schema {name!r}",
+            hint="schemas: " + ", ".join(k.removesuffix(".schema.json") for k in schemas),
+        )
     sys.stdout.write(render(schemas[key]))
 
 

@@ -29,7 +29,16 @@ from engine.store import LoadedSource
 from engine.windows import date_range
 
 INACTIVE = ("removed", "archived")
-ENTITY_FIELDS = ("name", "status", "daily_budget", "bid", "parent_id", "product", "is_brand", "learning_phase")
+ENTITY_FIELDS = (
+    "name",
+    "status",
+    "daily_budget",
+    "bid",
+    "parent_id",
+    "product",
+    "is_brand",
+    "learning_phase",
+)
 
 
 @dataclass
@@ -95,10 +104,16 @@ class Context:
             truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
             cols = []
             for m in ("revenue", "orders", "new_customers", "sessions"):
-                cols.append(f"sum({m}) FILTER (WHERE platform IN ({_in_list(truth_sources)}) AND {cond})"
-                            if m in present else "NULL")
-            cols.append(f"sum(spend) FILTER (WHERE platform IN ({_in_list(ad_platforms)}) AND level = 'campaign' "
-                        f"AND {cond})" if "spend" in present else "NULL")
+                cols.append(
+                    f"sum({m}) FILTER (WHERE platform IN ({_in_list(truth_sources)}) AND {cond})"
+                    if m in present
+                    else "NULL"
+                )
+            cols.append(
+                f"sum(spend) FILTER (WHERE platform IN ({_in_list(ad_platforms)}) AND level = 'campaign' AND {cond})"
+                if "spend" in present
+                else "NULL"
+            )
             row = self.con.execute(f"SELECT {', '.join(cols)} FROM {self.loaded.table('metrics_daily')}").fetchone()
             sums = dict(zip(("revenue", "orders", "new_customers", "sessions", "ad_spend"), row, strict=True))
             values = {}
@@ -149,12 +164,14 @@ class GroupEvaluator:
         self.group = group
         self.entity_filter = entity_filter
         self.refs: dict[str, Ref] = {}
-        for wf, rule in group.rules:
+        for _wf, rule in group.rules:
             for ref in rule.when.refs:
                 self.refs[ref.key] = ref
             if "spend" in ctx.catalog.metrics_available(group.platform):
                 self.refs.setdefault(self._spend_ref(rule).key, self._spend_ref(rule))
-        self.table = quote_ident(f"_base_{uuid.uuid4().hex[:8]}")
+        suffix = uuid.uuid4().hex[:8]
+        self.table = quote_ident(f"_base_{suffix}")
+        self.fired_table = quote_ident(f"_fired_{suffix}")
 
     @staticmethod
     def _spend_ref(rule: Rule) -> Ref:
@@ -170,8 +187,11 @@ class GroupEvaluator:
                 for inner in ctx.additive_inputs(ref):
                     additive[inner.key] = inner
         ranges = {r.window: date_range(r.window, ctx.as_of) for r in additive.values()}
-        sums = [f"sum({r.name}) FILTER (WHERE {_date_cond(ranges[r.window])}) AS {quote_ident(r.key)}"
-                for r in additive.values() if r.name in present]
+        sums = [
+            f"sum({r.name}) FILTER (WHERE {_date_cond(ranges[r.window])}) AS {quote_ident(r.key)}"
+            for r in additive.values()
+            if r.name in present
+        ]
         starts = [rng.start for rng in ranges.values()]
         bounds = [f"platform = {sql_literal(g.platform)}", f"level = {sql_literal(g.level)}"]
         if starts and None not in starts:
@@ -179,32 +199,46 @@ class GroupEvaluator:
         if ranges:
             bounds.append(f"date < DATE '{max(r.end for r in ranges.values()).isoformat()}'")
         keys = ", ".join(KEY_COLUMNS)
-        agg = (f"SELECT {keys}, {', '.join(sums)} FROM {ctx.loaded.table('metrics_daily')} "
-               f"WHERE {' AND '.join(bounds)} GROUP BY {keys}") if sums else None
+        agg = (
+            (
+                f"SELECT {keys}, {', '.join(sums)} FROM {ctx.loaded.table('metrics_daily')} "
+                f"WHERE {' AND '.join(bounds)} GROUP BY {keys}"
+            )
+            if sums
+            else None
+        )
 
         cols = [f"e.{c}" for c in KEY_COLUMNS] + [f"e.{c} AS {quote_ident('attr:' + c)}" for c in ENTITY_FIELDS]
         for ref in self.refs.values():
-            if ref.kind == "attr" and ref.name not in ENTITY_FIELDS and ref.name not in KEY_COLUMNS:
-                cols.append(f"e.{quote_ident(ref.name)} AS {quote_ident(ref.key)}")
-            elif ref.kind == "attr" and ref.name in KEY_COLUMNS:
+            if (ref.kind == "attr" and ref.name not in ENTITY_FIELDS and ref.name not in KEY_COLUMNS) or (
+                ref.kind == "attr" and ref.name in KEY_COLUMNS
+            ):
                 cols.append(f"e.{quote_ident(ref.name)} AS {quote_ident(ref.key)}")
         parent_refs = [r for r in self.refs.values() if r.kind == "parent"]
         for ref in parent_refs:
             cols.append(f"p.{quote_ident(ref.name)} AS {quote_ident(ref.key)}")
         for r in additive.values():
-            cols.append(f"coalesce(a.{quote_ident(r.key)}, 0.0) AS {quote_ident(r.key)}" if r.name in present
-                        else f"CAST(NULL AS DOUBLE) AS {quote_ident(r.key)}")
+            cols.append(
+                f"coalesce(a.{quote_ident(r.key)}, 0.0) AS {quote_ident(r.key)}"
+                if r.name in present
+                else f"CAST(NULL AS DOUBLE) AS {quote_ident(r.key)}"
+            )
         sql = f"SELECT {', '.join(cols)} FROM {ctx.loaded.table('entities')} e"
         if agg:
             sql += f" LEFT JOIN ({agg}) a USING ({keys})"
         if parent_refs:
             names = sorted({quote_ident(r.name) for r in parent_refs})
-            sql += (f" LEFT JOIN (SELECT platform, account_id, entity_id, "
-                    f"{', '.join(f'any_value({n}) AS {n}' for n in names)} FROM {ctx.loaded.table('entities')} "
-                    f"WHERE platform = {sql_literal(g.platform)} GROUP BY platform, account_id, entity_id) p "
-                    f"ON p.platform = e.platform AND p.account_id = e.account_id AND p.entity_id = e.parent_id")
-        where = [f"e.platform = {sql_literal(g.platform)}", f"e.level = {sql_literal(g.level)}",
-                 f"coalesce(e.status, '') NOT IN ({_in_list(INACTIVE)})"]
+            sql += (
+                f" LEFT JOIN (SELECT platform, account_id, entity_id, "
+                f"{', '.join(f'any_value({n}) AS {n}' for n in names)} FROM {ctx.loaded.table('entities')} "
+                f"WHERE platform = {sql_literal(g.platform)} GROUP BY platform, account_id, entity_id) p "
+                f"ON p.platform = e.platform AND p.account_id = e.account_id AND p.entity_id = e.parent_id"
+            )
+        where = [
+            f"e.platform = {sql_literal(g.platform)}",
+            f"e.level = {sql_literal(g.level)}",
+            f"coalesce(e.status, '') NOT IN ({_in_list(INACTIVE)})",
+        ]
         if self.entity_filter:
             where.append(self.entity_filter)
         return f"{sql} WHERE {' AND '.join(where)}"
@@ -238,27 +272,47 @@ class GroupEvaluator:
             return f"(CASE {quote_ident('attr:product')} {cases} ELSE {sql_literal(th.default)} END)"
         raise KeyError(ref.key)
 
-    def evaluate(self) -> tuple[list[str], list[tuple]]:
-        """Run every rule on every entity; return column names and the rows where any rule fired."""
-        outputs: list[str] = []
-        evidence_cols: dict[str, str] = {}
+    def _program(self) -> tuple[SqlProgram, list[str], dict[str, str]]:
+        """All rules of the group compiled into one program: verdict columns and evidence columns."""
         program = SqlProgram(self.resolve, {"as_of": self.ctx.as_of})
+        verdicts: list[str] = []
+        evidence: dict[str, str] = {}
         for i, (_wf, rule) in enumerate(self.group.rules):
-            fired = program.add(rule.when, logical=True)
-            outputs.append(f"{fired} AS {quote_ident(f'fired:{i}')}")
+            verdicts.append(f"{program.add(rule.when, logical=True)} AS {quote_ident(f'fired:{i}')}")
             for ref in [*rule.when.refs, self._spend_ref(rule)]:
                 if ref.key in self.refs:
-                    evidence_cols[f"ev:{i}:{ref.key}"] = program.value_of(ref)
-        base_cols = [*KEY_COLUMNS, *(quote_ident(f"attr:{c}") for c in ENTITY_FIELDS)]
-        columns = base_cols + outputs + [f"{sql} AS {quote_ident(name)}" for name, sql in evidence_cols.items()]
+                    evidence[f"ev:{i}:{ref.key}"] = program.value_of(ref)
+        return program, verdicts, evidence
+
+    def evaluate(self) -> int:
+        """Run every rule on every entity; keep the verdicts where any rule fired. Returns their count.
+
+        Only the verdicts are computed over all entities: evidence is gathered afterwards
+        (fetch) for the few entities where something fired.
+        """
+        program, verdicts, _ = self._program()
         where = " OR ".join(quote_ident(f"fired:{i}") for i in range(len(self.group.rules)))
-        query = program.select(f"SELECT * FROM {self.table}", columns, where)
+        query = program.select(f'SELECT rowid AS "_rid", * FROM {self.table}', ['"_rid"', *verdicts], where)
+        self.ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.fired_table} AS {query}")
+        return self.ctx.con.execute(f"SELECT count(*) FROM {self.fired_table}").fetchone()[0]
+
+    def fetch(self) -> tuple[list[str], list[tuple]]:
+        """The fired entities with every rule's verdict and evidence (build_plan sorts the actions)."""
+        program, _, evidence = self._program()
+        base = (
+            f'SELECT b.rowid AS "_rid", b.* FROM {self.table} b '
+            f'WHERE b.rowid IN (SELECT "_rid" FROM {self.fired_table})'
+        )
+        columns = ['"_rid"', *KEY_COLUMNS, *(quote_ident(f"attr:{c}") for c in ENTITY_FIELDS)]
+        columns += [f"{sql} AS {quote_ident(name)}" for name, sql in evidence.items()]
+        query = f'SELECT * FROM ({program.select(base, columns)}) AS ev JOIN {self.fired_table} f USING ("_rid")'
         cursor = self.ctx.con.execute(query)
         names = [d[0] for d in cursor.description]
         return names, cursor.fetchall()
 
     def drop(self) -> None:
         self.ctx.con.execute(f"DROP TABLE IF EXISTS {self.table}")
+        self.ctx.con.execute(f"DROP TABLE IF EXISTS {self.fired_table}")
 
 
 def default_as_of(loaded: LoadedSource) -> date:
@@ -268,8 +322,16 @@ def default_as_of(loaded: LoadedSource) -> date:
     return date.today()
 
 
-def build_plan(con, loaded: LoadedSource, catalog: Catalog, project: Project, workflows: list[Workflow],
-               as_of: date, mode: str = "dry_run", timings: Timings | None = None) -> Plan:
+def build_plan(
+    con,
+    loaded: LoadedSource,
+    catalog: Catalog,
+    project: Project,
+    workflows: list[Workflow],
+    as_of: date,
+    mode: str = "dry_run",
+    timings: Timings | None = None,
+) -> Plan:
     """Evaluate `workflows` on the loaded data and propose actions (status `planned`/`skipped`)."""
     timings = timings or Timings()
     ctx = Context(con, loaded, catalog, project, as_of)
@@ -280,14 +342,17 @@ def build_plan(con, loaded: LoadedSource, catalog: Catalog, project: Project, wo
         t0 = time.perf_counter()
         n = ev.aggregate()
         t1 = time.perf_counter()
-        names, rows = ev.evaluate()
+        ev.evaluate()
         t2 = time.perf_counter()
-        actions.extend(_propose(group, names, rows, as_of))
+        names, rows = ev.fetch()
         t3 = time.perf_counter()
+        actions.extend(_propose(group, names, rows, as_of))
+        t4 = time.perf_counter()
         ev.drop()
         timings.add("aggregate", t1 - t0)
         timings.add("evaluate", t2 - t1)
-        timings.add("propose", t3 - t2)
+        timings.add("fetch", t3 - t2)
+        timings.add("propose", t4 - t3)
         timings.evaluations += n * len(group.rules)
         entities += n
     actions.sort(key=lambda a: (a.workflow, a.rule_id, a.platform, a.account_id, a.entity_id))
@@ -308,17 +373,18 @@ def build_plan(con, loaded: LoadedSource, catalog: Catalog, project: Project, wo
 
 def _propose(group: Group, names: list[str], rows: list[tuple], as_of: date) -> list[PlannedAction]:
     idx = {n: i for i, n in enumerate(names)}
-    n_keys = len(KEY_COLUMNS)
+    key_idx = [idx[c] for c in KEY_COLUMNS]
     field_idx = [(c, idx[f"attr:{c}"]) for c in ENTITY_FIELDS]
     per_rule = []
     for i, (wf, rule) in enumerate(group.rules):
-        evidence = [(ref.text or ref.name, idx[f"ev:{i}:{ref.key}"]) for ref in rule.when.refs
-                    if f"ev:{i}:{ref.key}" in idx]
+        evidence = [
+            (ref.text or ref.name, idx[f"ev:{i}:{ref.key}"]) for ref in rule.when.refs if f"ev:{i}:{ref.key}" in idx
+        ]
         spend_col = idx.get(f"ev:{i}:metric:{rule.window}:spend")
         per_rule.append((wf, rule, idx[f"fired:{i}"], evidence, spend_col, ACTIONS[rule.action.type]))
     out: list[PlannedAction] = []
     for row in rows:
-        key = row[:n_keys]
+        key = tuple(row[j] for j in key_idx)
         entity = {c: row[j] for c, j in field_idx}
         for wf, rule, fired_col, evidence, spend_col, atype in per_rule:
             if not row[fired_col]:
@@ -331,15 +397,28 @@ def _propose(group: Group, names: list[str], rows: list[tuple], as_of: date) -> 
             if proposal.skip_reason:
                 status = "skipped"
                 reasons.append(proposal.skip_reason)
-            out.append(PlannedAction(
-                workflow=wf.id, rule_id=rule.id, platform=key[0], account_id=key[1], level=key[2],
-                entity_id=key[3], entity_name=entity["name"], type=rule.action.type,
-                params=dict(rule.action.params), before=proposal.before, after=proposal.after, status=status,
-                reasons=reasons, evidence={name: _clean(row[j]) for name, j in evidence},
-                priority=rule.priority, cooldown=rule.cooldown,
-                action_id=action_key(wf.id, rule.id, key, rule.action.type, as_of),
-                spend=row[spend_col] if spend_col is not None else None,
-            ))
+            out.append(
+                PlannedAction(
+                    workflow=wf.id,
+                    rule_id=rule.id,
+                    platform=key[0],
+                    account_id=key[1],
+                    level=key[2],
+                    entity_id=key[3],
+                    entity_name=entity["name"],
+                    type=rule.action.type,
+                    params=dict(rule.action.params),
+                    before=proposal.before,
+                    after=proposal.after,
+                    status=status,
+                    reasons=reasons,
+                    evidence={name: _clean(row[j]) for name, j in evidence},
+                    priority=rule.priority,
+                    cooldown=rule.cooldown,
+                    action_id=action_key(wf.id, rule.id, key, rule.action.type, as_of),
+                    spend=row[spend_col] if spend_col is not None else None,
+                )
+            )
     return out
 
 
@@ -357,11 +436,19 @@ def data_quality(loaded: LoadedSource, as_of: date) -> list[dict[str, Any]]:
     if newest is None:
         notes.append({"severity": "warning", "message": "the source has no metric rows: every metric is 0"})
     elif (as_of - newest).days > 1:
-        notes.append({"severity": "warning",
-                      "message": f"newest data is from {newest.isoformat()}, {(as_of - newest).days - 1} day(s) "
-                                 f"before the last complete day ({(as_of - timedelta(days=1)).isoformat()})"})
+        notes.append(
+            {
+                "severity": "warning",
+                "message": f"newest data is from {newest.isoformat()}, {(as_of - newest).days - 1} day(s) "
+                f"before the last complete day ({(as_of - timedelta(days=1)).isoformat()})",
+            }
+        )
     elif newest >= as_of:
-        notes.append({"severity": "info",
-                      "message": f"data after {as_of.isoformat()} exists and is ignored (evaluating as of "
-                                 f"{as_of.isoformat()})"})
+        notes.append(
+            {
+                "severity": "info",
+                "message": f"data after {as_of.isoformat()} exists and is ignored (evaluating as of "
+                f"{as_of.isoformat()})",
+            }
+        )
     return notes

@@ -32,8 +32,10 @@ def ref_value(ctx: Context, wf: Workflow, ref: Ref, row: dict[str, Any]) -> Any:
         if metric.kind == "additive":
             return row.get(ref.key)
         formula = ctx.formula(ref.name, ref.window or "")
-        values = {r.key: (ref_value(ctx, wf, r, row) if r.kind == "metric"
-                          else ctx.catalog.credibility_ratio(wf.platform)) for r in formula.refs}
+        values = {
+            r.key: (ref_value(ctx, wf, r, row) if r.kind == "metric" else ctx.catalog.credibility_ratio(wf.platform))
+            for r in formula.refs
+        }
         return evaluate(formula, values, {"as_of": ctx.as_of})
     if ref.kind in ("attr", "parent"):
         return row.get(ref.key)
@@ -51,8 +53,16 @@ def ref_value(ctx: Context, wf: Workflow, ref: Ref, row: dict[str, Any]) -> Any:
     raise KeyError(ref.key)
 
 
-def explain(console: Console, con, loaded: LoadedSource, catalog: Catalog, project: Project, wf: Workflow,
-            entity_id: str, as_of: date | None) -> None:
+def explain(
+    console: Console,
+    con,
+    loaded: LoadedSource,
+    catalog: Catalog,
+    project: Project,
+    wf: Workflow,
+    entity_id: str,
+    as_of: date | None,
+) -> None:
     as_of = as_of or default_as_of(loaded)
     ctx = Context(con, loaded, catalog, project, as_of)
     found = False
@@ -67,16 +77,17 @@ def explain(console: Console, con, loaded: LoadedSource, catalog: Catalog, proje
             cur = con.execute(f"SELECT * FROM {ev.table}")
             names = [d[0] for d in cur.description]
             row = dict(zip(names, cur.fetchone(), strict=True))
-            _, fired_rows = ev.evaluate()
+            batch = ev.evaluate() > 0
         finally:
             ev.drop()
         found = True
-        batch = bool(fired_rows)
         values = {r.key: ref_value(ctx, wf, r, row) for r in rule.when.refs}
         verdict = bool(evaluate(rule.when, values, {"as_of": as_of}))
         head = "[green]fires[/]" if verdict else "[dim]does not fire[/]"
-        console.print(f"\n[bold]{rule.id}[/] ({rule.level}, {rule.window}): {head}"
-                      + ("" if verdict == batch else "  [bold red]batch engine disagrees: please report[/]"))
+        console.print(
+            f"\n[bold]{rule.id}[/] ({rule.level}, {rule.window}): {head}"
+            + ("" if verdict == batch else "  [bold red]batch engine disagrees: please report[/]")
+        )
         console.print(f"  when: {rule.when.text}")
         table = Table(show_header=True, box=None, pad_edge=False)
         table.add_column("  expression", overflow="fold")
@@ -93,9 +104,12 @@ def explain(console: Console, con, loaded: LoadedSource, catalog: Catalog, proje
             elif proposal.skip_reason:
                 console.print(f"  action {rule.action.type}: [dim]skipped: {proposal.skip_reason}[/]")
             else:
-                change = ", ".join(f"{k}: {fmt_value(proposal.before.get(k))} -> {fmt_value(v)}"
-                                   for k, v in proposal.after.items())
+                change = ", ".join(
+                    f"{k}: {fmt_value(proposal.before.get(k))} -> {fmt_value(v)}" for k, v in proposal.after.items()
+                )
                 console.print(f"  action {rule.action.type}: {change}")
     if not found:
-        raise RulerunError(f"entity {entity_id!r} is not an active {wf.platform} entity at the levels of {wf.id}",
-                           hint="entity ids are the platform's ids; `rulerun evaluate --format json` lists them")
+        raise RulerunError(
+            f"entity {entity_id!r} is not an active {wf.platform} entity at the levels of {wf.id}",
+            hint="entity ids are the platform's ids; `rulerun evaluate --format json` lists them",
+        )

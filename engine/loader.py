@@ -44,8 +44,10 @@ class Loader:
     # -- entry point -------------------------------------------------------------------------
     def load(self) -> Project:
         if not self.root.is_dir():
-            raise UsageError(f"rules folder {display_path(self.root)!r} not found",
-                             hint="run from the folder that holds rules/, or pass --rules PATH")
+            raise UsageError(
+                f"rules folder {display_path(self.root)!r} not found",
+                hint="run from the folder that holds rules/, or pass --rules PATH",
+            )
         guardrails, guardrails_file = self._guardrails()
         operators: dict[str, Operator] = {}
         workflows: list[Workflow] = []
@@ -53,9 +55,15 @@ class Loader:
             if entry.name.startswith((".", "_")):
                 continue
             if entry.is_file() and _is_rule_file(entry) and entry.name not in ("guardrails.yaml", "guardrails.yml"):
-                self.problems.append(Diagnostic(display_path(entry), 1, 1,
-                                                "unexpected rule file at the top of the rules folder",
-                                                "workflows go in an operator folder: rules/<operator>/<workflow>.yaml"))
+                self.problems.append(
+                    Diagnostic(
+                        display_path(entry),
+                        1,
+                        1,
+                        "unexpected rule file at the top of the rules folder",
+                        "workflows go in an operator folder: rules/<operator>/<workflow>.yaml",
+                    )
+                )
             if entry.is_dir():
                 op = self._operator(entry)
                 if op is None:
@@ -70,8 +78,15 @@ class Loader:
         if errors:
             raise ValidationFailed(self.problems, f"{len(errors)} error(s) in {display_path(self.root)}")
         warnings = [d for d in self.problems if d.severity == "warning"]
-        return Project(self.root, guardrails, guardrails_file, operators, workflows, warnings,
-                       self.hasher.hexdigest()[:16])
+        return Project(
+            self.root,
+            guardrails,
+            guardrails_file,
+            operators,
+            workflows,
+            warnings,
+            self.hasher.hexdigest()[:16],
+        )
 
     # -- files -------------------------------------------------------------------------------
     def _read(self, path: Path, kind: str) -> Document | None:
@@ -81,12 +96,14 @@ class Loader:
             return None
         self.hasher.update(path.name.encode() + b"\0" + doc.source.encode())
         if doc.data is None:
-            self.problems.append(Diagnostic(doc.file, 1, 1, f"{kind} file is empty",
-                                            f"see schemas/{kind}.schema.json for its keys"))
+            self.problems.append(
+                Diagnostic(doc.file, 1, 1, f"{kind} file is empty", f"see schemas/{kind}.schema.json for its keys")
+            )
             return None
         if not isinstance(doc.data, dict):
-            self.problems.append(doc.diag((), f"{kind} file must be a mapping of keys, got a "
-                                          f"{type(doc.data).__name__}"))
+            self.problems.append(
+                doc.diag((), f"{kind} file must be a mapping of keys, got a {type(doc.data).__name__}")
+            )
             return None
         before = len(self.problems)
         self._schema(doc, kind)
@@ -96,8 +113,15 @@ class Loader:
         validator = Draft202012Validator(all_schemas()[f"{kind}.schema.json"])
         for err in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
             path = tuple(err.absolute_path)
-            if "action" in path and err.validator in ("oneOf", "anyOf", "const", "enum", "required",
-                                                      "additionalProperties", "type"):
+            if "action" in path and err.validator in (
+                "oneOf",
+                "anyOf",
+                "const",
+                "enum",
+                "required",
+                "additionalProperties",
+                "type",
+            ):
                 continue  # actions get precise messages from _action()
             self.problems.extend(_explain(doc, path, err))
 
@@ -118,9 +142,15 @@ class Loader:
         path = folder / "operator.yaml"
         if not path.exists():
             if any(_is_rule_file(p) for p in folder.iterdir()):
-                self.problems.append(Diagnostic(display_path(folder), None, None,
-                                                f"operator folder {folder.name!r} has no operator.yaml",
-                                                "add operator.yaml with `operator:` and `platform:`"))
+                self.problems.append(
+                    Diagnostic(
+                        display_path(folder),
+                        None,
+                        None,
+                        f"operator folder {folder.name!r} has no operator.yaml",
+                        "add operator.yaml with `operator:` and `platform:`",
+                    )
+                )
             return None
         doc = self._read(path, "operator")
         if doc is None:
@@ -130,8 +160,13 @@ class Loader:
             return None
         name = data.get("operator")
         if isinstance(name, str) and name != folder.name:
-            self.problems.append(doc.diag(("operator",), f"operator {name!r} does not match its folder "
-                                          f"{folder.name!r}", f"rename the folder or write operator: {folder.name}"))
+            self.problems.append(
+                doc.diag(
+                    ("operator",),
+                    f"operator {name!r} does not match its folder {folder.name!r}",
+                    f"rename the folder or write operator: {folder.name}",
+                )
+            )
         platform = data.get("platform")
         if platform not in platform_names():
             return None  # the schema already reported it
@@ -152,22 +187,42 @@ class Loader:
         data = doc.data
         name = data.get("workflow")
         if isinstance(name, str) and name != path.stem:
-            self.problems.append(doc.diag(("workflow",), f"workflow {name!r} does not match its file name "
-                                          f"{path.name!r}", f"write workflow: {path.stem}"))
+            self.problems.append(
+                doc.diag(
+                    ("workflow",),
+                    f"workflow {name!r} does not match its file name {path.name!r}",
+                    f"write workflow: {path.stem}",
+                )
+            )
         owner = data.get("operator")
         if isinstance(owner, str) and owner != op.name:
-            self.problems.append(doc.diag(("operator",), f"workflow says operator {owner!r} but lives in "
-                                          f"folder {op.name!r}", f"write operator: {op.name}"))
+            self.problems.append(
+                doc.diag(
+                    ("operator",),
+                    f"workflow says operator {owner!r} but lives in folder {op.name!r}",
+                    f"write operator: {op.name}",
+                )
+            )
         schedule = data.get("schedule")
         if isinstance(schedule, str) and not _valid_cron(schedule):
-            self.problems.append(doc.diag(("schedule",), f"invalid cron schedule {schedule!r}",
-                                          "five fields: minute hour day month weekday, e.g. \"0 6 * * *\""))
+            self.problems.append(
+                doc.diag(
+                    ("schedule",),
+                    f"invalid cron schedule {schedule!r}",
+                    'five fields: minute hour day month weekday, e.g. "0 6 * * *"',
+                )
+            )
         platform = get_platform(op.platform)
         level = data.get("level") if isinstance(data.get("level"), str) else None
         window = data.get("window") if isinstance(data.get("window"), str) else None
         if level and level not in platform.levels:
-            self.problems.append(doc.diag(("level",), f"platform {op.platform} has no level {level!r}",
-                                          "levels of " + op.platform + ": " + ", ".join(platform.levels)))
+            self.problems.append(
+                doc.diag(
+                    ("level",),
+                    f"platform {op.platform} has no level {level!r}",
+                    "levels of " + op.platform + ": " + ", ".join(platform.levels),
+                )
+            )
             level = None
         rules: list[Rule] = []
         seen: dict[str, int] = {}
@@ -177,8 +232,13 @@ class Loader:
             rid = raw.get("id")
             if isinstance(rid, str):
                 if rid in seen:
-                    self.problems.append(doc.diag(("rules", i, "id"), f"duplicate rule id {rid!r} (first at line "
-                                                  f"{seen[rid]})", "rule ids must be unique within a workflow"))
+                    self.problems.append(
+                        doc.diag(
+                            ("rules", i, "id"),
+                            f"duplicate rule id {rid!r} (first at line {seen[rid]})",
+                            "rule ids must be unique within a workflow",
+                        )
+                    )
                 else:
                     seen[rid] = doc.pos(("rules", i)).line
             rule = self._rule(doc, i, raw, op, level, window)
@@ -186,18 +246,32 @@ class Loader:
                 rules.append(rule)
         if isinstance(doc, _Partial) or level is None or window is None:
             return None
-        return Workflow(name=str(name), operator=op, description=str(data.get("description", "")),
-                        schedule=schedule, level=level, window=window, rules=rules, file=doc.file,
-                        enabled=bool(data.get("enabled", True)))
+        return Workflow(
+            name=str(name),
+            operator=op,
+            description=str(data.get("description", "")),
+            schedule=schedule,
+            level=level,
+            window=window,
+            rules=rules,
+            file=doc.file,
+            enabled=bool(data.get("enabled", True)),
+        )
 
-    def _rule(self, doc: Document, i: int, raw: dict, op: Operator, wf_level: str | None,
-              wf_window: str | None) -> Rule | None:
+    def _rule(
+        self, doc: Document, i: int, raw: dict, op: Operator, wf_level: str | None, wf_window: str | None
+    ) -> Rule | None:
         at = ("rules", i)
         platform = get_platform(op.platform)
         level = raw.get("level", wf_level)
         if "level" in raw and isinstance(level, str) and level not in platform.levels:
-            self.problems.append(doc.diag((*at, "level"), f"platform {op.platform} has no level {level!r}",
-                                          "levels of " + op.platform + ": " + ", ".join(platform.levels)))
+            self.problems.append(
+                doc.diag(
+                    (*at, "level"),
+                    f"platform {op.platform} has no level {level!r}",
+                    "levels of " + op.platform + ": " + ", ".join(platform.levels),
+                )
+            )
             level = None
         window = raw.get("window", wf_window)
         window_ok = isinstance(window, str) and windows.is_window(window)
@@ -207,8 +281,9 @@ class Loader:
         expr = None
         when = raw.get("when")
         if isinstance(when, str) and when.strip():
-            scope = RuleScope(self.catalog, op.platform, window if window_ok else "last_7d", op.thresholds, op.file,
-                              op.name)
+            scope = RuleScope(
+                self.catalog, op.platform, window if window_ok else "last_7d", op.thresholds, op.file, op.name
+            )
             try:
                 expr = compile_expr(when, scope, want=Type.BOOL)
             except ExprError as exc:
@@ -216,10 +291,19 @@ class Loader:
                 self.problems.append(Diagnostic(doc.file, line, col, exc.message, exc.hint))
         if expr is None or action is None or not isinstance(raw.get("id"), str) or not (window_ok and level_ok):
             return None
-        return Rule(id=raw["id"], description=str(raw.get("description", "")), when=expr, action=action,
-                    level=level, window=window, priority=int(raw.get("priority", 0)),
-                    cooldown=raw.get("cooldown"), enabled=bool(raw.get("enabled", True)), file=doc.file,
-                    line=doc.pos(at).line)
+        return Rule(
+            id=raw["id"],
+            description=str(raw.get("description", "")),
+            when=expr,
+            action=action,
+            level=level,
+            window=window,
+            priority=int(raw.get("priority", 0)),
+            cooldown=raw.get("cooldown"),
+            enabled=bool(raw.get("enabled", True)),
+            file=doc.file,
+            line=doc.pos(at).line,
+        )
 
     def _action(self, doc: Document, at: tuple, raw: Any, op: Operator, level: str | None) -> ActionSpec | None:
         if isinstance(raw, str):
@@ -229,28 +313,41 @@ class Loader:
             params = {k: v for k, v in raw.items() if k != "type"}
             type_at = (*at, "type")
             if not isinstance(atype, str):
-                self.problems.append(doc.diag(at, "action mapping needs a `type`",
-                                              "e.g. {type: change_bid, by_pct: -15}"))
+                self.problems.append(
+                    doc.diag(at, "action mapping needs a `type`", "e.g. {type: change_bid, by_pct: -15}")
+                )
                 return None
         else:
-            self.problems.append(doc.diag(at, "action must be an action type or a mapping with `type`",
-                                          "e.g. `action: pause` or `action: {type: change_bid, by_pct: -15}`"))
+            self.problems.append(
+                doc.diag(
+                    at,
+                    "action must be an action type or a mapping with `type`",
+                    "e.g. `action: pause` or `action: {type: change_bid, by_pct: -15}`",
+                )
+            )
             return None
         cls = ACTIONS.get(atype)
         if cls is None:
             close = difflib.get_close_matches(atype, ACTIONS, n=1)
-            self.problems.append(doc.diag(type_at, f"unknown action type {atype!r}",
-                                          f"did you mean {close[0]!r}?" if close else
-                                          "action types: " + ", ".join(sorted(ACTIONS))))
+            self.problems.append(
+                doc.diag(
+                    type_at,
+                    f"unknown action type {atype!r}",
+                    f"did you mean {close[0]!r}?" if close else "action types: " + ", ".join(sorted(ACTIONS)),
+                )
+            )
             return None
         platform = get_platform(op.platform)
         if level is not None and not platform.supports(atype, level):
             where = platform.levels_supporting(atype)
-            hint = (f"{op.platform} supports {atype} at: {', '.join(where)}" if where else
-                    f"{op.platform} does not support {atype}") + \
-                   f"; at {level}: {', '.join(platform.supported_actions(level))}"
-            self.problems.append(doc.diag(type_at, f"platform {op.platform} does not support {atype!r} at level "
-                                          f"{level!r}", hint))
+            hint = (
+                f"{op.platform} supports {atype} at: {', '.join(where)}"
+                if where
+                else f"{op.platform} does not support {atype}"
+            ) + f"; at {level}: {', '.join(platform.supported_actions(level))}"
+            self.problems.append(
+                doc.diag(type_at, f"platform {op.platform} does not support {atype!r} at level {level!r}", hint)
+            )
             return None
         before = len(self.problems)
         validator = Draft202012Validator(cls.params_schema)
@@ -325,18 +422,30 @@ def _explain(doc: Document, path: tuple, err, label: str = "key") -> list[Diagno
         for k in unknown:
             close = difflib.get_close_matches(k, allowed, n=1)
             hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
-            out.append(doc.diag((*path, k), f"unknown {label} {k!r}" + (f" in {where}" if path else ""), hint,
-                                key=True))
+            out.append(
+                doc.diag((*path, k), f"unknown {label} {k!r}" + (f" in {where}" if path else ""), hint, key=True)
+            )
         return out
     if v == "required":
         missing = [k for k in err.validator_value if k not in err.instance]
-        return [doc.diag(path, f"missing required {label} {k!r}" + (f" in {where}" if path else ""),
-                         _REQUIRED_HINTS.get(k)) for k in missing]
+        return [
+            doc.diag(
+                path,
+                f"missing required {label} {k!r}" + (f" in {where}" if path else ""),
+                _REQUIRED_HINTS.get(k),
+            )
+            for k in missing
+        ]
     if v == "type":
         want = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
         want = {"object": "mapping", "array": "list"}.get(want, want)
-        return [doc.diag(path, f"{where}: expected a {want}, got a {_type_name(err.instance)}",
-                         _TYPE_HINTS.get(path[-1] if path else "", None))]
+        return [
+            doc.diag(
+                path,
+                f"{where}: expected a {want}, got a {_type_name(err.instance)}",
+                _TYPE_HINTS.get(path[-1] if path else ""),
+            )
+        ]
     if v == "enum":
         options = [str(o) for o in err.validator_value]
         close = difflib.get_close_matches(str(err.instance), options, n=1)
@@ -348,18 +457,32 @@ def _explain(doc: Document, path: tuple, err, label: str = "key") -> list[Diagno
             return [doc.diag(path, f"{windows.window_error(str(err.instance))}", windows.WINDOW_HINT)]
         if field == "cooldown":
             return [doc.diag(path, f"invalid cooldown {err.instance!r}", "a number and a unit: 30m, 12h or 3d")]
-        return [doc.diag(path, f"{where}: {err.instance!r} is not a valid name",
-                         "use letters, digits and underscores, starting with a letter")]
+        return [
+            doc.diag(
+                path,
+                f"{where}: {err.instance!r} is not a valid name",
+                "use letters, digits and underscores, starting with a letter",
+            )
+        ]
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        words = {"minimum": "at least", "exclusiveMinimum": "above", "maximum": "at most",
-                 "exclusiveMaximum": "below"}
+        words = {
+            "minimum": "at least",
+            "exclusiveMinimum": "above",
+            "maximum": "at most",
+            "exclusiveMaximum": "below",
+        }
         hint = "guardrail limits cannot be negative" if path and path[-1] in GUARDRAILS and v == "minimum" else None
         return [doc.diag(path, f"{where}: {err.instance!r} must be {words[v]} {err.validator_value}", hint)]
     if v in ("minItems", "minProperties", "minLength"):
         return [doc.diag(path, f"{where} must not be empty")]
     if v == "oneOf" and path and path[0] == "thresholds":
-        return [doc.diag(path, f"threshold {path[-1]!r} must be a number or a mapping of product: number",
-                         "e.g. target_cpa: 300, or target_cpa: {default: 300, bot: 350}")]
+        return [
+            doc.diag(
+                path,
+                f"threshold {path[-1]!r} must be a number or a mapping of product: number",
+                "e.g. target_cpa: 300, or target_cpa: {default: 300, bot: 350}",
+            )
+        ]
     return [doc.diag(path, f"{where}: {err.message}")]
 
 
@@ -372,7 +495,7 @@ _REQUIRED_HINTS = {
     "platform": "the operator's platform, e.g. platform: pinterest",
 }
 _TYPE_HINTS = {
-    "when": "quote the expression if YAML reads it as something else: when: \"spend > 100\"",
+    "when": 'quote the expression if YAML reads it as something else: when: "spend > 100"',
     "rules": "rules is a list: each rule starts with `- id: ...`",
 }
 

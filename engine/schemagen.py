@@ -36,8 +36,13 @@ def _action_schema() -> dict:
     for name, cls in ACTIONS.items():
         params = cls.params_schema
         props = {"type": {"const": name}, **params.get("properties", {})}
-        variant = {"type": "object", "description": _doc(cls), "properties": props, "required": ["type"],
-                   "additionalProperties": False}
+        variant = {
+            "type": "object",
+            "description": _doc(cls),
+            "properties": props,
+            "required": ["type"],
+            "additionalProperties": False,
+        }
         for key in ("oneOf",):
             if key in params:
                 variant[key] = params[key]
@@ -46,11 +51,15 @@ def _action_schema() -> dict:
         variants.append(variant)
     return {
         "description": "What to do when the rule fires: an action type name, or a mapping with `type` "
-                       "and the type's parameters.",
+        "and the type's parameters.",
         "oneOf": [
             {"enum": sorted(ACTIONS), "description": "An action type with no parameters."},
-            {"type": "object", "required": ["type"], "properties": {"type": {"enum": sorted(ACTIONS)}},
-             "oneOf": variants},
+            {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"enum": sorted(ACTIONS)}},
+                "oneOf": variants,
+            },
         ],
     }
 
@@ -64,16 +73,32 @@ def _rule_schema() -> dict:
         "properties": {
             "id": {"type": "string", "pattern": RULE_ID, "description": "Unique within the workflow."},
             "description": {"type": "string"},
-            "when": {"type": "string", "minLength": 1,
-                     "description": "Condition in the rule expression language (see `rulerun docs`)."},
+            "when": {
+                "type": "string",
+                "minLength": 1,
+                "description": "Condition in the rule expression language (see `rulerun docs`).",
+            },
             "action": _action_schema(),
-            "cooldown": {"type": "string", "pattern": DURATION,
-                         "description": "Minimum time between two actions of this rule on one entity: 30m, 12h, 3d."},
-            "priority": {"type": "integer", "minimum": 0, "maximum": 1000,
-                         "description": "Higher wins when rules conflict on one entity and attribute."},
-            "level": {"enum": _levels(), "description": "Entity level for this rule (default: the workflow's)."},
-            "window": {"type": "string", "pattern": windows.PATTERN,
-                       "description": "Metric window for this rule (default: the workflow's)."},
+            "cooldown": {
+                "type": "string",
+                "pattern": DURATION,
+                "description": "Minimum time between two actions of this rule on one entity: 30m, 12h, 3d.",
+            },
+            "priority": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 1000,
+                "description": "Higher wins when rules conflict on one entity and attribute.",
+            },
+            "level": {
+                "enum": _levels(),
+                "description": "Entity level for this rule (default: the workflow's).",
+            },
+            "window": {
+                "type": "string",
+                "pattern": windows.PATTERN,
+                "description": "Metric window for this rule (default: the workflow's).",
+            },
             "enabled": {"type": "boolean", "default": True},
         },
     }
@@ -89,10 +114,18 @@ def workflow_schema() -> dict:
         "required": ["workflow", "operator", "level", "window", "rules"],
         "additionalProperties": False,
         "properties": {
-            "workflow": {"type": "string", "pattern": NAME, "description": "Workflow name; equals the file name."},
-            "operator": {"type": "string", "pattern": NAME, "description": "The operator folder it belongs to."},
+            "workflow": {
+                "type": "string",
+                "pattern": NAME,
+                "description": "Workflow name; equals the file name.",
+            },
+            "operator": {
+                "type": "string",
+                "pattern": NAME,
+                "description": "The operator folder it belongs to.",
+            },
             "description": {"type": "string"},
-            "schedule": {"type": "string", "description": "Cron schedule (5 fields), e.g. \"0 6 * * *\"."},
+            "schedule": {"type": "string", "description": 'Cron schedule (5 fields), e.g. "0 6 * * *".'},
             "level": {"enum": _levels(), "description": "Entity level the rules evaluate."},
             "window": {"type": "string", "pattern": windows.PATTERN, "description": windows.WINDOW_HINT},
             "enabled": {"type": "boolean", "default": True},
@@ -112,19 +145,27 @@ def operator_schema() -> dict:
         "required": ["operator", "platform"],
         "additionalProperties": False,
         "properties": {
-            "operator": {"type": "string", "pattern": NAME, "description": "Operator name; equals the folder name."},
+            "operator": {
+                "type": "string",
+                "pattern": NAME,
+                "description": "Operator name; equals the folder name.",
+            },
             "platform": {"enum": [p.name for p in all_platforms()]},
             "description": {"type": "string"},
             "thresholds": {
                 "type": "object",
                 "description": "Named numbers for rules (`thresholds.<name>`): a number, or per-product "
-                               "values with an optional `default`.",
+                "values with an optional `default`.",
                 "propertyNames": {"pattern": NAME},
                 "additionalProperties": {
                     "oneOf": [
                         value,
-                        {"type": "object", "minProperties": 1, "propertyNames": {"pattern": NAME},
-                         "additionalProperties": value},
+                        {
+                            "type": "object",
+                            "minProperties": 1,
+                            "propertyNames": {"pattern": NAME},
+                            "additionalProperties": value,
+                        },
                     ]
                 },
             },
@@ -157,8 +198,13 @@ def guardrails_schema() -> dict:
 
 def _table_schema(kind: str) -> dict:
     cat = load_catalog()
-    json_types = {"string": "string", "number": "number", "boolean": "boolean", "date": "string",
-                  "labels": "array"}
+    json_types = {
+        "string": "string",
+        "number": "number",
+        "boolean": "boolean",
+        "date": "string",
+        "labels": "array",
+    }
     if kind == "entities":
         props = {}
         for a in cat.attributes.values():
@@ -167,8 +213,14 @@ def _table_schema(kind: str) -> dict:
             if a.type == "date":
                 spec["format"] = "date"
             if a.type == "labels":
-                spec = {"description": a.description, "oneOf": [
-                    {"type": "array", "items": {"type": "string"}}, {"type": "string"}, {"type": "null"}]}
+                spec = {
+                    "description": a.description,
+                    "oneOf": [
+                        {"type": "array", "items": {"type": "string"}},
+                        {"type": "string"},
+                        {"type": "null"},
+                    ],
+                }
             props[a.name] = spec
         required = [a.name for a in cat.attributes.values() if a.key]
     else:
@@ -176,7 +228,11 @@ def _table_schema(kind: str) -> dict:
         props |= {k: {"type": "string"} for k in ("platform", "account_id", "level", "entity_id")}
         for m in cat.additive:
             metric = cat.metrics[m]
-            props[m] = {"type": ["number", "null"], "minimum": 0, "description": f"{metric.description} ({metric.unit})"}
+            props[m] = {
+                "type": ["number", "null"],
+                "minimum": 0,
+                "description": f"{metric.description} ({metric.unit})",
+            }
         required = ["date", "platform", "account_id", "level", "entity_id"]
     return {
         "$schema": DRAFT,
@@ -195,8 +251,23 @@ def plan_schema() -> dict:
     string_or_null = {"type": ["string", "null"]}
     action = {
         "type": "object",
-        "required": ["workflow", "rule_id", "platform", "account_id", "level", "entity_id", "entity_name",
-                     "type", "params", "before", "after", "status", "reasons", "evidence", "guardrails"],
+        "required": [
+            "workflow",
+            "rule_id",
+            "platform",
+            "account_id",
+            "level",
+            "entity_id",
+            "entity_name",
+            "type",
+            "params",
+            "before",
+            "after",
+            "status",
+            "reasons",
+            "evidence",
+            "guardrails",
+        ],
         "properties": {
             "action_id": {"type": "string", "description": "Stable id of this action within the plan."},
             "workflow": {"type": "string", "description": "operator/workflow"},
@@ -259,44 +330,120 @@ def _catalog_schemas() -> dict[str, dict]:
     def doc(name: str, title: str, body: dict) -> dict:
         return {"$schema": DRAFT, "$id": BASE + name, "title": title, "type": "object", **body}
 
-    metric = {"type": "object", "required": ["unit"], "additionalProperties": False,
-              "properties": {"unit": {"enum": ["money", "count", "ratio"]}, "description": {"type": "string"},
-                             "formula": {"type": "string"}}}
-    field_map = {"type": "object", "additionalProperties": {
-        "type": "object", "additionalProperties": {
-            "type": "object", "additionalProperties": False,
-            "properties": {"metric": {"type": "string"}, "attribute": {"type": "string"},
-                           "transform": {"enum": ["identity", "micros", "cents"]}}}}}
+    metric = {
+        "type": "object",
+        "required": ["unit"],
+        "additionalProperties": False,
+        "properties": {
+            "unit": {"enum": ["money", "count", "ratio"]},
+            "description": {"type": "string"},
+            "formula": {"type": "string"},
+        },
+    }
+    field_map = {
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "metric": {"type": "string"},
+                    "attribute": {"type": "string"},
+                    "transform": {"enum": ["identity", "micros", "cents"]},
+                },
+            },
+        },
+    }
     number_map = {"type": "object", "additionalProperties": {"type": "number"}}
     return {
-        "catalog-metrics.schema.json": doc("catalog-metrics.schema.json", "rulerun catalog: metrics", {
-            "additionalProperties": False,
-            "properties": {"additive": {"type": "object", "additionalProperties": metric},
-                           "derived": {"type": "object", "additionalProperties": {**metric, "required": ["formula"]}},
-                           "truth": {"type": "object", "additionalProperties": {**metric, "required": ["formula"]}}}}),
-        "catalog-attributes.schema.json": doc("catalog-attributes.schema.json", "rulerun catalog: attributes", {
-            "properties": {"attributes": {"type": "object", "additionalProperties": {
-                "type": "object", "required": ["type"], "additionalProperties": False,
-                "properties": {"type": {"enum": ["string", "number", "boolean", "date", "labels"]},
-                               "key": {"type": "boolean"}, "description": {"type": "string"}}}}}}),
-        "catalog-sources.schema.json": doc("catalog-sources.schema.json", "rulerun catalog: sources", {
-            "properties": {"sources": {"type": "object", "additionalProperties": {
-                "type": "object", "required": ["type", "freshness_sla_hours"], "additionalProperties": False,
-                "properties": {"type": {"type": "string"}, "freshness_sla_hours": {"type": "number", "minimum": 0},
-                               "restatement_days": {"type": "integer", "minimum": 0},
-                               "covers": {"type": "array", "items": {"type": "string"}},
-                               "missing": {"type": "array", "items": {"type": "string"}},
-                               "credibility": {"type": "string"}, "notes": {"type": "string"},
-                               "truth": {"type": "boolean"}}}}}}),
-        "catalog-field-mapping.schema.json": doc("catalog-field-mapping.schema.json",
-                                                 "rulerun catalog: field mapping", {
-            "properties": {"platforms": field_map, "attributes": field_map, "concepts": {"type": "object"}}}),
-        "catalog-credibility.schema.json": doc("catalog-credibility.schema.json", "rulerun catalog: credibility", {
-            "properties": {"conversions_vs_shopify_ratio": number_map,
-                           "last_validated": {"type": ["string", "null"]}}}),
-        "catalog-benchmarks.schema.json": doc("catalog-benchmarks.schema.json", "rulerun catalog: benchmarks", {
-            "properties": {"platforms": {"type": "object", "additionalProperties": number_map},
-                           "budget_allocation": {"type": "object"}}}),
+        "catalog-metrics.schema.json": doc(
+            "catalog-metrics.schema.json",
+            "rulerun catalog: metrics",
+            {
+                "additionalProperties": False,
+                "properties": {
+                    "additive": {"type": "object", "additionalProperties": metric},
+                    "derived": {
+                        "type": "object",
+                        "additionalProperties": {**metric, "required": ["formula"]},
+                    },
+                    "truth": {"type": "object", "additionalProperties": {**metric, "required": ["formula"]}},
+                },
+            },
+        ),
+        "catalog-attributes.schema.json": doc(
+            "catalog-attributes.schema.json",
+            "rulerun catalog: attributes",
+            {
+                "properties": {
+                    "attributes": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "required": ["type"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "type": {"enum": ["string", "number", "boolean", "date", "labels"]},
+                                "key": {"type": "boolean"},
+                                "description": {"type": "string"},
+                            },
+                        },
+                    }
+                }
+            },
+        ),
+        "catalog-sources.schema.json": doc(
+            "catalog-sources.schema.json",
+            "rulerun catalog: sources",
+            {
+                "properties": {
+                    "sources": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "required": ["type", "freshness_sla_hours"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "type": {"type": "string"},
+                                "freshness_sla_hours": {"type": "number", "minimum": 0},
+                                "restatement_days": {"type": "integer", "minimum": 0},
+                                "covers": {"type": "array", "items": {"type": "string"}},
+                                "missing": {"type": "array", "items": {"type": "string"}},
+                                "credibility": {"type": "string"},
+                                "notes": {"type": "string"},
+                                "truth": {"type": "boolean"},
+                            },
+                        },
+                    }
+                }
+            },
+        ),
+        "catalog-field-mapping.schema.json": doc(
+            "catalog-field-mapping.schema.json",
+            "rulerun catalog: field mapping",
+            {"properties": {"platforms": field_map, "attributes": field_map, "concepts": {"type": "object"}}},
+        ),
+        "catalog-credibility.schema.json": doc(
+            "catalog-credibility.schema.json",
+            "rulerun catalog: credibility",
+            {
+                "properties": {
+                    "conversions_vs_shopify_ratio": number_map,
+                    "last_validated": {"type": ["string", "null"]},
+                }
+            },
+        ),
+        "catalog-benchmarks.schema.json": doc(
+            "catalog-benchmarks.schema.json",
+            "rulerun catalog: benchmarks",
+            {
+                "properties": {
+                    "platforms": {"type": "object", "additionalProperties": number_map},
+                    "budget_allocation": {"type": "object"},
+                }
+            },
+        ),
     }
 
 

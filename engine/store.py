@@ -73,10 +73,14 @@ class Store:
         except duckdb.IOException as exc:
             self._forget_created()
             if "lock" in str(exc).lower():
-                raise StateBusy(f"the state directory {self.state_dir} is in use by another rulerun process",
-                                hint="wait for it to finish, or use --state-dir for a separate store") from None
-            raise RulerunError(f"cannot open the metrics store {self.path}: {exc}",
-                               hint="delete the state directory to rebuild it from the sources") from None
+                raise StateBusy(
+                    f"the state directory {self.state_dir} is in use by another rulerun process",
+                    hint="wait for it to finish, or use --state-dir for a separate store",
+                ) from None
+            raise RulerunError(
+                f"cannot open the metrics store {self.path}: {exc}",
+                hint="delete the state directory to rebuild it from the sources",
+            ) from None
         self.con.execute(f"""CREATE TABLE IF NOT EXISTS {META} (
             schema_name VARCHAR PRIMARY KEY, source VARCHAR, fingerprint VARCHAR, info JSON,
             loaded_at TIMESTAMP DEFAULT current_timestamp)""")
@@ -112,8 +116,10 @@ class Store:
             con.execute(f'CREATE SCHEMA "{schema}"')
             info = source.materialize(con, schema, catalog)
             con.execute(f"DELETE FROM {META} WHERE schema_name = ?", [schema])
-            con.execute(f"INSERT INTO {META} (schema_name, source, fingerprint, info) VALUES (?, ?, ?, ?)",
-                        [schema, described, fingerprint, _info_to_json(info)])
+            con.execute(
+                f"INSERT INTO {META} (schema_name, source, fingerprint, info) VALUES (?, ?, ?, ?)",
+                [schema, described, fingerprint, _info_to_json(info)],
+            )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -126,14 +132,16 @@ class Store:
 
 
 def _info_to_json(info: SourceInfo) -> str:
-    return json.dumps({
-        "present_metrics": sorted(info.present_metrics),
-        "min_date": info.min_date.isoformat() if info.min_date else None,
-        "max_date": info.max_date.isoformat() if info.max_date else None,
-        "entity_rows": info.entity_rows,
-        "metric_rows": info.metric_rows,
-        "data_quality": info.data_quality,
-    })
+    return json.dumps(
+        {
+            "present_metrics": sorted(info.present_metrics),
+            "min_date": info.min_date.isoformat() if info.min_date else None,
+            "max_date": info.max_date.isoformat() if info.max_date else None,
+            "entity_rows": info.entity_rows,
+            "metric_rows": info.metric_rows,
+            "data_quality": info.data_quality,
+        }
+    )
 
 
 def _info_from_json(text: str) -> SourceInfo:

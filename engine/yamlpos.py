@@ -47,8 +47,16 @@ class Document:
             p = p[:-1]
         return self.values.get((), Pos(1, 1))
 
-    def diag(self, path: Path_, message: str, hint: str | None = None, *, key: bool = False,
-             severity: str = "error", code: str | None = None) -> Diagnostic:
+    def diag(
+        self,
+        path: Path_,
+        message: str,
+        hint: str | None = None,
+        *,
+        key: bool = False,
+        severity: str = "error",
+        code: str | None = None,
+    ) -> Diagnostic:
         pos = self.pos(path, key=key)
         return Diagnostic(self.file, pos.line, pos.col, message, hint, severity, code)  # type: ignore[arg-type]
 
@@ -75,15 +83,21 @@ class _Builder:
                 continue
             key = yaml.SafeLoader.construct_scalar_value(key_node)  # type: ignore[attr-defined]
             if key == "<<":
-                self._problem(key_node, "YAML merge keys (<<) are not supported in rule files",
-                              "repeat the keys explicitly")
+                self._problem(
+                    key_node,
+                    "YAML merge keys (<<) are not supported in rule files",
+                    "repeat the keys explicitly",
+                )
                 continue
             key = str(key)
             kmark = key_node.start_mark
             if key in result:
                 first = self.doc.keys[(*path, key)]
-                self._problem(key_node, f"duplicate key {key!r} (first defined at line {first.line})",
-                              "remove one of them: YAML would silently keep only the last")
+                self._problem(
+                    key_node,
+                    f"duplicate key {key!r} (first defined at line {first.line})",
+                    "remove one of them: YAML would silently keep only the last",
+                )
                 continue
             self.doc.keys[(*path, key)] = Pos(kmark.line + 1, kmark.column + 1)
             result[key] = self.build(value_node, (*path, key))
@@ -126,8 +140,15 @@ def load_text(text: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
         msg = f"YAML syntax error: {exc.problem or exc.context}"
         if exc.context and exc.problem:
             msg += f" ({exc.context})"
-        return None, [Diagnostic(file, line, col, msg,
-                                 "check indentation, colons and quotes; strings with ': ' or '#' need quotes")]
+        return None, [
+            Diagnostic(
+                file,
+                line,
+                col,
+                msg,
+                "check indentation, colons and quotes; strings with ': ' or '#' need quotes",
+            )
+        ]
     except yaml.YAMLError as exc:
         return None, [Diagnostic(file, None, None, f"YAML error: {exc}", None)]
     if node is None:

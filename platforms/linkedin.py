@@ -18,4 +18,9 @@ class LinkedIn(Platform):
         "ad_group": ("pause", "enable", "set_budget", "change_budget", "set_bid", "change_bid"),
         "ad": ("pause", "enable"),
     }
-    credentials = ("LINKEDIN_CLIENT_ID", "LINKEDIN_CLIENT_SECRET", "LINKEDIN_ACCESS_TOKEN", "LINKEDIN_AD_ACCOUNT_ID")
+    credentials = (
+        "LINKEDIN_CLIENT_ID",
+        "LINKEDIN_CLIENT_SECRET",
+        "LINKEDIN_ACCESS_TOKEN",
+        "LINKEDIN_AD_ACCOUNT_ID",
+    )

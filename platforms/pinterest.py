@@ -19,4 +19,9 @@ class Pinterest(Platform):
         "ad_group": ("pause", "enable", "set_budget", "change_budget", "set_bid", "change_bid"),
         "ad": ("pause", "enable"),
     }
-    credentials = ("PINTEREST_APP_ID", "PINTEREST_APP_SECRET", "PINTEREST_ACCESS_TOKEN", "PINTEREST_AD_ACCOUNT_ID")
+    credentials = (
+        "PINTEREST_APP_ID",
+        "PINTEREST_APP_SECRET",
+        "PINTEREST_ACCESS_TOKEN",
+        "PINTEREST_AD_ACCOUNT_ID",
+    )

@@ -19,20 +19,44 @@ from tests.helpers.rules import PINTEREST_WORKFLOW, pinterest_rules
 def workspace(tmp_path):
     """A rules folder (the DESIGN example) and a small file source where both rules fire."""
     rules = pinterest_rules(tmp_path)
-    metrics = [day(f"2026-10-{d}", "g1", spend=120, impressions=9000, clicks=90, outbound_clicks=9, conversions=0,
-                   conversion_value=0) for d in range(25, 32)]
-    metrics += [day(f"2026-10-{d}", "g2", spend=10, impressions=5000, clicks=90, outbound_clicks=90, conversions=1,
-                    conversion_value=40) for d in range(25, 32)]
+    metrics = [
+        day(
+            f"2026-10-{d}",
+            "g1",
+            spend=120,
+            impressions=9000,
+            clicks=90,
+            outbound_clicks=9,
+            conversions=0,
+            conversion_value=0,
+        )
+        for d in range(25, 32)
+    ]
+    metrics += [
+        day(
+            f"2026-10-{d}",
+            "g2",
+            spend=10,
+            impressions=5000,
+            clicks=90,
+            outbound_clicks=90,
+            conversions=1,
+            conversion_value=40,
+        )
+        for d in range(25, 32)
+    ]
     data = write_source(tmp_path / "data", [entity("g1", bid=1.2), entity("g2")], metrics)
     return tmp_path, rules, data
 
 
 def test_help_is_fast_to_import_and_loads_no_sdk_or_engine():
-    code = ("import sys; from engine.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('duckdb', 'jsonschema', 'simpleeval', 'google.ads', 'facebook_business', "
-            "'klaviyo_api', 'shopify', 'redshift_connector') if m in sys.modules]\n"
-            "print('HEAVY', heavy)")
+    code = (
+        "import sys; from engine.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('duckdb', 'jsonschema', 'simpleeval', 'google.ads', 'facebook_business', "
+        "'klaviyo_api', 'shopify', 'redshift_connector') if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO).stdout
     assert "HEAVY []" in out
     assert "evaluate" in out and "Exit codes" in out
@@ -58,7 +82,7 @@ def test_validate_reports_positions_without_traceback(tmp_path):
 
 
 def test_evaluate_json_is_one_document_in_the_plan_contract(workspace):
-    tmp, rules, data = workspace
+    _, rules, data = workspace
     res = run("evaluate", "--dry-run", "--rules", str(rules), "--source", f"file:{data}", "--format", "json")
     assert res.returncode == 0, res.stderr
     plan = json.loads(res.stdout)  # exactly one document: json.loads fails on trailing data
@@ -76,7 +100,7 @@ def test_evaluate_json_is_one_document_in_the_plan_contract(workspace):
 
 
 def test_evaluate_formats(workspace):
-    tmp, rules, data = workspace
+    _, rules, data = workspace
     common = ("evaluate", "--rules", str(rules), "--source", f"file:{data}")
     table = run(*common)
     assert table.returncode == 0, table.stderr
@@ -93,22 +117,34 @@ def test_evaluate_formats(workspace):
 def test_evaluate_saves_the_plan(workspace):
     tmp, rules, data = workspace
     out = tmp / "plan.json"
-    res = run("evaluate", "--rules", str(rules), "--source", f"file:{data}", "--out", str(out), "--format",
-              "markdown")
+    res = run(
+        "evaluate",
+        "--rules",
+        str(rules),
+        "--source",
+        f"file:{data}",
+        "--out",
+        str(out),
+        "--format",
+        "markdown",
+    )
     assert res.returncode == 0
     assert len(json.loads(out.read_text())["actions"]) == 2
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (("evaluate", "--frobnicate"), "No such option"),
-    (("evaluate", "--as-of", "yesterday"), "is not a date"),
-    (("evaluate", "--workflow", "nope/none"), "no workflow 'nope/none'"),
-    (("evaluate", "--source", "ftp:x"), "unknown source 'ftp:x'"),
-    (("evaluate", "--source", "file:/definitely/not/here"), "does not exist"),
-    (("explain", "--workflow", "pinterest/daily_optimize"), "Missing option '--entity'"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("evaluate", "--frobnicate"), "No such option"),
+        (("evaluate", "--as-of", "yesterday"), "is not a date"),
+        (("evaluate", "--workflow", "nope/none"), "no workflow 'nope/none'"),
+        (("evaluate", "--source", "ftp:x"), "unknown source 'ftp:x'"),
+        (("evaluate", "--source", "file:/definitely/not/here"), "does not exist"),
+        (("explain", "--workflow", "pinterest/daily_optimize"), "Missing option '--entity'"),
+    ],
+)
 def test_usage_errors_exit_2(workspace, args, fragment):
-    tmp, rules, data = workspace
+    tmp, rules, _ = workspace
     res = run(*args, "--rules", str(rules), cwd=tmp)
     assert res.returncode == 2, (res.stdout, res.stderr)
     assert fragment in res.stderr and "Traceback" not in res.stderr
@@ -135,17 +171,35 @@ def test_invalid_rules_touch_no_state(workspace):
 
 
 def test_explain_shows_each_subexpression(workspace):
-    tmp, rules, data = workspace
-    res = run("explain", "--rules", str(rules), "--source", f"file:{data}", "--workflow",
-              "pinterest/daily_optimize", "--entity", "g1")
+    _, rules, data = workspace
+    res = run(
+        "explain",
+        "--rules",
+        str(rules),
+        "--source",
+        f"file:{data}",
+        "--workflow",
+        "pinterest/daily_optimize",
+        "--entity",
+        "g1",
+    )
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "pause_expensive_low_outbound (ad_group, last_7d): fires" in out
     assert "2 * thresholds.target_cpa" in out and "600" in out
     assert "action pause: status: active -> paused" in out
     assert "disagrees" not in out
-    missing = run("explain", "--rules", str(rules), "--source", f"file:{data}", "--workflow",
-                  "pinterest/daily_optimize", "--entity", "nope")
+    missing = run(
+        "explain",
+        "--rules",
+        str(rules),
+        "--source",
+        f"file:{data}",
+        "--workflow",
+        "pinterest/daily_optimize",
+        "--entity",
+        "nope",
+    )
     assert missing.returncode == 1 and "entity 'nope'" in missing.stderr
 
 

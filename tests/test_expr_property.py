@@ -24,10 +24,20 @@ from engine.expr.sqlgen import SqlProgram, quote_ident
 AS_OF = date(2026, 11, 1)
 NUMS = ["x0", "x1", "x2", "x3"]
 STRS = ["s0", "s1"]
-COLUMNS = {**{n: Type.NUM for n in NUMS}, **{s: Type.STR for s in STRS}, "b0": Type.BOOL,
-           "l0": Type.LABELS, "d0": Type.DATE}
-DUCK = {Type.NUM: "DOUBLE", Type.STR: "VARCHAR", Type.BOOL: "BOOLEAN", Type.LABELS: "VARCHAR[]",
-        Type.DATE: "DATE"}
+COLUMNS = {
+    **{n: Type.NUM for n in NUMS},
+    **{s: Type.STR for s in STRS},
+    "b0": Type.BOOL,
+    "l0": Type.LABELS,
+    "d0": Type.DATE,
+}
+DUCK = {
+    Type.NUM: "DOUBLE",
+    Type.STR: "VARCHAR",
+    Type.BOOL: "BOOLEAN",
+    Type.LABELS: "VARCHAR[]",
+    Type.DATE: "DATE",
+}
 
 
 class Columns:
@@ -39,16 +49,19 @@ class Columns:
 
 
 special = st.sampled_from([0.0, -0.0, 1.0, -1.0, 1e308, -1e308, 1e-308, 5e-324, math.nan, math.inf, -math.inf])
-numbers = st.one_of(st.none(), special, st.floats(allow_nan=True, allow_infinity=True),
-                    st.integers(-1000, 1000).map(float))
+numbers = st.one_of(
+    st.none(), special, st.floats(allow_nan=True, allow_infinity=True), st.integers(-1000, 1000).map(float)
+)
 texts = st.one_of(st.none(), st.sampled_from(["", "a", "Brand", "brand x", "B", "active", "paused"]))
-rows = st.fixed_dictionaries({
-    **{n: numbers for n in NUMS},
-    **{s: texts for s in STRS},
-    "b0": st.one_of(st.none(), st.booleans()),
-    "l0": st.one_of(st.none(), st.lists(st.sampled_from(["brand", "a", "B"]), max_size=3)),
-    "d0": st.one_of(st.none(), st.dates(date(2020, 1, 1), date(2026, 12, 31))),
-})
+rows = st.fixed_dictionaries(
+    {
+        **{n: numbers for n in NUMS},
+        **{s: texts for s in STRS},
+        "b0": st.one_of(st.none(), st.booleans()),
+        "l0": st.one_of(st.none(), st.lists(st.sampled_from(["brand", "a", "B"]), max_size=3)),
+        "d0": st.one_of(st.none(), st.dates(date(2020, 1, 1), date(2026, 12, 31))),
+    }
+)
 
 lit = st.one_of(st.integers(-5, 5).map(str), st.sampled_from(["0", "0.5", "1e308", "1e-300", "2.5", "1e10"]))
 
@@ -78,9 +91,23 @@ def num_expr(depth: int = 3) -> st.SearchStrategy[str]:
 def bool_expr(depth: int = 3) -> st.SearchStrategy[str]:
     leaf = st.one_of(
         st.tuples(st.sampled_from(NUMS), st.sampled_from(["<", "<=", ">", ">=", "==", "!="]), lit).map(" ".join),
-        st.sampled_from(["b0", "true", "false", "is_null(x0)", "s0 == s1", "s0 != 'a'", "'brand' in l0",
-                         "'a' not in l0", "s0 in ['a', 'B']", "s1 not in ['active']", "contains(s0, 'BRAND')",
-                         "x1 in [0, 1, -1]", "is_null(b0)"]),
+        st.sampled_from(
+            [
+                "b0",
+                "true",
+                "false",
+                "is_null(x0)",
+                "s0 == s1",
+                "s0 != 'a'",
+                "'brand' in l0",
+                "'a' not in l0",
+                "s0 in ['a', 'B']",
+                "s1 not in ['active']",
+                "contains(s0, 'BRAND')",
+                "x1 in [0, 1, -1]",
+                "is_null(b0)",
+            ]
+        ),
     )
     if depth == 0:
         return leaf
@@ -112,10 +139,13 @@ def run_both(con, text: str, raw_rows: list[dict]):
     out = program.add(expr)
     rows = [sanitize(r) for r in raw_rows]
     cols = list(COLUMNS)
-    con.execute("CREATE OR REPLACE TEMP TABLE t (rid INTEGER, "
-                + ", ".join(f"{c} {DUCK[COLUMNS[c]]}" for c in cols) + ")")
-    con.executemany(f"INSERT INTO t VALUES (?, {', '.join('?' for _ in cols)})",
-                    [[i] + [r[c] for c in cols] for i, r in enumerate(rows)])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE t (rid INTEGER, " + ", ".join(f"{c} {DUCK[COLUMNS[c]]}" for c in cols) + ")"
+    )
+    con.executemany(
+        f"INSERT INTO t VALUES (?, {', '.join('?' for _ in cols)})",
+        [[i] + [r[c] for c in cols] for i, r in enumerate(rows)],
+    )
     got = dict(con.execute(program.select("SELECT * FROM t", ["rid", out])).fetchall())
     for i, row in enumerate(rows):
         ref_value = evaluate(expr, {Ref("attr", c, COLUMNS[c]).key: row[c] for c in cols}, AST_CTX)
@@ -146,23 +176,26 @@ def test_conditions_agree(con, text, raw_rows):
     run_both(con, text, raw_rows)
 
 
-@pytest.mark.parametrize("text, row, expected", [
-    ("x0 / x1", {"x0": 1.0, "x1": 0.0}, None),
-    ("x0 / x1 > 0", {"x0": 1.0, "x1": 0.0}, False),
-    ("not (x0 / x1 > 0)", {"x0": 1.0, "x1": 0.0}, True),
-    ("x0 != 1", {"x0": None}, False),
-    ("x0 * x1", {"x0": 1e308, "x1": 10.0}, None),
-    ("1 / (x0 * x1)", {"x0": 1e308, "x1": 10.0}, None),
-    ("x0 ** 0.5", {"x0": -4.0}, None),
-    ("round(x0)", {"x0": 2.5}, 3.0),
-    ("round(x0)", {"x0": -2.5}, -3.0),
-    ("round(x0, 2)", {"x0": 1.005}, 1.0),
-    ("pct_change(x0, x1)", {"x0": 150.0, "x1": 100.0}, 50.0),
-    ("x0", {"x0": math.nan}, None),
-    ("b0 or x0 > 0", {"b0": None, "x0": None}, False),
-    ("contains(s0, 'BRAND')", {"s0": "Acme Brand Search"}, True),
-    ("'brand' not in l0", {"l0": None}, False),
-])
+@pytest.mark.parametrize(
+    "text, row, expected",
+    [
+        ("x0 / x1", {"x0": 1.0, "x1": 0.0}, None),
+        ("x0 / x1 > 0", {"x0": 1.0, "x1": 0.0}, False),
+        ("not (x0 / x1 > 0)", {"x0": 1.0, "x1": 0.0}, True),
+        ("x0 != 1", {"x0": None}, False),
+        ("x0 * x1", {"x0": 1e308, "x1": 10.0}, None),
+        ("1 / (x0 * x1)", {"x0": 1e308, "x1": 10.0}, None),
+        ("x0 ** 0.5", {"x0": -4.0}, None),
+        ("round(x0)", {"x0": 2.5}, 3.0),
+        ("round(x0)", {"x0": -2.5}, -3.0),
+        ("round(x0, 2)", {"x0": 1.005}, 1.0),
+        ("pct_change(x0, x1)", {"x0": 150.0, "x1": 100.0}, 50.0),
+        ("x0", {"x0": math.nan}, None),
+        ("b0 or x0 > 0", {"b0": None, "x0": None}, False),
+        ("contains(s0, 'BRAND')", {"s0": "Acme Brand Search"}, True),
+        ("'brand' not in l0", {"l0": None}, False),
+    ],
+)
 def test_documented_semantics(con, text, row, expected):
     full = {c: None for c in COLUMNS} | row
     run_both(con, text, [full])

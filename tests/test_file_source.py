@@ -63,9 +63,7 @@ def load(spec: str = "file:data"):
 
 
 def schema_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'src'"
-    ).fetchall()
+    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'src'").fetchall()
     return [name for (name,) in rows]
 
 
@@ -110,9 +108,7 @@ def test_csv_round_trip(data: Path) -> None:
         "SELECT name, daily_budget, bid, is_brand, learning_phase, labels, created_at, currency "
         "FROM src.entities WHERE entity_id = 'c1'",
     )
-    assert c1 == [
-        ("Brand, always on", 150.0, None, True, False, ["brand", "evergreen"], date(2024, 1, 15), None)
-    ]
+    assert c1 == [("Brand, always on", 150.0, None, True, False, ["brand", "evergreen"], date(2024, 1, 15), None)]
     booleans = rows(con, "SELECT entity_id, is_brand, learning_phase FROM src.entities ORDER BY entity_id")
     assert booleans == [("c1", True, False), ("c2", False, True), ("g1", True, False), ("p1", False, True)]
     assert rows(con, "SELECT labels FROM src.entities WHERE entity_id = 'g1'") == [(None,)]
@@ -168,9 +164,7 @@ def test_jsonl_round_trip(data: Path) -> None:
     write(data, "entities.jsonl", b"\n".join(orjson.dumps(e) for e in entities) + b"\n\n   \n")
     write(data, "metrics_daily.jsonl", b"\n".join(orjson.dumps(m) for m in metrics))
     con, info = load()
-    assert rows(
-        con, "SELECT account_id, labels, is_brand, daily_budget, bid, created_at FROM src.entities"
-    ) == [
+    assert rows(con, "SELECT account_id, labels, is_brand, daily_budget, bid, created_at FROM src.entities") == [
         ("A1", ["x", "y"], True, 50.0, None, date(2024, 1, 2)),
         ("7", ["a", "b"], False, 12.5, None, None),
     ]
@@ -405,9 +399,7 @@ def test_duplicate_keys_name_both_lines(data: Path) -> None:
 
 
 def test_lines_are_physical_lines(data: Path) -> None:
-    entities = (
-        ENTITIES_HEADER + '\nmeta,A1,campaign,c1,"two\nlines",1,no,,\n\nmeta,A1,campaign,c2,x,1,no,,soon\n'
-    )
+    entities = ENTITIES_HEADER + '\nmeta,A1,campaign,c1,"two\nlines",1,no,,\n\nmeta,A1,campaign,c2,x,1,no,,soon\n'
     write(data, "entities.csv", entities)
     write(data, "metrics_daily.csv", METRICS_HEADER + "\n")
     bad = only(problems(), "'soon' is not a date")

@@ -32,8 +32,11 @@ def one_error(path: Path):
 
 def test_shipped_library_loads():
     project = load(REPO / "rules")
-    assert {w.id for w in project.workflows} == {"pinterest/daily_optimize", "google/daily_optimize",
-                                                 "meta/daily_optimize"}
+    assert {w.id for w in project.workflows} == {
+        "pinterest/daily_optimize",
+        "google/daily_optimize",
+        "meta/daily_optimize",
+    }
     assert project.guardrails["max_daily_spend_cap"] == 5000
 
 
@@ -98,22 +101,25 @@ def test_duplicate_rule_ids(tmp_path):
     assert err.line == 12 and "duplicate rule id" in err.message and "line 8" in err.message
 
 
-@pytest.mark.parametrize("when, message, col", [
-    ("spnd > 1", "unknown name 'spnd'", 11),
-    ("spend > thresholds.target_cap", "threshold 'target_cap' is not defined", 19),
-    ("parent.colour == 'x'", "unknown parent attribute 'colour'", 11),
-    ("spend > 1 and status > 3", "> compares numbers, got a string and a number", 25),
-    ("status == 3", "cannot compare a string with a number", 11),
-    ('"spend > 1 and (lambda: 1)"', "lambdas are not allowed", 27),
-    ('"[x for x in spend]"', "comprehensions are not allowed", 12),
-    ("spend.__class__ == 1", "names starting with '_' are not allowed", 11),
-    ("spend ** spend > 1", "exponent of ** must be a number literal", 20),
-    ("9 ** 9 ** 9 > 1", "exponent of ** must be a number literal", 16),
-    ("spend == null", "comparing with null", 11),
-    ("spend + 1", "expression must give a boolean", 11),
-    ("spend >", "syntax error", 11),
-    ("video_views > 1 and leads > 1", None, None),
-])
+@pytest.mark.parametrize(
+    "when, message, col",
+    [
+        ("spnd > 1", "unknown name 'spnd'", 11),
+        ("spend > thresholds.target_cap", "threshold 'target_cap' is not defined", 19),
+        ("parent.colour == 'x'", "unknown parent attribute 'colour'", 11),
+        ("spend > 1 and status > 3", "> compares numbers, got a string and a number", 25),
+        ("status == 3", "cannot compare a string with a number", 11),
+        ('"spend > 1 and (lambda: 1)"', "lambdas are not allowed", 27),
+        ('"[x for x in spend]"', "comprehensions are not allowed", 12),
+        ("spend.__class__ == 1", "names starting with '_' are not allowed", 11),
+        ("spend ** spend > 1", "exponent of ** must be a number literal", 20),
+        ("9 ** 9 ** 9 > 1", "exponent of ** must be a number literal", 16),
+        ("spend == null", "comparing with null", 11),
+        ("spend + 1", "expression must give a boolean", 11),
+        ("spend >", "syntax error", 11),
+        ("video_views > 1 and leads > 1", None, None),
+    ],
+)
 def test_expression_errors_point_into_the_expression(tmp_path, when, message, col):
     # (lambdas and lists must be quoted in YAML, so their columns count the quote)
     text = PINTEREST_WORKFLOW.replace("spend > 2 * thresholds.target_cpa and outbound_ctr < 0.003", when)
@@ -132,21 +138,28 @@ def test_expression_errors_point_into_the_expression(tmp_path, when, message, co
 def test_expression_error_in_a_folded_block_maps_to_the_right_line(tmp_path):
     text = PINTEREST_WORKFLOW.replace(
         "    when: spend > 2 * thresholds.target_cpa and outbound_ctr < 0.003\n",
-        "    when: >-\n      spend > 2 * thresholds.target_cpa\n      and outbound_ctrr < 0.003\n")
+        "    when: >-\n      spend > 2 * thresholds.target_cpa\n      and outbound_ctrr < 0.003\n",
+    )
     err = one_error(pinterest_rules(tmp_path, workflow=text))
     assert (err.line, err.col) == (12, 11) and "outbound_ctrr" in err.message
 
 
-@pytest.mark.parametrize("action, message", [
-    ("add_negative_keyword", "platform pinterest does not support 'add_negative_keyword' at level 'ad_group'"),
-    ("frobnicate", "unknown action type 'frobnicate'"),
-    ("{type: change_bid, by_pcts: -15}", "unknown change_bid parameter 'by_pcts'"),
-    ("{type: change_bid, by_pct: -150}", "must be at least -100"),
-    ("{type: change_bid}", "needs exactly one of by_pct or by_amount"),
-    ("{type: change_bid, by_pct: 10, by_amount: 1}", "needs exactly one of by_pct or by_amount"),
-    ("{type: set_bid, amount: -1}", "must be above 0"),
-    ("{by_pct: 10}", "action mapping needs a `type`"),
-])
+@pytest.mark.parametrize(
+    "action, message",
+    [
+        (
+            "add_negative_keyword",
+            "platform pinterest does not support 'add_negative_keyword' at level 'ad_group'",
+        ),
+        ("frobnicate", "unknown action type 'frobnicate'"),
+        ("{type: change_bid, by_pcts: -15}", "unknown change_bid parameter 'by_pcts'"),
+        ("{type: change_bid, by_pct: -150}", "must be at least -100"),
+        ("{type: change_bid}", "needs exactly one of by_pct or by_amount"),
+        ("{type: change_bid, by_pct: 10, by_amount: 1}", "needs exactly one of by_pct or by_amount"),
+        ("{type: set_bid, amount: -1}", "must be above 0"),
+        ("{by_pct: 10}", "action mapping needs a `type`"),
+    ],
+)
 def test_action_errors(tmp_path, action, message):
     text = PINTEREST_WORKFLOW.replace("action: {type: change_bid, by_pct: -15}", f"action: {action}")
     err = one_error(pinterest_rules(tmp_path, workflow=text))
@@ -155,26 +168,38 @@ def test_action_errors(tmp_path, action, message):
 
 
 def test_every_error_of_a_run_is_reported(tmp_path):
-    text = (PINTEREST_WORKFLOW.replace("last_7d", "last_7x").replace("outbound_ctr < 0.003", "outbound_ct < 0.003")
-            .replace("by_pct: -15", "by_pc: -15"))
-    rules = write_rules(tmp_path, {
-        "pinterest/operator.yaml": PINTEREST_OPERATOR,
-        "pinterest/daily_optimize.yaml": text,
-        "guardrails.yaml": "max_daily_spend_cap: -5\nsurprise: 1\n",
-        "meta/weekly.yaml": "workflow: weekly\n",
-    })
+    text = (
+        PINTEREST_WORKFLOW.replace("last_7d", "last_7x")
+        .replace("outbound_ctr < 0.003", "outbound_ct < 0.003")
+        .replace("by_pct: -15", "by_pc: -15")
+    )
+    rules = write_rules(
+        tmp_path,
+        {
+            "pinterest/operator.yaml": PINTEREST_OPERATOR,
+            "pinterest/daily_optimize.yaml": text,
+            "guardrails.yaml": "max_daily_spend_cap: -5\nsurprise: 1\n",
+            "meta/weekly.yaml": "workflow: weekly\n",
+        },
+    )
     messages = [e.format() for e in errors_of(rules)]
     assert len(messages) == 6, messages
     joined = "\n".join(messages)
-    for fragment in ("unknown window 'last_7x'", "unknown name 'outbound_ct'", "unknown change_bid parameter 'by_pc'",
-                     "max_daily_spend_cap: -5 must be at least 0", "unknown key 'surprise'",
-                     "operator folder 'meta' has no operator.yaml"):
+    for fragment in (
+        "unknown window 'last_7x'",
+        "unknown name 'outbound_ct'",
+        "unknown change_bid parameter 'by_pc'",
+        "max_daily_spend_cap: -5 must be at least 0",
+        "unknown key 'surprise'",
+        "operator folder 'meta' has no operator.yaml",
+    ):
         assert fragment in joined
 
 
 def test_operator_file_errors(tmp_path):
     operator = PINTEREST_OPERATOR.replace("platform: pinterest", "platform: pinterst").replace(
-        "min_outbound_ctr: 0.005", "min_outbound_ctr: low")
+        "min_outbound_ctr: 0.005", "min_outbound_ctr: low"
+    )
     errs = errors_of(pinterest_rules(tmp_path, operator=operator))
     text = "\n".join(e.format() for e in errs)
     assert "'pinterst' is not allowed" in text and "did you mean 'pinterest'" in text
@@ -182,8 +207,9 @@ def test_operator_file_errors(tmp_path):
 
 
 def test_operator_and_workflow_names_must_match_their_files(tmp_path):
-    rules = pinterest_rules(tmp_path, workflow=PINTEREST_WORKFLOW.replace("workflow: daily_optimize",
-                                                                          "workflow: daily"))
+    rules = pinterest_rules(
+        tmp_path, workflow=PINTEREST_WORKFLOW.replace("workflow: daily_optimize", "workflow: daily")
+    )
     assert "does not match its file name" in one_error(rules).message
 
 
@@ -195,8 +221,7 @@ def test_per_product_thresholds_and_level_override(tmp_path):
 
 
 def test_empty_and_non_utf8_files(tmp_path):
-    rules = write_rules(tmp_path, {"pinterest/operator.yaml": PINTEREST_OPERATOR,
-                                   "pinterest/daily_optimize.yaml": ""})
+    rules = write_rules(tmp_path, {"pinterest/operator.yaml": PINTEREST_OPERATOR, "pinterest/daily_optimize.yaml": ""})
     assert "file is empty" in one_error(rules).message
     (rules / "pinterest" / "daily_optimize.yaml").write_bytes(b"workflow: caf\xe9\n")
     err = one_error(rules)

@@ -18,16 +18,19 @@ from tests.helpers.rules import PINTEREST_OPERATOR, write_rules
 AS_OF = date(2026, 11, 1)
 
 
-@pytest.mark.parametrize("window, start, end", [
-    ("today", date(2026, 11, 1), date(2026, 11, 2)),
-    ("yesterday", date(2026, 10, 31), date(2026, 11, 1)),
-    ("last_7d", date(2026, 10, 25), date(2026, 11, 1)),
-    ("prev:last_7d", date(2026, 10, 18), date(2026, 10, 25)),
-    ("last_1d", date(2026, 10, 31), date(2026, 11, 1)),
-    ("mtd", date(2026, 11, 1), date(2026, 11, 1)),
-    ("lifetime", None, date(2026, 11, 1)),
-    ("prev:today", date(2026, 10, 31), date(2026, 11, 1)),
-])
+@pytest.mark.parametrize(
+    "window, start, end",
+    [
+        ("today", date(2026, 11, 1), date(2026, 11, 2)),
+        ("yesterday", date(2026, 10, 31), date(2026, 11, 1)),
+        ("last_7d", date(2026, 10, 25), date(2026, 11, 1)),
+        ("prev:last_7d", date(2026, 10, 18), date(2026, 10, 25)),
+        ("last_1d", date(2026, 10, 31), date(2026, 11, 1)),
+        ("mtd", date(2026, 11, 1), date(2026, 11, 1)),
+        ("lifetime", None, date(2026, 11, 1)),
+        ("prev:today", date(2026, 10, 31), date(2026, 11, 1)),
+    ],
+)
 def test_date_ranges(window, start, end):
     assert date_range(window, AS_OF) == Range(start, end)
 
@@ -53,8 +56,7 @@ rules:
 
 
 def plan_for(tmp_path, entities, metrics, as_of=None, workflow=WINDOWS_WORKFLOW, metric_columns=None):
-    rules = write_rules(tmp_path, {"pinterest/operator.yaml": PINTEREST_OPERATOR,
-                                   "pinterest/windows.yaml": workflow})
+    rules = write_rules(tmp_path, {"pinterest/operator.yaml": PINTEREST_OPERATOR, "pinterest/windows.yaml": workflow})
     catalog = load_catalog()
     project = load_project(rules, catalog)
     source = write_source(tmp_path / "data", entities, metrics, metric_columns)
@@ -67,9 +69,19 @@ def plan_for(tmp_path, entities, metrics, as_of=None, workflow=WINDOWS_WORKFLOW,
 
 def october(entity_id="g1", outbound=lambda d: d):
     # spend on day d of October is d dollars; impressions 1000 + 100*d; outbound clicks vary by day
-    return [day(f"2026-10-{d:02d}", entity_id, spend=d, impressions=1000 + 100 * d, clicks=10,
-                outbound_clicks=outbound(d), conversions=1 if d % 2 else 0, conversion_value=10)
-            for d in range(1, 32)]
+    return [
+        day(
+            f"2026-10-{d:02d}",
+            entity_id,
+            spend=d,
+            impressions=1000 + 100 * d,
+            clicks=10,
+            outbound_clicks=outbound(d),
+            conversions=1 if d % 2 else 0,
+            conversion_value=10,
+        )
+        for d in range(1, 32)
+    ]
 
 
 def test_window_sums_and_default_as_of(tmp_path):
@@ -118,8 +130,8 @@ def test_explicit_as_of_includes_today_and_ignores_later_days(tmp_path):
 
 def test_missing_optional_metric_column_is_null_not_zero(tmp_path):
     workflow = WINDOWS_WORKFLOW.replace(
-        "      spend >= 0 and prev.spend",
-        "      outbound_ctr < 0.003 and spend >= 0 and prev.spend")
+        "      spend >= 0 and prev.spend", "      outbound_ctr < 0.003 and spend >= 0 and prev.spend"
+    )
     columns = ["date", "platform", "account_id", "level", "entity_id", "spend", "impressions"]
     plan = plan_for(tmp_path, [entity("g1")], october(), workflow=workflow, metric_columns=columns)
     assert plan.actions == []  # outbound_clicks absent: outbound_ctr is null, the comparison is false

@@ -7,6 +7,7 @@ message naming the construct and its position, before any data is read.
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -79,14 +80,20 @@ def compile_expr(text: str, scope: Scope, *, want: Type | None = None) -> Expr:
     if not isinstance(text, str) or not text.strip():
         raise ExprError("expression is empty", 0, "write a condition, e.g. spend > 100")
     if len(text) > MAX_LENGTH:
-        raise ExprError(f"expression is too long ({len(text)} characters, at most {MAX_LENGTH})", 0,
-                        "split the rule or simplify the condition")
+        raise ExprError(
+            f"expression is too long ({len(text)} characters, at most {MAX_LENGTH})",
+            0,
+            "split the rule or simplify the condition",
+        )
     tree = _parse(text)
     checker = _Checker(text, scope)
     ir = checker.visit(tree.body, depth=1)
     if want is not None and ir.type != want:
-        raise ExprError(f"expression must give a {want}, but gives a {ir.type}", 0,
-                        "compare it with something, e.g. `cpa > 100`" if want == Type.BOOL else None)
+        raise ExprError(
+            f"expression must give a {want}, but gives a {ir.type}",
+            0,
+            "compare it with something, e.g. `cpa > 100`" if want == Type.BOOL else None,
+        )
     body = _rewrite(tree.body, checker.replace)
     return Expr(text=text, ir=ir, pyast=body, variables=checker.variables)  # type: ignore[arg-type]
 
@@ -97,8 +104,11 @@ def _parse(text: str) -> ast.Expression:
         tree = ast.parse("(" + text + "\n)", mode="eval")
     except SyntaxError as exc:
         offset = _offset(text, exc.lineno or 1, (exc.offset or 1) - 1, chars=True)
-        raise ExprError(f"syntax error: {exc.msg}", offset,
-                        "expressions use Python syntax: and/or/not, ==, !=, <, <=, quotes around text") from None
+        raise ExprError(
+            f"syntax error: {exc.msg}",
+            offset,
+            "expressions use Python syntax: and/or/not, ==, !=, <, <=, quotes around text",
+        ) from None
     return tree
 
 
@@ -143,19 +153,29 @@ class _Checker:
     def visit(self, node: ast.expr, depth: int) -> Node:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise self.fail(node, f"expression is too large (more than {MAX_NODES} parts)",
-                            "split it into several rules")
+            raise self.fail(
+                node, f"expression is too large (more than {MAX_NODES} parts)", "split it into several rules"
+            )
         if depth > MAX_DEPTH:
-            raise self.fail(node, f"expression is nested too deeply (more than {MAX_DEPTH} levels)",
-                            "simplify the condition")
+            raise self.fail(
+                node,
+                f"expression is nested too deeply (more than {MAX_DEPTH} levels)",
+                "simplify the condition",
+            )
         for kind, what in _FORBIDDEN.items():
             if isinstance(node, kind):
-                raise self.fail(node, f"{what} are not allowed in rule expressions",
-                                "use comparisons, arithmetic, and/or/not and the documented functions")
+                raise self.fail(
+                    node,
+                    f"{what} are not allowed in rule expressions",
+                    "use comparisons, arithmetic, and/or/not and the documented functions",
+                )
         method = getattr(self, f"v_{type(node).__name__}", None)
         if method is None:
-            raise self.fail(node, f"{type(node).__name__} is not allowed in rule expressions",
-                            "use comparisons, arithmetic, and/or/not and the documented functions")
+            raise self.fail(
+                node,
+                f"{type(node).__name__} is not allowed in rule expressions",
+                "use comparisons, arithmetic, and/or/not and the documented functions",
+            )
         return method(node, depth)
 
     # -- leaves ----------------------------------------------------------------------------
@@ -183,8 +203,11 @@ class _Checker:
     def v_Attribute(self, node: ast.Attribute, depth: int) -> Node:
         parts = _dotted(node)
         if parts is None:
-            raise self.fail(node, "attribute access is only allowed on names such as prev.spend",
-                            "write a dotted name: prev.spend, thresholds.target_cpa, parent.status")
+            raise self.fail(
+                node,
+                "attribute access is only allowed on names such as prev.spend",
+                "write a dotted name: prev.spend, thresholds.target_cpa, parent.status",
+            )
         return self._name(node, parts)
 
     def _literal(self, node: ast.Name, value: bool | None) -> Node:
@@ -225,18 +248,27 @@ class _Checker:
     def v_BinOp(self, node: ast.BinOp, depth: int) -> Node:
         op = _BINOPS.get(type(node.op))
         if op is None:
-            sym = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
-                   ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^"}.get(type(node.op), "?")
+            sym = {
+                ast.FloorDiv: "//",
+                ast.Mod: "%",
+                ast.MatMult: "@",
+                ast.LShift: "<<",
+                ast.RShift: ">>",
+                ast.BitOr: "|",
+                ast.BitAnd: "&",
+                ast.BitXor: "^",
+            }.get(type(node.op), "?")
             raise self.fail(node, f"operator {sym} is not allowed", "use + - * / and ** with a literal exponent")
         left = self.visit(node.left, depth + 1)
         right = self.visit(node.right, depth + 1)
         self._want_num(node.left, left, op)
         self._want_num(node.right, right, op)
-        if op == "**":
-            if not isinstance(right, Const) or abs(right.value) > MAX_EXPONENT:  # type: ignore[arg-type]
-                raise self.fail(node.right, f"the exponent of ** must be a number literal between "
-                                f"-{MAX_EXPONENT:g} and {MAX_EXPONENT:g}",
-                                "e.g. ctr ** 2; exponents from data could overflow")
+        if op == "**" and (not isinstance(right, Const) or abs(right.value) > MAX_EXPONENT):  # type: ignore[arg-type]
+            raise self.fail(
+                node.right,
+                f"the exponent of ** must be a number literal between -{MAX_EXPONENT:g} and {MAX_EXPONENT:g}",
+                "e.g. ctr ** 2; exponents from data could overflow",
+            )
         return Binary(Type.NUM, op, left, right)
 
     def v_BoolOp(self, node: ast.BoolOp, depth: int) -> Node:
@@ -250,7 +282,6 @@ class _Checker:
         if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)):
             return self._member(node, depth)
         operands = [self.visit(node.left, depth + 1)]
-        srcs = [node.left]
         ops: list[str] = []
         for op, comp in zip(node.ops, node.comparators, strict=True):
             if isinstance(op, (ast.Is, ast.IsNot)):
@@ -259,22 +290,28 @@ class _Checker:
                 raise self.fail(node, "'in' cannot be chained with other comparisons", "use `and`")
             ops.append(_CMPOPS[type(op)])
             operands.append(self.visit(comp, depth + 1))
-            srcs.append(comp)
-        for sym, (la, lb), (a, b) in zip(ops, zip(srcs, srcs[1:]), zip(operands, operands[1:]), strict=True):
+        for sym, (a, b) in zip(ops, itertools.pairwise(operands), strict=True):
             self._check_compare(node, sym, a, b)
         return Compare(Type.BOOL, tuple(ops), tuple(operands))
 
     def _check_compare(self, node: ast.AST, sym: str, a: Node, b: Node) -> None:
         if Type.NULL in (a.type, b.type):
-            raise self.fail(node, f"comparing with null using {sym} is always false",
-                            "use is_null(x) or not is_null(x)")
+            raise self.fail(
+                node, f"comparing with null using {sym} is always false", "use is_null(x) or not is_null(x)"
+            )
         if sym in ("<", "<=", ">", ">="):
             if a.type != Type.NUM or b.type != Type.NUM:
-                raise self.fail(node, f"{sym} compares numbers, got a {a.type} and a {b.type}",
-                                "compare text with == or !=; for dates use days_since(date)")
+                raise self.fail(
+                    node,
+                    f"{sym} compares numbers, got a {a.type} and a {b.type}",
+                    "compare text with == or !=; for dates use days_since(date)",
+                )
         elif a.type != b.type:
-            raise self.fail(node, f"cannot compare a {a.type} with a {b.type} using {sym}",
-                            "both sides of == and != must have the same type (quote text: status == 'active')")
+            raise self.fail(
+                node,
+                f"cannot compare a {a.type} with a {b.type} using {sym}",
+                "both sides of == and != must have the same type (quote text: status == 'active')",
+            )
         elif a.type == Type.LABELS:
             raise self.fail(node, "labels cannot be compared with == or !=", "use 'name' in labels")
 
@@ -297,8 +334,11 @@ class _Checker:
             return Member(Type.BOOL, needle, items, None, negate)
         haystack = self.visit(target, depth + 1)
         if haystack.type != Type.LABELS:
-            raise self.fail(target, "'in' needs a list literal like ['a', 'b'] or a labels attribute",
-                            "e.g. status in ['active', 'paused'] or 'brand' in labels")
+            raise self.fail(
+                target,
+                "'in' needs a list literal like ['a', 'b'] or a labels attribute",
+                "e.g. status in ['active', 'paused'] or 'brand' in labels",
+            )
         if needle.type != Type.STR:
             raise self.fail(node.left, f"labels are text; got a {needle.type}")
         return Member(Type.BOOL, needle, None, haystack, negate)
@@ -310,8 +350,10 @@ class _Checker:
         orelse = self.visit(node.orelse, depth + 1)
         types = {body.type, orelse.type} - {Type.NULL}
         if len(types) > 1:
-            raise self.fail(node, f"both branches of `x if c else y` must have one type, got {body.type} "
-                            f"and {orelse.type}")
+            raise self.fail(
+                node,
+                f"both branches of `x if c else y` must have one type, got {body.type} and {orelse.type}",
+            )
         return IfElse(types.pop() if types else Type.NULL, test, body, orelse)
 
     def v_Call(self, node: ast.Call, depth: int) -> Node:
@@ -323,9 +365,11 @@ class _Checker:
             import difflib
 
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
-            raise self.fail(node, f"unknown function {name!r}",
-                            f"did you mean {close[0]}()?" if close else
-                            "available: " + ", ".join(sorted(FUNCTIONS)))
+            raise self.fail(
+                node,
+                f"unknown function {name!r}",
+                f"did you mean {close[0]}()?" if close else "available: " + ", ".join(sorted(FUNCTIONS)),
+            )
         if node.keywords:
             raise self.fail(node, f"{name}() takes positional arguments only", f"usage: {fn.signature}")
         args = tuple(self.visit(a, depth + 1) for a in node.args)
@@ -340,9 +384,11 @@ class _Checker:
 
     def _want_bool(self, src: ast.AST, node: Node, what: str) -> None:
         if node.type != Type.BOOL:
-            raise self.fail(src, f"'{what}' needs a condition (true/false), got a {node.type}",
-                            "compare the value, e.g. `spend > 0`")
-
+            raise self.fail(
+                src,
+                f"'{what}' needs a condition (true/false), got a {node.type}",
+                "compare the value, e.g. `spend > 0`",
+            )
 
 
 def _rewrite(tree: ast.AST, replace: dict[int, ast.AST]) -> ast.AST:

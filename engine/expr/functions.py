@@ -46,8 +46,7 @@ class Function:
     def check(cls, args: Sequence[Node], offset: int) -> Type:
         n = len(args)
         if n < cls.min_args or (cls.max_args is not None and n > cls.max_args):
-            raise ExprError(f"{cls.name}() takes {cls._arity()} (got {n})", offset,
-                            f"usage: {cls.signature}")
+            raise ExprError(f"{cls.name}() takes {cls._arity()} (got {n})", offset, f"usage: {cls.signature}")
         return cls.result_type(args, offset)
 
     @classmethod
@@ -75,8 +74,11 @@ class Function:
 def _expect_all(cls: type[Function], args: Sequence[Node], typ: Type, offset: int) -> None:
     for i, arg in enumerate(args, 1):
         if arg.type not in (typ, Type.NULL):
-            raise ExprError(f"{cls.name}() argument {i} must be a {typ}, got a {arg.type}", offset,
-                            f"usage: {cls.signature}")
+            raise ExprError(
+                f"{cls.name}() argument {i} must be a {typ}, got a {arg.type}",
+                offset,
+                f"usage: {cls.signature}",
+            )
 
 
 def _null_if_any(fn: Callable) -> Callable:
@@ -151,8 +153,9 @@ class Round(Function):
         if len(args) == 2:
             d = getattr(args[1], "value", None)
             if not (isinstance(d, float) and d.is_integer() and 0 <= d <= 10):
-                raise ExprError("round() digits must be a whole number literal from 0 to 10", offset,
-                                "e.g. round(cpa, 2)")
+                raise ExprError(
+                    "round() digits must be a whole number literal from 0 to 10", offset, "e.g. round(cpa, 2)"
+                )
         return Type.NUM
 
     @staticmethod
@@ -187,8 +190,11 @@ class Coalesce(Function):
     def result_type(cls, args, offset):
         types = {a.type for a in args} - {Type.NULL}
         if len(types) > 1:
-            raise ExprError("coalesce() arguments must all have the same type, got "
-                            + ", ".join(sorted(str(t) for t in types)), offset, "e.g. coalesce(cpa, 0)")
+            raise ExprError(
+                "coalesce() arguments must all have the same type, got " + ", ".join(sorted(str(t) for t in types)),
+                offset,
+                "e.g. coalesce(cpa, 0)",
+            )
         return types.pop() if types else Type.NULL
 
     @staticmethod

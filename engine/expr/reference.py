@@ -79,6 +79,16 @@ OPERATORS = {
 }
 
 
+# The arithmetic operators by symbol (the batch compiler folds constants with them).
+BINARY = {
+    "+": OPERATORS[ast.Add],
+    "-": OPERATORS[ast.Sub],
+    "*": OPERATORS[ast.Mult],
+    "/": OPERATORS[ast.Div],
+    "**": OPERATORS[ast.Pow],
+}
+
+
 class ReferenceEvaluator(EvalWithCompoundTypes):
     """simpleeval with the language's null semantics in and/or/if."""
 

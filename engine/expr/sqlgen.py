@@ -14,6 +14,7 @@ Semantics (the reference interpreter implements the same):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -48,6 +49,25 @@ def sql_literal(value: float | str | bool | None) -> str:
         # From text, so DuckDB parses the shortest round-trip repr exactly (no DECIMAL detour).
         return f"CAST('{float(value)!r}' AS DOUBLE)"
     return "'" + str(value).replace("'", "''") + "'"
+
+
+_STRING = re.compile(r"'(?:[^']|'')*'")
+_IDENT = re.compile(r'"(?:[^"]|"")*"')
+_ALIAS = re.compile(r'\s+AS\s+"(?:[^"]|"")*"$')
+
+
+_BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _idents(sql: str) -> set[str]:
+    """Identifiers an SQL fragment refers to: quoted ones (string literals skipped), or a bare column name."""
+    if _BARE.match(sql):
+        return set() if sql.upper() in ("TRUE", "FALSE", "NULL") else {quote_ident(sql)}
+    return set(_IDENT.findall(_STRING.sub("", sql)))
+
+
+def _strip_alias(column: str) -> str:
+    return _ALIAS.sub("", column)
 
 
 def _fin(x: str) -> str:
@@ -86,11 +106,22 @@ class SqlProgram:
         return self._ref(ref)[0]
 
     def select(self, base: str, columns: list[str], where: str | None = None) -> str:
-        """A query over `base` computing every layer, returning `columns`."""
-        sql = f"SELECT * FROM ({base}) AS _base"
-        for layer in self.layers:
-            if layer:
-                sql = f"SELECT *, {', '.join(f'{e} AS {n}' for n, e in layer)} FROM ({sql}) AS _l"
+        """A query over `base` computing every layer, returning `columns`.
+
+        Each layer passes on only the columns later layers or the output still use, so
+        the binder never expands `*` over a growing list of temporaries.
+        """
+        need = set().union(*(_idents(_strip_alias(c)) for c in columns))
+        plan: list[tuple[list[str], list[tuple[str, str]]]] = []
+        for layer in reversed(self.layers):
+            defined = {name for name, _ in layer}
+            through = sorted(need - defined)
+            plan.append((through, layer))
+            need = set(through).union(*(_idents(sql) for _, sql in layer))
+        sql = f"SELECT {', '.join(sorted(need)) or '1 AS _none'} FROM ({base}) AS _base"
+        for through, layer in reversed(plan):
+            items = through + [f"{e} AS {n}" for n, e in layer]
+            sql = f"SELECT {', '.join(items)} FROM ({sql}) AS _l"
         out = f"SELECT {', '.join(columns)} FROM ({sql}) AS _e"
         return f"{out} WHERE {where}" if where else out
 
@@ -132,12 +163,18 @@ class SqlProgram:
                 return self._temp(f"(NOT {_logical(x)})", lx + 1)
             return (x, lx) if node.op == "pos" else self._temp(f"(- {x})", lx + 1)
         if isinstance(node, Binary):
+            if isinstance(node.left, Const) and isinstance(node.right, Const):
+                # Fold with the reference operators: identical IEEE results, one less temporary.
+                from engine.expr.reference import BINARY
+
+                return sql_literal(BINARY[node.op](node.left.value, node.right.value)), 0
             (a, la), (b, lb) = self._node(node.left), self._node(node.right)
             layer = max(la, lb)
             if node.op == "/":
                 raw, layer = self._temp(f"({a} / {b})", layer + 1)
-                return self._temp(f"(CASE WHEN {b} = 0 OR NOT isfinite({raw}) THEN NULL ELSE {raw} END)",
-                                  max(layer, lb) + 1)
+                return self._temp(
+                    f"(CASE WHEN {b} = 0 OR NOT isfinite({raw}) THEN NULL ELSE {raw} END)", max(layer, lb) + 1
+                )
             expr = f"pow({a}, {b})" if node.op == "**" else f"({a} {node.op} {b})"
             raw, layer = self._temp(expr, layer + 1)
             return self._temp(_fin(raw), layer + 1)

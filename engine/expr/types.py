@@ -57,6 +57,7 @@ class Scope(Protocol):
 
 # ---- typed IR ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Node:
     type: Type

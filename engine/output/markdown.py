@@ -15,17 +15,28 @@ def _cell(text: str) -> str:
 
 
 def render_markdown(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
-    lines = [f"### rulerun plan · as of {plan.as_of.isoformat()}", "",
-             f"**{plan.summary_line()}** · source `{plan.source}` · {plan.entities_evaluated:,} entities · "
-             f"{plan.rules_evaluated} rules", ""]
+    lines = [
+        f"### rulerun plan · as of {plan.as_of.isoformat()}",
+        "",
+        f"**{plan.summary_line()}** · source `{plan.source}` · {plan.entities_evaluated:,} entities · "
+        f"{plan.rules_evaluated} rules",
+        "",
+    ]
     for workflow, group in groupby(plan.actions, key=lambda a: a.workflow):
         actions = list(group)
-        lines += [f"#### {workflow} ({len(actions)})", "", "| Entity | Rule | Change | Evidence | Status |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"#### {workflow} ({len(actions)})",
+            "",
+            "| Entity | Rule | Change | Evidence | Status |",
+            "|---|---|---|---|---|",
+        ]
         shown = actions if options.limit is None else actions[: options.limit]
         for a in shown:
-            lines.append("| " + " | ".join(_cell(x) for x in (entity_label(a), a.rule_id, change(a), evidence(a),
-                                                                a.status)) + " |")
+            lines.append(
+                "| "
+                + " | ".join(_cell(x) for x in (entity_label(a), a.rule_id, change(a), evidence(a), a.status))
+                + " |"
+            )
         if len(shown) < len(actions):
             lines.append(f"\n… {len(actions) - len(shown):,} more")
         lines.append("")

@@ -26,14 +26,25 @@ STATUS_STYLE = {
 
 def render_table(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=options.color, width=160 if options.color is None else None,
-                      highlight=False, soft_wrap=False)
-    console.print(f"[bold]rulerun plan[/] as of {plan.as_of.isoformat()} · source {plan.source} · "
-                  f"{plan.entities_evaluated:,} entities · {plan.rules_evaluated} rules")
+    console = Console(
+        file=buffer,
+        force_terminal=options.color,
+        width=160 if options.color is None else None,
+        highlight=False,
+        soft_wrap=False,
+    )
+    console.print(
+        f"[bold]rulerun plan[/] as of {plan.as_of.isoformat()} · source {plan.source} · "
+        f"{plan.entities_evaluated:,} entities · {plan.rules_evaluated} rules"
+    )
     for workflow, group in groupby(plan.actions, key=lambda a: a.workflow):
         actions = list(group)
-        table = Table(title=f"{workflow} · {len(actions)} action(s)", title_justify="left", expand=False,
-                      show_lines=False)
+        table = Table(
+            title=f"{workflow} · {len(actions)} action(s)",
+            title_justify="left",
+            expand=False,
+            show_lines=False,
+        )
         table.add_column("Entity", overflow="fold", max_width=42)
         table.add_column("Rule", overflow="fold", max_width=28)
         table.add_column("Change", overflow="fold", max_width=40)
@@ -44,12 +55,19 @@ def render_table(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
             status = a.status
             style = STATUS_STYLE.get(status, "")
             reason = "; ".join(a.reasons[1:]) if len(a.reasons) > 1 else ""
-            table.add_row(entity_label(a), a.rule_id, change(a), evidence(a),
-                          f"[{style}]{status}[/]" + (f"\n[dim]{reason}[/]" if reason else ""))
+            table.add_row(
+                entity_label(a),
+                a.rule_id,
+                change(a),
+                evidence(a),
+                f"[{style}]{status}[/]" + (f"\n[dim]{reason}[/]" if reason else ""),
+            )
         console.print(table)
         if len(shown) < len(actions):
-            console.print(f"  … {len(actions) - len(shown):,} more in {workflow} "
-                          f"(--limit 0 shows all; --format json for everything)")
+            console.print(
+                f"  … {len(actions) - len(shown):,} more in {workflow} "
+                f"(--limit 0 shows all; --format json for everything)"
+            )
     for note in plan.data_quality:
         console.print(f"[yellow]data quality:[/] {note.get('message')}")
     console.print(f"[bold]{plan.summary_line()}[/]")

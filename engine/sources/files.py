@@ -101,9 +101,7 @@ NUMBER_HINT = "write numbers with a dot as decimal separator and no thousands se
 BOOLEAN_HINT = "write true or false (1/0, yes/no and t/f are accepted too)"
 DATE_HINT = "write dates as YYYY-MM-DD, e.g. 2024-03-31"
 NEGATIVE_HINT = "counts and money amounts cannot be negative; leave the cell empty if the value is unknown"
-UTF8_HINT = (
-    "re-save the file as UTF-8 (in Excel: Save As > CSV UTF-8); it is probably Latin-1 or Windows-1252"
-)
+UTF8_HINT = "re-save the file as UTF-8 (in Excel: Save As > CSV UTF-8); it is probably Latin-1 or Windows-1252"
 MORE_HINT = "fix the problems above and run again to see the rest"
 
 
@@ -237,13 +235,9 @@ def table_columns(table: str, catalog: Catalog) -> list[Column]:
         keys, pairs = KEY_COLUMNS, catalog.entity_columns()
     else:
         keys, pairs = METRIC_KEY_COLUMNS, catalog.metric_columns()
-    nonnegative = {
-        m.name for m in catalog.metrics.values() if m.kind == "additive" and m.unit in NONNEGATIVE_UNITS
-    }
+    nonnegative = {m.name for m in catalog.metrics.values() if m.kind == "additive" and m.unit in NONNEGATIVE_UNITS}
     return [
-        Column(
-            name, sql_type, _KIND_OF_TYPE[sql_type], name in keys, table != "entities" and name in nonnegative
-        )
+        Column(name, sql_type, _KIND_OF_TYPE[sql_type], name in keys, table != "entities" and name in nonnegative)
         for name, sql_type in pairs
     ]
 
@@ -324,9 +318,7 @@ def _keep_file_order(vcon: duckdb.DuckDBPyConnection) -> None:
         _query(vcon, "SET SESSION preserve_insertion_order = true")
 
 
-def _check_file(
-    vcon: duckdb.DuckDBPyConnection, f: TableFile, columns: list[Column], warnings: list
-) -> _Layout:
+def _check_file(vcon: duckdb.DuckDBPyConnection, f: TableFile, columns: list[Column], warnings: list) -> _Layout:
     _check_bytes(f, columns)
     layout = _LAYOUTS[f.fmt](vcon, f, columns, warnings)
     warnings.extend(_missing_metrics_warning(f, columns, layout))
@@ -354,23 +346,17 @@ def _check_bytes(f: TableFile, columns: list[Column]) -> None:
     """Empty files and encoding problems, checked before DuckDB sees the file."""
     size = f.path.stat().st_size
     if size == 0:
-        raise _FileInvalid(
-            [Diagnostic(f.display, None, None, f"{f.name} is empty", hint=_shape_hint(f, columns))]
-        )
+        raise _FileInvalid([Diagnostic(f.display, None, None, f"{f.name} is empty", hint=_shape_hint(f, columns))])
     if f.fmt == "parquet":
         return
     bad = _first_bad_utf8(f.path)
     if bad is not None:
         line, col, byte = bad
         message = f"{f.name}: line {line} is not valid UTF-8 (byte 0x{byte:02x})"
-        raise _FileInvalid(
-            [Diagnostic(f.display, line, col if f.fmt == "csv" else None, message, hint=UTF8_HINT)]
-        )
+        raise _FileInvalid([Diagnostic(f.display, line, col if f.fmt == "csv" else None, message, hint=UTF8_HINT)])
     if f.fmt == "jsonl" and _starts_with_bom(f.path):
         message = f"{f.name} starts with a byte order mark, which JSON Lines does not allow"
-        raise _FileInvalid(
-            [Diagnostic(f.display, 1, None, message, hint="re-save the file as UTF-8 without BOM")]
-        )
+        raise _FileInvalid([Diagnostic(f.display, 1, None, message, hint="re-save the file as UTF-8 without BOM")])
 
 
 def _starts_with_bom(path: Path) -> bool:
@@ -468,9 +454,7 @@ def _csv_header(f: TableFile, columns: list[Column]) -> list[str]:
             header = next(csv.reader(fh), [])
         except csv.Error as exc:
             message = f"{f.name}: cannot read the header line: {exc}"
-            raise _FileInvalid(
-                [Diagnostic(f.display, 1, None, message, hint=_shape_hint(f, columns))]
-            ) from None
+            raise _FileInvalid([Diagnostic(f.display, 1, None, message, hint=_shape_hint(f, columns))]) from None
     header = [name.strip() for name in header]
     if not any(header):
         message = f"{f.name}: line 1 should be a header line with the column names but is empty"
@@ -481,9 +465,7 @@ def _csv_header(f: TableFile, columns: list[Column]) -> list[str]:
 def _jsonl_layout(vcon, f: TableFile, columns: list[Column], warnings: list) -> _Layout:
     reader = f"read_ndjson_objects({_lit(str(f.path))})"
     try:
-        keys = _query(
-            vcon, f"SELECT DISTINCT unnest(json_keys(json)) FROM {reader} WHERE json_type(json) = 'OBJECT'"
-        )
+        keys = _query(vcon, f"SELECT DISTINCT unnest(json_keys(json)) FROM {reader} WHERE json_type(json) = 'OBJECT'")
     except duckdb.Error as exc:
         raise _FileInvalid(_read_failure(f, 0, exc)) from None
     present = _match_columns(f, sorted(k for (k,) in keys), columns, warnings, line=None)
@@ -620,9 +602,7 @@ def _checks(f: TableFile, columns: list[Column], layout: _Layout) -> list[_Check
     jsonl = f.fmt == "jsonl"
     checks = []
     if jsonl:
-        checks.append(
-            _Check(None, "_jt <> 'OBJECT'", "line is not a JSON object", "write one JSON object per line")
-        )
+        checks.append(_Check(None, "_jt <> 'OBJECT'", "line is not a JSON object", "write one JSON object per line"))
     for c in columns:
         if c.name not in layout.exprs:
             continue
@@ -668,9 +648,7 @@ def _value_checks(c: Column, col: str, is_text: bool) -> list[_Check]:
     if c.kind == "boolean" and is_text:
         accepted = ", ".join(_lit(v) for v in BOOLEAN_TRUE + BOOLEAN_FALSE)
         bad = f"{col} IS NOT NULL AND lower({col}) NOT IN ({accepted})"
-        checks.append(
-            _Check(c.name, bad, f"column {c.name}: {{value}} is not a boolean", BOOLEAN_HINT, shown)
-        )
+        checks.append(_Check(c.name, bad, f"column {c.name}: {{value}} is not a boolean", BOOLEAN_HINT, shown))
     if c.kind == "date" and is_text:
         iso = f"regexp_full_match({col}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
         bad = f"{col} IS NOT NULL AND (NOT {iso} OR TRY_CAST({col} AS DATE) IS NULL)"
@@ -721,14 +699,11 @@ def _fetch(vcon, stage: str, check: _Check) -> list[_Problem]:
         f"SELECT rowid, {check.shown} FROM {stage} WHERE {check.where} ORDER BY rowid LIMIT {_FETCH_LIMIT}",
     )
     return [
-        _Problem(row, check.column, check.message.replace("{value}", _quote(value)), check.hint)
-        for row, value in rows
+        _Problem(row, check.column, check.message.replace("{value}", _quote(value)), check.hint) for row, value in rows
     ]
 
 
-def _duplicates(
-    vcon, stage: str, f: TableFile, columns: list[Column], layout: _Layout
-) -> tuple[list[_Problem], int]:
+def _duplicates(vcon, stage: str, f: TableFile, columns: list[Column], layout: _Layout) -> tuple[list[_Problem], int]:
     keys = [c for c in columns if c.key]
     values = [_convert(c, layout) for c in keys]
     not_null = " AND ".join(f"{v} IS NOT NULL" for v in values)
@@ -780,9 +755,7 @@ def _diagnostics(f: TableFile, layout: _Layout, problems: list[_Problem], total:
         # Positioned at the first problem left out, so it sorts after the ones shown.
         first_left_out = _diagnostic(f, layout, problems[len(shown)], lines)
         message = f"{f.name}: {total - len(shown)} more problems not shown"
-        diagnostics.append(
-            Diagnostic(f.display, first_left_out.line, first_left_out.col, message, hint=MORE_HINT)
-        )
+        diagnostics.append(Diagnostic(f.display, first_left_out.line, first_left_out.col, message, hint=MORE_HINT))
     return diagnostics
 
 
@@ -905,14 +878,10 @@ def _csv_shape_problems(f: TableFile, width: int) -> list[tuple[int, str, str]]:
             start = reader.line_num + 1
             for record in reader:
                 if record and len(record) != width:
-                    found.append(
-                        (start, f"line has {len(record)} values but the header has {width} columns", hint)
-                    )
+                    found.append((start, f"line has {len(record)} values but the header has {width} columns", hint))
                 start = reader.line_num + 1
         except csv.Error as exc:
-            found.append(
-                (start, _csv_error_message(exc), 'close every quoted value with a double quote ("...")')
-            )
+            found.append((start, _csv_error_message(exc), 'close every quoted value with a double quote ("...")'))
     return found
 
 
@@ -981,14 +950,10 @@ def _create_table(con, schema: str, table: str, columns: list[Column], layout: _
         _convert(c, layout) if c.name in layout.exprs else f"CAST(NULL AS {c.sql_type})" for c in columns
     )
     _query(con, f"CREATE TABLE {name} ({definitions})")
-    _query(
-        con, f"INSERT INTO {name} SELECT {values} FROM (SELECT {_select_list(layout)} FROM {layout.source})"
-    )
+    _query(con, f"INSERT INTO {name} SELECT {values} FROM (SELECT {_select_list(layout)} FROM {layout.source})")
 
 
-def _source_info(
-    con, schema: str, metric_columns: list[Column], layout: _Layout, warnings: list
-) -> SourceInfo:
+def _source_info(con, schema: str, metric_columns: list[Column], layout: _Layout, warnings: list) -> SourceInfo:
     ((entity_rows,),) = _query(con, f"SELECT count(*) FROM {_ident(schema)}.entities")
     ((metric_rows, min_date, max_date),) = _query(
         con, f"SELECT count(*), min(date), max(date) FROM {_ident(schema)}.metrics_daily"

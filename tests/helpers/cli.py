@@ -13,5 +13,11 @@ REPO = Path(__file__).resolve().parents[2]
 def run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120):
     full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
     full_env.pop("RULERUN_STATE_DIR", None)
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd or REPO, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args],
+        cwd=cwd or REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

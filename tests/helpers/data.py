@@ -5,17 +5,44 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-ENTITY_COLUMNS = ["platform", "account_id", "level", "entity_id", "parent_id", "name", "status", "daily_budget",
-                  "bid", "is_brand", "product", "learning_phase", "labels"]
-METRIC_COLUMNS = ["date", "platform", "account_id", "level", "entity_id", "spend", "impressions", "clicks",
-                  "outbound_clicks", "conversions", "conversion_value"]
+ENTITY_COLUMNS = [
+    "platform",
+    "account_id",
+    "level",
+    "entity_id",
+    "parent_id",
+    "name",
+    "status",
+    "daily_budget",
+    "bid",
+    "is_brand",
+    "product",
+    "learning_phase",
+    "labels",
+]
+METRIC_COLUMNS = [
+    "date",
+    "platform",
+    "account_id",
+    "level",
+    "entity_id",
+    "spend",
+    "impressions",
+    "clicks",
+    "outbound_clicks",
+    "conversions",
+    "conversion_value",
+]
 
 
-def write_source(directory: Path, entities: list[dict], metrics: list[dict],
-                 metric_columns: list[str] | None = None) -> Path:
+def write_source(
+    directory: Path, entities: list[dict], metrics: list[dict], metric_columns: list[str] | None = None
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    for name, columns, rows in (("entities.csv", ENTITY_COLUMNS, entities),
-                                ("metrics_daily.csv", metric_columns or METRIC_COLUMNS, metrics)):
+    for name, columns, rows in (
+        ("entities.csv", ENTITY_COLUMNS, entities),
+        ("metrics_daily.csv", metric_columns or METRIC_COLUMNS, metrics),
+    ):
         with (directory / name).open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
@@ -25,12 +52,28 @@ def write_source(directory: Path, entities: list[dict], metrics: list[dict],
 
 
 def entity(entity_id: str, level: str = "ad_group", platform: str = "pinterest", **attrs) -> dict:
-    base = {"platform": platform, "account_id": "acct", "level": level, "entity_id": entity_id,
-            "name": f"name-{entity_id}", "status": "active", "bid": 1.0, "daily_budget": 50, "is_brand": "false",
-            "product": "bot", "learning_phase": "false"}
+    base = {
+        "platform": platform,
+        "account_id": "acct",
+        "level": level,
+        "entity_id": entity_id,
+        "name": f"name-{entity_id}",
+        "status": "active",
+        "bid": 1.0,
+        "daily_budget": 50,
+        "is_brand": "false",
+        "product": "bot",
+        "learning_phase": "false",
+    }
     return base | attrs
 
 
 def day(date: str, entity_id: str, level: str = "ad_group", platform: str = "pinterest", **metrics) -> dict:
-    return {"date": date, "platform": platform, "account_id": "acct", "level": level, "entity_id": entity_id,
-            **metrics}
+    return {
+        "date": date,
+        "platform": platform,
+        "account_id": "acct",
+        "level": level,
+        "entity_id": entity_id,
+        **metrics,
+    }

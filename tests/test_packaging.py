@@ -1,0 +1,59 @@
+"""An installed wheel (not only the source tree) carries the catalog, schemas and rule library."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tests.helpers.cli import REPO
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("wheel")
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    (path,) = out.glob("rulerun-*.whl")
+    return path
+
+
+def test_wheel_ships_data_folders(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    for required in (
+        "engine/_data/catalog/metrics.yaml",
+        "engine/_data/schemas/workflow.schema.json",
+        "engine/_data/rules/pinterest/daily_optimize.yaml",
+        "platforms/google.py",
+        "engine/cli.py",
+    ):
+        assert required in names, required
+    assert not any(n.startswith("tests/") for n in names)
+
+
+def test_installed_wheel_works_from_any_directory(wheel, tmp_path):
+    target = tmp_path / "site"
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = (
+        "import engine.resources as r, engine.cli as c; print(r.catalog_dir()); "
+        "c.main(['validate', '--rules', str(r.data_dir('rules'))])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    run = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    catalog_line, ok_line = run.stdout.splitlines()[:2]
+    assert catalog_line.startswith(str(target)) and ok_line.startswith("ok: 3 operator(s)")
