@@ -19,12 +19,15 @@ from typing import Any
 
 from engine.actions import ACTIONS
 from engine.catalog import KEY_COLUMNS, Catalog
+from engine.escalation import default_escalations
 from engine.expr import Expr, ExprError, Ref, Type, compile_expr
 from engine.expr.reference import evaluate as ref_evaluate
 from engine.expr.sqlgen import SqlProgram, quote_ident, sql_literal
 from engine.expr.types import Node
+from engine.facts import account_budgets, gather_facts
 from engine.model import Project, Rule, Workflow
 from engine.plan import Plan, PlannedAction, action_key
+from engine.safety import Facts, run_pipeline
 from engine.store import LoadedSource
 from engine.windows import date_range
 
@@ -167,15 +170,21 @@ class GroupEvaluator:
         for _wf, rule in group.rules:
             for ref in rule.when.refs:
                 self.refs[ref.key] = ref
-            if "spend" in ctx.catalog.metrics_available(group.platform):
-                self.refs.setdefault(self._spend_ref(rule).key, self._spend_ref(rule))
+            for ref in self._fact_refs(rule).values():
+                self.refs.setdefault(ref.key, ref)
         suffix = uuid.uuid4().hex[:8]
         self.table = quote_ident(f"_base_{suffix}")
         self.fired_table = quote_ident(f"_fired_{suffix}")
 
-    @staticmethod
-    def _spend_ref(rule: Rule) -> Ref:
-        return Ref("metric", "spend", Type.NUM, window=rule.window, text="spend")
+    def _fact_refs(self, rule: Rule) -> dict[str, Ref]:
+        """Metrics the summary and the guardrails need besides the rule's own names."""
+        available = self.ctx.catalog.metrics_available(self.group.platform)
+        wanted = {
+            "spend": ("spend", rule.window),
+            "lifetime_spend": ("spend", "lifetime"),
+            "conversions": ("conversions", rule.window),
+        }
+        return {fact: Ref("metric", m, Type.NUM, window=w, text=m) for fact, (m, w) in wanted.items() if m in available}
 
     # -- stage: aggregate ----------------------------------------------------------------------
     def aggregate_sql(self) -> str:
@@ -279,9 +288,10 @@ class GroupEvaluator:
         evidence: dict[str, str] = {}
         for i, (_wf, rule) in enumerate(self.group.rules):
             verdicts.append(f"{program.add(rule.when, logical=True)} AS {quote_ident(f'fired:{i}')}")
-            for ref in [*rule.when.refs, self._spend_ref(rule)]:
-                if ref.key in self.refs:
-                    evidence[f"ev:{i}:{ref.key}"] = program.value_of(ref)
+            for ref in rule.when.refs:
+                evidence[f"ev:{i}:{ref.key}"] = program.value_of(ref)
+            for fact, ref in self._fact_refs(rule).items():
+                evidence[f"fact:{i}:{fact}"] = program.value_of(ref)
         return program, verdicts, evidence
 
     def evaluate(self) -> int:
@@ -336,6 +346,7 @@ def build_plan(
     timings = timings or Timings()
     ctx = Context(con, loaded, catalog, project, as_of)
     actions: list[PlannedAction] = []
+    facts: dict[str, Facts] = {}
     entities = 0
     for group in group_rules(workflows):
         ev = GroupEvaluator(ctx, group)
@@ -346,7 +357,7 @@ def build_plan(
         t2 = time.perf_counter()
         names, rows = ev.fetch()
         t3 = time.perf_counter()
-        actions.extend(_propose(group, names, rows, as_of))
+        actions.extend(_propose(group, names, rows, as_of, facts))
         t4 = time.perf_counter()
         ev.drop()
         timings.add("aggregate", t1 - t0)
@@ -356,6 +367,10 @@ def build_plan(
         timings.evaluations += n * len(group.rules)
         entities += n
     actions.sort(key=lambda a: (a.workflow, a.rule_id, a.platform, a.account_id, a.entity_id))
+    t0 = time.perf_counter()
+    gather_facts(ctx, actions, facts)
+    safety = run_pipeline(actions, facts, account_budgets(ctx), project.operators, default_escalations(catalog))
+    timings.add("safety", time.perf_counter() - t0)
     return Plan(
         run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6],
         mode=mode,
@@ -364,14 +379,18 @@ def build_plan(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         rules_digest=project.digest,
         workflows=[w.id for w in workflows],
-        actions=actions,
+        actions=safety.actions,
         entities_evaluated=entities,
+        conflicts=[c.to_dict() for c in safety.conflicts],
+        suppressed=safety.suppressed,
         rules_evaluated=sum(1 for w in workflows for r in w.rules if r.enabled),
         data_quality=data_quality(loaded, as_of),
     )
 
 
-def _propose(group: Group, names: list[str], rows: list[tuple], as_of: date) -> list[PlannedAction]:
+def _propose(
+    group: Group, names: list[str], rows: list[tuple], as_of: date, facts: dict[str, Facts]
+) -> list[PlannedAction]:
     idx = {n: i for i, n in enumerate(names)}
     key_idx = [idx[c] for c in KEY_COLUMNS]
     field_idx = [(c, idx[f"attr:{c}"]) for c in ENTITY_FIELDS]
@@ -380,13 +399,13 @@ def _propose(group: Group, names: list[str], rows: list[tuple], as_of: date) -> 
         evidence = [
             (ref.text or ref.name, idx[f"ev:{i}:{ref.key}"]) for ref in rule.when.refs if f"ev:{i}:{ref.key}" in idx
         ]
-        spend_col = idx.get(f"ev:{i}:metric:{rule.window}:spend")
-        per_rule.append((wf, rule, idx[f"fired:{i}"], evidence, spend_col, ACTIONS[rule.action.type]))
+        fact_cols = {f: idx.get(f"fact:{i}:{f}") for f in ("spend", "lifetime_spend", "conversions")}
+        per_rule.append((wf, rule, idx[f"fired:{i}"], evidence, fact_cols, ACTIONS[rule.action.type]))
     out: list[PlannedAction] = []
     for row in rows:
         key = tuple(row[j] for j in key_idx)
         entity = {c: row[j] for c, j in field_idx}
-        for wf, rule, fired_col, evidence, spend_col, atype in per_rule:
+        for wf, rule, fired_col, evidence, fact_cols, atype in per_rule:
             if not row[fired_col]:
                 continue
             proposal = atype.propose(entity, rule.action.params)
@@ -416,10 +435,22 @@ def _propose(group: Group, names: list[str], rows: list[tuple], as_of: date) -> 
                     priority=rule.priority,
                     cooldown=rule.cooldown,
                     action_id=action_key(wf.id, rule.id, key, rule.action.type, as_of),
-                    spend=row[spend_col] if spend_col is not None else None,
+                    spend=_value(row, fact_cols["spend"]),
+                    entity=entity,
                 )
             )
+            facts[out[-1].action_id] = Facts(
+                lifetime_spend=_value(row, fact_cols["lifetime_spend"]),
+                window_conversions=_value(row, fact_cols["conversions"]),
+                learning_phase=bool(entity.get("learning_phase")),
+                source=key[0],
+                window=rule.window,
+            )
     return out
+
+
+def _value(row: tuple, col: int | None) -> Any:
+    return None if col is None else row[col]
 
 
 def _clean(v: Any) -> Any:

@@ -68,6 +68,20 @@ GUARDRAILS: dict[str, Guardrail] = {
             "Conversions needed before scaling budgets or bids up.",
             "higher",
         ),
+        Guardrail(
+            "learning_phase_no_changes",
+            "boolean",
+            True,
+            "Entities in the platform's learning phase (TikTok ad groups) are never modified.",
+            "true",
+        ),
+        Guardrail(
+            "block_stale_data",
+            "boolean",
+            True,
+            "Never act on an entity whose source data is older than the catalog's freshness SLA.",
+            "true",
+        ),
         Guardrail("max_actions_per_hour", "integer", 10, "Rate limit on executed actions, across runs.", "lower"),
         Guardrail("emergency_stop_enabled", "boolean", True, "The kill switch (`rulerun stop`) is honoured.", "true"),
     )
@@ -76,3 +90,17 @@ GUARDRAILS: dict[str, Guardrail] = {
 
 def defaults() -> dict[str, float | int | bool]:
     return {g.name: g.default for g in GUARDRAILS.values()}
+
+
+def loosens(name: str, base: float | bool, value: float | bool) -> bool:
+    """Whether setting guardrail `name` from `base` to `value` makes it less strict."""
+    direction = GUARDRAILS[name].tighter
+    if direction == "true":
+        return bool(base) and not bool(value)
+    if direction == "lower":
+        return value > base
+    return value < base
+
+
+# Platforms whose learning phase must not be disturbed (the seed's "TikTok learning phase: DO NOT modify").
+LEARNING_PHASE_PLATFORMS = ("tiktok",)

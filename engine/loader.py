@@ -19,7 +19,7 @@ from engine.actions import ACTIONS
 from engine.catalog import Catalog
 from engine.errors import Diagnostic, UsageError, ValidationFailed
 from engine.expr import ExprError, Type, compile_expr
-from engine.guardrail_defaults import GUARDRAILS, defaults
+from engine.guardrail_defaults import GUARDRAILS, defaults, loosens
 from engine.model import ActionSpec, Operator, Project, Rule, Threshold, Workflow
 from engine.schemagen import all_schemas
 from engine.scope import RuleScope
@@ -49,6 +49,7 @@ class Loader:
                 hint="run from the folder that holds rules/, or pass --rules PATH",
             )
         guardrails, guardrails_file = self._guardrails()
+        self.global_guardrails = guardrails
         operators: dict[str, Operator] = {}
         workflows: list[Workflow] = []
         for entry in sorted(self.root.iterdir()):
@@ -178,7 +179,63 @@ class Loader:
                 thresholds[tname] = Threshold(tname, default, by_product)
             elif _is_number(spec):
                 thresholds[tname] = Threshold(tname, float(spec))
-        return Operator(folder.name, platform, str(data.get("description", "")), thresholds, folder, doc.file)
+        op = Operator(folder.name, platform, str(data.get("description", "")), thresholds, folder, doc.file)
+        op.guardrails = self._operator_guardrails(doc, data.get("guardrails") or {})
+        op.escalation = self._escalation(doc, data.get("escalation") or [])
+        op.autonomy = {k: v for k, v in (data.get("autonomy") or {}).items() if isinstance(v, str)}
+        return op
+
+    def _operator_guardrails(self, doc: Document, overrides: dict) -> dict[str, Any]:
+        """The global guardrails tightened by the operator's overrides; loosening is an error."""
+        effective = dict(self.global_guardrails)
+        for key, value in overrides.items() if isinstance(overrides, dict) else ():
+            g = GUARDRAILS.get(key)
+            if g is None or isinstance(value, bool) != (g.type == "boolean") or not isinstance(value, int | float):
+                continue  # the schema reported it
+            if loosens(key, effective[key], value):
+                self.problems.append(
+                    doc.diag(
+                        ("guardrails", key),
+                        f"guardrail {key}: {value} loosens the global limit {effective[key]}; "
+                        "operators may only tighten",
+                        "change it in rules/guardrails.yaml for everyone, or remove it here",
+                    )
+                )
+                continue
+            effective[key] = bool(value) if g.type == "boolean" else float(value) if g.type == "number" else int(value)
+        return effective
+
+    def _escalation(self, doc: Document, items: list) -> list:
+        from engine.escalation import DEFAULT_ESCALATIONS, EscalationRule, compile_escalation
+
+        rules, seen = [], {i for i, _, _ in DEFAULT_ESCALATIONS}
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("id"), str)
+                or not isinstance(item.get("when"), str)
+            ):
+                continue
+            if item["id"] in seen:
+                self.problems.append(
+                    doc.diag(
+                        ("escalation", i, "id"),
+                        f"escalation id {item['id']!r} is already used (the built-in defaults always apply)",
+                        "pick another id",
+                    )
+                )
+                continue
+            seen.add(item["id"])
+            try:
+                expr = compile_escalation(item["when"], self.catalog)
+            except ExprError as exc:
+                line, col = expr_location(doc, ("escalation", i, "when"), exc.offset)
+                self.problems.append(Diagnostic(doc.file, line, col, exc.message, exc.hint))
+                continue
+            rules.append(
+                EscalationRule(item["id"], expr, str(item.get("reason") or f"escalation {item['id']}"), doc.file)
+            )
+        return rules
 
     def _workflow(self, path: Path, op: Operator) -> Workflow | None:
         doc = self._read(path, "workflow")

@@ -32,6 +32,14 @@ class Operator:
     thresholds: dict[str, Threshold]
     folder: Path
     file: str
+    guardrails: dict[str, Any] = field(default_factory=dict)  # effective: global values tightened by overrides
+    escalation: list[Any] = field(default_factory=list)  # the operator's own EscalationRules
+    autonomy: dict[str, str] = field(default_factory=dict)  # action type (or "default") -> level
+
+    def autonomy_for(self, action_type: str) -> str:
+        from engine.autonomy import default_level
+
+        return self.autonomy.get(action_type) or self.autonomy.get("default") or default_level(action_type)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,9 @@ class PlannedAction:
     priority: int = 0
     cooldown: str | None = None
     action_id: str = ""
+    autonomy: str = "auto"
     spend: float | None = None  # the entity's spend in the rule's window (for summaries)
+    entity: dict[str, Any] = field(default_factory=dict, repr=False)  # attributes, for escalation conditions
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +77,7 @@ class PlannedAction:
             "guardrails": self.guardrails,
             "priority": self.priority,
             "cooldown": self.cooldown,
+            "autonomy": self.autonomy,
         }
 
 
@@ -92,6 +95,8 @@ class Plan:
     rules_evaluated: int = 0
     data_quality: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    suppressed: int = 0  # actions not proposed because their autonomy is `off`
 
     def summary(self) -> dict[str, Any]:
         by_type = Counter(a.type for a in self.actions)
@@ -106,18 +111,22 @@ class Plan:
             "entities_evaluated": self.entities_evaluated,
             "rules_evaluated": self.rules_evaluated,
             "spend_affected": round(spend, 2),
+            "conflicts": self.conflicts,
+            "suppressed_by_autonomy": self.suppressed,
             "text": self.summary_line(),
         }
 
     def summary_line(self) -> str:
-        """The one-line summary: `Plan: 7 pause, 3 change_bid (10 actions: 9 planned, 1 skipped)`."""
+        """`Plan: 5 planned, 2 clamped, 3 blocked, 1 needs approval, 2 skipped (7 pause, 6 change_bid)`."""
         if not self.actions:
             return f"Plan: no actions ({self.entities_evaluated} entities, {self.rules_evaluated} rules evaluated)"
         by_type = Counter(a.type for a in self.actions)
         by_status = Counter(a.status for a in self.actions)
         types = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])))
         statuses = ", ".join(f"{by_status[s]} {s.replace('_', ' ')}" for s in STATUSES if by_status[s])
-        return f"Plan: {types} ({len(self.actions)} actions: {statuses})"
+        opposite = sum(1 for c in self.conflicts if c.get("kind") == "opposite")
+        tail = f"; {opposite} conflict{'s' if opposite != 1 else ''}" if opposite else ""
+        return f"Plan: {statuses} ({types}{tail})"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine import windows
 from engine.actions import ACTIONS
+from engine.autonomy import LEVELS
 from engine.catalog import load_catalog
 from engine.guardrail_defaults import GUARDRAILS
 from platforms import all_platforms
@@ -152,6 +153,33 @@ def operator_schema() -> dict:
             },
             "platform": {"enum": [p.name for p in all_platforms()]},
             "description": {"type": "string"},
+            "guardrails": {
+                "type": "object",
+                "description": "Per-operator guardrails: may only tighten the global ones (rules/guardrails.yaml).",
+                "additionalProperties": False,
+                "properties": _guardrail_properties(),
+            },
+            "escalation": {
+                "type": "array",
+                "description": "Conditions over action.* and the entity that send an action to human approval, "
+                "added to the built-in defaults.",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "when"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "id": {"type": "string", "pattern": RULE_ID},
+                        "when": {"type": "string", "minLength": 1},
+                        "reason": {"type": "string"},
+                    },
+                },
+            },
+            "autonomy": {
+                "type": "object",
+                "description": "Autonomy per action type (and `default`): off, dry_run, approve or auto.",
+                "additionalProperties": False,
+                "properties": {k: {"enum": list(LEVELS)} for k in ["default", *sorted(ACTIONS)]},
+            },
             "thresholds": {
                 "type": "object",
                 "description": "Named numbers for rules (`thresholds.<name>`): a number, or per-product "
@@ -173,7 +201,7 @@ def operator_schema() -> dict:
     }
 
 
-def guardrails_schema() -> dict:
+def _guardrail_properties() -> dict:
     props = {}
     for g in GUARDRAILS.values():
         spec: dict = {"description": f"{g.description} Default: {g.default}."}
@@ -185,6 +213,11 @@ def guardrails_schema() -> dict:
             if g.maximum is not None:
                 spec["maximum"] = g.maximum
         props[g.name] = spec
+    return props
+
+
+def guardrails_schema() -> dict:
+    props = _guardrail_properties()
     return {
         "$schema": DRAFT,
         "$id": BASE + "guardrails.schema.json",

@@ -65,7 +65,7 @@ def test_help_is_fast_to_import_and_loads_no_sdk_or_engine():
 def test_validate_shipped_library():
     res = run("validate")
     assert res.returncode == 0, res.stderr
-    assert res.stdout.startswith("ok: 3 operator(s), 3 workflow(s)")
+    assert res.stdout.startswith("ok: 4 operator(s), 4 workflow(s)")
 
 
 def test_validate_reports_positions_without_traceback(tmp_path):
@@ -106,7 +106,8 @@ def test_evaluate_formats(workspace):
     assert table.returncode == 0, table.stderr
     assert "pinterest/daily_optimize" in table.stdout
     assert "status: active -> paused" in table.stdout and "bid: 1.20 -> 1.02 (-15%)" in table.stdout
-    assert table.stdout.rstrip().splitlines()[-1] == "Plan: 1 change_bid, 1 pause (2 actions: 2 planned)"
+    # both rules fire on g1: the pause wins, the bid change is skipped as a conflict
+    assert table.stdout.rstrip().splitlines()[-1] == "Plan: 1 planned, 1 skipped (1 change_bid, 1 pause; 1 conflict)"
     lines = run(*common, "--format", "jsonl").stdout.splitlines()
     records = [json.loads(line) for line in lines]
     assert [r["record"] for r in records] == ["action", "action", "summary"]

@@ -36,6 +36,7 @@ def test_shipped_library_loads():
         "pinterest/daily_optimize",
         "google/daily_optimize",
         "meta/daily_optimize",
+        "tiktok/daily_optimize",
     }
     assert project.guardrails["max_daily_spend_cap"] == 5000
 
@@ -239,3 +240,68 @@ def test_diagnostics_with_and_without_positions_sort_together():
 
     err = DataError([Diagnostic("f", 3, 1, "c"), Diagnostic("f", None, None, "a"), Diagnostic("f", 1, None, "b")])
     assert [d.message for d in err.diagnostics] == ["a", "b", "c"]
+
+
+def test_loosening_operator_guardrail_is_an_error_with_position(tmp_path):
+    operator = PINTEREST_OPERATOR + "guardrails:\n  max_daily_budget_increase_pct: 30\n  min_spend_before_pause: 800\n"
+    err = one_error(pinterest_rules(tmp_path, operator=operator))
+    assert (err.line, err.col) == (8, 34)
+    assert "loosens the global limit 20" in err.message and "only tighten" in err.message
+
+
+def test_tightening_overrides_apply_to_that_operator_only(tmp_path):
+    operator = (
+        PINTEREST_OPERATOR + "guardrails:\n  max_daily_budget_increase_pct: 10\n  brand_campaigns_no_auto_pause: true\n"
+    )
+    project = load(pinterest_rules(tmp_path, operator=operator))
+    assert project.operators["pinterest"].guardrails["max_daily_budget_increase_pct"] == 10
+    assert project.guardrails["max_daily_budget_increase_pct"] == 20
+
+
+def test_loosening_is_judged_against_the_global_file(tmp_path):
+    rules = pinterest_rules(tmp_path, operator=PINTEREST_OPERATOR + "guardrails:\n  max_daily_spend_cap: 8000\n")
+    (rules / "guardrails.yaml").write_text("max_daily_spend_cap: 10000\n")
+    assert load(rules).operators["pinterest"].guardrails["max_daily_spend_cap"] == 8000
+    (rules / "guardrails.yaml").write_text("max_daily_spend_cap: 6000\n")
+    assert "loosens the global limit 6000" in one_error(rules).message
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("max_daily_spend_cap: -5\n", "max_daily_spend_cap: -5 must be at least 0"),
+        ("max_daily_spend_cap: lots\n", "expected a number, got a string"),
+        ("brand_campaigns_no_auto_pause: 1\n", "expected a boolean, got a number"),
+        ("max_daily_spend_kap: 5000\n", "did you mean 'max_daily_spend_cap'?"),
+    ],
+)
+def test_bad_guardrails_file(tmp_path, text, fragment):
+    rules = pinterest_rules(tmp_path)
+    (rules / "guardrails.yaml").write_text(text)
+    err = one_error(rules)
+    assert err.file.endswith("guardrails.yaml") and err.line == 1
+    assert fragment in err.format()
+
+
+def test_escalation_and_autonomy_in_operator_yaml(tmp_path):
+    operator = PINTEREST_OPERATOR + (
+        "escalation:\n  - id: big_bid_cut\n    when: action.type == 'change_bid' and action.pct < -10\n"
+        "    reason: big bid cuts need a human\nautonomy:\n  default: dry_run\n  pause: auto\n"
+    )
+    op = load(pinterest_rules(tmp_path, operator=operator)).operators["pinterest"]
+    assert [r.id for r in op.escalation] == ["big_bid_cut"]
+    assert op.autonomy_for("pause") == "auto" and op.autonomy_for("change_bid") == "dry_run"
+
+
+@pytest.mark.parametrize(
+    "extra, fragment, line",
+    [
+        ("escalation:\n  - id: x\n    when: action.pcnt > 1\n", "unknown action field 'pcnt'", 9),
+        ("escalation:\n  - id: budget_change_over_500\n    when: action.pct > 1\n", "already used", 8),
+        ("autonomy:\n  pause: yolo\n", "'yolo' is not allowed", 8),
+        ("autonomy:\n  paws: auto\n", "did you mean 'pause'?", 8),
+    ],
+)
+def test_bad_escalation_and_autonomy(tmp_path, extra, fragment, line):
+    err = one_error(pinterest_rules(tmp_path, operator=PINTEREST_OPERATOR + extra))
+    assert fragment in err.format() and err.line == line

@@ -56,4 +56,4 @@ def test_installed_wheel_works_from_any_directory(wheel, tmp_path):
     run = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     catalog_line, ok_line = run.stdout.splitlines()[:2]
-    assert catalog_line.startswith(str(target)) and ok_line.startswith("ok: 3 operator(s)")
+    assert catalog_line.startswith(str(target)) and ok_line.startswith("ok: 4 operator(s)")

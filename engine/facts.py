@@ -1,0 +1,73 @@
+"""Facts the safety pipeline needs, gathered from the metrics store in a few set-based queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from engine.expr.sqlgen import sql_literal
+from engine.plan import PlannedAction
+
+if TYPE_CHECKING:
+    from engine.evaluate import Context
+    from engine.safety import Facts
+
+MAX_DEPTH = 6  # campaign > ad group > ad / keyword > search term, with room to spare
+
+
+def _keys_values(keys: Iterable[tuple[str, str, str]]) -> str:
+    return ", ".join(f"({', '.join(sql_literal(v) for v in k)})" for k in keys)
+
+
+def brand_lineage(ctx: Context, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """Which (platform, account_id, entity_id) are brand entities or descendants of one."""
+    if not keys:
+        return set()
+    entities = ctx.loaded.table("entities")
+    rows = ctx.con.execute(f"""
+        WITH RECURSIVE up(platform, account_id, start_id, node_id, brand, depth) AS (
+            SELECT e.platform, e.account_id, e.entity_id, e.parent_id, coalesce(e.is_brand, FALSE), 0
+            FROM {entities} e
+            JOIN (VALUES {_keys_values(keys)}) k(platform, account_id, entity_id)
+              USING (platform, account_id, entity_id)
+            UNION ALL
+            SELECT up.platform, up.account_id, up.start_id, p.parent_id, coalesce(p.is_brand, FALSE), up.depth + 1
+            FROM up JOIN {entities} p
+              ON p.platform = up.platform AND p.account_id = up.account_id AND p.entity_id = up.node_id
+            WHERE up.depth < {MAX_DEPTH} AND NOT up.brand
+        )
+        SELECT DISTINCT platform, account_id, start_id FROM up WHERE brand""").fetchall()
+    return {tuple(r) for r in rows}
+
+
+def data_age_hours(ctx: Context) -> dict[tuple[str, str], float]:
+    """Per (platform, account): hours from the end of the newest day of data to the as-of date."""
+    rows = ctx.con.execute(
+        f"SELECT platform, account_id, max(date) FROM {ctx.loaded.table('metrics_daily')} "
+        f"WHERE date < DATE '{ctx.as_of.isoformat()}' GROUP BY ALL"
+    ).fetchall()
+    return {(p, a): max(0, (ctx.as_of - newest).days - 1) * 24.0 for p, a, newest in rows}
+
+
+def account_budgets(ctx: Context) -> dict[tuple[str, str], float]:
+    """Per (platform, account): the sum of the daily budgets of active entities today."""
+    rows = ctx.con.execute(
+        f"SELECT platform, account_id, sum(daily_budget) FROM {ctx.loaded.table('entities')} "
+        "WHERE status = 'active' AND daily_budget IS NOT NULL GROUP BY ALL"
+    ).fetchall()
+    return {(p, a): float(total) for p, a, total in rows}
+
+
+def gather_facts(ctx: Context, actions: list[PlannedAction], facts: dict[str, Facts]) -> None:
+    """Complete each action's facts with brand lineage, data freshness and blended MER."""
+    if not actions:
+        return
+    brand = brand_lineage(ctx, {(a.platform, a.account_id, a.entity_id) for a in actions})
+    ages = data_age_hours(ctx)
+    for a in actions:
+        f = facts[a.action_id]
+        f.brand_lineage = (a.platform, a.account_id, a.entity_id) in brand
+        f.data_age_hours = ages.get((a.platform, a.account_id))
+        spec = ctx.catalog.sources.get(a.platform)
+        f.sla_hours = spec.freshness_sla_hours if spec else None
+        f.mer = ctx.truth(f.window).get("mer")
