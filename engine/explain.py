@@ -108,8 +108,35 @@ def explain(
                     f"{k}: {fmt_value(proposal.before.get(k))} -> {fmt_value(v)}" for k, v in proposal.after.items()
                 )
                 console.print(f"  action {rule.action.type}: {change}")
+    if found:
+        _pipeline_verdict(console, con, loaded, catalog, project, wf, entity_id, as_of)
     if not found:
         raise RulerunError(
             f"entity {entity_id!r} is not an active {wf.platform} entity at the levels of {wf.id}",
             hint="entity ids are the platform's ids; `rulerun evaluate --format json` lists them",
         )
+
+
+def _pipeline_verdict(
+    console: Console,
+    con,
+    loaded: LoadedSource,
+    catalog: Catalog,
+    project: Project,
+    wf: Workflow,
+    entity_id: str,
+    as_of: date,
+) -> None:
+    """The safety pipeline's verdict on this entity's actions, as `evaluate` would plan them."""
+    from engine.evaluate import build_plan
+    from engine.output.table import STATUS_STYLE
+    from engine.output.text import change
+
+    plan = build_plan(con, loaded, catalog, project, [wf], as_of)
+    mine = [a for a in plan.actions if a.entity_id == entity_id]
+    console.print("\n[bold]safety pipeline[/]" + ("" if mine else ": no action proposed for this entity"))
+    for a in mine:
+        style = STATUS_STYLE.get(a.status, "")
+        console.print(f"  {a.rule_id}: {change(a)} -> [{style}]{a.status}[/] (autonomy {a.autonomy})")
+        for g in a.guardrails:
+            console.print(f"    {g['effect']}: {g['name']}: {g['message']}")

@@ -317,9 +317,22 @@ def plan_schema() -> dict:
             "status": {"enum": list(STATUSES)},
             "reasons": {"type": "array", "items": {"type": "string"}},
             "evidence": {"type": "object", "description": "The values that made the rule fire."},
-            "guardrails": {"type": "array", "items": {"type": "object"}},
+            "guardrails": {
+                "type": "array",
+                "description": "Every guardrail, conflict, escalation and autonomy step that touched the action.",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "effect", "message"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "effect": {"enum": ["clamp", "block", "skip", "needs_approval"]},
+                        "message": {"type": "string"},
+                    },
+                },
+            },
             "priority": {"type": "integer"},
             "cooldown": string_or_null,
+            "autonomy": {"enum": list(LEVELS), "description": "The operator's autonomy for this action type."},
         },
     }
     return {
@@ -350,6 +363,8 @@ def plan_schema() -> dict:
                     "entities_evaluated": {"type": "integer"},
                     "rules_evaluated": {"type": "integer"},
                     "spend_affected": {"type": "number"},
+                    "conflicts": {"type": "array", "items": {"type": "object"}},
+                    "suppressed_by_autonomy": {"type": "integer"},
                     "text": {"type": "string"},
                 },
             },

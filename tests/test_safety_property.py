@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.catalog import load_catalog
@@ -77,6 +77,7 @@ autonomy = st.dictionaries(st.sampled_from(TYPES), st.sampled_from(["off", "dry_
 LIVE = ("planned", "clamped", "needs_approval")
 
 
+@settings(max_examples=max(3000, settings.default.max_examples))  # a few thousand in CI, more nightly
 @given(
     st.lists(actions(), min_size=1, max_size=25),
     st.data(),

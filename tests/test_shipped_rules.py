@@ -36,10 +36,49 @@ def test_every_shipped_rule_fires_on_the_demo(plan):
     assert {(a.workflow, a.rule_id) for a in plan.actions} == all_rules
 
 
-def test_brand_campaign_with_600_spend_and_no_conversions_is_proposed_for_pause(plan):
+def test_brand_campaign_pause_is_blocked(plan):
     (action,) = actions_on(plan, "google_brand_zero_conversions")
     assert action.rule_id == "pause_zero_conversion_campaigns" and action.type == "pause"
     assert 550 <= action.evidence["spend"] <= 650 and action.evidence["conversions"] == 0
+    assert action.status == "blocked"
+    assert [g["name"] for g in action.guardrails] == ["brand_campaigns_no_auto_pause"]
+
+
+def test_non_brand_zero_conversion_campaign_is_paused(plan):
+    (action,) = actions_on(plan, "google_zero_conversion_campaign")
+    assert action.type == "pause" and action.status == "planned" and action.autonomy == "auto"
+
+
+def test_learning_phase_change_is_blocked(plan):
+    (action,) = actions_on(plan, "tiktok_learning_ad_group")
+    assert action.type == "change_bid" and action.status == "blocked"
+    assert action.guardrails[0]["name"] == "learning_phase_no_changes"
+
+
+def test_budget_increase_above_20_percent_is_clamped(plan):
+    scaled = [a for a in plan.actions if a.rule_id == "scale_winning_campaigns"]
+    assert scaled and all(a.status == "clamped" for a in scaled)
+    for a in scaled:
+        first = a.guardrails[0]
+        assert first["name"] == "max_daily_budget_increase_pct"
+        assert first["requested"] == round(a.before["daily_budget"] * 1.3, 2)
+        assert a.after["daily_budget"] <= a.before["daily_budget"] * 1.2
+    (capped,) = actions_on(plan, "meta_budget_clamp_campaign")
+    assert capped.guardrails[-1]["name"] == "max_daily_spend_cap"
+
+
+def test_large_budget_change_goes_to_approval(plan):
+    (action,) = actions_on(plan, "google_large_budget_campaign")
+    assert action.status == "needs_approval"
+    assert action.before == {"daily_budget": 1500.0} and action.after == {"daily_budget": 900.0}
+    assert action.guardrails[-1]["name"] == "escalation:budget_change_over_500"
+
+
+def test_summary_counts_statuses(plan):
+    line = plan.summary_line()
+    assert line.startswith("Plan: ") and "planned" in line and "1 clamped" not in line
+    for status in ("clamped", "blocked", "needs approval", "skipped"):
+        assert status in line
 
 
 def test_pinterest_just_under_the_spend_threshold_is_not_paused(plan):
