@@ -15,10 +15,12 @@ attributes:
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass
 
 from engine.catalog import Catalog
 from engine.expr import Expr, ExprError, Ref, Type, compile_expr
+from engine.expr.types import Compare, Const, Logical, Member, Name, Node
 from engine.scope import ATTR_TYPES
 
 ACTION_FIELDS = {
@@ -38,6 +40,28 @@ class EscalationRule:
     when: Expr
     reason: str
     source: str  # "default" or the operator.yaml it came from
+
+    @functools.cached_property
+    def types(self) -> frozenset[str] | None:
+        """The action types this condition can match, when it says so (`action.type == 'x' and ...`)."""
+        return _types_required(self.when.ir)
+
+
+def _types_required(node: Node) -> frozenset[str] | None:
+    if isinstance(node, Logical) and node.op == "and":
+        for value in node.values:
+            found = _types_required(value)
+            if found is not None:
+                return found
+        return None
+    is_type = lambda n: isinstance(n, Name) and n.ref.kind == "action" and n.ref.name == "type"  # noqa: E731
+    if isinstance(node, Compare) and node.ops == ("==",):
+        a, b = node.operands
+        if is_type(a) and isinstance(b, Const):
+            return frozenset([b.value])
+    if isinstance(node, Member) and not node.negate and node.items is not None and is_type(node.needle):
+        return frozenset(i.value for i in node.items)  # type: ignore[attr-defined]
+    return None
 
 
 DEFAULT_ESCALATIONS: tuple[tuple[str, str, str], ...] = (

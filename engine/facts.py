@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from engine.expr.sqlgen import sql_literal
 from engine.plan import PlannedAction
 
 if TYPE_CHECKING:
@@ -13,10 +11,7 @@ if TYPE_CHECKING:
     from engine.safety import Facts
 
 MAX_DEPTH = 6  # campaign > ad group > ad / keyword > search term, with room to spare
-
-
-def _keys_values(keys: Iterable[tuple[str, str, str]]) -> str:
-    return ", ".join(f"({', '.join(sql_literal(v) for v in k)})" for k in keys)
+BRAND_SENSITIVE = ("pause", "add_negative_keyword")  # the action types the brand guardrail looks at
 
 
 def brand_lineage(ctx: Context, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
@@ -24,11 +19,12 @@ def brand_lineage(ctx: Context, keys: set[tuple[str, str, str]]) -> set[tuple[st
     if not keys:
         return set()
     entities = ctx.loaded.table("entities")
-    rows = ctx.con.execute(f"""
+    rows = ctx.con.execute(
+        f"""
         WITH RECURSIVE up(platform, account_id, start_id, node_id, brand, depth) AS (
             SELECT e.platform, e.account_id, e.entity_id, e.parent_id, coalesce(e.is_brand, FALSE), 0
             FROM {entities} e
-            JOIN (VALUES {_keys_values(keys)}) k(platform, account_id, entity_id)
+            JOIN (SELECT unnest($1) AS platform, unnest($2) AS account_id, unnest($3) AS entity_id) k
               USING (platform, account_id, entity_id)
             UNION ALL
             SELECT up.platform, up.account_id, up.start_id, p.parent_id, coalesce(p.is_brand, FALSE), up.depth + 1
@@ -36,7 +32,9 @@ def brand_lineage(ctx: Context, keys: set[tuple[str, str, str]]) -> set[tuple[st
               ON p.platform = up.platform AND p.account_id = up.account_id AND p.entity_id = up.node_id
             WHERE up.depth < {MAX_DEPTH} AND NOT up.brand
         )
-        SELECT DISTINCT platform, account_id, start_id FROM up WHERE brand""").fetchall()
+        SELECT DISTINCT platform, account_id, start_id FROM up WHERE brand""",
+        [list(c) for c in zip(*keys, strict=True)],
+    ).fetchall()
     return {tuple(r) for r in rows}
 
 
@@ -62,7 +60,7 @@ def gather_facts(ctx: Context, actions: list[PlannedAction], facts: dict[str, Fa
     """Complete each action's facts with brand lineage, data freshness and blended MER."""
     if not actions:
         return
-    brand = brand_lineage(ctx, {(a.platform, a.account_id, a.entity_id) for a in actions})
+    brand = brand_lineage(ctx, {(a.platform, a.account_id, a.entity_id) for a in actions if a.type in BRAND_SENSITIVE})
     ages = data_age_hours(ctx)
     for a in actions:
         f = facts[a.action_id]

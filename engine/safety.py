@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.actions import ACTIONS
 from engine.escalation import EscalationRule
-from engine.expr.reference import evaluate
+from engine.expr.reference import Reference
 from engine.guardrail_defaults import LEARNING_PHASE_PLATFORMS
 from engine.model import Operator
 from engine.plan import PlannedAction
@@ -313,15 +313,18 @@ def action_fields(a: PlannedAction) -> dict[str, Any]:
     }
 
 
-def apply_escalation(a: PlannedAction, rules: list[EscalationRule]) -> None:
+def apply_escalation(a: PlannedAction, rules: list[EscalationRule], reference: Reference | None = None) -> None:
     if a.status not in LIVE:
         return
+    reference = reference or Reference({})
     fields = action_fields(a)
     for rule in rules:
+        if rule.types is not None and a.type not in rule.types:
+            continue  # the condition requires another action type
         values = {}
         for ref in rule.when.refs:
             values[ref.key] = fields.get(ref.name) if ref.kind == "action" else a.entity.get(ref.name)
-        if evaluate(rule.when, values, {}):
+        if reference(rule.when, values):
             a.status = "needs_approval"
             _touch(a, f"escalation:{rule.id}", "needs_approval", rule.reason)
             return
@@ -356,8 +359,9 @@ def run_pipeline(
     for a in kept:
         apply_guardrails(a, facts.get(a.action_id, Facts()), op_of[a.workflow].guardrails)
     apply_spend_cap(kept, budgets, {w: op.guardrails for w, op in op_of.items()})
+    reference = Reference({})
     for a in kept:
         op = op_of[a.workflow]
-        apply_escalation(a, [*default_escalations, *op.escalation])
+        apply_escalation(a, [*default_escalations, *op.escalation], reference)
         apply_autonomy(a, op.autonomy_for(a.type))
     return SafetyResult(kept, conflicts, suppressed)

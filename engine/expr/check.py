@@ -7,6 +7,7 @@ message naming the construct and its position, before any data is read.
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -70,7 +71,7 @@ class Expr:
     def type(self) -> Type:
         return self.ir.type
 
-    @property
+    @functools.cached_property
     def refs(self) -> list[Ref]:
         return list(dict.fromkeys(self.variables.values()))
 

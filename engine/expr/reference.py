@@ -113,10 +113,20 @@ def _bind(fn, ctx):
     return call
 
 
+class Reference:
+    """One evaluator reused across rows: building simpleeval's tables once per row is most of its cost."""
+
+    def __init__(self, ctx: Mapping[str, Any]):
+        self.evaluator = make_evaluator({}, ctx)
+
+    def __call__(self, expr: Expr, values: Mapping[str, Any]) -> Any:
+        self.evaluator.names = {var: values.get(ref.key) for var, ref in expr.variables.items()}
+        return self.evaluator._eval(expr.pyast)
+
+
 def evaluate(expr: Expr, values: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
     """Evaluate `expr` for one row; `values` maps Ref.key to the row's value."""
-    variables = {var: values.get(ref.key) for var, ref in expr.variables.items()}
-    return make_evaluator(variables, ctx)._eval(expr.pyast)
+    return Reference(ctx)(expr, values)
 
 
 def evaluate_steps(expr: Expr, values: Mapping[str, Any], ctx: Mapping[str, Any]) -> list[tuple[str, Any]]:
