@@ -283,7 +283,11 @@ class GroupEvaluator:
 
     def _program(self) -> tuple[SqlProgram, list[str], dict[str, str]]:
         """All rules of the group compiled into one program: verdict columns and evidence columns."""
-        program = SqlProgram(self.resolve, {"as_of": self.ctx.as_of})
+        present = self.ctx.loaded.info.present_metrics
+        # Present additive metrics are coalesce(sum, 0) in the base table: comparisons on them need no null guard.
+        additive = [inner for r in self.refs.values() if r.kind == "metric" for inner in self.ctx.additive_inputs(r)]
+        nonnull = {quote_ident(r.key) for r in additive if r.name in present}
+        program = SqlProgram(self.resolve, {"as_of": self.ctx.as_of}, nonnull_values=nonnull)
         verdicts: list[str] = []
         evidence: dict[str, str] = {}
         for i, (_wf, rule) in enumerate(self.group.rules):

@@ -41,6 +41,7 @@ class Function:
     min_args: ClassVar[int] = 1
     max_args: ClassVar[int | None] = 1
     may_overflow: ClassVar[bool] = False  # the SQL result needs the non-finite -> null wrap
+    never_null: ClassVar[bool] = False  # the SQL result is a boolean that is never NULL
 
     @classmethod
     def check(cls, args: Sequence[Node], offset: int) -> Type:
@@ -212,6 +213,7 @@ class IsNull(Function):
 
     name = "is_null"
     signature = "is_null(x)"
+    never_null = True
 
     @classmethod
     def result_type(cls, args, offset):
@@ -259,6 +261,7 @@ class Contains(Function):
     name = "contains"
     signature = "contains(text, part)"
     min_args, max_args = 2, 2
+    never_null = True
 
     @classmethod
     def result_type(cls, args, offset):

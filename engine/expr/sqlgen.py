@@ -92,12 +92,14 @@ class SqlProgram:
     layers: list[list[tuple[str, str]]] = field(default_factory=list)
     _memo: dict[object, tuple[str, int]] = field(default_factory=dict)
     _count: int = 0
+    _nonnull: set[str] = field(default_factory=lambda: {"TRUE", "FALSE"})  # booleans that are never NULL
+    nonnull_values: set[str] = field(default_factory=set)  # base columns (SQL) that are never NULL
 
     def add(self, expr: Expr | Node, logical: bool = False) -> str:
         """Compile an expression; return the SQL (a column or literal) holding its value."""
         node = expr.ir if isinstance(expr, Expr) else expr
         text, layer = self._node(node)
-        if logical:
+        if logical and text not in self._nonnull:
             text, layer = self._temp(_logical(text), layer + 1)
         return text
 
@@ -126,6 +128,19 @@ class SqlProgram:
         return f"{out} WHERE {where}" if where else out
 
     # -- internals -------------------------------------------------------------------------
+    def _never_null(self, sql: str) -> bool:
+        return sql in self.nonnull_values or (sql.startswith("CAST('") and sql.endswith("' AS DOUBLE)"))
+
+    def _lg(self, x: str) -> str:
+        """A boolean in a logical context: NULL counts as FALSE (no wrapper when it cannot be NULL)."""
+        return x if x in self._nonnull else _logical(x)
+
+    def _bool(self, sql: str, layer: int) -> tuple[str, int]:
+        """A temporary holding a boolean that is never NULL."""
+        name, layer = self._temp(sql, layer)
+        self._nonnull.add(name)
+        return name, layer
+
     def _temp(self, sql: str, layer: int) -> tuple[str, int]:
         self._count += 1
         name = quote_ident(f"_t{self._count}")
@@ -160,7 +175,7 @@ class SqlProgram:
         if isinstance(node, Unary):
             x, lx = self._node(node.operand)
             if node.op == "not":
-                return self._temp(f"(NOT {_logical(x)})", lx + 1)
+                return self._bool(f"(NOT {self._lg(x)})", lx + 1)
             return (x, lx) if node.op == "pos" else self._temp(f"(- {x})", lx + 1)
         if isinstance(node, Binary):
             if isinstance(node.left, Const) and isinstance(node.right, Const):
@@ -180,25 +195,27 @@ class SqlProgram:
             return self._temp(_fin(raw), layer + 1)
         if isinstance(node, Logical):
             parts = [self._node(v) for v in node.values]
-            joined = f" {node.op.upper()} ".join(_logical(p) for p, _ in parts)
-            return self._temp(f"({joined})", max(lv for _, lv in parts) + 1)
+            joined = f" {node.op.upper()} ".join(self._lg(p) for p, _ in parts)
+            return self._bool(f"({joined})", max(lv for _, lv in parts) + 1)
         if isinstance(node, Compare):
             parts = [self._node(v) for v in node.operands]
             terms = []
             for op, (a, _), (b, _) in zip(node.ops, parts, parts[1:], strict=False):
                 sym = {"==": "=", "!=": "<>"}.get(op, op)
-                terms.append(f"coalesce({a} {sym} {b}, FALSE)")
-            return self._temp("(" + " AND ".join(terms) + ")", max(lv for _, lv in parts) + 1)
+                test = f"{a} {sym} {b}"
+                terms.append(f"({test})" if self._never_null(a) and self._never_null(b) else f"coalesce({test}, FALSE)")
+            return self._bool("(" + " AND ".join(terms) + ")", max(lv for _, lv in parts) + 1)
         if isinstance(node, Member):
             return self._member(node)
         if isinstance(node, IfElse):
             (t, lt), (b, lb), (o, lo) = (self._node(n) for n in (node.test, node.body, node.orelse))
-            return self._temp(f"(CASE WHEN {_logical(t)} THEN {b} ELSE {o} END)", max(lt, lb, lo) + 1)
+            return self._temp(f"(CASE WHEN {self._lg(t)} THEN {b} ELSE {o} END)", max(lt, lb, lo) + 1)
         if isinstance(node, Call):
             fn = FUNCTIONS[node.func]
             args = [self._node(a) for a in node.args]
             layer = max((lv for _, lv in args), default=0)
-            raw, layer = self._temp(fn.sql([a for a, _ in args], self.ctx), layer + 1)
+            sql = fn.sql([a for a, _ in args], self.ctx)
+            raw, layer = self._bool(sql, layer + 1) if fn.never_null else self._temp(sql, layer + 1)
             if fn.may_overflow:
                 return self._temp(_fin(raw), layer + 1)
             return raw, layer
@@ -209,10 +226,10 @@ class SqlProgram:
         if node.items is not None:
             items = ", ".join(sql_literal(i.value) for i in node.items)  # type: ignore[attr-defined]
             test = f"{x} {'NOT IN' if node.negate else 'IN'} ({items})"
-            return self._temp(f"coalesce({test}, FALSE)", lx + 1)
+            return self._bool(f"coalesce({test}, FALSE)", lx + 1)
         assert node.haystack is not None and node.haystack.type == Type.LABELS
         h, lh = self._node(node.haystack)
         test = f"list_contains({h}, {x})"
         if node.negate:
             test = f"NOT {test}"
-        return self._temp(f"coalesce({test}, FALSE)", max(lx, lh) + 1)
+        return self._bool(f"coalesce({test}, FALSE)", max(lx, lh) + 1)
