@@ -109,7 +109,7 @@ def explain(
                 )
                 console.print(f"  action {rule.action.type}: {change}")
     if found:
-        _pipeline_verdict(console, con, loaded, catalog, project, wf, entity_id, as_of)
+        _pipeline_verdict(console, ctx, wf, entity_id)
     if not found:
         raise RulerunError(
             f"entity {entity_id!r} is not an active {wf.platform} entity at the levels of {wf.id}",
@@ -117,22 +117,13 @@ def explain(
         )
 
 
-def _pipeline_verdict(
-    console: Console,
-    con,
-    loaded: LoadedSource,
-    catalog: Catalog,
-    project: Project,
-    wf: Workflow,
-    entity_id: str,
-    as_of: date,
-) -> None:
+def _pipeline_verdict(console: Console, ctx: Context, wf: Workflow, entity_id: str) -> None:
     """The safety pipeline's verdict on this entity's actions, as `evaluate` would plan them."""
     from engine.evaluate import build_plan
     from engine.output.table import STATUS_STYLE
     from engine.output.text import change
 
-    plan = build_plan(con, loaded, catalog, project, [wf], as_of)
+    plan = build_plan(ctx.con, ctx.loaded, ctx.catalog, ctx.project, [wf], ctx.as_of)
     mine = [a for a in plan.actions if a.entity_id == entity_id]
     console.print("\n[bold]safety pipeline[/]" + ("" if mine else ": no action proposed for this entity"))
     for a in mine:
