@@ -167,6 +167,148 @@ def evaluate(dry_run: bool, rules, workflows, source, as_of, fmt, out_path, limi
     )
 
 
+log_url_option = click.option(
+    "--log-url",
+    metavar="URL",
+    envvar="RULERUN_LOG_URL",
+    help="Action log database (default: SQLite in the state directory; postgresql://... for a shared log).",
+)
+by_option = click.option("--by", metavar="NAME", help="Who is acting (default: $RULERUN_USER or the login name).")
+
+
+def _duration(ctx, param, value: str):
+    from datetime import timedelta
+
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if not value or value[-1] not in units or not value[:-1].isdigit():
+        raise click.BadParameter(f"{value!r} is not a duration; use e.g. 30m, 6h or 2d")
+    return timedelta(**{units[value[-1]]: int(value[:-1])})
+
+
+@main.command()
+@click.argument("plan_path", required=False, metavar="[PLAN]")
+@rules_option
+@click.option("--workflow", "workflows", multiple=True, metavar="OP/WF", help="Apply only this workflow (repeatable).")
+@source_option
+@as_of_option
+@state_option
+@log_url_option
+@click.option(
+    "--max-plan-age", default="6h", show_default=True, callback=_duration, help="Refuse a saved PLAN older than this."
+)
+@by_option
+def apply(plan_path, rules, workflows, source, as_of, state_dir, log_url, max_plan_age, by) -> None:
+    """Evaluate, pass the safety pipeline, and execute what may run automatically.
+
+    Actions needing approval are queued (`rulerun approvals`); everything is logged with
+    a rollback plan. With PLAN (saved by `evaluate --dry-run --out PLAN`) it executes
+    exactly that plan, refusing it when it is older than --max-plan-age or the state of
+    an entity changed since. Exit code 3 when an action failed, 4 under emergency stop.
+    """
+    from engine.apply_commands import apply_command
+
+    apply_command(
+        plan_path=plan_path,
+        rules=rules,
+        workflows=workflows,
+        source=source,
+        as_of=as_of,
+        state_dir=state_dir,
+        log_url=log_url,
+        max_plan_age=max_plan_age,
+        by=by,
+    )
+
+
+@main.command()
+@click.argument("action", type=click.Choice(["list", "show", "approve", "reject"]))
+@click.argument("action_id", required=False)
+@rules_option
+@state_option
+@log_url_option
+@by_option
+@click.option("--note", help="Why (kept in the log).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def approvals(action, action_id, rules, state_dir, log_url, by, note, fmt) -> None:
+    """List, show, approve or reject actions waiting for a human.
+
+    Approvals expire after 72 hours; an approved action executes on the next `apply`
+    once it passes the pre-execution checks again.
+    """
+    from engine.apply_commands import approvals_command
+
+    approvals_command(action, action_id, state_dir=state_dir, rules=rules, log_url=log_url, by=by, note=note, fmt=fmt)
+
+
+@main.command()
+@click.argument("action_id", required=False)
+@click.option("--run", "run_id", metavar="RUN_ID", help="Roll back every executed action of a run.")
+@click.option("--force", is_flag=True, help="Roll back even if the entity changed since.")
+@rules_option
+@state_option
+@log_url_option
+@by_option
+def rollback(action_id, run_id, force, rules, state_dir, log_url, by) -> None:
+    """Restore the state before an action (or a whole run) from its logged rollback plan."""
+    from engine.apply_commands import rollback_command
+
+    rollback_command(
+        action_id=action_id, run_id=run_id, force=force, rules=rules, state_dir=state_dir, log_url=log_url, by=by
+    )
+
+
+@main.command()
+@click.option("--reason", required=True, help="Why (shown to every runner).")
+@rules_option
+@state_option
+@log_url_option
+@by_option
+def stop(reason, rules, state_dir, log_url, by) -> None:
+    """Engage the emergency stop: every apply sharing the action log halts before its next action."""
+    from engine.apply_commands import stop_command
+
+    stop_command(reason=reason, rules=rules, state_dir=state_dir, log_url=log_url, by=by)
+
+
+@main.command()
+@rules_option
+@state_option
+@log_url_option
+@by_option
+def resume(rules, state_dir, log_url, by) -> None:
+    """Release the emergency stop."""
+    from engine.apply_commands import resume_command
+
+    resume_command(rules=rules, state_dir=state_dir, log_url=log_url, by=by)
+
+
+@main.command(name="log")
+@click.option("--since", metavar="WHEN", help="A date (2026-11-01) or a duration back from now (24h, 7d).")
+@click.option("--status", "status_filter", help="Only actions with this status.")
+@click.option("--platform", help="Only this platform.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--impact", is_flag=True, help="Before/after metrics at +1, +3 and +7 days, per action and per rule.")
+@click.option("--limit", default=1000, show_default=True)
+@rules_option
+@state_option
+@log_url_option
+def log_(since, status_filter, platform, fmt, impact, limit, rules, state_dir, log_url) -> None:
+    """Show the action log: what ran, when, by whom, with what result."""
+    from engine.apply_commands import log_command
+
+    log_command(
+        since=since,
+        status_filter=status_filter,
+        platform=platform,
+        fmt=fmt,
+        impact=impact,
+        rules=rules,
+        state_dir=state_dir,
+        log_url=log_url,
+        limit=limit,
+    )
+
+
 @main.command()
 @rules_option
 @click.option("--workflow", required=True, metavar="OP/WF", help="The workflow to explain.")

@@ -104,8 +104,19 @@ def evaluate_command(*, rules, workflows, source, as_of: date | None, fmt, out_p
     timings = Timings()
     try:
         as_of = as_of or default_as_of(loaded)
+        from engine.apply_commands import sandbox_overrides
+
         with status("Evaluating rules …"):
-            plan = build_plan(store.con, loaded, catalog, project, selected, as_of, timings=timings)
+            plan = build_plan(
+                store.con,
+                loaded,
+                catalog,
+                project,
+                selected,
+                as_of,
+                timings=timings,
+                overrides=sandbox_overrides(source, ws.state_dir),
+            )
     finally:
         store.close()
     t_render = time.perf_counter()
@@ -153,6 +164,8 @@ def explain_command(*, rules, workflow, entity_id, source, as_of, state_dir) -> 
         )
     store, loaded = _load(ws, catalog, source)
     try:
+        from engine.apply_commands import sandbox_overrides
+
         explain(
             Console(highlight=False, soft_wrap=True),
             store.con,
@@ -162,6 +175,7 @@ def explain_command(*, rules, workflow, entity_id, source, as_of, state_dir) -> 
             wf,
             entity_id,
             as_of,
+            overrides=sandbox_overrides(source, ws.state_dir),
         )
     finally:
         store.close()

@@ -71,9 +71,21 @@ class _FormulaScope:
 
 
 class Context:
-    """Everything one evaluation needs besides the rules: data, date, catalog, guardrails."""
+    """Everything one evaluation needs besides the rules: data, date, catalog, guardrails.
 
-    def __init__(self, con, loaded: LoadedSource, catalog: Catalog, project: Project, as_of: date):
+    `overrides` are live entity states that differ from the source (the demo sandbox's
+    changes after `apply`): every read of entities sees them.
+    """
+
+    def __init__(
+        self,
+        con,
+        loaded: LoadedSource,
+        catalog: Catalog,
+        project: Project,
+        as_of: date,
+        overrides: list[dict] | None = None,
+    ):
         self.con = con
         self.loaded = loaded
         self.catalog = catalog
@@ -81,6 +93,31 @@ class Context:
         self.as_of = as_of
         self._formulas: dict[tuple[str, str, str], Expr] = {}
         self._truth: dict[str, dict[str, float | None]] = {}
+        self.overrides = overrides or []
+        self.entities = self._live_entities(self.overrides)
+
+    def _live_entities(self, overrides: list[dict]) -> str:
+        base = self.loaded.table("entities")
+        if not overrides:
+            return base
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _rulerun_overrides (platform VARCHAR, account_id VARCHAR, "
+            "level VARCHAR, entity_id VARCHAR, status VARCHAR, daily_budget DOUBLE, bid DOUBLE)"
+        )
+        self.con.executemany(
+            "INSERT INTO _rulerun_overrides VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [[o.get(k) for k in (*KEY_COLUMNS, "status", "daily_budget", "bid")] for o in overrides],
+        )
+        live = {"status", "daily_budget", "bid"}
+        cols = ", ".join(
+            f"coalesce(o.{c}, e.{c}) AS {c}" if c in live else f"e.{quote_ident(c)}"
+            for c, _ in self.catalog.entity_columns()
+        )
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW _rulerun_entities AS SELECT {cols} FROM {base} e "
+            f"LEFT JOIN _rulerun_overrides o USING ({', '.join(KEY_COLUMNS)})"
+        )
+        return "_rulerun_entities"
 
     def formula(self, name: str, window: str, kind: str = "metric") -> Expr:
         key = (kind, name, window)
@@ -232,14 +269,14 @@ class GroupEvaluator:
                 if r.name in present
                 else f"CAST(NULL AS DOUBLE) AS {quote_ident(r.key)}"
             )
-        sql = f"SELECT {', '.join(cols)} FROM {ctx.loaded.table('entities')} e"
+        sql = f"SELECT {', '.join(cols)} FROM {ctx.entities} e"
         if agg:
             sql += f" LEFT JOIN ({agg}) a USING ({keys})"
         if parent_refs:
             names = sorted({quote_ident(r.name) for r in parent_refs})
             sql += (
                 f" LEFT JOIN (SELECT platform, account_id, entity_id, "
-                f"{', '.join(f'any_value({n}) AS {n}' for n in names)} FROM {ctx.loaded.table('entities')} "
+                f"{', '.join(f'any_value({n}) AS {n}' for n in names)} FROM {ctx.entities} "
                 f"WHERE platform = {sql_literal(g.platform)} GROUP BY platform, account_id, entity_id) p "
                 f"ON p.platform = e.platform AND p.account_id = e.account_id AND p.entity_id = e.parent_id"
             )
@@ -345,10 +382,14 @@ def build_plan(
     as_of: date,
     mode: str = "dry_run",
     timings: Timings | None = None,
+    overrides: list[dict] | None = None,
 ) -> Plan:
-    """Evaluate `workflows` on the loaded data and propose actions (status `planned`/`skipped`)."""
+    """Evaluate `workflows` on the loaded data and run every proposal through the safety pipeline.
+
+    `overrides` are live entity states that differ from the source (the demo sandbox).
+    """
     timings = timings or Timings()
-    ctx = Context(con, loaded, catalog, project, as_of)
+    ctx = Context(con, loaded, catalog, project, as_of, overrides)
     actions: list[PlannedAction] = []
     facts: dict[str, Facts] = {}
     entities = 0

@@ -62,9 +62,10 @@ def explain(
     wf: Workflow,
     entity_id: str,
     as_of: date | None,
+    overrides: list[dict] | None = None,
 ) -> None:
     as_of = as_of or default_as_of(loaded)
-    ctx = Context(con, loaded, catalog, project, as_of)
+    ctx = Context(con, loaded, catalog, project, as_of, overrides)
     found = False
     console.print(f"[bold]{wf.id}[/] on [bold]{entity_id}[/] as of {as_of.isoformat()} (source {loaded.source})")
     for rule in wf.rules:
@@ -123,7 +124,7 @@ def _pipeline_verdict(console: Console, ctx: Context, wf: Workflow, entity_id: s
     from engine.output.table import STATUS_STYLE
     from engine.output.text import change
 
-    plan = build_plan(ctx.con, ctx.loaded, ctx.catalog, ctx.project, [wf], ctx.as_of)
+    plan = build_plan(ctx.con, ctx.loaded, ctx.catalog, ctx.project, [wf], ctx.as_of, overrides=ctx.overrides)
     mine = [a for a in plan.actions if a.entity_id == entity_id]
     console.print("\n[bold]safety pipeline[/]" + ("" if mine else ": no action proposed for this entity"))
     for a in mine:

@@ -18,7 +18,7 @@ def brand_lineage(ctx: Context, keys: set[tuple[str, str, str]]) -> set[tuple[st
     """Which (platform, account_id, entity_id) are brand entities or descendants of one."""
     if not keys:
         return set()
-    entities = ctx.loaded.table("entities")
+    entities = ctx.entities
     rows = ctx.con.execute(
         f"""
         WITH RECURSIVE up(platform, account_id, start_id, node_id, brand, depth) AS (
@@ -50,7 +50,7 @@ def data_age_hours(ctx: Context) -> dict[tuple[str, str], float]:
 def account_budgets(ctx: Context) -> dict[tuple[str, str], float]:
     """Per (platform, account): the sum of the daily budgets of active entities today."""
     rows = ctx.con.execute(
-        f"SELECT platform, account_id, sum(daily_budget) FROM {ctx.loaded.table('entities')} "
+        f"SELECT platform, account_id, sum(daily_budget) FROM {ctx.entities} "
         "WHERE status = 'active' AND daily_budget IS NOT NULL GROUP BY ALL"
     ).fetchall()
     return {(p, a): float(total) for p, a, total in rows}
@@ -69,3 +69,40 @@ def gather_facts(ctx: Context, actions: list[PlannedAction], facts: dict[str, Fa
         spec = ctx.catalog.sources.get(a.platform)
         f.sla_hours = spec.freshness_sla_hours if spec else None
         f.mer = ctx.truth(f.window).get("mer")
+
+
+def fresh_facts(ctx: Context, a: PlannedAction, window: str) -> Facts:
+    """Facts for one action computed now, for re-checking guardrails before execution."""
+    from engine.evaluate import _date_cond
+    from engine.safety import Facts
+    from engine.windows import date_range
+
+    metrics = ctx.loaded.table("metrics_daily")
+    key = [a.platform, a.account_id, a.level, a.entity_id]
+    present = ctx.loaded.info.present_metrics
+    window_cond = _date_cond(date_range(window, ctx.as_of))
+    lifetime = f"sum(spend) FILTER (WHERE date < DATE '{ctx.as_of.isoformat()}')" if "spend" in present else "NULL"
+    conversions = f"sum(conversions) FILTER (WHERE {window_cond})" if "conversions" in present else "NULL"
+    row = ctx.con.execute(
+        f"SELECT {lifetime}, {conversions} FROM {metrics} "
+        "WHERE platform = ? AND account_id = ? AND level = ? AND entity_id = ?",
+        key,
+    ).fetchone()
+    entity = ctx.con.execute(
+        f"SELECT learning_phase FROM {ctx.entities} WHERE platform = ? AND account_id = ? AND level = ? "
+        "AND entity_id = ?",
+        key,
+    ).fetchone()
+    spec = ctx.catalog.sources.get(a.platform)
+    return Facts(
+        lifetime_spend=float(row[0] or 0.0),
+        window_conversions=float(row[1] or 0.0),
+        brand_lineage=(a.platform, a.account_id, a.entity_id)
+        in brand_lineage(ctx, {(a.platform, a.account_id, a.entity_id)}),
+        learning_phase=bool(entity and entity[0]),
+        data_age_hours=data_age_hours(ctx).get((a.platform, a.account_id)),
+        sla_hours=spec.freshness_sla_hours if spec else None,
+        source=a.platform,
+        mer=ctx.truth(window).get("mer"),
+        window=window,
+    )

@@ -1,0 +1,135 @@
+"""The adapter contract: how `rulerun apply` reads and changes one platform.
+
+An adapter turns an `ActionRequest` (engine/execution.py) into platform calls and
+reports an `ExecResult`, or raises one of the typed `AdapterError`s there: the executor
+retries `RateLimited` and `TransientError`, and fails the action on anything else.
+
+Every change an adapter makes comes with a **rollback plan**, a plain dict that the
+action log stores and `rollback` applies later::
+
+    {"type": "enable", "params": {},
+     "before": {"status": "paused"},    # the state the change left (what rollback expects)
+     "after": {"status": "active"}}     # the state rollback restores
+
+The state dicts use the attribute names of the action types (engine/actions.py):
+`status`, `daily_budget`, `bid`, and `negative_keyword` (a dict, or None when absent).
+The undo types: pause <-> enable, set_budget back to the old amount (also for
+change_budget), set_bid back to the old bid (also for change_bid), and
+add_negative_keyword <-> `remove_negative_keyword` (an adapter-level operation, not a
+rule action type). `notify` changes nothing: its result is `{"notified": True}` and its
+rollback plan is None. Rolling back returns a plan of its own, so a rollback can be
+undone too.
+
+`adapter_for` picks the adapter for a run: with a `demo` source every platform executes
+through the local sandbox (platforms/sandbox.py); live adapters come in a later release.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine.execution import (
+    ActionRequest,
+    AdapterError,
+    AuthError,
+    EntityKey,
+    ExecResult,
+    PartialFailure,
+    PermanentError,
+)
+
+# The caller's view of an entity before any change: {"status", "daily_budget", "bid", ...}
+# as the metrics store has it, or None when the entity is unknown.
+Baseline = Callable[[EntityKey], dict[str, Any] | None]
+
+# The adapter-level undo of add_negative_keyword (never proposed by a rule).
+REMOVE_NEGATIVE_KEYWORD = "remove_negative_keyword"
+
+
+class Adapter(ABC):
+    """One platform's executor. Subclasses document themselves in their docstring.
+
+    Implementations import their SDK inside the methods that need it (never at module
+    level), and never put credential values in errors, results or logs.
+    """
+
+    platform: str
+
+    def check_credentials(self) -> None:
+        """Raise AuthError naming the missing environment variables (names only, never values).
+
+        The default checks the variables the platform declares (platforms/<name>.py).
+        """
+        from platforms import get_platform
+
+        try:
+            names = get_platform(self.platform).credentials
+        except KeyError:
+            raise PermanentError(f"unknown platform {self.platform!r}") from None
+        missing = [name for name in names if not os.environ.get(name)]
+        if missing:
+            raise AuthError(f"missing credentials: set {', '.join(missing)}", platform=self.platform)
+
+    @abstractmethod
+    def read_state(self, key: EntityKey) -> dict[str, Any]:
+        """The entity's live state: {"status", "daily_budget", "bid", "negative_keywords"}.
+
+        Only the keys the entity's level has are present; `negative_keywords` is a list of
+        {"text", "match_type", "scope"}. Raises PermanentError for an unknown entity.
+        """
+
+    @abstractmethod
+    def execute(self, req: ActionRequest) -> ExecResult:
+        """Make the change `req.after` describes; return the platform's confirmation and rollback plan.
+
+        `req.action_id` is the idempotency key: executing the same id again must not change
+        anything twice.
+        """
+
+    @abstractmethod
+    def rollback(self, plan: dict[str, Any], key: EntityKey) -> ExecResult:
+        """Apply a rollback plan made by `execute` (or by an earlier `rollback`) to `key`.
+
+        Returns the rollback plan of the rollback, so that it can be undone in turn.
+        """
+
+    def execute_batch(self, reqs: list[ActionRequest]) -> dict[str, ExecResult]:
+        """Execute several requests; {action_id: result} when all succeed.
+
+        When some fail, raises PartialFailure with the results of those that succeeded
+        (they stay applied) and the error message of each failure. This default runs them
+        one by one; adapters whose platform has a batch endpoint override it.
+        """
+        succeeded: dict[str, ExecResult] = {}
+        failed: dict[str, str] = {}
+        for req in reqs:
+            try:
+                succeeded[req.action_id] = self.execute(req)
+            except AdapterError as exc:
+                failed[req.action_id] = str(exc)
+        if failed:
+            raise PartialFailure(
+                f"{len(failed)} of {len(reqs)} changes failed",
+                succeeded=succeeded,
+                failed=failed,
+                platform=self.platform,
+            )
+        return succeeded
+
+
+def adapter_for(platform: str, *, source: str, state_dir: Path, baseline: Baseline) -> Adapter:
+    """The adapter that executes `platform`'s actions for a run reading from `source`.
+
+    A demo source (`demo`, `demo:ad_groups=N`, ...) executes every platform through the
+    sandbox in `state_dir`, whose entities start from `baseline`. Other sources have no
+    live adapter yet: PermanentError.
+    """
+    if source.startswith("demo"):
+        from platforms.sandbox import DemoSandbox
+
+        return DemoSandbox(state_dir, baseline, platform=platform)
+    raise PermanentError(f"no live adapter for {platform} yet", platform=platform)

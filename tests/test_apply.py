@@ -1,0 +1,289 @@
+"""`rulerun apply` end to end on the demo and its sandbox, through the real command line.
+
+Crash tests kill the apply process with a real SIGKILL at each step of the per-action
+protocol and check that a re-run executes nothing twice and loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import REPO, run
+
+
+@pytest.fixture
+def ws(tmp_path):
+    """A copy of the shipped rule library with its own state directory.
+
+    The demo plan has more safe actions than the default 10 per hour: the copy allows 100,
+    so the flows below see every action (the rate limit has its own test).
+    """
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    guardrails = tmp_path / "rules" / "guardrails.yaml"
+    guardrails.write_text(guardrails.read_text().replace("max_actions_per_hour: 10", "max_actions_per_hour: 100"))
+    return tmp_path
+
+
+def rr(ws: Path, *args: str, env: dict | None = None):
+    return run(*args, "--rules", str(ws / "rules"), cwd=ws, env={"RULERUN_USER": "tester", **(env or {})})
+
+
+def plan(ws: Path) -> dict:
+    res = rr(ws, "evaluate", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def log_rows(ws: Path, *extra: str) -> list[dict]:
+    res = rr(ws, "log", "--format", "json", *extra)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def auto_actions(p: dict) -> set[str]:
+    return {
+        a["action_id"]
+        for a in p["actions"]
+        if a["status"] in ("planned", "clamped") and a["autonomy"] == "auto" and a["type"] != "notify"
+    }
+
+
+def sandbox_calls(ws: Path) -> list[str]:
+    """Every action the sandbox platform applied, in order (its ledger), failing on any repeated call."""
+    path = ws / ".rulerun" / "sandbox.sqlite"
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as con:
+        replays = [r[0] for r in con.execute("SELECT action_id FROM replays")]
+        assert replays == [], f"execute() was called again for already executed actions: {replays}"
+        return [
+            r[0]
+            for r in con.execute(
+                "SELECT action_id FROM changes WHERE kind != 'rollback' AND action_id IS NOT NULL ORDER BY seq"
+            )
+        ]
+
+
+def test_apply_executes_safe_actions_queues_the_rest_and_is_idempotent(ws):
+    before = plan(ws)
+    expected = auto_actions(before)
+    assert expected, "the demo plan should have safe actions"
+    first = rr(ws, "apply")
+    assert first.returncode == 0, first.stderr
+    assert f"{len(expected)} executed" in first.stdout and "1 queued" in first.stdout
+    executed = {r["action_id"] for r in log_rows(ws, "--status", "executed")}
+    assert executed == expected
+    assert sorted(sandbox_calls(ws)) == sorted(expected)
+    queued = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
+    assert [q["rule_id"] for q in queued] == ["trim_expensive_large_budgets"]
+
+    # the sandbox really holds the new state: a new evaluation sees it
+    after = plan(ws)
+    paused = {a["entity_id"] for a in before["actions"] if a["type"] == "pause" and a["action_id"] in expected}
+    assert not any(a["type"] == "pause" and a["entity_id"] in paused for a in after["actions"])
+
+    second = rr(ws, "apply")
+    assert second.returncode == 0, second.stderr
+    assert " executed" not in second.stdout.replace("0 executed", "")
+    assert sorted(sandbox_calls(ws)) == sorted(expected)  # nothing twice
+
+
+def test_approve_then_apply_executes_the_approved_action(ws):
+    assert rr(ws, "apply").returncode == 0
+    (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
+    approve = rr(ws, "approvals", "approve", queued["action_id"], "--by", "maria", "--note", "ok for Q4")
+    assert approve.returncode == 0 and "approved by maria" in approve.stdout
+    res = rr(ws, "apply")
+    assert res.returncode == 0, res.stderr
+    assert "1 executed" in res.stdout
+    row = next(r for r in log_rows(ws) if r["action_id"] == queued["action_id"])
+    assert row["status"] == "executed" and row["approval_by"] == "maria"
+    assert sandbox_calls(ws).count(queued["action_id"]) == 1
+
+
+def test_rejected_action_never_runs(ws):
+    assert rr(ws, "apply").returncode == 0
+    (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
+    assert rr(ws, "approvals", "reject", queued["action_id"], "--note", "no").returncode == 0
+    rr(ws, "apply")
+    assert queued["action_id"] not in sandbox_calls(ws)
+    bad = rr(ws, "approvals", "approve", queued["action_id"])
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+
+
+def test_rollback_run_restores_everything(ws):
+    original = plan(ws)
+    first = rr(ws, "apply")
+    run_id = log_rows(ws, "--status", "executed")[0]["run_id"]
+    assert first.returncode == 0
+    res = rr(ws, "rollback", "--run", run_id)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count("rolled back") == len(auto_actions(original))
+    with sqlite3.connect(ws / ".rulerun" / "sandbox.sqlite") as con:
+        assert con.execute("SELECT count(*) FROM overrides").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM negative_keywords").fetchone()[0] == 0
+    restored = plan(ws)
+    strip = lambda p: sorted((a["rule_id"], a["entity_id"], a["status"], json.dumps(a["after"])) for a in p["actions"])  # noqa: E731
+    assert strip(restored) == strip(original)
+    statuses = {r["action_id"]: r["status"] for r in log_rows(ws)}
+    assert all(statuses[a] == "rolled_back" for a in auto_actions(original))
+    assert sum(1 for k in statuses if k.startswith("rb-")) == len(auto_actions(original))
+
+
+def test_rollback_refuses_when_the_entity_changed(ws):
+    assert rr(ws, "apply").returncode == 0
+    rows = log_rows(ws, "--status", "executed")
+    pause = next(r for r in rows if r["action_type"] == "pause")
+    assert rr(ws, "rollback", pause["action_id"]).returncode == 0
+    again = rr(ws, "rollback", pause["action_id"])
+    assert again.returncode == 1 and "rolled_back, not executed" in again.stderr
+
+
+def test_emergency_stop_executes_nothing_and_exits_4(ws):
+    assert rr(ws, "stop", "--reason", "CPA spike under investigation").returncode == 0
+    res = rr(ws, "apply")
+    assert res.returncode == 4 and "CPA spike" in res.stderr
+    assert sandbox_calls(ws) == []
+    assert rr(ws, "resume").returncode == 0
+    env_stop = rr(ws, "apply", env={"RULERUN_EMERGENCY_STOP": "1"})
+    assert env_stop.returncode == 4
+    assert rr(ws, "apply").returncode == 0
+
+
+def test_rate_limit_caps_actions_per_hour_across_runs(ws):
+    (ws / "rules" / "guardrails.yaml").write_text("max_actions_per_hour: 3\n")
+    rr(ws, "apply")
+    assert len(sandbox_calls(ws)) == 3
+    rr(ws, "apply")
+    assert len(sandbox_calls(ws)) == 3  # the hour's budget is spent across runs
+    skipped = [r for r in log_rows(ws, "--status", "skipped")]
+    assert any("rate limit" in json.dumps(r) for r in skipped)
+
+
+@pytest.mark.parametrize("point", ["before_call", "after_call", "after_log"])
+def test_crash_at_each_step_never_repeats_or_loses_an_action(ws, point):
+    expected = auto_actions(plan(ws))
+    crashed = rr(ws, "apply", env={"RULERUN_CRASH_AT": point})
+    assert crashed.returncode == -signal.SIGKILL
+    calls_after_crash = sandbox_calls(ws)
+    assert len(calls_after_crash) == (0 if point == "before_call" else 1)
+    res = rr(ws, "apply")
+    assert res.returncode == 0, res.stderr
+    calls = sandbox_calls(ws)
+    assert sorted(calls) == sorted(expected)  # every action exactly once: none twice, none lost
+    assert {r["action_id"] for r in log_rows(ws, "--status", "executed")} == expected
+
+
+def test_two_applies_at_once_execute_nothing_twice(ws):
+    cmd = [sys.executable, "-m", "engine.cli", "apply", "--rules", str(ws / "rules")]
+    procs = [subprocess.Popen(cmd, cwd=ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    codes = sorted(p.wait(timeout=120) for p in procs)
+    assert codes[0] == 0 and codes[1] in (0, 5)
+    calls = sandbox_calls(ws)
+    assert len(calls) == len(set(calls))
+
+
+def test_transient_faults_are_retried_and_permanent_ones_fail(ws):
+    expected = auto_actions(plan(ws))
+    res = rr(ws, "apply", env={"RULERUN_SANDBOX_FAULTS": "429x2,500x1"})
+    assert res.returncode == 0, res.stderr
+    assert sorted(sandbox_calls(ws)) == sorted(expected)
+
+
+def test_permanent_fault_fails_the_action_and_exits_3(ws):
+    target = sorted(auto_actions(plan(ws)))[0]
+    res = rr(ws, "apply", env={"RULERUN_SANDBOX_FAULTS": f"fail:{target}"})
+    assert res.returncode == 3, res.stderr
+    row = next(r for r in log_rows(ws) if r["action_id"] == target)
+    assert row["status"] == "failed" and row["error_message"]
+    assert target not in sandbox_calls(ws)
+
+
+def test_saved_plan_applies_exactly_and_refuses_when_stale(ws):
+    saved = ws / "plan.json"
+    assert rr(ws, "evaluate", "--dry-run", "--out", str(saved), "--format", "markdown").returncode == 0
+    old = rr(ws, "apply", str(saved), "--max-plan-age", "0m")
+    assert old.returncode == 1 and "older than" in old.stderr
+    res = rr(ws, "apply", str(saved))
+    assert res.returncode == 0, res.stderr
+    assert sorted(sandbox_calls(ws)) == sorted(auto_actions(json.loads(saved.read_text())))
+    stale = rr(ws, "apply", str(saved))
+    assert stale.returncode == 1 and "entity state changed" in stale.stderr
+
+
+def test_failed_rollback_can_be_retried(ws):
+    assert rr(ws, "apply").returncode == 0
+    pause = next(r for r in log_rows(ws, "--status", "executed") if r["action_type"] == "pause")
+    broken = rr(ws, "rollback", pause["action_id"], env={"RULERUN_SANDBOX_FAULTS": "500x9"})
+    assert broken.returncode == 1 and "failed" in broken.stderr
+    fixed = rr(ws, "rollback", pause["action_id"])
+    assert fixed.returncode == 0, fixed.stderr
+    statuses = {r["action_id"]: r["status"] for r in log_rows(ws)}
+    assert statuses[pause["action_id"]] == "rolled_back"
+    assert statuses[f"rb-{pause['action_id']}"] == "failed" and statuses[f"rb-{pause['action_id']}-2"] == "executed"
+
+
+def test_approved_action_is_rechecked_on_fresh_numbers(ws):
+    assert rr(ws, "apply").returncode == 0
+    (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
+    assert rr(ws, "approvals", "approve", queued["action_id"]).returncode == 0
+    # four days later with no new data: the approved change would act on stale numbers, so it must not run
+    res = rr(ws, "apply", "--as-of", "2026-11-05")
+    assert res.returncode == 0, res.stderr
+    assert queued["action_id"] not in sandbox_calls(ws)
+    row = next(r for r in log_rows(ws) if r["action_id"] == queued["action_id"])
+    assert row["status"] == "approved" and "freshness SLA" in row["status_reason"]  # logged, and the approval stands
+    on_time = rr(ws, "apply")  # back on fresh data, the approval still stands and it runs
+    assert on_time.returncode == 0 and queued["action_id"] in sandbox_calls(ws)
+
+
+@pytest.mark.postgres
+def test_a_shared_postgresql_log_runs_one_apply_at_a_time_across_machines(tmp_path):
+    import os
+
+    url = os.environ.get("RULERUN_TEST_PG_URL")
+    if not url:
+        pytest.skip("RULERUN_TEST_PG_URL not set: PostgreSQL action-log tests need a server")
+    import psycopg
+
+    schema = f"rr_apply_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        con.execute(f'CREATE SCHEMA "{schema}"')
+    shared = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    machines = []
+    for name in ("a", "b"):
+        shutil.copytree(REPO / "rules", tmp_path / name / "rules")
+        machines.append(tmp_path / name)
+    try:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "engine.cli", "apply", "--rules", str(m / "rules")],
+                cwd=m,
+                env={**os.environ, "RULERUN_LOG_URL": shared},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for m in machines
+        ]
+        results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+        codes = sorted(code for code, _ in results)
+        assert codes[0] == 0 and codes[1] in (0, 5), results
+        with psycopg.connect(shared, autocommit=True) as con:
+            executed = con.execute(
+                "SELECT action_id, count(*) FROM actions_log WHERE status = 'executed' "
+                "GROUP BY action_id HAVING count(*) > 1"
+            ).fetchall()
+        assert executed == []
+    finally:
+        with psycopg.connect(url, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
