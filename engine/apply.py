@@ -198,11 +198,11 @@ class Executor:
             last = self.log.last_executed(a.workflow, a.rule_id, a.platform, a.account_id, a.entity_id)
             if last is not None and now() - last < parse_duration(a.cooldown):
                 return f"cooldown {a.cooldown}: last executed {last.isoformat(timespec='minutes')}"
-        adapter = self.adapter(a.platform)
         try:
+            adapter = self.adapter(a.platform)
             adapter.check_credentials()
         except AdapterError as exc:
-            return f"credentials: {exc}"
+            return f"platform not connected: {exc}"
         existing = self.log.get(a.action_id)
         if existing and existing["status"] == "rejected":
             return "rejected by a human"
@@ -294,7 +294,11 @@ class Executor:
         again = []
         for row in self.log.in_doubt():
             a = action_from_row(row)
-            live = self.adapter(a.platform).read_state(EntityKey(a.platform, a.account_id, a.level, a.entity_id))
+            try:
+                live = self.adapter(a.platform).read_state(EntityKey(a.platform, a.account_id, a.level, a.entity_id))
+            except AdapterError as exc:  # cannot tell yet: stays in doubt until the platform answers
+                self.log.note(a.action_id, f"in doubt after a crash; live state unreadable: {exc}")
+                continue
             if state_matches(live, a.after):
                 self.log.record_outcome(
                     a.action_id,

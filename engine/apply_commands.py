@@ -6,6 +6,7 @@ import getpass
 import json
 import os
 import sys
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,20 @@ def _notify_slack(text: str) -> None:
         err.print(f"[yellow]warning:[/] Slack notification failed ({type(exc).__name__})")
 
 
-def apply_command(*, plan_path, rules, workflows, source, as_of, state_dir, log_url, max_plan_age, by) -> None:
+def apply_command(
+    *,
+    plan_path,
+    rules,
+    workflows,
+    source,
+    as_of,
+    state_dir,
+    log_url,
+    max_plan_age,
+    by,
+    approval_ttl: timedelta | None = None,
+    profile: bool = False,
+) -> None:
     from engine.evaluate import Context, build_plan, default_as_of
 
     ws, catalog, project = _project(rules, state_dir)
@@ -189,13 +203,22 @@ def apply_command(*, plan_path, rules, workflows, source, as_of, state_dir, log_
                     }
                 )
                 approved = [action_from_row(r) for r in log.approvals("approved")]
-                outcome = _run_with_progress(plan, executor, log, autonomy_of, approved)
+                t_exec = time.perf_counter()
+                outcome = _run_with_progress(plan, executor, log, autonomy_of, approved, approval_ttl)
+                t_done = time.perf_counter()
                 _record_impact(ctx, log)
                 final = "stopped" if outcome.stopped else ("failed" if outcome.failed else "succeeded")
                 log.finish_run(plan.run_id, final, dict(outcome.counts))
             finally:
                 store.close()
     _report(plan, outcome)
+    if profile:
+        seconds = t_done - t_exec
+        done = outcome.counts["executed"]
+        err.print(
+            f"profile: execute {seconds:.3f}s for {done} executed action(s)"
+            + (f" ({done / seconds:,.0f} actions/s)" if done and seconds else "")
+        )
     sys.exit(outcome.exit_code)
 
 
@@ -207,9 +230,10 @@ def _guardrails_of(project):
     return of
 
 
-def _run_with_progress(plan, executor, log, autonomy_of, approved):
+def _run_with_progress(plan, executor, log, autonomy_of, approved, approval_ttl=None):
+    ttl = approval_ttl or timedelta(hours=72)
     if not err.is_terminal:
-        return apply_plan(plan, executor, log, autonomy_of, approved)
+        return apply_plan(plan, executor, log, autonomy_of, approved, approval_ttl=ttl)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("Executing"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
@@ -220,6 +244,7 @@ def _run_with_progress(plan, executor, log, autonomy_of, approved):
             log,
             autonomy_of,
             approved,
+            approval_ttl=ttl,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
 
@@ -258,7 +283,10 @@ def _read_plan(path: Path) -> dict:
 def _refuse_changed_state(plan, platforms, autonomy_of) -> None:
     changed = []
     for a in executable(plan, autonomy_of):
-        live = platforms(a.platform).read_state(EntityKey(a.platform, a.account_id, a.level, a.entity_id))
+        try:
+            live = platforms(a.platform).read_state(EntityKey(a.platform, a.account_id, a.level, a.entity_id))
+        except AdapterError:
+            continue  # reported per action by the pre-execution checks
         if not state_matches(live, a.before):
             changed.append(f"{a.platform} {a.level} {a.entity_name or a.entity_id}")
     if changed:
@@ -393,8 +421,12 @@ def _rollback_one(row: dict, log, platforms: Platforms, force: bool, executed_by
         err.print(f"[yellow]refused:[/] {label} is irreversible (no rollback plan)")
         return False
     key = EntityKey(row["platform"], row["account_id"], row["level"], row["entity_id"])
-    adapter = platforms(row["platform"])
-    live = adapter.read_state(key)
+    try:
+        adapter = platforms(row["platform"])
+        live = adapter.read_state(key)
+    except AdapterError as exc:
+        err.print(f"[red]failed:[/] rollback of {label}: {exc}")
+        return False
     if not state_matches(live, plan.get("before") or {}) and not force:
         err.print(
             f"[yellow]refused:[/] {label}: the entity changed since ({_short(live, plan.get('before') or {})}); "

@@ -196,8 +196,19 @@ def _duration(ctx, param, value: str):
 @click.option(
     "--max-plan-age", default="6h", show_default=True, callback=_duration, help="Refuse a saved PLAN older than this."
 )
+@click.option(
+    "--approval-ttl",
+    default="72h",
+    show_default=True,
+    envvar="RULERUN_APPROVAL_TTL",
+    callback=_duration,
+    help="How long a queued action waits for a human before it expires.",
+)
+@click.option("--profile", is_flag=True, help="Print the time of each stage to stderr.")
 @by_option
-def apply(plan_path, rules, workflows, source, as_of, state_dir, log_url, max_plan_age, by) -> None:
+def apply(
+    plan_path, rules, workflows, source, as_of, state_dir, log_url, max_plan_age, approval_ttl, profile, by
+) -> None:
     """Evaluate, pass the safety pipeline, and execute what may run automatically.
 
     Actions needing approval are queued (`rulerun approvals`); everything is logged with
@@ -216,6 +227,8 @@ def apply(plan_path, rules, workflows, source, as_of, state_dir, log_url, max_pl
         state_dir=state_dir,
         log_url=log_url,
         max_plan_age=max_plan_age,
+        approval_ttl=approval_ttl,
+        profile=profile,
         by=by,
     )
 

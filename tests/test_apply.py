@@ -287,3 +287,52 @@ def test_a_shared_postgresql_log_runs_one_apply_at_a_time_across_machines(tmp_pa
     finally:
         with psycopg.connect(url, autocommit=True) as con:
             con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_file_sources_have_no_platform_to_execute_on_yet(tmp_path):
+    from tests.helpers.data import day, entity, write_source
+    from tests.helpers.rules import pinterest_rules
+
+    rules = pinterest_rules(tmp_path)
+    rows = [
+        day(
+            f"2026-10-{d:02d}",
+            "g1",
+            spend=120,
+            impressions=9000,
+            clicks=90,
+            outbound_clicks=9,
+            conversions=0,
+            conversion_value=0,
+        )
+        for d in range(1, 32)
+    ]
+    data = write_source(tmp_path / "data", [entity("g1", bid=1.2)], rows)
+    res = run("apply", "--rules", str(rules), "--source", f"file:{data}", cwd=tmp_path)
+    assert res.returncode == 0 and "Traceback" not in res.stderr
+    assert "1 skipped" in res.stdout or "2 skipped" in res.stdout
+    logged = json.loads(run("log", "--format", "json", "--rules", str(rules), cwd=tmp_path).stdout)
+    assert any("platform not connected" in (r.get("status_reason") or "") for r in logged)
+
+
+def test_impact_checkpoints_at_1_3_and_7_days(ws):
+    import duckdb
+
+    res = rr(ws, "apply", "--as-of", "2026-10-20")  # the demo has 11 more days of data after this date
+    assert res.returncode == 0, res.stderr
+    report = json.loads(rr(ws, "log", "--impact", "--format", "json").stdout)
+    executed = log_rows(ws, "--status", "executed")
+    assert executed and len(report["actions"]) == 3 * len(executed)
+    checkpoint = next(a for a in report["actions"] if a["day"] == 7)
+    row = next(r for r in executed if r["action_id"] == checkpoint["action_id"])
+    con = duckdb.connect(str(ws / ".rulerun" / "metrics.duckdb"), read_only=True)
+    schema = con.execute("SELECT schema_name FROM _rulerun_sources").fetchone()[0]
+    key = [row["platform"], row["account_id"], row["level"], row["entity_id"]]
+    spend = lambda start, end: con.execute(  # noqa: E731
+        f'SELECT coalesce(sum(spend), 0) FROM "{schema}".metrics_daily WHERE platform = ? AND account_id = ? '
+        "AND level = ? AND entity_id = ? AND date >= ? AND date < ?",
+        [*key, start, end],
+    ).fetchone()[0]
+    assert checkpoint["before"]["spend"] == pytest.approx(spend("2026-10-13", "2026-10-20"))
+    assert checkpoint["after"]["spend"] == pytest.approx(spend("2026-10-20", "2026-10-27"))
+    assert f"rule {row['workflow']}/{row['rule_id']} +7d" in report["text"]
