@@ -116,11 +116,25 @@ class SqliteBackend(Backend):
         try:
             # isolation_level=None: autocommit, and explicit BEGIN IMMEDIATE where statements must go together
             self.con = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None)
-            self.con.execute("PRAGMA journal_mode=WAL")
+            self._enable_wal()
         except sqlite3.Error as exc:
             raise RulerunError(
                 f"cannot open the action log {path}: {exc}", hint="check that the state directory is writable"
             ) from None
+
+    def _enable_wal(self) -> None:
+        # Two processes creating the same new log can get "database is locked" at once on this
+        # pragma: SQLite's busy handler does not cover that lock transition, so retry briefly.
+        from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random
+
+        for attempt in Retrying(
+            retry=retry_if_exception_type(sqlite3.OperationalError),
+            stop=stop_after_delay(10),
+            wait=wait_random(0.01, 0.1),
+            reraise=True,
+        ):
+            with attempt:
+                self.con.execute("PRAGMA journal_mode=WAL")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
