@@ -35,6 +35,8 @@ NOOP = Proposal({}, {}, noop=True)
 class ActionType:
     name: ClassVar[str]
     attribute: ClassVar[str | None] = None  # the entity attribute the action changes
+    # False for a change no rollback plan can undo: such actions always wait for a human
+    reversible: ClassVar[bool] = True
     params_schema: ClassVar[dict] = {"type": "object", "properties": {}, "additionalProperties": False}
     example: ClassVar[str] = ""
 

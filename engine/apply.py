@@ -269,9 +269,9 @@ class Executor:
 
     def _with_retries(self, call: Callable[[], ExecResult]) -> ExecResult:
         """Retry rate limits and transient errors with backoff (tenacity), within a bound."""
-        from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
-        backoff = wait_exponential_jitter(initial=0.2, max=MAX_RETRY_WAIT)
+        backoff = wait_exponential(multiplier=0.2, max=MAX_RETRY_WAIT) + wait_random(0, 0.2)
 
         def wait(state) -> float:
             exc = state.outcome.exception()

@@ -37,9 +37,14 @@ class Operator:
     autonomy: dict[str, str] = field(default_factory=dict)  # action type (or "default") -> level
 
     def autonomy_for(self, action_type: str) -> str:
+        from engine.actions import ACTIONS
         from engine.autonomy import default_level
 
-        return self.autonomy.get(action_type) or self.autonomy.get("default") or default_level(action_type)
+        level = self.autonomy.get(action_type) or self.autonomy.get("default") or default_level(action_type)
+        action = ACTIONS.get(action_type)
+        if level == "auto" and action is not None and not action.reversible:
+            return "approve"  # what cannot be rolled back is never automatic
+        return level
 
 
 @dataclass(frozen=True)

@@ -336,3 +336,129 @@ def test_impact_checkpoints_at_1_3_and_7_days(ws):
     assert checkpoint["before"]["spend"] == pytest.approx(spend("2026-10-13", "2026-10-20"))
     assert checkpoint["after"]["spend"] == pytest.approx(spend("2026-10-20", "2026-10-27"))
     assert f"rule {row['workflow']}/{row['rule_id']} +7d" in report["text"]
+
+
+def test_cooldown_holds_across_days(ws):
+    assert rr(ws, "apply").returncode == 0
+    bids = {r["entity_id"] for r in log_rows(ws, "--status", "executed") if r["action_type"] == "change_bid"}
+    assert bids
+    # the next day the low-CTR rules fire again on the same ad groups (new action ids): their 3d cooldown holds
+    res = rr(ws, "apply", "--as-of", "2026-11-02")
+    assert res.returncode == 0, res.stderr
+    again = [
+        r
+        for r in log_rows(ws)
+        if r["entity_id"] in bids and r["action_type"] == "change_bid" and r["status"] != "executed"
+    ]
+    assert again and all("cooldown 3d" in (r.get("status_reason") or "") for r in again)
+
+
+def test_a_failed_action_blocks_similar_ones_for_24_hours(ws):
+    target = sorted(auto_actions(plan(ws)))[0]
+    assert rr(ws, "apply", env={"RULERUN_SANDBOX_FAULTS": f"fail:{target}"}).returncode == 3
+    failed = next(r for r in log_rows(ws) if r["action_id"] == target)
+    res = rr(ws, "apply", "--as-of", "2026-11-02")  # the same rule fires again on the same entity
+    assert res.returncode == 0, res.stderr
+    similar = [
+        r
+        for r in log_rows(ws)
+        if r["entity_id"] == failed["entity_id"]
+        and r["action_type"] == failed["action_type"]
+        and r["action_id"] != target
+    ]
+    assert similar and all(
+        "failed on this entity in the last 24 hours" in (r.get("status_reason") or "") for r in similar
+    )
+
+
+def test_slack_webhook_hears_about_approvals_and_failures(ws):
+    import http.server
+    import threading
+
+    received = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hook/SECRET-TOKEN"
+        target = sorted(auto_actions(plan(ws)))[0]
+        res = rr(ws, "apply", env={"RULERUN_SLACK_WEBHOOK": url, "RULERUN_SANDBOX_FAULTS": f"fail:{target}"})
+    finally:
+        server.shutdown()
+    assert res.returncode == 3
+    texts = [m["text"] for m in received]
+    assert any("wait for approval" in t for t in texts) and any("failed" in t for t in texts)
+    assert "SECRET-TOKEN" not in res.stdout + res.stderr
+
+
+def test_rollback_refuses_a_changed_entity_unless_forced(ws):
+    from engine.execution import ActionRequest, EntityKey
+    from platforms.sandbox import DemoSandbox
+
+    assert rr(ws, "apply").returncode == 0
+    bid = next(r for r in log_rows(ws, "--status", "executed") if r["action_type"] == "change_bid")
+    key = EntityKey(bid["platform"], bid["account_id"], bid["level"], bid["entity_id"])
+    now_bid = bid["payload"]["after"]["bid"]
+    # someone changes the bid in the platform's own UI after rulerun did
+    from engine.apply_commands import store_baseline
+    from engine.catalog import load_catalog
+    from engine.sources import parse_source
+    from engine.store import Store
+
+    with Store(ws / ".rulerun") as store:
+        loaded = store.load(parse_source("demo"), load_catalog())
+        DemoSandbox(ws / ".rulerun", baseline=store_baseline(store.con, loaded)).execute(
+            ActionRequest("manual-edit", key, "set_bid", {"amount": 9.99}, {"bid": now_bid}, {"bid": 9.99})
+        )
+    refused = rr(ws, "rollback", bid["action_id"])
+    assert refused.returncode == 1 and "changed since" in refused.stderr
+    forced = rr(ws, "rollback", bid["action_id"], "--force")
+    assert forced.returncode == 0, forced.stderr
+    # restored to the source's own bid: the sandbox keeps no override for it any more
+    state = DemoSandbox(ws / ".rulerun", baseline=lambda k: None).overrides()
+    assert all(o["bid"] is None for o in state if o["entity_id"] == bid["entity_id"])
+
+
+def test_emergency_stop_is_checked_before_every_single_action(tmp_path):
+    """Engaging the stop while an apply runs halts it before its next action (in-process, real log and sandbox)."""
+    from engine.actionlog import open_log
+    from engine.apply import Executor, apply_plan
+    from engine.apply_commands import Platforms, store_baseline
+    from engine.catalog import load_catalog
+    from engine.evaluate import build_plan, default_as_of
+    from engine.loader import load_project
+    from engine.sources import parse_source
+    from engine.store import Store
+
+    catalog = load_catalog()
+    project = load_project(REPO / "rules", catalog)
+    state = tmp_path / ".rulerun"
+    with Store(state) as store, open_log(None, state) as log:
+        loaded = store.load(parse_source("demo"), catalog)
+        the_plan = build_plan(store.con, loaded, catalog, project, project.workflows, default_as_of(loaded))
+        platforms = Platforms("demo", state, store_baseline(store.con, loaded))
+        executor = Executor(
+            log,
+            platforms,
+            lambda a: {**project.guardrails, "max_actions_per_hour": 100},
+            lambda a: None,
+            the_plan.run_id,
+            "tester",
+        )
+
+        def engage_after_first(done: int, total: int) -> None:
+            if done == 1:
+                log.engage_stop("spend anomaly", "oncall")
+
+        outcome = apply_plan(the_plan, executor, log, lambda a: "auto", [], progress=engage_after_first)
+    assert outcome.counts["executed"] == 1 and outcome.counts["not_executed"] >= 1
+    assert outcome.stopped == "spend anomaly" and outcome.exit_code == 4

@@ -242,3 +242,19 @@ def test_blocked_actions_stay_blocked_whatever_the_autonomy():
     a = act("pause")
     run([a], {a.action_id: fresh(lifetime_spend=0.0)}, op=operator(autonomy={"pause": "approve"}))
     assert a.status == "blocked"
+
+
+def test_irreversible_action_types_always_need_approval(monkeypatch):
+    from engine.actions import ACTIONS, SetBid
+
+    class OneWayBid(SetBid):
+        """A bid change the platform cannot undo."""
+
+        name = "one_way_bid"
+        reversible = False
+
+    monkeypatch.setitem(ACTIONS, "one_way_bid", OneWayBid)
+    op = operator(autonomy={"default": "auto"})
+    assert op.autonomy_for("one_way_bid") == "approve" and op.autonomy_for("set_bid") == "auto"
+    a = only(run([act("one_way_bid", {"bid": 1.0}, {"bid": 0.9})], op=op))
+    assert a.status == "needs_approval"
