@@ -40,10 +40,11 @@ def who(by: str | None) -> str:
     return by or os.environ.get("RULERUN_USER") or getpass.getuser()
 
 
-def open_action_log(state_dir: Path, url: str | None):
+def open_action_log(ws, url: str | None):
+    """The workspace's action log: --log-url, RULERUN_LOG_URL, rulerun.yaml, else SQLite in the state directory."""
     from engine.actionlog import open_log
 
-    return open_log(url or os.environ.get(LOG_URL_ENV) or None, state_dir)
+    return open_log(ws.log_url(url), ws.state_dir)
 
 
 class Platforms:
@@ -149,7 +150,7 @@ def apply_command(
         check_plan_freshness(saved["generated_at"], max_plan_age)
         source, as_of = saved["source"], date.fromisoformat(saved["as_of"])
     executed_by = who(by)
-    with open_action_log(ws.state_dir, log_url) as log:
+    with open_action_log(ws, log_url) as log:
         stop = stop_from_env() or (log.stop_state() or {}).get("reason")
         if stop:
             err.print(f"[red]emergency stop engaged:[/] {stop}; nothing executed")
@@ -204,7 +205,7 @@ def apply_command(
                 )
                 approved = [action_from_row(r) for r in log.approvals("approved")]
                 t_exec = time.perf_counter()
-                outcome = _run_with_progress(plan, executor, log, autonomy_of, approved, approval_ttl)
+                outcome = _run_with_progress(plan, executor, log, autonomy_of, approved, ws.approval_ttl(approval_ttl))
                 t_done = time.perf_counter()
                 _record_impact(ctx, log)
                 final = "stopped" if outcome.stopped else ("failed" if outcome.failed else "succeeded")
@@ -322,7 +323,7 @@ def approvals_command(action: str, action_id: str | None, *, state_dir, rules, l
     from engine.workspace import Workspace
 
     ws = Workspace.resolve(rules, state_dir)
-    with open_action_log(ws.state_dir, log_url) as log:
+    with open_action_log(ws, log_url) as log:
         log.expire_overdue(now())
         if action == "list":
             rows = log.approvals("needs_approval")
@@ -383,7 +384,7 @@ def rollback_command(*, action_id, run_id, force, rules, state_dir, log_url, by)
     catalog = load_catalog()
     executed_by = who(by)
     failures = 0
-    with open_action_log(ws.state_dir, log_url) as log, log.run_lock(f"rollback by {executed_by}"):
+    with open_action_log(ws, log_url) as log, log.run_lock(f"rollback by {executed_by}"):
         if action_id:
             row = log.get(action_id)
             if row is None:
@@ -485,7 +486,7 @@ def stop_command(*, reason, rules, state_dir, log_url, by) -> None:
     from engine.workspace import Workspace
 
     ws = Workspace.resolve(rules, state_dir)
-    with open_action_log(ws.state_dir, log_url) as log:
+    with open_action_log(ws, log_url) as log:
         log.engage_stop(reason, who(by))
     out.print(
         f"emergency stop engaged by {who(by)}: {reason}. Every apply sharing this action log stops "
@@ -497,7 +498,7 @@ def resume_command(*, rules, state_dir, log_url, by) -> None:
     from engine.workspace import Workspace
 
     ws = Workspace.resolve(rules, state_dir)
-    with open_action_log(ws.state_dir, log_url) as log:
+    with open_action_log(ws, log_url) as log:
         log.release_stop(who(by))
     out.print(
         "emergency stop released" + (f"; note {STOP_ENV} is still set in this environment" if stop_from_env() else "")
@@ -523,7 +524,7 @@ def log_command(*, since, status_filter, platform, fmt, impact, rules, state_dir
     from engine.workspace import Workspace
 
     ws = Workspace.resolve(rules, state_dir)
-    with open_action_log(ws.state_dir, log_url) as log:
+    with open_action_log(ws, log_url) as log:
         rows = log.query(since=parse_since(since), status=status_filter, platform=platform, limit=limit)
     if impact:
         from engine.impact import impact_report

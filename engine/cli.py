@@ -180,6 +180,8 @@ def _duration(ctx, param, value: str):
     from datetime import timedelta
 
     units = {"m": "minutes", "h": "hours", "d": "days"}
+    if value is None:
+        return None
     if not value or value[-1] not in units or not value[:-1].isdigit():
         raise click.BadParameter(f"{value!r} is not a duration; use e.g. 30m, 6h or 2d")
     return timedelta(**{units[value[-1]]: int(value[:-1])})

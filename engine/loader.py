@@ -512,8 +512,10 @@ def _explain(doc: Document, path: tuple, err, label: str = "key") -> list[Diagno
         field = path[-1] if path else ""
         if field == "window":
             return [doc.diag(path, f"{windows.window_error(str(err.instance))}", windows.WINDOW_HINT)]
-        if field == "cooldown":
-            return [doc.diag(path, f"invalid cooldown {err.instance!r}", "a number and a unit: 30m, 12h or 3d")]
+        if field in ("cooldown", "expire_after"):
+            return [
+                doc.diag(path, f"invalid duration {err.instance!r} for {field}", "a number and a unit: 30m, 12h or 3d")
+            ]
         return [
             doc.diag(
                 path,

@@ -495,6 +495,12 @@ def _catalog_schemas() -> dict[str, dict]:
     }
 
 
+def _workspace_schema() -> dict:
+    from engine.workspace import SCHEMA
+
+    return SCHEMA
+
+
 @cache
 def all_schemas() -> dict[str, dict]:
     """File name -> schema, for every schema rulerun publishes."""
@@ -505,6 +511,7 @@ def all_schemas() -> dict[str, dict]:
         "plan.schema.json": plan_schema(),
         "entities.schema.json": _table_schema("entities"),
         "metrics-daily.schema.json": _table_schema("metrics_daily"),
+        "workspace.schema.json": _workspace_schema(),
         **_catalog_schemas(),
     }
 

@@ -1,23 +1,129 @@
-"""Resolving the rules folder, the state directory and the source for a command."""
+"""The workspace: the rules folder, the state directory and `rulerun.yaml` beside the rules.
+
+`rulerun.yaml` (optional) holds settings a team shares in git:
+
+    state_dir: .rulerun            # relative to the file
+    action_log:
+      url_env: RULERUN_LOG_URL     # the name of the variable holding a postgresql:// URL
+    approvals:
+      expire_after: 72h
+
+Secrets never go in the file: the action log URL is read from the environment variable it
+names. Command-line options and environment variables override the file.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-DEFAULT_SOURCE = "demo"
+from jsonschema import Draft202012Validator
+
+from engine.errors import Diagnostic, ValidationFailed
+
+CONFIG_NAME = "rulerun.yaml"
+DURATION = r"^[1-9][0-9]{0,4}[mhd]$"
+ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://rulerun.dev/schemas/workspace.schema.json",
+    "title": "rulerun workspace",
+    "description": "rulerun.yaml beside the rules folder: settings shared in git. Never put secrets here.",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "state_dir": {"type": "string", "minLength": 1, "description": "State directory, relative to this file."},
+        "action_log": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "url_env": {
+                    "type": "string",
+                    "pattern": ENV_NAME,
+                    "description": "Environment variable holding the action log URL (postgresql://...).",
+                },
+            },
+        },
+        "approvals": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "expire_after": {
+                    "type": "string",
+                    "pattern": DURATION,
+                    "description": "How long approvals wait: 30m, 72h, 3d.",
+                }
+            },
+        },
+    },
+}
+
+
+def parse_duration(text: str) -> timedelta:
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[text[-1]]
+    return timedelta(**{unit: int(text[:-1])})
 
 
 @dataclass
 class Workspace:
     rules: Path
     state_dir: Path
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def resolve(cls, rules: str | None, state_dir: str | None) -> Workspace:
         rules_path = Path(rules or os.environ.get("RULERUN_RULES") or "rules")
+        root = rules_path.resolve().parent
+        settings = _read_config(root / CONFIG_NAME)
         state = state_dir or os.environ.get("RULERUN_STATE_DIR")
-        # Like a Terraform root: state lives beside the rules folder unless told otherwise.
-        state_path = Path(state) if state else rules_path.resolve().parent / ".rulerun"
-        return cls(rules_path, state_path)
+        if state:
+            state_path = Path(state)
+        elif settings.get("state_dir"):
+            state_path = root / settings["state_dir"]
+        else:
+            # Like a Terraform root: state lives beside the rules folder unless told otherwise.
+            state_path = root / ".rulerun"
+        return cls(rules_path, state_path, settings)
+
+    def log_url(self, given: str | None) -> str | None:
+        """The action log URL: --log-url, then RULERUN_LOG_URL, then the variable rulerun.yaml names."""
+        if given:
+            return given
+        if os.environ.get("RULERUN_LOG_URL"):
+            return os.environ["RULERUN_LOG_URL"]
+        env = (self.settings.get("action_log") or {}).get("url_env")
+        return os.environ.get(env) if env else None
+
+    def approval_ttl(self, given: timedelta | None) -> timedelta:
+        text = (self.settings.get("approvals") or {}).get("expire_after")
+        return given or (parse_duration(text) if text else timedelta(hours=72))
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    from engine.loader import _explain
+    from engine.yamlpos import load_file
+
+    doc, problems = load_file(path)
+    if doc is not None and doc.data is not None:
+        if not isinstance(doc.data, dict):
+            problems.append(doc.diag((), f"{CONFIG_NAME} must be a mapping of settings"))
+        else:
+            for err in Draft202012Validator(SCHEMA).iter_errors(doc.data):
+                problems.extend(_explain(doc, tuple(err.absolute_path), err, label="setting"))
+    if problems:
+        raise ValidationFailed(problems, f"invalid {CONFIG_NAME}")
+    return doc.data if doc and isinstance(doc.data, dict) else {}
+
+
+def config_problems(path: Path) -> list[Diagnostic]:
+    try:
+        _read_config(path)
+    except ValidationFailed as exc:
+        return exc.diagnostics
+    return []

@@ -1,0 +1,52 @@
+"""rulerun.yaml beside the rules folder: state directory, action log URL by variable name, approval expiry."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+import pytest
+
+from engine.errors import ValidationFailed
+from engine.workspace import Workspace
+from tests.helpers.cli import REPO, run
+
+
+def test_defaults_without_a_file(tmp_path):
+    ws = Workspace.resolve(str(tmp_path / "rules"), None)
+    assert ws.state_dir == tmp_path / ".rulerun" and ws.approval_ttl(None) == timedelta(hours=72)
+
+
+def test_settings_from_the_file(tmp_path, monkeypatch):
+    (tmp_path / "rulerun.yaml").write_text(
+        "state_dir: var/state\naction_log:\n  url_env: TEAM_LOG_URL\napprovals:\n  expire_after: 24h\n"
+    )
+    monkeypatch.delenv("RULERUN_LOG_URL", raising=False)
+    monkeypatch.setenv("TEAM_LOG_URL", "postgresql://u@db/x")
+    ws = Workspace.resolve(str(tmp_path / "rules"), None)
+    assert ws.state_dir == tmp_path / "var" / "state"
+    assert ws.log_url(None) == "postgresql://u@db/x" and ws.log_url("sqlite-override") == "sqlite-override"
+    assert ws.approval_ttl(None) == timedelta(hours=24) and ws.approval_ttl(timedelta(hours=1)) == timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "text, fragment, line",
+    [
+        ("state_dir: x\nstate_dri: y\n", "unknown setting 'state_dri'", 2),
+        ("action_log:\n  url: postgresql://user:secret@db/x\n", "unknown setting 'url' in action_log", 2),
+        ("approvals:\n  expire_after: soon\n", "invalid duration 'soon' for expire_after", 2),
+    ],
+)
+def test_bad_settings_are_reported_with_position(tmp_path, text, fragment, line):
+    (tmp_path / "rulerun.yaml").write_text(text)
+    with pytest.raises(ValidationFailed) as exc:
+        Workspace.resolve(str(tmp_path / "rules"), None)
+    (d,) = exc.value.diagnostics
+    assert fragment in d.format() and d.line == line and d.file.endswith("rulerun.yaml")
+
+
+def test_cli_reports_a_bad_workspace_file_without_traceback(tmp_path):
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    (tmp_path / "rulerun.yaml").write_text("colour: blue\n")
+    res = run("validate", "--rules", str(tmp_path / "rules"), cwd=tmp_path)
+    assert res.returncode == 1 and "rulerun.yaml:1:1" in res.stderr and "Traceback" not in res.stderr
