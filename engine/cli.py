@@ -102,7 +102,14 @@ def main() -> None:
 
 @main.command()
 @rules_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github: annotations on the pull request's files and a step summary.",
+)
 def validate(rules: str | None, fmt: str) -> None:
     """Check every rule file: YAML, schema, names, types and platform support.
 
@@ -134,16 +141,24 @@ def validate(rules: str | None, fmt: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "jsonl", "markdown"]),
+    type=click.Choice(["table", "json", "jsonl", "markdown", "github"]),
     default="table",
     show_default=True,
-    help="Output format; json is the plan contract (schemas/plan.schema.json).",
+    help="Output format; json is the plan contract (schemas/plan.schema.json); github "
+    "annotates the rules in a pull request and writes the plan to the step summary.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when no action would run, 2 when actions are planned (or wait for approval), 1 on error.",
 )
 @click.option("--out", "out_path", metavar="FILE", help="Also save the plan as JSON to FILE.")
 @click.option("--limit", default=50, show_default=True, help="Rows per workflow in table/markdown (0: all).")
 @state_option
 @click.option("--profile", is_flag=True, help="Print the time of each stage to stderr.")
-def evaluate(dry_run: bool, rules, workflows, source, as_of, fmt, out_path, limit, state_dir, profile) -> None:
+def evaluate(
+    dry_run: bool, rules, workflows, source, as_of, fmt, detailed_exitcode, out_path, limit, state_dir, profile
+) -> None:
     """Evaluate workflows on the data and print the plan; changes nothing.
 
     \b
@@ -164,6 +179,7 @@ def evaluate(dry_run: bool, rules, workflows, source, as_of, fmt, out_path, limi
         limit=limit,
         state_dir=state_dir,
         profile=profile,
+        detailed_exitcode=detailed_exitcode,
     )
 
 

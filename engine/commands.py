@@ -51,6 +51,14 @@ def validate_command(rules: str | None, fmt: str) -> None:
     try:
         _, _, project = _project(rules)
     except DiagnosticsError as exc:
+        if fmt == "github":
+            from engine.ci import diagnostic_annotations, write_step_summary
+
+            print("\n".join(diagnostic_annotations(exc.diagnostics)))
+            write_step_summary(
+                "### rulerun validate\n\n"
+                + "\n".join(f"- `{d.location}` {d.severity}: {d.message}" for d in exc.diagnostics)
+            )
         if fmt == "json":
             print(json.dumps({"valid": False, "diagnostics": [d.to_dict() for d in exc.diagnostics]}, indent=2))
             sys.exit(exc.exit_code)
@@ -74,6 +82,12 @@ def validate_command(rules: str | None, fmt: str) -> None:
         f"ok: {len(project.operators)} operator(s), {len(project.workflows)} workflow(s), {n_rules} rule(s) "
         f"in {project.root}"
     )
+    if fmt == "github":
+        from engine.ci import diagnostic_annotations, write_step_summary
+
+        if project.warnings:
+            print("\n".join(diagnostic_annotations(project.warnings)))
+        write_step_summary(f"### rulerun validate\n\nok: {len(project.workflows)} workflow(s), {n_rules} rule(s)")
 
 
 def _load(ws, catalog, source: str):
@@ -91,7 +105,19 @@ def _load(ws, catalog, source: str):
     return store, loaded
 
 
-def evaluate_command(*, rules, workflows, source, as_of: date | None, fmt, out_path, limit, state_dir, profile) -> None:
+def evaluate_command(
+    *,
+    rules,
+    workflows,
+    source,
+    as_of: date | None,
+    fmt,
+    out_path,
+    limit,
+    state_dir,
+    profile,
+    detailed_exitcode: bool = False,
+) -> None:
     from engine.evaluate import Timings, build_plan, default_as_of
     from engine.output import RenderOptions, get_renderer
 
@@ -125,6 +151,7 @@ def evaluate_command(*, rules, workflows, source, as_of: date | None, fmt, out_p
     options = RenderOptions(fmt, limit=None if limit == 0 else limit)
     get_renderer(fmt)(plan, sys.stdout.buffer, options)
     sys.stdout.buffer.flush()
+    changes = any(a.status in ("planned", "clamped", "needs_approval") for a in plan.actions)
     if profile:
         t_end = time.perf_counter()
         stages = {
@@ -141,6 +168,8 @@ def evaluate_command(*, rules, workflows, source, as_of: date | None, fmt, out_p
             + f"; {timings.evaluations:,} entity-rule evaluations ({rate / 1e6:,.1f} M/s in evaluate)"
             + f"; source {'reused' if loaded.reused else 'materialized'}"
         )
+    if detailed_exitcode and changes:
+        sys.exit(2)  # Terraform's convention: 2 means "there are changes"
 
 
 def _write_atomic(path: Path, write) -> None:

@@ -482,6 +482,8 @@ def _propose(
                     action_id=action_key(wf.id, rule.id, key, rule.action.type, as_of),
                     spend=_value(row, fact_cols["spend"]),
                     entity=entity,
+                    rule_file=rule.file,
+                    rule_line=rule.line,
                 )
             )
             facts[out[-1].action_id] = Facts(

@@ -56,6 +56,8 @@ class PlannedAction:
     autonomy: str = "auto"
     spend: float | None = None  # the entity's spend in the rule's window (for summaries)
     entity: dict[str, Any] = field(default_factory=dict, repr=False)  # attributes, for escalation conditions
+    rule_file: str | None = field(default=None, repr=False)  # where the rule is written (CI annotations)
+    rule_line: int | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -17,6 +17,7 @@ FORMATS: dict[str, str] = {
     "json": "engine.output.json_format",
     "jsonl": "engine.output.json_format",
     "markdown": "engine.output.markdown",
+    "github": "engine.output.github",
 }
 
 

@@ -1,0 +1,62 @@
+"""CI integration: GitHub annotations, the step summary, and Terraform-style detailed exit codes."""
+
+from __future__ import annotations
+
+from tests.helpers.cli import run
+from tests.helpers.rules import PINTEREST_WORKFLOW, pinterest_rules
+
+
+def test_validate_github_annotates_errors_and_writes_the_summary(tmp_path):
+    rules = pinterest_rules(tmp_path, workflow=PINTEREST_WORKFLOW.replace("spend > 2", "spnd > 2"))
+    summary = tmp_path / "summary.md"
+    res = run(
+        "validate", "--rules", str(rules), "--format", "github", cwd=tmp_path, env={"GITHUB_STEP_SUMMARY": str(summary)}
+    )
+    assert res.returncode == 1
+    line = next(ln for ln in res.stdout.splitlines() if ln.startswith("::error "))
+    assert "file=rules/pinterest/daily_optimize.yaml,line=10,col=11::unknown name 'spnd'" in line
+    assert "unknown name 'spnd'" in summary.read_text()
+
+
+def test_evaluate_github_and_detailed_exitcode(tmp_path):
+    rules = pinterest_rules(tmp_path)
+    summary = tmp_path / "summary.md"
+    res = run(
+        "evaluate",
+        "--dry-run",
+        "--rules",
+        str(rules),
+        "--format",
+        "github",
+        "--detailed-exitcode",
+        cwd=tmp_path,
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert res.returncode == 2, res.stderr  # the demo has Pinterest actions to plan
+    notices = [ln for ln in res.stdout.splitlines() if ln.startswith("::")]
+    assert any(
+        "file=rules/pinterest/daily_optimize.yaml,line=8" in n and "pause_expensive_low_outbound" in n for n in notices
+    )
+    assert res.stdout.splitlines()[-1].startswith("Plan: ")
+    assert summary.read_text().startswith("### rulerun plan")
+
+
+def test_detailed_exitcode_is_0_without_actions(tmp_path):
+    quiet = PINTEREST_WORKFLOW.replace("spend > 2 * thresholds.target_cpa", "spend > 1e12").replace(
+        "impressions >= 2000", "impressions >= 1e15"
+    )
+    res = run(
+        "evaluate",
+        "--dry-run",
+        "--rules",
+        str(pinterest_rules(tmp_path, workflow=quiet)),
+        "--detailed-exitcode",
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stderr
+
+
+def test_annotation_escaping():
+    from engine.ci import annotation
+
+    assert annotation("error", "50% off\nnow", "a,b.yaml", 3) == "::error file=a%2Cb.yaml,line=3::50%25 off%0Anow"
