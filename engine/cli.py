@@ -361,6 +361,99 @@ def explain(rules, workflow, entity_id, source, as_of, state_dir) -> None:
 
 
 @main.command()
+@rules_option
+@click.option("--strict", is_flag=True, help="Exit 1 when there is any warning.")
+@click.option("--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text", show_default=True)
+def lint(rules, strict, fmt) -> None:
+    """Warn about rules that can never fire, shadowed rules, rules that propose opposite changes
+    to one entity, thresholds nobody uses, and workflows without tests (each at file:line)."""
+    from engine.lint import lint_command
+
+    sys.exit(lint_command(rules, strict, fmt))
+
+
+@main.command()
+@click.option(
+    "--base",
+    required=True,
+    metavar="GIT_REF",
+    help="Compare with the rules at this git ref (HEAD~1, origin/main, a tag).",
+)
+@rules_option
+@click.option("--workflow", "workflows", multiple=True, metavar="OP/WF", help="Only this workflow (repeatable).")
+@source_option
+@as_of_option
+@state_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "markdown", "json", "github"]), default="table", show_default=True
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when the plans are equal, 2 when they differ.")
+def diff(base, rules, workflows, source, as_of, state_dir, fmt, detailed_exitcode) -> None:
+    """What a rules change does: actions added, removed and changed against GIT_REF's rules,
+    on the same data and evaluation date (the pull-request view)."""
+    from engine.diff import diff_command
+
+    sys.exit(
+        diff_command(
+            base=base,
+            rules=rules,
+            source=source,
+            as_of=as_of,
+            state_dir=state_dir,
+            fmt=fmt,
+            workflows=workflows,
+            detailed_exitcode=detailed_exitcode,
+        )
+    )
+
+
+@main.command()
+@click.option(
+    "--from", "date_from", callback=_parse_date, metavar="DATE", help="First day (default: the data's first)."
+)
+@click.option(
+    "--to", "date_to", callback=_parse_date, metavar="DATE", help="Last day (default: the day after the newest data)."
+)
+@rules_option
+@click.option("--workflow", "workflows", multiple=True, metavar="OP/WF", help="Only this workflow (repeatable).")
+@source_option
+@state_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option("--chart", metavar="FILE.html", help="Also draw actions and spend affected per day into FILE.html.")
+def backtest(date_from, date_to, rules, workflows, source, state_dir, fmt, chart) -> None:
+    """Replay workflows day by day on history, as if each day's safe actions had been applied
+    (cooldowns and the safety pipeline included), and report what would have fired per day and rule."""
+    from engine.backtest import backtest_command
+
+    sys.exit(
+        backtest_command(
+            rules=rules,
+            workflows=workflows,
+            source=source,
+            date_from=date_from,
+            date_to=date_to,
+            state_dir=state_dir,
+            fmt=fmt,
+            chart=chart,
+        )
+    )
+
+
+@main.command(name="test")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@rules_option
+@click.option("--run", "run_regex", metavar="REGEX", help="Only tests whose `file::name` matches.")
+@click.option("--junit", metavar="FILE", help="Also write JUnit XML to FILE.")
+@click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text", show_default=True)
+def test_(paths, rules, run_regex, junit, fmt) -> None:
+    """Run the rule unit tests (rules/<operator>/<workflow>.test.yaml): given entities and daily
+    metrics, the expected actions and final statuses, and the actions that must not happen."""
+    from engine.ruletests import test_command
+
+    sys.exit(test_command(list(paths), rules, run_regex, junit, fmt))
+
+
+@main.command()
 @click.argument("name", required=False)
 @click.option("--write", "write_dir", metavar="DIR", help="Write every schema into DIR (e.g. schemas).")
 def schema(name: str | None, write_dir: str | None) -> None:

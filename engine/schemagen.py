@@ -495,6 +495,12 @@ def _catalog_schemas() -> dict[str, dict]:
     }
 
 
+def _rule_test_schema() -> dict:
+    from engine.ruletests import SCHEMA
+
+    return SCHEMA
+
+
 def _workspace_schema() -> dict:
     from engine.workspace import SCHEMA
 
@@ -512,6 +518,7 @@ def all_schemas() -> dict[str, dict]:
         "entities.schema.json": _table_schema("entities"),
         "metrics-daily.schema.json": _table_schema("metrics_daily"),
         "workspace.schema.json": _workspace_schema(),
+        "rule-test.schema.json": _rule_test_schema(),
         **_catalog_schemas(),
     }
 

@@ -73,7 +73,15 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
-        return yaml.SafeLoader.construct_scalar_value(node)  # type: ignore[attr-defined]
+        try:
+            return yaml.SafeLoader.construct_scalar_value(node)  # type: ignore[attr-defined]
+        except ValueError as exc:  # an impossible date such as 2026-11-31: PyYAML raises a bare ValueError
+            self._problem(
+                node,
+                f"{node.value!r} is not a valid date or value: {exc}",
+                "write dates as YYYY-MM-DD with a real day of the month, or quote the text",
+            )
+            return node.value
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict:
         result: dict = {}

@@ -60,3 +60,26 @@ def test_annotation_escaping():
     from engine.ci import annotation
 
     assert annotation("error", "50% off\nnow", "a,b.yaml", 3) == "::error file=a%2Cb.yaml,line=3::50%25 off%0Anow"
+
+
+def test_diff_github_annotates_the_rules_whose_actions_change(tmp_path):
+    import shutil
+    import subprocess
+
+    from tests.helpers.cli import REPO
+
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "rules"], cwd=tmp_path, check=True)
+    operator = tmp_path / "rules" / "pinterest" / "operator.yaml"
+    operator.write_text(operator.read_text().replace("target_cpa: 300", "target_cpa: 250"))
+    summary = tmp_path / "summary.md"
+    res = run("diff", "--base", "HEAD", "--rules", str(tmp_path / "rules"), "--format", "github",
+              "--detailed-exitcode", cwd=tmp_path, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert res.returncode == 2, res.stderr
+    assert any(ln.startswith("::notice file=rules/pinterest/daily_optimize.yaml,line=8") and "added:" in ln
+               for ln in res.stdout.splitlines())
+    assert res.stdout.splitlines()[-1].startswith("Diff vs HEAD: +1 action")
+    assert summary.exists()

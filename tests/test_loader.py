@@ -305,3 +305,12 @@ def test_escalation_and_autonomy_in_operator_yaml(tmp_path):
 def test_bad_escalation_and_autonomy(tmp_path, extra, fragment, line):
     err = one_error(pinterest_rules(tmp_path, operator=PINTEREST_OPERATOR + extra))
     assert fragment in err.format() and err.line == line
+
+
+def test_impossible_dates_are_diagnostics_not_crashes(tmp_path):
+    from engine.yamlpos import load_text
+
+    doc, problems = load_text("a: 2026-11-31\nb: ok\n", "f.yaml")
+    (p,) = problems
+    assert (p.line, p.col) == (1, 4) and "not a valid date" in p.message
+    assert doc.data == {"a": "2026-11-31", "b": "ok"}
