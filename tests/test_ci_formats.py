@@ -83,3 +83,11 @@ def test_diff_github_annotates_the_rules_whose_actions_change(tmp_path):
                for ln in res.stdout.splitlines())
     assert res.stdout.splitlines()[-1].startswith("Diff vs HEAD: +1 action")
     assert summary.exists()
+
+
+def test_shipped_library_passes_its_rule_tests_and_strict_lint():
+    tested = run("test")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert tested.stdout.rstrip().splitlines()[-1].endswith(" passed, 0 failed")
+    linted = run("lint", "--strict")
+    assert linted.returncode == 0 and linted.stdout.strip().endswith("lint: 0 warning(s)"), linted.stdout
