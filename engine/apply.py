@@ -102,25 +102,9 @@ def log_row(a: PlannedAction, run_id: str, status: str | None = None) -> dict[st
 
 
 def action_from_row(row: dict[str, Any]) -> PlannedAction:
+    """An action as the log holds it (the payload keeps params, before, after and cooldown)."""
     payload = row.get("payload") or {}
-    return PlannedAction(
-        workflow=row["workflow"],
-        rule_id=row["rule_id"],
-        platform=row["platform"],
-        account_id=row["account_id"],
-        level=row["level"],
-        entity_id=row["entity_id"],
-        entity_name=row.get("entity_name"),
-        type=row["action_type"],
-        params=payload.get("params") or {},
-        before=payload.get("before") or {},
-        after=payload.get("after") or {},
-        status=row["status"],
-        evidence=row.get("evidence") or {},
-        guardrails=row.get("guardrails") or [],
-        cooldown=payload.get("cooldown"),
-        action_id=row["action_id"],
-    )
+    return PlannedAction.from_dict({**row, "type": row["action_type"], "reasons": [], **payload})
 
 
 def request_of(a: PlannedAction) -> ActionRequest:
@@ -425,31 +409,6 @@ def _hours(td: timedelta) -> str:
 
 
 def plan_from_json(doc: dict[str, Any]) -> Plan:
-    actions = []
-    for d in doc["actions"]:
-        actions.append(
-            PlannedAction(
-                workflow=d["workflow"],
-                rule_id=d["rule_id"],
-                platform=d["platform"],
-                account_id=d["account_id"],
-                level=d["level"],
-                entity_id=d["entity_id"],
-                entity_name=d.get("entity_name"),
-                type=d["type"],
-                params=d["params"],
-                before=d["before"],
-                after=d["after"],
-                status=d["status"],
-                reasons=d["reasons"],
-                evidence=d["evidence"],
-                guardrails=d["guardrails"],
-                priority=d.get("priority", 0),
-                cooldown=d.get("cooldown"),
-                action_id=d["action_id"],
-                autonomy=d.get("autonomy", "auto"),
-            )
-        )
     return Plan(
         run_id=doc["run_id"],
         mode="apply",
@@ -458,5 +417,5 @@ def plan_from_json(doc: dict[str, Any]) -> Plan:
         generated_at=doc["generated_at"],
         rules_digest=doc.get("rules_digest", ""),
         workflows=doc.get("workflows", []),
-        actions=actions,
+        actions=[PlannedAction.from_dict(d) for d in doc["actions"]],
     )

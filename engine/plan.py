@@ -59,6 +59,31 @@ class PlannedAction:
     rule_file: str | None = field(default=None, repr=False)  # where the rule is written (CI annotations)
     rule_line: int | None = field(default=None, repr=False)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PlannedAction:
+        """The inverse of to_dict: an action from the plan contract (a saved plan, a log row)."""
+        return cls(
+            workflow=d["workflow"],
+            rule_id=d["rule_id"],
+            platform=d["platform"],
+            account_id=d["account_id"],
+            level=d["level"],
+            entity_id=d["entity_id"],
+            entity_name=d.get("entity_name"),
+            type=d["type"],
+            params=d.get("params") or {},
+            before=d.get("before") or {},
+            after=d.get("after") or {},
+            status=d.get("status", "planned"),
+            reasons=list(d.get("reasons") or []),
+            evidence=d.get("evidence") or {},
+            guardrails=list(d.get("guardrails") or []),
+            priority=d.get("priority") or 0,
+            cooldown=d.get("cooldown"),
+            action_id=d.get("action_id", ""),
+            autonomy=d.get("autonomy") or "auto",
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "action_id": self.action_id,

@@ -258,3 +258,11 @@ def test_irreversible_action_types_always_need_approval(monkeypatch):
     assert op.autonomy_for("one_way_bid") == "approve" and op.autonomy_for("set_bid") == "auto"
     a = only(run([act("one_way_bid", {"bid": 1.0}, {"bid": 0.9})], op=op))
     assert a.status == "needs_approval"
+
+
+def test_planned_action_round_trips_through_the_plan_contract():
+    from engine.plan import PlannedAction
+
+    a = only(run([budget(100.0, 150.0, priority=3)]))
+    a.cooldown, a.evidence = "3d", {"roas": 4.2}
+    assert PlannedAction.from_dict(a.to_dict()).to_dict() == a.to_dict()
