@@ -42,7 +42,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from engine.errors import EXIT_OK, UsageError, ValidationFailed
+from engine.errors import EXIT_OK, RulerunError, UsageError, ValidationFailed
 from engine.plan import Plan, PlannedAction
 
 EXIT_DIFF = 2  # --detailed-exitcode: the plans differ
@@ -235,7 +235,7 @@ def repo_of(rules: Path) -> tuple[Path, str]:
     """The git repository holding the rules folder, and the folder's path inside it (POSIX)."""
     res = _git(["rev-parse", "--show-toplevel"], rules)
     if res.returncode != 0:
-        raise UsageError(
+        raise RulerunError(
             f"the rules folder {rules} is not in a git repository ({_stderr(res)})",
             hint="rulerun diff compares against a git ref: run it inside a clone, or `git init` and commit the rules",
         )
@@ -247,10 +247,10 @@ def repo_of(rules: Path) -> tuple[Path, str]:
 def resolve_ref(top: Path, ref: str) -> str:
     """The commit a ref names, or a usage error saying so."""
     if not ref or ref.startswith("-"):
-        raise UsageError(f"{ref!r} is not a git ref", hint="e.g. --base main, --base HEAD~1, --base v1.2")
+        raise RulerunError(f"{ref!r} is not a git ref", hint="e.g. --base main, --base HEAD~1, --base v1.2")
     res = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], top)
     if res.returncode != 0:
-        raise UsageError(
+        raise RulerunError(
             f"unknown git ref {ref!r} in {top}",
             hint="name a branch, tag or commit that exists locally (in CI, fetch it first: "
             "`git fetch origin main` and use --base origin/main)",

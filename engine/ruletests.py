@@ -1073,6 +1073,15 @@ def test_command(paths: list[str], rules: str | None, run_regex: str | None, jun
     with duckdb.connect(":memory:") as con:
         outcomes = [run_test(con, catalog, t) for t in selected]
     _report(outcomes, fmt, sys.stdout)
+    if fmt == "github":
+        from engine.ci import write_step_summary
+
+        failed = [o for o in outcomes if not o.passed]
+        passed = len(outcomes) - len(failed)
+        write_step_summary(
+            f"### rulerun test\n\n{passed} passed, {len(failed)} failed\n\n"
+            + "\n".join(f"- failed: `{o.test.id}`" for o in failed)
+        )
     if junit:
         write_junit(Path(junit), outcomes)
     return 0 if all(o.passed for o in outcomes) else 1

@@ -76,11 +76,23 @@ def test_diff_github_annotates_the_rules_whose_actions_change(tmp_path):
     operator = tmp_path / "rules" / "pinterest" / "operator.yaml"
     operator.write_text(operator.read_text().replace("target_cpa: 300", "target_cpa: 250"))
     summary = tmp_path / "summary.md"
-    res = run("diff", "--base", "HEAD", "--rules", str(tmp_path / "rules"), "--format", "github",
-              "--detailed-exitcode", cwd=tmp_path, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    res = run(
+        "diff",
+        "--base",
+        "HEAD",
+        "--rules",
+        str(tmp_path / "rules"),
+        "--format",
+        "github",
+        "--detailed-exitcode",
+        cwd=tmp_path,
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert res.returncode == 2, res.stderr
-    assert any(ln.startswith("::notice file=rules/pinterest/daily_optimize.yaml,line=8") and "added:" in ln
-               for ln in res.stdout.splitlines())
+    assert any(
+        ln.startswith("::notice file=rules/pinterest/daily_optimize.yaml,line=8") and "added:" in ln
+        for ln in res.stdout.splitlines()
+    )
     assert res.stdout.splitlines()[-1].startswith("Diff vs HEAD: +1 action")
     assert summary.exists()
 
@@ -91,3 +103,10 @@ def test_shipped_library_passes_its_rule_tests_and_strict_lint():
     assert tested.stdout.rstrip().splitlines()[-1].endswith(" passed, 0 failed")
     linted = run("lint", "--strict")
     assert linted.returncode == 0 and linted.stdout.strip().endswith("lint: 0 warning(s)"), linted.stdout
+
+
+def test_rule_tests_github_format_writes_the_step_summary(tmp_path):
+    summary = tmp_path / "summary.md"
+    res = run("test", "--format", "github", env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert res.returncode == 0, res.stdout
+    assert summary.read_text().startswith("### rulerun test") and " passed, 0 failed" in summary.read_text()

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from engine.diff import compare_plans, diff_command, effects
-from engine.errors import UsageError, ValidationFailed
+from engine.errors import RulerunError, ValidationFailed
 from engine.plan import PlannedAction
 from tests.helpers.cli import REPO
 
@@ -168,20 +168,20 @@ def test_rules_folder_added_after_the_base(tmp_path, capsysbinary):
     assert any("did not exist at HEAD" in n for n in doc["notes"])
 
 
-def test_bad_ref_is_a_usage_error(repo, tmp_path, capsysbinary):
-    with pytest.raises(UsageError) as exc:
+def test_bad_ref_exits_1_with_a_hint(repo, tmp_path, capsysbinary):
+    with pytest.raises(RulerunError) as exc:
         run_diff(repo, tmp_path, capsysbinary, base="no-such-branch")
-    assert exc.value.exit_code == 2
+    assert exc.value.exit_code == 1
     assert "no-such-branch" in exc.value.message and exc.value.hint
-    with pytest.raises(UsageError):
+    with pytest.raises(RulerunError):
         run_diff(repo, tmp_path, capsysbinary, base="--output=/tmp/x")
 
 
-def test_rules_outside_a_git_repository_is_a_usage_error(tmp_path, capsysbinary, monkeypatch):
+def test_rules_outside_a_git_repository_exits_1(tmp_path, capsysbinary, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # never find a repository above tmp_path
     plain = tmp_path / "plain"
     shutil.copytree(REPO / "rules", plain / "rules")
-    with pytest.raises(UsageError) as exc:
+    with pytest.raises(RulerunError) as exc:
         run_diff(plain, tmp_path, capsysbinary)
     assert "not in a git repository" in exc.value.message and "git init" in exc.value.hint
 
