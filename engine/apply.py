@@ -183,7 +183,7 @@ class Executor:
             if last is not None and now() - last < parse_duration(a.cooldown):
                 return f"cooldown {a.cooldown}: last executed {last.isoformat(timespec='minutes')}"
         try:
-            adapter = self.adapter(a.platform)
+            adapter = self.adapter(a.platform, a.account_id)
             adapter.check_credentials()
         except AdapterError as exc:
             return f"platform not connected: {exc}"
@@ -225,7 +225,7 @@ class Executor:
         return self._call(a)
 
     def _call(self, a: PlannedAction) -> str:
-        adapter = self.adapter(a.platform)
+        adapter = self.adapter(a.platform, a.account_id)
         _crash_point("before_call")
         try:
             result = self._with_retries(lambda: adapter.execute(request_of(a)))
@@ -279,7 +279,9 @@ class Executor:
         for row in self.log.in_doubt():
             a = action_from_row(row)
             try:
-                live = self.adapter(a.platform).read_state(EntityKey(a.platform, a.account_id, a.level, a.entity_id))
+                live = self.adapter(a.platform, a.account_id).read_state(
+                    EntityKey(a.platform, a.account_id, a.level, a.entity_id)
+                )
             except AdapterError as exc:  # cannot tell yet: stays in doubt until the platform answers
                 self.log.note(a.action_id, f"in doubt after a crash; live state unreadable: {exc}")
                 continue

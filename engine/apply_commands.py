@@ -48,20 +48,37 @@ def open_action_log(ws, url: str | None):
 
 
 class Platforms:
-    """Adapters per platform for one source, created on first use."""
+    """The adapter for each (platform, account) of a run, created on first use.
 
-    def __init__(self, source: str, state_dir: Path, baseline):
+    Demo sources execute through the local sandbox; `live` uses each account's live
+    adapter from rulerun.yaml (an account it does not list is not connected).
+    """
+
+    def __init__(self, source: str, state_dir: Path, baseline, accounts: list | None = None):
         self.source, self.state_dir, self.baseline = source, state_dir, baseline
-        self._cache: dict[str, Any] = {}
+        self.accounts = {(a.platform, a.account_id): a for a in accounts or []}
+        self._cache: dict[tuple[str, str | None], Any] = {}
 
-    def __call__(self, platform: str):
-        if platform not in self._cache:
-            from platforms.adapter import adapter_for
+    def __call__(self, platform: str, account_id: str | None = None):
+        key = (platform, None if self.source != "live" else account_id)
+        if key not in self._cache:
+            self._cache[key] = self._make(platform, account_id)
+        return self._cache[key]
 
-            self._cache[platform] = adapter_for(
-                platform, source=self.source, state_dir=self.state_dir, baseline=self.baseline
-            )
-        return self._cache[platform]
+    def _make(self, platform: str, account_id: str | None):
+        if self.source == "live":
+            from engine.execution import PermanentError
+            from platforms.live import live_adapter
+
+            account = self.accounts.get((platform, account_id))
+            if account is None:
+                raise PermanentError(
+                    "account not configured in rulerun.yaml", platform=platform, account_id=account_id or ""
+                )
+            return live_adapter(account)
+        from platforms.adapter import adapter_for
+
+        return adapter_for(platform, source=self.source, state_dir=self.state_dir, baseline=self.baseline)
 
 
 def store_baseline(con, loaded):
@@ -176,7 +193,7 @@ def apply_command(
                             overrides=overrides,
                         )
                 ctx = Context(store.con, loaded, catalog, project, as_of, overrides)
-                platforms = Platforms(source, ws.state_dir, store_baseline(store.con, loaded))
+                platforms = Platforms(source, ws.state_dir, store_baseline(store.con, loaded), ws.accounts())
 
                 def autonomy_of(a: PlannedAction) -> str:
                     op = project.operators.get(a.workflow.split("/", 1)[0])
@@ -285,7 +302,9 @@ def _refuse_changed_state(plan, platforms, autonomy_of) -> None:
     changed = []
     for a in executable(plan, autonomy_of):
         try:
-            live = platforms(a.platform).read_state(EntityKey(a.platform, a.account_id, a.level, a.entity_id))
+            live = platforms(a.platform, a.account_id).read_state(
+                EntityKey(a.platform, a.account_id, a.level, a.entity_id)
+            )
         except AdapterError:
             continue  # reported per action by the pre-execution checks
         if not state_matches(live, a.before):
@@ -402,7 +421,7 @@ def rollback_command(*, action_id, run_id, force, rules, state_dir, log_url, by)
         source = run.get("source") or "demo"
         store, loaded = _load(ws, catalog, source)
         try:
-            platforms = Platforms(source, ws.state_dir, store_baseline(store.con, loaded))
+            platforms = Platforms(source, ws.state_dir, store_baseline(store.con, loaded), ws.accounts())
             # newest first: undo in the reverse order of execution
             for row in sorted(rows, key=lambda r: str(r.get("executed_at") or ""), reverse=True):
                 failures += not _rollback_one(row, log, platforms, force, executed_by)
@@ -423,7 +442,7 @@ def _rollback_one(row: dict, log, platforms: Platforms, force: bool, executed_by
         return False
     key = EntityKey(row["platform"], row["account_id"], row["level"], row["entity_id"])
     try:
-        adapter = platforms(row["platform"])
+        adapter = platforms(row["platform"], row["account_id"])
         live = adapter.read_state(key)
     except AdapterError as exc:
         err.print(f"[red]failed:[/] rollback of {label}: {exc}")

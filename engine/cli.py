@@ -79,7 +79,7 @@ source_option = click.option(
     default="demo",
     show_default=True,
     metavar="SPEC",
-    help="Data source: demo, demo:ad_groups=N,days=D, or file:DIR.",
+    help="Data source: demo, demo:ad_groups=N,days=D, file:DIR, or live (syncs rulerun.yaml's accounts first).",
 )
 as_of_option = click.option(
     "--as-of",
@@ -451,6 +451,39 @@ def test_(paths, rules, run_regex, junit, fmt) -> None:
     from engine.ruletests import test_command
 
     sys.exit(test_command(list(paths), rules, run_regex, junit, fmt))
+
+
+@main.command()
+@rules_option
+@state_option
+@click.option("--platform", metavar="NAME", help="Only this platform's accounts.")
+@click.option(
+    "--since",
+    "since",
+    callback=_parse_date,
+    metavar="DATE",
+    help="Read from this date (default: the days not stored yet plus the restatement window).",
+)
+def sync(rules, state_dir, platform, since) -> None:
+    """Fill the metrics store from the live accounts of rulerun.yaml, incrementally.
+
+    Only days not stored yet plus the platform's restatement window are read; each account
+    is replaced all-or-nothing for its range. `--source live` on evaluate and apply syncs first.
+    """
+    from engine.live_commands import sync_command
+
+    sync_command(rules=rules, state_dir=state_dir, platform=platform, since=since)
+
+
+@main.command()
+@rules_option
+@state_option
+def connections(rules, state_dir) -> None:
+    """List the configured platforms and accounts, which credential variables are set (never
+    their values), and check each with the cheapest authenticated call; exit 1 when one fails."""
+    from engine.live_commands import connections_command
+
+    connections_command(rules=rules, state_dir=state_dir)
 
 
 @main.command()

@@ -91,8 +91,11 @@ def validate_command(rules: str | None, fmt: str) -> None:
 
 
 def _load(ws, catalog, source: str):
-    from engine.sources import parse_source
     from engine.store import Store
+
+    if source == "live":
+        return _load_live(ws, catalog)
+    from engine.sources import parse_source
 
     src = parse_source(source)
     store = Store(ws.state_dir)
@@ -103,6 +106,26 @@ def _load(ws, catalog, source: str):
         store.close()
         raise
     return store, loaded
+
+
+def _load_live(ws, catalog):
+    """`--source live`: sync the configured accounts first, then read the synced data."""
+    from engine.live_commands import run_sync
+    from engine.store import Store
+    from engine.sync import load_live
+
+    store = Store(ws.state_dir)
+    try:
+        report = run_sync(ws, catalog, store)
+        for failed in report.failed:
+            err.print(
+                f"[yellow]warning:[/] sync of {failed.platform} account {failed.account_id} failed: "
+                f"{failed.error}; its data may be stale (the freshness guardrail blocks actions on it)"
+            )
+        return store, load_live(store, catalog)
+    except BaseException:
+        store.close()
+        raise
 
 
 def evaluate_command(

@@ -367,7 +367,9 @@ class GroupEvaluator:
 
 
 def default_as_of(loaded: LoadedSource) -> date:
-    """The day after the newest data (demo and file sources), else today."""
+    """Today for live data (so stale data shows as stale); the day after the newest data otherwise."""
+    if loaded.source == "live":
+        return date.today()
     if loaded.info.max_date is not None:
         return loaded.info.max_date + timedelta(days=1)
     return date.today()

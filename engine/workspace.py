@@ -7,6 +7,13 @@
       url_env: RULERUN_LOG_URL     # the name of the variable holding a postgresql:// URL
     approvals:
       expire_after: 72h
+    platforms:                     # what `rulerun sync` reads (credentials come from the environment)
+      google:
+        accounts:
+          - {id: "123-456-7890", timezone: America/New_York, currency: USD}
+      meta:
+        accounts:
+          - {id: act_1029384756}
 
 Secrets never go in the file: the action log URL is read from the environment variable it
 names. Command-line options and environment variables override the file.
@@ -45,6 +52,39 @@ SCHEMA: dict[str, Any] = {
                     "type": "string",
                     "pattern": ENV_NAME,
                     "description": "Environment variable holding the action log URL (postgresql://...).",
+                },
+            },
+        },
+        "platforms": {
+            "type": "object",
+            "description": "Platforms and accounts `rulerun sync` reads.",
+            "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["accounts"],
+                "properties": {
+                    "accounts": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["id"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "id": {"type": ["string", "integer"]},
+                                "timezone": {"type": "string"},
+                                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                                "endpoint": {"type": "string", "description": "A non-default API address."},
+                            },
+                        },
+                    },
+                    "concurrency": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 16,
+                        "description": "Accounts read at once (default 4).",
+                    },
                 },
             },
         },
@@ -97,6 +137,23 @@ class Workspace:
             return os.environ["RULERUN_LOG_URL"]
         env = (self.settings.get("action_log") or {}).get("url_env")
         return os.environ.get(env) if env else None
+
+    def accounts(self, platform: str | None = None) -> list:
+        """The live accounts rulerun.yaml configures (optionally of one platform)."""
+        from platforms.live import Account
+
+        out = []
+        for name, spec in (self.settings.get("platforms") or {}).items():
+            if platform and name != platform:
+                continue
+            for a in spec.get("accounts") or []:
+                out.append(
+                    Account(name, str(a["id"]), a.get("timezone", "UTC"), a.get("currency", "USD"), a.get("endpoint"))
+                )
+        return out
+
+    def concurrency(self, platform: str) -> int:
+        return int(((self.settings.get("platforms") or {}).get(platform) or {}).get("concurrency", 4))
 
     def approval_ttl(self, given: timedelta | None) -> timedelta:
         text = (self.settings.get("approvals") or {}).get("expire_after")

@@ -67,10 +67,12 @@ SOURCES: dict[str, str] = {
 def parse_source(spec: str) -> Source:
     """Build a Source from its spec string (`demo`, `demo:k=v,...`, `file:DIR`)."""
     kind, _, arg = spec.partition(":")
+    if kind == "live":
+        raise UsageError("the live source is read through the metrics store", hint="run `rulerun sync` first")
     if kind not in SOURCES:
         raise UsageError(
             f"unknown source {spec!r}",
-            hint="use --source demo, --source demo:ad_groups=N,days=D or --source file:DIR",
+            hint="use --source demo, demo:ad_groups=N,days=D, file:DIR, or live (the accounts of rulerun.yaml)",
         )
     module_name, _, class_name = SOURCES[kind].partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
