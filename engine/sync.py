@@ -86,7 +86,8 @@ def plan_range(con, catalog: Catalog, account, since: date | None, today: date |
     ).fetchone()
     restate = catalog.sources[account.platform].restatement_days if account.platform in catalog.sources else 0
     if row and row[0] is not None:
-        return min(row[0] + timedelta(days=1), until - timedelta(days=max(restate - 1, 0))), until
+        # the days not stored yet, plus the last `restate` stored days the platform may still revise
+        return row[0] + timedelta(days=1) - timedelta(days=restate), until
     return until - timedelta(days=INITIAL_DAYS - 1), until
 
 

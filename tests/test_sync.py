@@ -1,0 +1,120 @@
+"""`rulerun sync` mechanics: incremental ranges, restatement windows, all-or-nothing per account.
+
+The platform here is a scripted stand-in for an external API (a LiveAdapter serving
+deterministic rows for any range); the Google Ads and Meta adapters have their own
+wire-level tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+
+from engine.catalog import load_catalog
+from engine.execution import TransientError
+from engine.store import Store
+from engine.sync import INITIAL_DAYS, LIVE_SCHEMA, load_live, sync
+from platforms.live import Account, Fetched, LiveAdapter
+
+TODAY = date(2026, 11, 21)
+CATALOG = load_catalog()
+
+
+class ScriptedPlatform(LiveAdapter):
+    calls: list[tuple[str, date, date]] = []
+    failing: set[str] = set()
+    malformed: set[str] = set()
+    lock = threading.Lock()
+
+    def fetch(self, date_from, date_to):
+        with self.lock:
+            self.calls.append((self.account.account_id, date_from, date_to))
+        if self.account.account_id in self.failing:
+            raise TransientError("HTTP 500 on page 3", platform=self.platform, account_id=self.account.account_id)
+        key = {"platform": self.platform, "account_id": self.account.account_id, "level": "campaign", "entity_id": "c1"}
+        metrics = []
+        d = date_from
+        while d <= date_to:
+            metrics.append({**key, "date": d, "spend": 10.0 + d.day, "impressions": 100.0})
+            d += timedelta(days=1)
+        if self.account.account_id in self.malformed:
+            metrics[-1]["date"] = date_to + timedelta(days=5)
+        return Fetched([{**key, "name": "Campaign", "status": "active"}], metrics, api_calls=2)
+
+    def check_connection(self):
+        return "scripted"
+
+    def read_state(self, key):  # pragma: no cover - writes are not part of sync
+        raise NotImplementedError
+
+    def execute(self, req):  # pragma: no cover
+        raise NotImplementedError
+
+    def rollback(self, plan, key):  # pragma: no cover
+        raise NotImplementedError
+
+
+@pytest.fixture(autouse=True)
+def reset():
+    ScriptedPlatform.calls, ScriptedPlatform.failing, ScriptedPlatform.malformed = [], set(), set()
+
+
+def adapter(account):
+    return ScriptedPlatform(account, CATALOG)
+
+
+def stored(store, account_id):
+    return (
+        store.connect()
+        .execute(
+            f'SELECT min(date), max(date), count(*) FROM "{LIVE_SCHEMA}".metrics_daily WHERE account_id = ?',
+            [account_id],
+        )
+        .fetchone()
+    )
+
+
+def test_first_sync_backfills_then_only_new_days_plus_restatement(tmp_path):
+    google = Account("google", "111-111-1111")
+    with Store(tmp_path) as store:
+        report = sync(store, CATALOG, [google], adapter, today=TODAY)
+        assert not report.failed
+        first = (TODAY - timedelta(days=INITIAL_DAYS), TODAY - timedelta(days=1))
+        assert ScriptedPlatform.calls == [("111-111-1111", *first)]
+        assert stored(store, "111-111-1111") == (*first, INITIAL_DAYS)
+        # two days later: the two new days plus Google's 3-day restatement window, nothing else
+        sync(store, CATALOG, [google], adapter, today=TODAY + timedelta(days=2))
+        assert ScriptedPlatform.calls[-1] == ("111-111-1111", TODAY - timedelta(days=3), TODAY + timedelta(days=1))
+        assert stored(store, "111-111-1111")[2] == INITIAL_DAYS + 2  # restated days replaced, not duplicated
+        loaded = load_live(store, CATALOG)
+        assert loaded.info.max_date == TODAY + timedelta(days=1) and loaded.source == "live"
+
+
+def test_since_overrides_the_incremental_range(tmp_path):
+    with Store(tmp_path) as store:
+        sync(store, CATALOG, [Account("meta", "act_1")], adapter, today=TODAY, since=TODAY - timedelta(days=5))
+    assert ScriptedPlatform.calls == [("act_1", TODAY - timedelta(days=5), TODAY - timedelta(days=1))]
+
+
+def test_a_failing_account_writes_nothing_and_the_others_land(tmp_path):
+    accounts = [Account("meta", "act_1"), Account("meta", "act_2"), Account("google", "222-222-2222")]
+    with Store(tmp_path) as store:
+        sync(store, CATALOG, accounts, adapter, today=TODAY)
+        ScriptedPlatform.failing = {"act_2"}
+        report = sync(store, CATALOG, accounts, adapter, today=TODAY + timedelta(days=1), concurrency={"meta": 2})
+        assert [f.account_id for f in report.failed] == ["act_2"]
+        assert "meta account act_2: HTTP 500 on page 3" in report.failed[0].error
+        assert "1 failed" in report.line()
+        # act_2 keeps exactly its earlier rows: no partial write of the new range
+        assert stored(store, "act_2") == (TODAY - timedelta(days=INITIAL_DAYS), TODAY - timedelta(days=1), INITIAL_DAYS)
+        assert stored(store, "act_1")[1] == TODAY
+
+
+def test_a_malformed_response_is_refused_whole(tmp_path):
+    ScriptedPlatform.malformed = {"act_9"}
+    with Store(tmp_path) as store:
+        report = sync(store, CATALOG, [Account("meta", "act_9")], adapter, today=TODAY)
+        assert report.failed and "outside the requested" in report.failed[0].error
+        assert stored(store, "act_9")[2] == 0
