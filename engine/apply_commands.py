@@ -167,6 +167,7 @@ def apply_command(
         check_plan_freshness(saved["generated_at"], max_plan_age)
         source, as_of = saved["source"], date.fromisoformat(saved["as_of"])
     executed_by = who(by)
+    ws.load_env()
     with open_action_log(ws, log_url) as log:
         stop = stop_from_env() or (log.stop_state() or {}).get("reason")
         if stop:

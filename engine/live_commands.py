@@ -32,6 +32,7 @@ def run_sync(ws, catalog, store, platform: str | None = None, since: date | None
     from platforms.live import live_adapter
 
     accounts = _accounts(ws, platform)
+    ws.load_env()
     concurrency = {a.platform: ws.concurrency(a.platform) for a in accounts}
 
     def adapter(account):
@@ -90,6 +91,7 @@ def connections_command(*, rules, state_dir) -> None:
 
     ws, catalog, _ = _project(rules, state_dir)
     accounts = _accounts(ws, None)
+    ws.load_env()
     table = Table(title="Connections", title_justify="left")
     for col in ("platform", "account", "credentials", "check"):
         table.add_column(col, overflow="fold")

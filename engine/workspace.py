@@ -129,6 +129,15 @@ class Workspace:
             state_path = root / ".rulerun"
         return cls(rules_path, state_path, settings)
 
+    def load_env(self) -> None:
+        """Read credentials from `.env` beside the rules folder, if there is one; the real
+        environment wins. Values are never printed, logged or stored."""
+        env = self.rules.resolve().parent / ".env"
+        if env.is_file():
+            from dotenv import load_dotenv
+
+            load_dotenv(env, override=False)
+
     def log_url(self, given: str | None) -> str | None:
         """The action log URL: --log-url, then RULERUN_LOG_URL, then the variable rulerun.yaml names."""
         if given:

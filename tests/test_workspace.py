@@ -50,3 +50,29 @@ def test_cli_reports_a_bad_workspace_file_without_traceback(tmp_path):
     (tmp_path / "rulerun.yaml").write_text("colour: blue\n")
     res = run("validate", "--rules", str(tmp_path / "rules"), cwd=tmp_path)
     assert res.returncode == 1 and "rulerun.yaml:1:1" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_dotenv_beside_the_rules_supplies_missing_variables_only(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("RULERUN_TEST_FROM_DOTENV=from-file\nRULERUN_TEST_ALREADY=from-file\n")
+    monkeypatch.delenv("RULERUN_TEST_FROM_DOTENV", raising=False)
+    monkeypatch.setenv("RULERUN_TEST_ALREADY", "from-environment")
+    Workspace.resolve(str(tmp_path / "rules"), None).load_env()
+    import os
+
+    assert os.environ["RULERUN_TEST_FROM_DOTENV"] == "from-file"
+    assert os.environ["RULERUN_TEST_ALREADY"] == "from-environment"
+    monkeypatch.delenv("RULERUN_TEST_FROM_DOTENV")
+
+
+def test_platform_accounts_from_the_file(tmp_path):
+    (tmp_path / "rulerun.yaml").write_text(
+        "platforms:\n  google:\n    concurrency: 2\n    accounts:\n"
+        "      - {id: '123-456-7890', timezone: America/New_York}\n  meta:\n    accounts:\n      - {id: 42}\n"
+    )
+    ws = Workspace.resolve(str(tmp_path / "rules"), None)
+    assert [(a.platform, a.account_id, a.timezone) for a in ws.accounts()] == [
+        ("google", "123-456-7890", "America/New_York"),
+        ("meta", "42", "UTC"),
+    ]
+    assert ws.concurrency("google") == 2 and ws.concurrency("meta") == 4
+    assert [a.platform for a in ws.accounts("meta")] == ["meta"]
