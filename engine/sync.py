@@ -189,6 +189,12 @@ def _validate(fetched, result: AccountResult) -> None:
             result.error = f"malformed metrics row from the platform (missing {', '.join(missing) or 'account'})"
             return
         d = row["date"]
+        if isinstance(d, str):  # adapters may pass the API's ISO strings through
+            try:
+                d = row["date"] = date.fromisoformat(d[:10])
+            except ValueError:
+                result.error = f"malformed metrics row: date {d!r}"
+                return
         if not isinstance(d, date) or not (result.date_from <= d <= result.date_to):
             result.error = f"metrics row dated {d!r} outside the requested {result.date_from}..{result.date_to}"
             return

@@ -150,11 +150,14 @@ class MetaAdsAdapter(LiveAdapter):
     ASYNC_AFTER_DAYS = 14
     PAGE_LIMIT = 500
 
-    def __init__(self, account, catalog=None, *, poll_interval: float = 2.0, max_polls: int = 150):
+    def __init__(self, account, catalog=None, *, poll_interval: float | None = None, max_polls: int = 150):
         super().__init__(account, catalog)
         digits = str(account.account_id).removeprefix("act_")
         self.act_id = f"act_{digits}"
-        self.poll_interval = poll_interval
+        # seconds between polls of an async report (RULERUN_META_POLL_INTERVAL overrides the 2 s default)
+        self.poll_interval = (
+            poll_interval if poll_interval is not None else float(os.environ.get("RULERUN_META_POLL_INTERVAL", "2"))
+        )
         self.max_polls = max_polls
         self.usage: dict[str, Any] = {}
         self._sdk_api: Any = None

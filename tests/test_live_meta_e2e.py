@@ -1,0 +1,106 @@
+"""Meta end to end through the command line: sync -> evaluate --source live -> apply -> rollback.
+
+The real facebook-business SDK talks to a local fake of the Graph API (tests/fakes); the
+CLI runs in subprocesses with credentials in their environment, as cron would run it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fakes.meta_graph_fake import ACCOUNT, APP_ID, APP_SECRET, TOKEN, MetaGraphFake
+from tests.helpers.cli import run
+from tests.helpers.rules import write_rules
+
+AS_OF = "2026-02-01"  # the fake account's data is January 2026
+
+OPERATOR = """\
+operator: meta
+platform: meta
+"""
+WORKFLOW = """\
+workflow: efficiency
+operator: meta
+level: ad_group
+window: last_7d
+rules:
+  - id: trim_campaign_budgets
+    level: campaign
+    when: status == 'active' and not is_null(daily_budget) and spend > 0
+    action: {type: change_budget, by_pct: -10}
+  - id: trim_ad_set_budgets
+    when: status == 'active' and not is_null(daily_budget) and spend > 0 and not learning_phase
+    action: {type: change_budget, by_pct: -10}
+"""
+
+
+@pytest.fixture
+def fake():
+    server = MetaGraphFake(page_size=50, async_polls=1)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def ws(tmp_path, fake):
+    rules = write_rules(tmp_path, {"meta/operator.yaml": OPERATOR, "meta/efficiency.yaml": WORKFLOW})
+    (tmp_path / "rulerun.yaml").write_text(
+        f"platforms:\n  meta:\n    accounts:\n      - {{id: act_{ACCOUNT}, endpoint: '{fake.url}'}}\n"
+    )
+    return tmp_path, rules
+
+
+ENV = {
+    "META_APP_ID": APP_ID,
+    "META_APP_SECRET": APP_SECRET,
+    "META_ACCESS_TOKEN": TOKEN,
+    "META_AD_ACCOUNT_ID": f"act_{ACCOUNT}",
+    "RULERUN_META_POLL_INTERVAL": "0",
+}
+
+
+def cli(ws, *args, env=None):
+    root, rules = ws
+    return run(*args, "--rules", str(rules), cwd=root, env={**ENV, **(env or {})})
+
+
+def test_connections_lists_credentials_without_values(ws):
+    res = cli(ws, "connections")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "META_ACCESS_TOKEN set" in res.stdout and "ok" in res.stdout
+    assert TOKEN not in res.stdout + res.stderr
+    missing = run("connections", "--rules", str(ws[1]), cwd=ws[0], env={"META_ACCESS_TOKEN": ""})
+    assert missing.returncode == 1 and "META_ACCESS_TOKEN MISSING" in missing.stdout
+
+
+def test_sync_evaluate_apply_rollback_round_trip(ws, fake):
+    synced = cli(ws, "sync", "--since", "2026-01-01")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert "1 of 1 account(s)" in synced.stdout
+
+    plan = json.loads(cli(ws, "evaluate", "--source", "live", "--as-of", AS_OF, "--format", "json").stdout)
+    planned = {(a["rule_id"], a["entity_id"]): a for a in plan["actions"] if a["status"] == "planned"}
+    assert set(planned) == {("trim_campaign_budgets", "c1"), ("trim_ad_set_budgets", "s4")}
+    assert planned[("trim_campaign_budgets", "c1")]["before"] == {"daily_budget": 150.0}  # cents converted
+    assert not any(a["entity_id"] == "s2" for a in plan["actions"] if a["status"] == "planned")  # learning
+
+    applied = cli(ws, "apply", "--source", "live", "--as-of", AS_OF)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert f"{len(planned)} executed" in applied.stdout
+    assert fake.campaigns["c1"]["daily_budget"] == "13500" and fake.adsets["s4"]["daily_budget"] == "900"
+
+    log = json.loads(cli(ws, "log", "--format", "json", "--status", "executed").stdout)
+    rolled = cli(ws, "rollback", "--run", log[0]["run_id"])
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert fake.campaigns["c1"]["daily_budget"] == "15000" and fake.adsets["s4"]["daily_budget"] == "1000"
+
+
+def test_a_failing_sync_names_the_account_and_stores_nothing(ws, fake):
+    fake.fail_page(1)
+    res = cli(ws, "sync", "--since", "2026-01-01")
+    assert res.returncode == 1
+    assert "act_123" in res.stdout and "meta" in res.stdout and TOKEN not in res.stdout + res.stderr
+    again = cli(ws, "sync", "--since", "2026-01-01")
+    assert again.returncode == 0, again.stdout
