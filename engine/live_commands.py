@@ -45,7 +45,10 @@ def run_sync(ws, catalog, store, platform: str | None = None, since: date | None
     with Progress(
         TextColumn("Syncing {task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
     ) as bar:
-        task = bar.add_task(", ".join(sorted({a.platform for a in accounts})), total=len(accounts))
+        tasks = {
+            p: bar.add_task(p, total=sum(1 for a in accounts if a.platform == p))
+            for p in sorted({a.platform for a in accounts})
+        }
         return sync(
             store,
             catalog,
@@ -53,7 +56,7 @@ def run_sync(ws, catalog, store, platform: str | None = None, since: date | None
             adapter,
             since=since,
             concurrency=concurrency,
-            progress=lambda done, total, result: bar.update(task, completed=done),
+            progress=lambda done, total, result: bar.advance(tasks[result.platform]),
         )
 
 

@@ -9,6 +9,7 @@ that range, so a failure leaves no partial rows for it and the other accounts st
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from engine.store import LoadedSource, Store
 LIVE_SCHEMA = "live"
 INITIAL_DAYS = 90  # a new account's first sync reads this much history
 SYNC_TABLE = "_rulerun_sync"
+MAX_ATTEMPTS = 4  # reads of one account: the first try and three retries
+MAX_RETRY_WAIT = 60.0
 
 
 @dataclass
@@ -121,6 +124,29 @@ def _store_account(con, catalog: Catalog, account, fetched, date_from: date, dat
         raise
 
 
+def _with_retries(call, sleep):
+    """Quota errors and transient failures are retried with backoff, within a bound; the last error stands."""
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
+
+    from engine.execution import RateLimited
+
+    backoff = wait_exponential(multiplier=0.5, max=MAX_RETRY_WAIT) + wait_random(0, 0.5)
+
+    def wait(state) -> float:
+        exc = state.outcome.exception()
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return min(exc.retry_after, MAX_RETRY_WAIT)
+        return backoff(state)
+
+    return Retrying(
+        stop=stop_after_attempt(MAX_ATTEMPTS),
+        wait=wait,
+        sleep=sleep,
+        reraise=True,
+        retry=retry_if_exception(lambda e: isinstance(e, AdapterError) and e.retryable),
+    )(call)
+
+
 def sync(
     store: Store,
     catalog: Catalog,
@@ -131,25 +157,30 @@ def sync(
     today: date | None = None,
     concurrency: dict[str, int] | None = None,
     progress=None,
+    sleep=time.sleep,
 ) -> SyncReport:
     """Read every account (concurrently per platform) and store each one all-or-nothing."""
     con = store.connect()
     ensure_live_tables(con, catalog)
     report = SyncReport()
     ranges = {(a.platform, a.account_id): plan_range(con, catalog, a, since, today) for a in accounts}
-    workers = max([1, *((concurrency or {}).values())])
+    limits = {a.platform: (concurrency or {}).get(a.platform, 4) for a in accounts}
+    # each platform reads at most its own number of accounts at once (its rate limit), platforms in parallel
+    gates = {p: threading.Semaphore(n) for p, n in limits.items()}
+    workers = max(1, sum(limits.values()))
 
     def read(account) -> tuple[Any, AccountResult]:
         date_from, date_to = ranges[(account.platform, account.account_id)]
         result = AccountResult(account.platform, account.account_id, date_from, date_to)
-        t0 = time.perf_counter()
-        try:
-            fetched = adapter_for(account).fetch(date_from, date_to)
-        except AdapterError as exc:
-            result.error = str(exc)
-            return None, result
-        finally:
-            result.seconds = time.perf_counter() - t0
+        with gates[account.platform]:
+            t0 = time.perf_counter()
+            try:
+                fetched = _with_retries(lambda: adapter_for(account).fetch(date_from, date_to), sleep)
+            except AdapterError as exc:
+                result.error = str(exc)
+                return None, result
+            finally:
+                result.seconds = time.perf_counter() - t0
         return fetched, result
 
     # Reads run in threads; the store is written from this thread only (one DuckDB writer).

@@ -97,10 +97,22 @@ def test_sync_evaluate_apply_rollback_round_trip(ws, fake):
     assert fake.campaigns["c1"]["daily_budget"] == "15000" and fake.adsets["s4"]["daily_budget"] == "1000"
 
 
-def test_a_failing_sync_names_the_account_and_stores_nothing(ws, fake):
+def test_a_500_mid_page_is_retried_and_a_bad_token_fails_cleanly(ws, fake):
+    import duckdb
+
     fake.fail_page(1)
-    res = cli(ws, "sync", "--since", "2026-01-01")
-    assert res.returncode == 1
-    assert "act_123" in res.stdout and "meta" in res.stdout and TOKEN not in res.stdout + res.stderr
-    again = cli(ws, "sync", "--since", "2026-01-01")
-    assert again.returncode == 0, again.stdout
+    recovered = cli(ws, "sync", "--since", "2026-01-01")
+    assert recovered.returncode == 0 and "1 of 1 account(s)" in recovered.stdout, recovered.stdout
+
+    root, _ = ws
+    state = root / ".rulerun" / "metrics.duckdb"
+    rows_before = (
+        duckdb.connect(str(state), read_only=True).execute("SELECT count(*) FROM live.metrics_daily").fetchone()[0]
+    )
+    bad = cli(ws, "sync", "--since", "2026-01-01", env={"META_ACCESS_TOKEN": "wrong-token"})
+    assert bad.returncode == 1
+    assert "act_123" in bad.stdout and "meta" in bad.stdout and "wrong-token" not in bad.stdout + bad.stderr
+    rows_after = (
+        duckdb.connect(str(state), read_only=True).execute("SELECT count(*) FROM live.metrics_daily").fetchone()[0]
+    )
+    assert rows_after == rows_before  # the failed account's range was not touched

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 
 from engine.catalog import load_catalog
-from engine.execution import TransientError
+from engine.execution import RateLimited, TransientError
 from engine.store import Store
 from engine.sync import INITIAL_DAYS, LIVE_SCHEMA, load_live, sync
 from platforms.live import Account, Fetched, LiveAdapter
@@ -25,6 +25,7 @@ CATALOG = load_catalog()
 class ScriptedPlatform(LiveAdapter):
     calls: list[tuple[str, date, date]] = []
     failing: set[str] = set()
+    rate_limited: dict[str, int] = {}
     malformed: set[str] = set()
     lock = threading.Lock()
 
@@ -33,6 +34,14 @@ class ScriptedPlatform(LiveAdapter):
             self.calls.append((self.account.account_id, date_from, date_to))
         if self.account.account_id in self.failing:
             raise TransientError("HTTP 500 on page 3", platform=self.platform, account_id=self.account.account_id)
+        if self.rate_limited.get(self.account.account_id, 0) > 0:
+            self.rate_limited[self.account.account_id] -= 1
+            raise RateLimited(
+                "error 17: user request limit reached",
+                retry_after=42.0,
+                platform=self.platform,
+                account_id=self.account.account_id,
+            )
         key = {"platform": self.platform, "account_id": self.account.account_id, "level": "campaign", "entity_id": "c1"}
         metrics = []
         d = date_from
@@ -59,6 +68,7 @@ class ScriptedPlatform(LiveAdapter):
 @pytest.fixture(autouse=True)
 def reset():
     ScriptedPlatform.calls, ScriptedPlatform.failing, ScriptedPlatform.malformed = [], set(), set()
+    ScriptedPlatform.rate_limited = {}
 
 
 def adapter(account):
@@ -118,3 +128,13 @@ def test_a_malformed_response_is_refused_whole(tmp_path):
         report = sync(store, CATALOG, [Account("meta", "act_9")], adapter, today=TODAY)
         assert report.failed and "outside the requested" in report.failed[0].error
         assert stored(store, "act_9")[2] == 0
+
+
+def test_rate_limits_are_waited_out_within_a_bound(tmp_path):
+    waits = []
+    ScriptedPlatform.rate_limited = {"act_5": 2, "act_6": 10}
+    accounts = [Account("meta", "act_5"), Account("meta", "act_6")]
+    with Store(tmp_path) as store:
+        report = sync(store, CATALOG, accounts, adapter, today=TODAY, sleep=waits.append)
+    assert waits.count(42.0) == 2 + 3  # act_5 after two refusals; act_6 gives up after 4 attempts
+    assert [f.account_id for f in report.failed] == ["act_6"] and "request limit" in report.failed[0].error

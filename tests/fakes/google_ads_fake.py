@@ -129,9 +129,10 @@ def parse_gaql(query: str) -> dict[str, Any]:
 
 
 class GoogleAdsFake:
-    def __init__(self, account: Account | None = None, *, stream_batch: int = 2):
+    def __init__(self, account: Account | None = None, *, stream_batch: int = 2, latency: float = 0.0):
         import grpc
 
+        self.latency = latency  # seconds added to every call, like a real API's round trip
         self.account = account or default_account()
         self.stream_batch = stream_batch
         self.calls: list[tuple[str, Any]] = []
@@ -208,6 +209,7 @@ class GoogleAdsFake:
         req_cls = self._req_class(module, req_name)
 
         def handle(request, context):
+            self._delay()
             out = self._guard(req_name, request, context)
             if out is not None:
                 return out
@@ -221,6 +223,7 @@ class GoogleAdsFake:
         req_cls = self._req_class(module, req_name)
 
         def handle(request, context):
+            self._delay()
             out = self._guard(req_name, request, context)
             if out is not None:
                 yield out
@@ -245,6 +248,12 @@ class GoogleAdsFake:
             err.details.quota_error_details.retry_delay.seconds = retry_seconds
             err.details.quota_error_details.rate_name = "Requests per developer token per day"
         context.abort_with_status(_Status(code, message, ((FAILURE_KEY, failure.SerializeToString()),)))
+
+    def _delay(self) -> None:
+        if self.latency:
+            import time
+
+            time.sleep(self.latency)
 
     def _guard(self, req_name: str, request: Any, context) -> Any:
         """Auth, faults and the customer id, before any handler; returns bytes for a malformed reply."""
