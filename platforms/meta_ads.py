@@ -52,6 +52,23 @@ PLATFORM = "meta"
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 AUTH_CODES = frozenset({10, 102, 190})
 USAGE_HEADERS = ("x-business-use-case-usage", "x-app-usage", "x-ad-account-usage")
+SLOW_DOWN_AT = 90.0  # percent of any usage budget in the headers
+SLOW_DOWN_PAUSE = 2.0  # seconds between calls while that high
+
+
+def usage_percent(usage: Any) -> float:
+    """The highest percentage in the usage headers (call_count, total_cputime, total_time, acc_id_util_pct...)."""
+    if isinstance(usage, dict):
+        values = [
+            float(v)
+            for k, v in usage.items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and k != "estimated_time_to_regain_access"
+        ]
+        return max([*values, *(usage_percent(v) for v in usage.values() if isinstance(v, dict | list))], default=0.0)
+    if isinstance(usage, list):
+        return max((usage_percent(v) for v in usage), default=0.0)
+    return 0.0
+
 
 _STATUS = {"ACTIVE": "active", "PAUSED": "paused", "DELETED": "removed", "ARCHIVED": "removed"}
 _BID_STRATEGY = {
@@ -160,6 +177,8 @@ class MetaAdsAdapter(LiveAdapter):
         )
         self.max_polls = max_polls
         self.usage: dict[str, Any] = {}
+        self.throttled = 0  # pauses taken because a usage header neared its budget
+        self.sleep = time.sleep
         self._sdk_api: Any = None
         self._done: dict[str, ExecResult] = {}  # action_id -> result, for retries within this instance
 
@@ -197,6 +216,10 @@ class MetaAdsAdapter(LiveAdapter):
                     self.usage[name] = json.loads(raw)
                 except ValueError:
                     self.usage[name] = raw
+        # Slow down before Meta refuses: near a usage budget, pause between calls (bounded).
+        if usage_percent(self.usage) >= SLOW_DOWN_AT:
+            self.throttled += 1
+            self.sleep(SLOW_DOWN_PAUSE)
 
     @contextmanager
     def _calls(self, what: str) -> Iterator[None]:

@@ -209,3 +209,15 @@ def test_connection_refused_is_transient(env):
     with pytest.raises(TransientError) as err:
         adapter.check_connection()
     assert TOKEN not in str(err.value)
+
+
+def test_slows_down_when_usage_nears_the_budget(fake, env):
+    adapter = make(fake)
+    pauses = []
+    adapter.sleep = pauses.append
+    fake.app_usage = 50
+    adapter.fetch(date(2026, 1, 1), date(2026, 1, 3))
+    assert pauses == [] and adapter.usage["x-app-usage"]["call_count"] == 50
+    fake.app_usage = 95
+    adapter.fetch(date(2026, 1, 1), date(2026, 1, 3))
+    assert pauses and all(p == 2.0 for p in pauses) and adapter.throttled == len(pauses)

@@ -89,6 +89,7 @@ class MetaGraphFake:
     def __init__(self, *, page_size: int = 2, async_polls: int = 2, latency: float = 0.0):
         self.page_size = page_size
         self.latency = latency  # seconds added to every response, like a real API's round trip
+        self.app_usage: int | None = None  # when set, every response carries X-App-Usage at this percent
         self.async_polls = async_polls
         self.campaigns = _campaigns()
         self.adsets = _adsets()
@@ -212,6 +213,11 @@ class MetaGraphFake:
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(data)))
+        if self.app_usage is not None:
+            headers = {
+                **headers,
+                "X-App-Usage": json.dumps({"call_count": self.app_usage, "total_time": 10, "total_cputime": 10}),
+            }
         for name, value in headers.items():
             h.send_header(name, value)
         h.end_headers()
