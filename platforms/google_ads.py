@@ -48,9 +48,8 @@ STATUS_OUT = {"active": "ENABLED", "paused": "PAUSED"}
 MATCH_IN = {"EXACT": "exact", "PHRASE": "phrase", "BROAD": "broad"}
 MATCH_OUT = {"exact": "EXACT", "phrase": "PHRASE"}
 
-# Metric fields requested per level (catalog/field_mapping.yaml names). metrics.video_views
-# does not exist in API v26: its successor metrics.video_trueview_views is read for campaigns
-# and ad groups and reported under the catalog's name.
+# Metric fields requested per level (the names of catalog/field_mapping.yaml). Video views
+# (metrics.video_trueview_views in API v26) exist for campaigns and ad groups only.
 _METRICS = "metrics.cost_micros, metrics.impressions, metrics.clicks, metrics.conversions, metrics.conversions_value"
 _VIDEO = "metrics.video_trueview_views"
 
@@ -410,7 +409,7 @@ class GoogleAdsAdapter(LiveAdapter):
                 "metrics.conversions_value": m.conversions_value,
             }
             if video:
-                raw["metrics.video_views"] = m.video_trueview_views
+                raw[_VIDEO] = m.video_trueview_views
             rec = {
                 "date": date.fromisoformat(row.segments.date),
                 "platform": PLATFORM,
