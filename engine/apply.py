@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from engine.errors import EXIT_APPLY_FAILED, EXIT_OK, EXIT_STOPPED, RulerunError
-from engine.execution import ActionRequest, AdapterError, EntityKey, ExecResult, RateLimited
+from engine.execution import ActionRequest, AdapterError, EntityKey, ExecResult, with_retries
 from engine.plan import Plan, PlannedAction
 
 STOP_ENV = "RULERUN_EMERGENCY_STOP"
@@ -252,25 +252,7 @@ class Executor:
         return "executed"
 
     def _with_retries(self, call: Callable[[], ExecResult]) -> ExecResult:
-        """Retry rate limits and transient errors with backoff (tenacity), within a bound."""
-        from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
-
-        backoff = wait_exponential(multiplier=0.2, max=MAX_RETRY_WAIT) + wait_random(0, 0.2)
-
-        def wait(state) -> float:
-            exc = state.outcome.exception()
-            if isinstance(exc, RateLimited) and exc.retry_after is not None:
-                return min(exc.retry_after, MAX_RETRY_WAIT)
-            return backoff(state)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(MAX_ATTEMPTS),
-            wait=wait,
-            retry=retry_if_exception(lambda e: isinstance(e, AdapterError) and e.retryable),
-            sleep=self.sleep,
-            reraise=True,
-        )
-        return retrying(call)
+        return with_retries(call, sleep=self.sleep, max_attempts=MAX_ATTEMPTS, max_wait=MAX_RETRY_WAIT, base=0.2)
 
     # -- crash recovery ------------------------------------------------------------------------
     def reconcile(self) -> list[PlannedAction]:

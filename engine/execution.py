@@ -8,8 +8,11 @@ fails the action with its message. Error messages never contain credentials.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,3 +93,35 @@ class PartialFailure(AdapterError):
         super().__init__(message, **kw)
         self.succeeded = succeeded
         self.failed = failed
+
+
+def with_retries(
+    call: Callable[[], T],
+    *,
+    sleep: Callable[[float], None],
+    max_attempts: int = 4,
+    max_wait: float = 60.0,
+    base: float = 0.2,
+) -> T:
+    """Run `call`, retrying retryable AdapterErrors with backoff (tenacity), within a bound.
+
+    A RateLimited error's `retry_after` is honoured (capped at `max_wait`); otherwise the
+    wait grows exponentially from `base` seconds, with jitter. The last error is re-raised.
+    """
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
+
+    backoff = wait_exponential(multiplier=base, max=max_wait) + wait_random(0, base)
+
+    def wait(state) -> float:
+        exc = state.outcome.exception()
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return min(exc.retry_after, max_wait)
+        return backoff(state)
+
+    return Retrying(
+        stop=stop_after_attempt(max_attempts),
+        wait=wait,
+        sleep=sleep,
+        reraise=True,
+        retry=retry_if_exception(lambda e: isinstance(e, AdapterError) and e.retryable),
+    )(call)

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.catalog import KEY_COLUMNS, Catalog
-from engine.execution import AdapterError
+from engine.execution import AdapterError, with_retries
 from engine.sources import SourceInfo
 from engine.store import LoadedSource, Store
 
@@ -124,29 +124,6 @@ def _store_account(con, catalog: Catalog, account, fetched, date_from: date, dat
         raise
 
 
-def _with_retries(call, sleep):
-    """Quota errors and transient failures are retried with backoff, within a bound; the last error stands."""
-    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
-
-    from engine.execution import RateLimited
-
-    backoff = wait_exponential(multiplier=0.5, max=MAX_RETRY_WAIT) + wait_random(0, 0.5)
-
-    def wait(state) -> float:
-        exc = state.outcome.exception()
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            return min(exc.retry_after, MAX_RETRY_WAIT)
-        return backoff(state)
-
-    return Retrying(
-        stop=stop_after_attempt(MAX_ATTEMPTS),
-        wait=wait,
-        sleep=sleep,
-        reraise=True,
-        retry=retry_if_exception(lambda e: isinstance(e, AdapterError) and e.retryable),
-    )(call)
-
-
 def sync(
     store: Store,
     catalog: Catalog,
@@ -175,7 +152,13 @@ def sync(
         with gates[account.platform]:
             t0 = time.perf_counter()
             try:
-                fetched = _with_retries(lambda: adapter_for(account).fetch(date_from, date_to), sleep)
+                fetched = with_retries(
+                    lambda: adapter_for(account).fetch(date_from, date_to),
+                    sleep=sleep,
+                    max_attempts=MAX_ATTEMPTS,
+                    max_wait=MAX_RETRY_WAIT,
+                    base=0.5,
+                )
             except AdapterError as exc:
                 result.error = str(exc)
                 return None, result
