@@ -360,6 +360,7 @@ def apply_plan(
             outcome.counts[a.status] += 1
         elif a.type == "notify":
             log.upsert_action(log_row(a, plan.run_id, "executed"))
+            log.note(a.action_id, f"notification delivered to {notify(a) or 'the action log'}")
         elif autonomy_of(a) == "dry_run":
             log.upsert_action(log_row(a, plan.run_id, a.status))
             outcome.counts["dry_run"] += 1
@@ -375,6 +376,22 @@ def apply_plan(
         if progress:
             progress(i + 1, len(to_run))
     return outcome
+
+
+def notify(a: PlannedAction) -> str | None:
+    """Deliver a `notify` action: to the Slack webhook when RULERUN_SLACK_WEBHOOK is set."""
+    url = os.environ.get("RULERUN_SLACK_WEBHOOK")
+    if not url:
+        return None
+    import httpx
+
+    message = a.after.get("message") or a.rule_id
+    text = f"rulerun {a.workflow}/{a.rule_id}: {message} ({a.platform} {a.level} {a.entity_name or a.entity_id})"
+    try:
+        httpx.post(url, json={"text": text}, timeout=10).raise_for_status()
+    except httpx.HTTPError:  # the webhook URL is a secret: never echo it
+        return None
+    return "slack"
 
 
 def check_plan_freshness(generated_at: str, max_age: timedelta, at: datetime | None = None) -> None:

@@ -462,3 +462,49 @@ def test_emergency_stop_is_checked_before_every_single_action(tmp_path):
         outcome = apply_plan(the_plan, executor, log, lambda a: "auto", [], progress=engage_after_first)
     assert outcome.counts["executed"] == 1 and outcome.counts["not_executed"] >= 1
     assert outcome.stopped == "spend anomaly" and outcome.exit_code == 4
+
+
+def test_notify_actions_go_to_the_slack_webhook(tmp_path):
+    import http.server
+    import threading
+
+    from tests.helpers.rules import PINTEREST_OPERATOR, write_rules
+
+    received = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    rules = write_rules(
+        tmp_path,
+        {
+            "pinterest/operator.yaml": PINTEREST_OPERATOR,
+            "pinterest/watch.yaml": (
+                "workflow: watch\noperator: pinterest\nlevel: ad_group\nwindow: last_7d\nrules:\n"
+                "  - id: low_outbound\n    when: outbound_ctr < 0.003 and spend > 500\n"
+                "    action: {type: notify, message: outbound CTR under 0.3%}\n"
+            ),
+        },
+    )
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        res = run(
+            "apply",
+            "--rules",
+            str(rules),
+            cwd=tmp_path,
+            env={"RULERUN_SLACK_WEBHOOK": f"http://127.0.0.1:{server.server_port}/hook"},
+        )
+    finally:
+        server.shutdown()
+    assert res.returncode == 0, res.stderr
+    assert any("outbound CTR under 0.3%" in m["text"] and "low_outbound" in m["text"] for m in received)
+    logged = json.loads(run("log", "--format", "json", "--rules", str(rules), cwd=tmp_path).stdout)
+    assert any("delivered to slack" in (r.get("status_reason") or "") for r in logged)
