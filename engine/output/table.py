@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from itertools import groupby
 from typing import IO
 
@@ -29,7 +30,8 @@ def render_table(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
     console = Console(
         file=buffer,
         force_terminal=options.color,
-        width=160 if options.color is None else None,
+        # piped output has no terminal to measure: COLUMNS when set, else room for the five columns
+        width=None if os.environ.get("COLUMNS") or options.color is not None else 200,
         highlight=False,
         soft_wrap=False,
     )
@@ -48,8 +50,8 @@ def render_table(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
         table.add_column("Entity", overflow="fold", max_width=42)
         table.add_column("Rule", overflow="fold", max_width=28)
         table.add_column("Change", overflow="fold", max_width=40)
-        table.add_column("Evidence", overflow="fold", max_width=48)
-        table.add_column("Status")
+        table.add_column("Evidence", overflow="fold", min_width=30, max_width=60)
+        table.add_column("Status", max_width=30)
         shown = actions if options.limit is None else actions[: options.limit]
         for a in shown:
             status = a.status
@@ -59,7 +61,7 @@ def render_table(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
                 entity_label(a),
                 a.rule_id,
                 change(a),
-                evidence(a),
+                evidence(a, sep="\n"),
                 f"[{style}]{status}[/]" + (f"\n[dim]{reason}[/]" if reason else ""),
             )
         console.print(table)

@@ -42,8 +42,8 @@ def change(action: PlannedAction) -> str:
     return "; ".join(parts)
 
 
-def evidence(action: PlannedAction) -> str:
-    return ", ".join(f"{k}={fmt_value(v)}" for k, v in action.evidence.items())
+def evidence(action: PlannedAction, sep: str = ", ") -> str:
+    return sep.join(f"{k}={fmt_value(v)}" for k, v in action.evidence.items())
 
 
 def entity_label(action: PlannedAction) -> str:
