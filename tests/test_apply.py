@@ -372,28 +372,11 @@ def test_a_failed_action_blocks_similar_ones_for_24_hours(ws):
 
 
 def test_slack_webhook_hears_about_approvals_and_failures(ws):
-    import http.server
-    import threading
+    from tests.helpers.webhook import webhook
 
-    received = []
-
-    class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/hook/SECRET-TOKEN"
-        target = sorted(auto_actions(plan(ws)))[0]
+    target = sorted(auto_actions(plan(ws)))[0]
+    with webhook() as (url, received):
         res = rr(ws, "apply", env={"RULERUN_SLACK_WEBHOOK": url, "RULERUN_SANDBOX_FAULTS": f"fail:{target}"})
-    finally:
-        server.shutdown()
     assert res.returncode == 3
     texts = [m["text"] for m in received]
     assert any("wait for approval" in t for t in texts) and any("failed" in t for t in texts)
@@ -465,21 +448,8 @@ def test_emergency_stop_is_checked_before_every_single_action(tmp_path):
 
 
 def test_notify_actions_go_to_the_slack_webhook(tmp_path):
-    import http.server
-    import threading
-
     from tests.helpers.rules import PINTEREST_OPERATOR, write_rules
-
-    received = []
-
-    class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
+    from tests.helpers.webhook import webhook
 
     rules = write_rules(
         tmp_path,
@@ -492,18 +462,8 @@ def test_notify_actions_go_to_the_slack_webhook(tmp_path):
             ),
         },
     )
-    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        res = run(
-            "apply",
-            "--rules",
-            str(rules),
-            cwd=tmp_path,
-            env={"RULERUN_SLACK_WEBHOOK": f"http://127.0.0.1:{server.server_port}/hook"},
-        )
-    finally:
-        server.shutdown()
+    with webhook() as (url, received):
+        res = run("apply", "--rules", str(rules), cwd=tmp_path, env={"RULERUN_SLACK_WEBHOOK": url})
     assert res.returncode == 0, res.stderr
     assert any("outbound CTR under 0.3%" in m["text"] and "low_outbound" in m["text"] for m in received)
     logged = json.loads(run("log", "--format", "json", "--rules", str(rules), cwd=tmp_path).stdout)
