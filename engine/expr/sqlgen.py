@@ -85,7 +85,11 @@ RefResolver = Callable[[Ref], "str | Node"]
 
 @dataclass
 class SqlProgram:
-    """Temporaries by layer; outputs name the columns holding each expression's value."""
+    """Temporaries by layer; outputs name the columns holding each expression's value.
+
+    Every temporary's SQL refers only to columns and literals, never to another operator's
+    SQL: that keeps compiled size linear however deeply expressions nest.
+    """
 
     resolve: RefResolver
     ctx: dict
@@ -185,14 +189,15 @@ class SqlProgram:
                 return sql_literal(BINARY[node.op](node.left.value, node.right.value)), 0
             (a, la), (b, lb) = self._node(node.left), self._node(node.right)
             layer = max(la, lb)
+            # Operands are column names or literals, so repeating the operation inside its guard
+            # costs one more vector operation, not a copy of a subtree, and saves a layer.
             if node.op == "/":
-                raw, layer = self._temp(f"({a} / {b})", layer + 1)
+                quotient = f"({a} / {b})"
                 return self._temp(
-                    f"(CASE WHEN {b} = 0 OR NOT isfinite({raw}) THEN NULL ELSE {raw} END)", max(layer, lb) + 1
+                    f"(CASE WHEN {b} = 0 OR NOT isfinite({quotient}) THEN NULL ELSE {quotient} END)", layer + 1
                 )
             expr = f"pow({a}, {b})" if node.op == "**" else f"({a} {node.op} {b})"
-            raw, layer = self._temp(expr, layer + 1)
-            return self._temp(_fin(raw), layer + 1)
+            return self._temp(_fin(expr), layer + 1)
         if isinstance(node, Logical):
             parts = [self._node(v) for v in node.values]
             joined = f" {node.op.upper()} ".join(self._lg(p) for p, _ in parts)
@@ -215,10 +220,9 @@ class SqlProgram:
             args = [self._node(a) for a in node.args]
             layer = max((lv for _, lv in args), default=0)
             sql = fn.sql([a for a, _ in args], self.ctx)
-            raw, layer = self._bool(sql, layer + 1) if fn.never_null else self._temp(sql, layer + 1)
-            if fn.may_overflow:
-                return self._temp(_fin(raw), layer + 1)
-            return raw, layer
+            if fn.never_null:
+                return self._bool(sql, layer + 1)
+            return self._temp(_fin(sql) if fn.may_overflow else sql, layer + 1)
         raise TypeError(f"cannot compile {type(node).__name__}")
 
     def _member(self, node: Member) -> tuple[str, int]:
