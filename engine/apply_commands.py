@@ -31,7 +31,6 @@ from engine.errors import EXIT_STOPPED, RulerunError, UsageError
 from engine.execution import AdapterError, EntityKey
 from engine.plan import PlannedAction
 
-LOG_URL_ENV = "RULERUN_LOG_URL"
 SLACK_ENV = "RULERUN_SLACK_WEBHOOK"
 out = Console(highlight=False, soft_wrap=True)
 

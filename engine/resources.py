@@ -23,7 +23,3 @@ def data_dir(name: str) -> Path:
 
 def catalog_dir() -> Path:
     return data_dir("catalog")
-
-
-def schemas_dir() -> Path:
-    return data_dir("schemas")

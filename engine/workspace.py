@@ -29,7 +29,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from engine.errors import Diagnostic, ValidationFailed
+from engine.errors import ValidationFailed
 
 CONFIG_NAME = "rulerun.yaml"
 DURATION = r"^[1-9][0-9]{0,4}[mhd]$"
@@ -185,11 +185,3 @@ def _read_config(path: Path) -> dict[str, Any]:
     if problems:
         raise ValidationFailed(problems, f"invalid {CONFIG_NAME}")
     return doc.data if doc and isinstance(doc.data, dict) else {}
-
-
-def config_problems(path: Path) -> list[Diagnostic]:
-    try:
-        _read_config(path)
-    except ValidationFailed as exc:
-        return exc.diagnostics
-    return []

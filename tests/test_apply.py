@@ -290,23 +290,20 @@ def test_a_shared_postgresql_log_runs_one_apply_at_a_time_across_machines(tmp_pa
 
 
 def test_file_sources_have_no_platform_to_execute_on_yet(tmp_path):
-    from tests.helpers.data import day, entity, write_source
+    from tests.helpers.data import constant_days, entity, october, write_source
     from tests.helpers.rules import pinterest_rules
 
     rules = pinterest_rules(tmp_path)
-    rows = [
-        day(
-            f"2026-10-{d:02d}",
-            "g1",
-            spend=120,
-            impressions=9000,
-            clicks=90,
-            outbound_clicks=9,
-            conversions=0,
-            conversion_value=0,
-        )
-        for d in range(1, 32)
-    ]
+    rows = constant_days(
+        "g1",
+        october(1, 31),
+        spend=120,
+        impressions=9000,
+        clicks=90,
+        outbound_clicks=9,
+        conversions=0,
+        conversion_value=0,
+    )
     data = write_source(tmp_path / "data", [entity("g1", bid=1.2)], rows)
     res = run("apply", "--rules", str(rules), "--source", f"file:{data}", cwd=tmp_path)
     assert res.returncode == 0 and "Traceback" not in res.stderr

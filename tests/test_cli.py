@@ -11,7 +11,7 @@ import pytest
 
 from engine.schemagen import all_schemas
 from tests.helpers.cli import REPO, run
-from tests.helpers.data import day, entity, write_source
+from tests.helpers.data import constant_days, entity, october, write_source
 from tests.helpers.rules import PINTEREST_WORKFLOW, pinterest_rules
 
 
@@ -19,32 +19,26 @@ from tests.helpers.rules import PINTEREST_WORKFLOW, pinterest_rules
 def workspace(tmp_path):
     """A rules folder (the DESIGN example) and a small file source where both rules fire."""
     rules = pinterest_rules(tmp_path)
-    metrics = [
-        day(
-            f"2026-10-{d}",
-            "g1",
-            spend=120,
-            impressions=9000,
-            clicks=90,
-            outbound_clicks=9,
-            conversions=0,
-            conversion_value=0,
-        )
-        for d in range(25, 32)
-    ]
-    metrics += [
-        day(
-            f"2026-10-{d}",
-            "g2",
-            spend=10,
-            impressions=5000,
-            clicks=90,
-            outbound_clicks=90,
-            conversions=1,
-            conversion_value=40,
-        )
-        for d in range(25, 32)
-    ]
+    metrics = constant_days(
+        "g1",
+        october(25, 31),
+        spend=120,
+        impressions=9000,
+        clicks=90,
+        outbound_clicks=9,
+        conversions=0,
+        conversion_value=0,
+    )
+    metrics += constant_days(
+        "g2",
+        october(25, 31),
+        spend=10,
+        impressions=5000,
+        clicks=90,
+        outbound_clicks=90,
+        conversions=1,
+        conversion_value=40,
+    )
     data = write_source(tmp_path / "data", [entity("g1", bid=1.2), entity("g2")], metrics)
     return tmp_path, rules, data
 

@@ -77,3 +77,12 @@ def day(date: str, entity_id: str, level: str = "ad_group", platform: str = "pin
         "entity_id": entity_id,
         **metrics,
     }
+
+
+def constant_days(entity_id: str, dates: list[str], **metrics) -> list[dict]:
+    """The same daily metrics for an entity on each of `dates` (ISO strings)."""
+    return [day(d, entity_id, **metrics) for d in dates]
+
+
+def october(first: int, last: int) -> list[str]:
+    return [f"2026-10-{d:02d}" for d in range(first, last + 1)]
