@@ -49,7 +49,7 @@ def main() -> None:
         cmd = [
             sys.executable,
             "-m",
-            "engine.cli",
+            "engine.cli.main",
             "apply",
             "--rules",
             str(rules),

@@ -93,13 +93,13 @@ def profile_of(stderr: str) -> dict[str, float]:
 def naive_rate(rules_dir: Path, state_dir: Path, source: str, sample: int) -> tuple[float, int]:
     """Entity-rule evaluations per second of simpleeval with pre-parsed ASTs, one entity at a time."""
     sys.path.insert(0, str(REPO))
-    from engine.catalog import load_catalog
-    from engine.evaluate import Context, GroupEvaluator, default_as_of, group_rules
-    from engine.explain import ref_value
-    from engine.expr.reference import Reference
-    from engine.loader import load_project
-    from engine.sources import parse_source
-    from engine.store import Store
+    from engine.core.catalog import load_catalog
+    from engine.data.sources import parse_source
+    from engine.data.store import Store
+    from engine.evaluation.evaluate import Context, GroupEvaluator, default_as_of, group_rules
+    from engine.evaluation.explain import ref_value
+    from engine.language.expr.reference import Reference
+    from engine.rules.loader import load_project
 
     catalog = load_catalog()
     project = load_project(rules_dir, catalog)
@@ -150,7 +150,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--sample", type=int, default=20_000, help="entities for the naive measurement")
     args = parser.parse_args()
-    rulerun = [sys.executable, "-m", "engine.cli"]
+    rulerun = [sys.executable, "-m", "engine.cli.main"]
     source = f"demo:ad_groups={args.ad_groups},days={args.days}"
     with tempfile.TemporaryDirectory(prefix="rulerun-bench-") as tmp:
         root = Path(tmp)

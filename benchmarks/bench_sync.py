@@ -56,7 +56,7 @@ def main() -> None:
                 cmd = [
                     sys.executable,
                     "-m",
-                    "engine.cli",
+                    "engine.cli.main",
                     "sync",
                     "--rules",
                     str(root / "rules"),

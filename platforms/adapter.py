@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.execution import (
+from engine.core.execution import (
     ActionRequest,
     AdapterError,
     AuthError,

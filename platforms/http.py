@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from engine.execution import AdapterError, AuthError, PermanentError, RateLimited, TransientError
+from engine.core.execution import AdapterError, AuthError, PermanentError, RateLimited, TransientError
 
 log = logging.getLogger("rulerun.http")
 

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from engine.catalog import Catalog, load_catalog
-from engine.execution import PermanentError
+from engine.core.catalog import Catalog, load_catalog
+from engine.core.execution import PermanentError
 from platforms.adapter import Adapter
 
 LIVE_ADAPTERS: dict[str, str] = {
-    "google": "platforms.google_ads:GoogleAdsAdapter",
-    "meta": "platforms.meta_ads:MetaAdsAdapter",
+    "google": "platforms.google.adapter:GoogleAdsAdapter",
+    "meta": "platforms.meta.adapter:MetaAdsAdapter",
 }
 
 

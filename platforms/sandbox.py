@@ -57,7 +57,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.execution import (
+from engine.core.execution import (
     ActionRequest,
     AdapterError,
     EntityKey,

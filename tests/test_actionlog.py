@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from engine.actionlog import ActionLog, open_log, redact_url
-from engine.errors import RulerunError, StateBusy, UsageError
+from engine.apply.actionlog import ActionLog, open_log, redact_url
+from engine.core.errors import RulerunError, StateBusy, UsageError
 
 PG_ENV = "RULERUN_TEST_PG_URL"
 REPO = Path(__file__).resolve().parents[1]
@@ -99,7 +99,7 @@ def executed(log: ActionLog, action_id: str, at: datetime, **kw: Any) -> None:
 CHILD = r"""
 import json, os, sys, time
 from pathlib import Path
-from engine.actionlog import open_log
+from engine.apply.actionlog import open_log
 
 args = json.loads(sys.argv[1])
 log = open_log(args["url"], Path(args["state_dir"]))

@@ -183,7 +183,7 @@ def test_crash_at_each_step_never_repeats_or_loses_an_action(ws, point):
 
 
 def test_two_applies_at_once_execute_nothing_twice(ws):
-    cmd = [sys.executable, "-m", "engine.cli", "apply", "--rules", str(ws / "rules")]
+    cmd = [sys.executable, "-m", "engine.cli.main", "apply", "--rules", str(ws / "rules")]
     procs = [subprocess.Popen(cmd, cwd=ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     codes = sorted(p.wait(timeout=120) for p in procs)
     assert codes[0] == 0 and codes[1] in (0, 5)
@@ -266,7 +266,7 @@ def test_a_shared_postgresql_log_runs_one_apply_at_a_time_across_machines(tmp_pa
     try:
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "engine.cli", "apply", "--rules", str(m / "rules")],
+                [sys.executable, "-m", "engine.cli.main", "apply", "--rules", str(m / "rules")],
                 cwd=m,
                 env={**os.environ, "RULERUN_LOG_URL": shared},
                 stdout=subprocess.PIPE,
@@ -381,7 +381,7 @@ def test_slack_webhook_hears_about_approvals_and_failures(ws):
 
 
 def test_rollback_refuses_a_changed_entity_unless_forced(ws):
-    from engine.execution import ActionRequest, EntityKey
+    from engine.core.execution import ActionRequest, EntityKey
     from platforms.sandbox import DemoSandbox
 
     assert rr(ws, "apply").returncode == 0
@@ -389,10 +389,10 @@ def test_rollback_refuses_a_changed_entity_unless_forced(ws):
     key = EntityKey(bid["platform"], bid["account_id"], bid["level"], bid["entity_id"])
     now_bid = bid["payload"]["after"]["bid"]
     # someone changes the bid in the platform's own UI after rulerun did
-    from engine.apply_commands import store_baseline
-    from engine.catalog import load_catalog
-    from engine.sources import parse_source
-    from engine.store import Store
+    from engine.cli.apply_commands import store_baseline
+    from engine.core.catalog import load_catalog
+    from engine.data.sources import parse_source
+    from engine.data.store import Store
 
     with Store(ws / ".rulerun") as store:
         loaded = store.load(parse_source("demo"), load_catalog())
@@ -410,14 +410,14 @@ def test_rollback_refuses_a_changed_entity_unless_forced(ws):
 
 def test_emergency_stop_is_checked_before_every_single_action(tmp_path):
     """Engaging the stop while an apply runs halts it before its next action (in-process, real log and sandbox)."""
-    from engine.actionlog import open_log
-    from engine.apply import Executor, apply_plan
-    from engine.apply_commands import Platforms, store_baseline
-    from engine.catalog import load_catalog
-    from engine.evaluate import build_plan, default_as_of
-    from engine.loader import load_project
-    from engine.sources import parse_source
-    from engine.store import Store
+    from engine.apply.actionlog import open_log
+    from engine.apply.executor import Executor, apply_plan
+    from engine.cli.apply_commands import Platforms, store_baseline
+    from engine.core.catalog import load_catalog
+    from engine.data.sources import parse_source
+    from engine.data.store import Store
+    from engine.evaluation.evaluate import build_plan, default_as_of
+    from engine.rules.loader import load_project
 
     catalog = load_catalog()
     project = load_project(REPO / "rules", catalog)

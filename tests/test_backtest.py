@@ -10,8 +10,8 @@ from itertools import pairwise
 
 import pytest
 
-from engine.apply import parse_duration
-from engine.backtest import (
+from engine.apply.executor import parse_duration
+from engine.authoring.backtest import (
     OUTCOMES,
     Backtest,
     Simulation,
@@ -21,12 +21,12 @@ from engine.backtest import (
     render_table,
     run_backtest,
 )
-from engine.catalog import load_catalog
-from engine.errors import RulerunError, UsageError
-from engine.loader import load_project
-from engine.plan import PlannedAction
-from engine.sources import parse_source
-from engine.store import Store
+from engine.core.catalog import load_catalog
+from engine.core.errors import RulerunError, UsageError
+from engine.core.plan import PlannedAction
+from engine.data.sources import parse_source
+from engine.data.store import Store
+from engine.rules.loader import load_project
 from tests.helpers.cli import REPO
 
 FIRST, LAST = date(2026, 8, 3), date(2026, 10, 31)

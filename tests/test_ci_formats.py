@@ -57,7 +57,7 @@ def test_detailed_exitcode_is_0_without_actions(tmp_path):
 
 
 def test_annotation_escaping():
-    from engine.ci import annotation
+    from engine.output.ci import annotation
 
     assert annotation("error", "50% off\nnow", "a,b.yaml", 3) == "::error file=a%2Cb.yaml,line=3::50%25 off%0Anow"
 

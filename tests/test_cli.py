@@ -9,7 +9,7 @@ import sys
 import jsonschema
 import pytest
 
-from engine.schemagen import all_schemas
+from engine.rules.schemagen import all_schemas
 from tests.helpers.cli import REPO, run
 from tests.helpers.data import constant_days, entity, october, write_source
 from tests.helpers.rules import PINTEREST_WORKFLOW, pinterest_rules
@@ -45,7 +45,7 @@ def workspace(tmp_path):
 
 def test_help_is_fast_to_import_and_loads_no_sdk_or_engine():
     code = (
-        "import sys; from engine.cli import main\n"
+        "import sys; from engine.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('duckdb', 'jsonschema', 'simpleeval', 'google.ads', 'facebook_business', "
         "'klaviyo_api', 'shopify', 'redshift_connector') if m in sys.modules]\n"

@@ -7,10 +7,10 @@ from datetime import date
 import duckdb
 import pytest
 
-from engine.catalog import load_catalog
-from engine.errors import UsageError
-from engine.sources import SourceInfo, parse_source
-from engine.sources.demo import GENERATOR_VERSION, TRAPS, DemoSource, bulk_counts
+from engine.core.catalog import load_catalog
+from engine.core.errors import UsageError
+from engine.data.sources import SourceInfo, parse_source
+from engine.data.sources.demo import GENERATOR_VERSION, TRAPS, DemoSource, bulk_counts
 
 CATALOG = load_catalog()
 AD_PLATFORMS = ("google", "meta", "amazon", "tiktok", "linkedin", "pinterest")

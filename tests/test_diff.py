@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
-from engine.diff import compare_plans, diff_command, effects
-from engine.errors import RulerunError, ValidationFailed
-from engine.plan import PlannedAction
+from engine.authoring.diff import compare_plans, diff_command, effects
+from engine.core.errors import RulerunError, ValidationFailed
+from engine.core.plan import PlannedAction
 from tests.helpers.cli import REPO
 
 TIKTOK_BID = "action: {type: change_bid, by_pct: -15}"

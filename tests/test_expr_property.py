@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.expr import ExprError, Ref, Type, compile_expr
-from engine.expr.functions import finite
-from engine.expr.reference import evaluate
-from engine.expr.sqlgen import SqlProgram, quote_ident
+from engine.language.expr import ExprError, Ref, Type, compile_expr
+from engine.language.expr.functions import finite
+from engine.language.expr.reference import evaluate
+from engine.language.expr.sqlgen import SqlProgram, quote_ident
 
 AS_OF = date(2026, 11, 1)
 NUMS = ["x0", "x1", "x2", "x3"]

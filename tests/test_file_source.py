@@ -11,10 +11,10 @@ import duckdb
 import orjson
 import pytest
 
-from engine.catalog import load_catalog
-from engine.errors import DataError, Diagnostic, UsageError
-from engine.sources import parse_source
-from engine.sources.files import MAX_PROBLEMS_PER_FILE, FileSource
+from engine.core.catalog import load_catalog
+from engine.core.errors import DataError, Diagnostic, UsageError
+from engine.data.sources import parse_source
+from engine.data.sources.files import MAX_PROBLEMS_PER_FILE, FileSource
 
 VALID = Path(__file__).parent / "data" / "files" / "valid"
 CATALOG = load_catalog()
@@ -306,7 +306,7 @@ def test_not_utf8_names_line_and_column(data: Path) -> None:
 
 
 def test_not_utf8_across_chunk_boundary(data: Path) -> None:
-    from engine.sources import files
+    from engine.data.sources import files
 
     write_csvs(data, [GOOD_ENTITY], [GOOD_METRIC])
     filler = "x" * (files._CHUNK - len(ENTITIES_HEADER) - 2)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from engine.execution import (
+from engine.core.execution import (
     ActionRequest,
     AdapterError,
     AuthError,
@@ -35,7 +35,7 @@ def fake():
 def make_adapter(fake, monkeypatch, account_id=ACCOUNT, token=None):
     from google.oauth2.credentials import Credentials
 
-    from platforms.google_ads import GoogleAdsAdapter
+    from platforms.google.adapter import GoogleAdsAdapter
     from tests.fakes.google_ads_fake import TOKEN
 
     monkeypatch.setenv("GOOGLE_ADS_DEVELOPER_TOKEN", DEV_TOKEN)
@@ -70,7 +70,7 @@ def test_check_connection(adapter):
 
 
 def test_check_credentials_names_missing_variables(monkeypatch):
-    from platforms.google_ads import GoogleAdsAdapter
+    from platforms.google.adapter import GoogleAdsAdapter
 
     for name in ("GOOGLE_ADS_DEVELOPER_TOKEN", "GOOGLE_ADS_CLIENT_ID", "GOOGLE_ADS_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from engine.execution import AdapterError, AuthError, PermanentError, RateLimited, TransientError
+from engine.core.execution import AdapterError, AuthError, PermanentError, RateLimited, TransientError
 from platforms.http import HttpClient, parse_retry_after
 
 TOKEN = "Bearer sk-live-7f3a9c2e5b1d8f40"

@@ -15,7 +15,7 @@ def test_ruff_clean():
 
 def test_no_sdk_in_core_imports():
     code = (
-        "import sys, engine.loader, engine.evaluate, engine.commands, platforms\n"
+        "import sys, engine.rules.loader, engine.evaluation.evaluate, engine.cli.commands, platforms\n"
         "from platforms import all_platforms; all_platforms()\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('google', 'facebook_business', 'klaviyo_api', "
         "'shopify', 'redshift_connector', 'openapi_client')]\nprint(bad)"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import load_catalog
-from engine.errors import ValidationFailed
-from engine.lint import lint_command, lint_project
-from engine.loader import load_project
+from engine.authoring.lint import lint_command, lint_project
+from engine.core.catalog import load_catalog
+from engine.core.errors import ValidationFailed
+from engine.rules.loader import load_project
 from tests.helpers.rules import write_rules
 
 REPO = Path(__file__).resolve().parent.parent
@@ -457,11 +457,11 @@ def _random_condition(rnd: random.Random, n: int) -> str:
 
 
 def test_never_fires_and_shadowing_are_sound():
-    from engine.expr import Type, compile_expr
-    from engine.expr.reference import Reference
-    from engine.lint import _conjuncts, _implies, _never, _scenarios
-    from engine.model import ActionSpec, Operator, Project, Rule, Threshold
-    from engine.scope import RuleScope
+    from engine.authoring.lint import _conjuncts, _implies, _never, _scenarios
+    from engine.language.expr import Type, compile_expr
+    from engine.language.expr.reference import Reference
+    from engine.language.scope import RuleScope
+    from engine.rules.model import ActionSpec, Operator, Project, Rule, Threshold
 
     thresholds = {
         "t": Threshold("t", 250.0, {"bot": 300.0, "dot": 220.0}),

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import load_catalog
-from engine.errors import UsageError, ValidationFailed
-from engine.loader import load_project
+from engine.core.catalog import load_catalog
+from engine.core.errors import UsageError, ValidationFailed
+from engine.rules.loader import load_project
 from tests.helpers.rules import PINTEREST_OPERATOR, PINTEREST_WORKFLOW, pinterest_rules, write_rules
 
 REPO = Path(__file__).resolve().parent.parent
@@ -236,7 +236,7 @@ def test_stray_top_level_rule_file(tmp_path):
 
 
 def test_diagnostics_with_and_without_positions_sort_together():
-    from engine.errors import DataError, Diagnostic
+    from engine.core.errors import DataError, Diagnostic
 
     err = DataError([Diagnostic("f", 3, 1, "c"), Diagnostic("f", None, None, "a"), Diagnostic("f", 1, None, "b")])
     assert [d.message for d in err.diagnostics] == ["a", "b", "c"]
@@ -308,7 +308,7 @@ def test_bad_escalation_and_autonomy(tmp_path, extra, fragment, line):
 
 
 def test_impossible_dates_are_diagnostics_not_crashes(tmp_path):
-    from engine.yamlpos import load_text
+    from engine.core.yamlpos import load_text
 
     doc, problems = load_text("a: 2026-11-31\nb: ok\n", "f.yaml")
     (p,) = problems

@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("facebook_business")
 
-from engine.execution import ActionRequest, AuthError, EntityKey, PermanentError, RateLimited, TransientError
+from engine.core.execution import ActionRequest, AuthError, EntityKey, PermanentError, RateLimited, TransientError
 from platforms.live import Account
-from platforms.meta_ads import MetaAdsAdapter
+from platforms.meta.adapter import MetaAdsAdapter
 from tests.fakes.meta_graph_fake import APP_ID, APP_SECRET, TOKEN, MetaGraphFake
 
 

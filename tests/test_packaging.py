@@ -31,8 +31,9 @@ def test_wheel_ships_data_folders(wheel):
         "engine/_data/catalog/metrics.yaml",
         "engine/_data/schemas/workflow.schema.json",
         "engine/_data/rules/pinterest/daily_optimize.yaml",
-        "platforms/google.py",
-        "engine/cli.py",
+        "platforms/google/__init__.py",
+        "platforms/google/adapter.py",
+        "engine/cli/main.py",
     ):
         assert required in names, required
     assert not any(n.startswith("tests/") for n in names)
@@ -49,7 +50,7 @@ def test_installed_wheel_works_from_any_directory(wheel, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     code = (
-        "import engine.resources as r, engine.cli as c; print(r.catalog_dir()); "
+        "import engine.core.resources as r, engine.cli.main as c; print(r.catalog_dir()); "
         "c.main(['validate', '--rules', str(r.data_dir('rules'))])"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}

@@ -10,11 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from engine import ruletests
-from engine.catalog import load_catalog
-from engine.errors import UsageError, ValidationFailed
-from engine.loader import load_project
-from engine.yamlpos import display_path
+from engine.authoring import ruletests
+from engine.core.catalog import load_catalog
+from engine.core.errors import UsageError, ValidationFailed
+from engine.core.yamlpos import display_path
+from engine.rules.loader import load_project
 from tests.helpers.cli import REPO
 
 # A valid test file; the bad-input cases below each break one thing in it.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.catalog import load_catalog
-from engine.escalation import DEFAULT_ESCALATIONS, EscalationRule, compile_escalation, default_escalations
-from engine.safety import run_pipeline
+from engine.core.catalog import load_catalog
+from engine.rules.escalation import DEFAULT_ESCALATIONS, EscalationRule, compile_escalation, default_escalations
+from engine.safety.pipeline import run_pipeline
 from tests.helpers.safety import act, bid, budget, fresh, operator
 
 CATALOG = load_catalog()
@@ -147,7 +147,7 @@ def test_escalation_defaults(rule_id, action):
         return
     # Action types that arrive in later releases: the default conditions already hold for them.
     expr = dict((i, w) for i, w, _ in DEFAULT_ESCALATIONS)[rule_id]
-    from engine.expr.reference import evaluate
+    from engine.language.expr.reference import evaluate
 
     compiled = compile_escalation(expr, CATALOG)
     fields = {
@@ -164,7 +164,7 @@ def test_escalation_defaults(rule_id, action):
     "type_", ["create_campaign", "rebalance_budget", "update_page", "create_discount", "create_ab_test"]
 )
 def test_every_approval_type_of_the_seed_escalates_by_default(type_):
-    from engine.expr.reference import evaluate
+    from engine.language.expr.reference import evaluate
 
     matched = [
         i
@@ -232,7 +232,7 @@ def test_autonomy_levels():
 
 
 def test_autonomy_defaults_approve_for_other_action_types():
-    from engine.autonomy import default_level
+    from engine.rules.autonomy import default_level
 
     assert default_level("pause") == default_level("change_budget") == "auto"
     assert default_level("create_campaign") == default_level("suppress_profiles") == "approve"
@@ -245,7 +245,7 @@ def test_blocked_actions_stay_blocked_whatever_the_autonomy():
 
 
 def test_irreversible_action_types_always_need_approval(monkeypatch):
-    from engine.actions import ACTIONS, SetBid
+    from engine.core.actions import ACTIONS, SetBid
 
     class OneWayBid(SetBid):
         """A bid change the platform cannot undo."""
@@ -261,7 +261,7 @@ def test_irreversible_action_types_always_need_approval(monkeypatch):
 
 
 def test_planned_action_round_trips_through_the_plan_contract():
-    from engine.plan import PlannedAction
+    from engine.core.plan import PlannedAction
 
     a = only(run([budget(100.0, 150.0, priority=3)]))
     a.cooldown, a.evidence = "3d", {"roas": 4.2}

@@ -11,9 +11,9 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.catalog import load_catalog
-from engine.escalation import default_escalations
-from engine.safety import Facts, floor_cents, run_pipeline
+from engine.core.catalog import load_catalog
+from engine.rules.escalation import default_escalations
+from engine.safety.pipeline import Facts, floor_cents, run_pipeline
 from tests.helpers.safety import act, operator
 
 ESCALATIONS = default_escalations(load_catalog())

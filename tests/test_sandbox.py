@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from engine.execution import (
+from engine.core.execution import (
     ActionRequest,
     AuthError,
     EntityKey,

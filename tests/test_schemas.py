@@ -10,10 +10,10 @@ import jsonschema
 import pytest
 import yaml
 
-from engine.actions import ACTIONS
-from engine.catalog import load_catalog
-from engine.reference_docs import TOPICS, markdown
-from engine.schemagen import all_schemas, render
+from engine.core.actions import ACTIONS
+from engine.core.catalog import load_catalog
+from engine.output.reference_docs import TOPICS, markdown
+from engine.rules.schemagen import all_schemas, render
 from tests.helpers.cli import REPO
 
 SCHEMAS = REPO / "schemas"
@@ -51,7 +51,7 @@ def test_workflow_schema_lists_every_action_type():
 
 
 def test_docs_cover_every_function_metric_and_action():
-    from engine.expr.functions import FUNCTIONS
+    from engine.language.expr.functions import FUNCTIONS
 
     text = "\n".join(markdown(t) for t in TOPICS)
     for name in [*FUNCTIONS, *load_catalog().metrics, *ACTIONS]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine.catalog import load_catalog
-from engine.evaluate import build_plan, default_as_of
-from engine.loader import load_project
-from engine.sources import parse_source
-from engine.sources.demo import TRAPS
-from engine.store import Store
+from engine.core.catalog import load_catalog
+from engine.data.sources import parse_source
+from engine.data.sources.demo import TRAPS
+from engine.data.store import Store
+from engine.evaluation.evaluate import build_plan, default_as_of
+from engine.rules.loader import load_project
 from tests.helpers.cli import REPO
 
 

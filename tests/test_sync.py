@@ -12,10 +12,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from engine.catalog import load_catalog
-from engine.execution import RateLimited, TransientError
-from engine.store import Store
-from engine.sync import INITIAL_DAYS, LIVE_SCHEMA, load_live, sync
+from engine.core.catalog import load_catalog
+from engine.core.execution import RateLimited, TransientError
+from engine.data.store import Store
+from engine.data.sync import INITIAL_DAYS, LIVE_SCHEMA, load_live, sync
 from platforms.live import Account, Fetched, LiveAdapter
 
 TODAY = date(2026, 11, 21)

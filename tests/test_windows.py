@@ -6,12 +6,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from engine.catalog import load_catalog
-from engine.evaluate import build_plan, default_as_of
-from engine.loader import load_project
-from engine.sources import parse_source
-from engine.store import Store
-from engine.windows import Range, date_range
+from engine.core.catalog import load_catalog
+from engine.data.sources import parse_source
+from engine.data.store import Store
+from engine.evaluation.evaluate import build_plan, default_as_of
+from engine.language.windows import Range, date_range
+from engine.rules.loader import load_project
 from tests.helpers.data import day, entity, write_source
 from tests.helpers.rules import PINTEREST_OPERATOR, write_rules
 

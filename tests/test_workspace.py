@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from engine.errors import ValidationFailed
-from engine.workspace import Workspace
+from engine.core.errors import ValidationFailed
+from engine.rules.workspace import Workspace
 from tests.helpers.cli import REPO, run
 
 

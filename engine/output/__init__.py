@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from engine.plan import Plan
+    from engine.core.plan import Plan
 
 FORMATS: dict[str, str] = {
     "table": "engine.output.table",

@@ -7,9 +7,9 @@ import io
 from collections import Counter, defaultdict
 from typing import IO
 
-from engine.ci import annotation, write_step_summary
+from engine.core.plan import Plan
 from engine.output import RenderOptions
-from engine.plan import Plan
+from engine.output.ci import annotation, write_step_summary
 
 
 def render_github(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:

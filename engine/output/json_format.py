@@ -6,8 +6,8 @@ from typing import IO
 
 import orjson
 
+from engine.core.plan import Plan
 from engine.output import RenderOptions
-from engine.plan import Plan
 
 _OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 

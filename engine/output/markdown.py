@@ -5,9 +5,9 @@ from __future__ import annotations
 from itertools import groupby
 from typing import IO
 
+from engine.core.plan import Plan
 from engine.output import RenderOptions
 from engine.output.text import change, entity_label, evidence
-from engine.plan import Plan
 
 
 def _cell(text: str) -> str:

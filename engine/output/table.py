@@ -10,9 +10,9 @@ from typing import IO
 from rich.console import Console
 from rich.table import Table
 
+from engine.core.plan import Plan
 from engine.output import RenderOptions
 from engine.output.text import change, entity_label, evidence
-from engine.plan import Plan
 
 STATUS_STYLE = {
     "planned": "green",

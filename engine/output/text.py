@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.plan import PlannedAction
+from engine.core.plan import PlannedAction
 
 
 def fmt_value(value: Any) -> str:

@@ -14,7 +14,7 @@ def run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: f
     full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
     full_env.pop("RULERUN_STATE_DIR", None)
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args],
+        [sys.executable, "-m", "engine.cli.main", *args],
         cwd=cwd or REPO,
         env=full_env,
         capture_output=True,

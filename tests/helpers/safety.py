@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.guardrail_defaults import defaults
-from engine.model import Operator
-from engine.plan import PlannedAction
-from engine.safety import Facts
+from engine.core.plan import PlannedAction
+from engine.rules.guardrails import defaults
+from engine.rules.model import Operator
+from engine.safety.pipeline import Facts
 
 _counter = iter(range(10**9))
 

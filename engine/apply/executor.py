@@ -1,0 +1,422 @@
+"""`rulerun apply`: execute a plan exactly once, safely, and log everything.
+
+For every action the plan marks executable (planned or clamped, autonomy `auto`), and
+for every action a human approved earlier, apply runs, in order:
+
+1. the emergency stop (checked before every single action, from the log and from the
+   RULERUN_EMERGENCY_STOP environment variable);
+2. the rate limit (max_actions_per_hour, counted from the log across runs) and the
+   rule's cooldown for that entity;
+3. pre-execution checks: credentials present, not rejected by a human, no similar
+   action failed on the entity in the last 24 hours, the entity's live state still
+   equals the plan's `before`, and the guardrails still pass on fresh numbers;
+4. the intent is recorded in the log (a compare-and-set on the action id, which is the
+   idempotency key: rule, entity, action type and evaluation date), then the platform
+   call (retried with backoff on rate limits and transient errors), then the outcome
+   with the rollback plan, then a verification read.
+
+A crash anywhere leaves at most an `executing` row; the next apply reconciles it by
+reading the live state: applied means executed, not applied means it runs again.
+Actions needing approval are queued (expiring after 72 hours by default).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from engine.core.errors import EXIT_APPLY_FAILED, EXIT_OK, EXIT_STOPPED, RulerunError
+from engine.core.execution import ActionRequest, AdapterError, EntityKey, ExecResult, with_retries
+from engine.core.plan import Plan, PlannedAction
+
+STOP_ENV = "RULERUN_EMERGENCY_STOP"
+CRASH_ENV = "RULERUN_CRASH_AT"  # test hook: before_call | after_call | after_log
+APPROVAL_TTL = timedelta(hours=72)
+FAILURE_WINDOW = timedelta(hours=24)
+MAX_ATTEMPTS = 4
+MAX_RETRY_WAIT = 30.0
+STATE_KEYS = ("status", "daily_budget", "bid")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30m`, `12h`, `3d` (the cooldown notation)."""
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[text[-1]]
+    return timedelta(**{unit: int(text[:-1])})
+
+
+def stop_from_env() -> str | None:
+    value = os.environ.get(STOP_ENV, "").strip()
+    return None if value in ("", "0", "false", "no") else value
+
+
+@dataclass
+class Outcome:
+    """What one apply did, for the summary line and the exit code."""
+
+    counts: Counter = field(default_factory=Counter)
+    failed: list[str] = field(default_factory=list)
+    stopped: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped:
+            return EXIT_STOPPED
+        return EXIT_APPLY_FAILED if self.failed else EXIT_OK
+
+    def line(self) -> str:
+        order = ("executed", "reconciled", "failed", "queued", "blocked", "skipped", "dry_run", "not_executed")
+        parts = [f"{self.counts[k]} {k.replace('_', ' ')}" for k in order if self.counts[k]]
+        text = "Apply: " + (", ".join(parts) if parts else "nothing to do")
+        if self.stopped:
+            text += f" (emergency stop: {self.stopped})"
+        return text
+
+
+def log_row(a: PlannedAction, run_id: str, status: str | None = None) -> dict[str, Any]:
+    return {
+        "action_id": a.action_id,
+        "run_id": run_id,
+        "workflow": a.workflow,
+        "rule_id": a.rule_id,
+        "platform": a.platform,
+        "account_id": a.account_id,
+        "level": a.level,
+        "entity_id": a.entity_id,
+        "entity_name": a.entity_name,
+        "action_type": a.type,
+        "payload": {"params": a.params, "before": a.before, "after": a.after, "cooldown": a.cooldown},
+        "evidence": a.evidence,
+        "guardrails": a.guardrails,
+        "status": status or a.status,
+    }
+
+
+def action_from_row(row: dict[str, Any]) -> PlannedAction:
+    """An action as the log holds it (the payload keeps params, before, after and cooldown)."""
+    payload = row.get("payload") or {}
+    return PlannedAction.from_dict({**row, "type": row["action_type"], "reasons": [], **payload})
+
+
+def request_of(a: PlannedAction) -> ActionRequest:
+    return ActionRequest(
+        a.action_id,
+        EntityKey(a.platform, a.account_id, a.level, a.entity_id),
+        a.type,
+        dict(a.params),
+        dict(a.before),
+        dict(a.after),
+    )
+
+
+def _crash_point(name: str) -> None:
+    # Fault tests kill the process at exactly these points with a real SIGKILL.
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def state_matches(live: dict[str, Any], expected: dict[str, Any]) -> bool:
+    """Whether the live state has every value of `expected` (money compared to the cent)."""
+    for key, want in expected.items():
+        if key == "negative_keyword":
+            have = [(n.get("text"), n.get("match_type")) for n in live.get("negative_keywords") or []]
+            present = want is not None and (want.get("text"), want.get("match_type")) in have
+            if present != (want is not None):
+                return False
+            continue
+        got = live.get(key)
+        if isinstance(want, float) or isinstance(got, float):
+            if got is None or want is None or abs(float(got) - float(want)) > 0.005:
+                return False
+        elif got != want:
+            return False
+    return True
+
+
+class Executor:
+    """Runs the per-action protocol against one action log and the platforms' adapters."""
+
+    def __init__(
+        self,
+        log,
+        adapter: Callable[[str], Any],
+        guardrails_of: Callable[[PlannedAction], dict],
+        recheck: Callable[[PlannedAction], str | None],
+        run_id: str,
+        executed_by: str,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.log = log
+        self.adapter = adapter
+        self.guardrails_of = guardrails_of
+        self.recheck = recheck  # fresh-numbers guardrail check: None, or why the action must not run
+        self.run_id = run_id
+        self.executed_by = executed_by
+        self.sleep = sleep
+        self.outcome = Outcome()
+
+    # -- stop, rate limit, cooldown -----------------------------------------------------------
+    def stopped(self) -> str | None:
+        env = stop_from_env()
+        if env:
+            return f"{STOP_ENV}={env}"
+        state = self.log.stop_state()
+        return state.get("reason") or "engaged" if state else None
+
+    def _gate(self, a: PlannedAction) -> str | None:
+        """Why this action may not run now (rate limit, cooldown, pre-execution checks), or None."""
+        g = self.guardrails_of(a)
+        hour_ago = now() - timedelta(hours=1)
+        if self.log.executed_since(hour_ago) >= g["max_actions_per_hour"]:
+            return f"rate limit: {g['max_actions_per_hour']} actions per hour reached"
+        if a.cooldown:
+            last = self.log.last_executed(a.workflow, a.rule_id, a.platform, a.account_id, a.entity_id)
+            if last is not None and now() - last < parse_duration(a.cooldown):
+                return f"cooldown {a.cooldown}: last executed {last.isoformat(timespec='minutes')}"
+        try:
+            adapter = self.adapter(a.platform, a.account_id)
+            adapter.check_credentials()
+        except AdapterError as exc:
+            return f"platform not connected: {exc}"
+        existing = self.log.get(a.action_id)
+        if existing and existing["status"] == "rejected":
+            return "rejected by a human"
+        if self.log.failures_since(a.platform, a.account_id, a.entity_id, a.type, now() - FAILURE_WINDOW):
+            return "a similar action failed on this entity in the last 24 hours"
+        key = EntityKey(a.platform, a.account_id, a.level, a.entity_id)
+        try:
+            live = adapter.read_state(key)
+        except AdapterError as exc:
+            return f"cannot read live state: {exc}"
+        if not state_matches(live, a.before):
+            return "state changed since the plan: " + _diff(live, a.before)
+        return self.recheck(a)
+
+    # -- the protocol --------------------------------------------------------------------------
+    def run(self, a: PlannedAction) -> str:
+        """Execute one action; returns its final status for this run."""
+        stop = self.stopped()
+        if stop:
+            self.outcome.stopped = stop
+            self.outcome.counts["not_executed"] += 1
+            return "not_executed"
+        why = self._gate(a)
+        if why:
+            self.log.upsert_action(log_row(a, self.run_id, "skipped"))
+            if not self.log.record_status(a.action_id, "skipped", why):
+                self.log.note(a.action_id, why)  # approved (or decided) rows keep their status
+            self.outcome.counts["skipped"] += 1
+            a.status, a.reasons = "skipped", [*a.reasons, why]
+            return "skipped"
+        row = log_row(a, self.run_id, a.status)
+        row["executed_by"] = self.executed_by
+        if not self.log.record_intent(row):
+            self.outcome.counts["skipped"] += 1
+            return "skipped"  # another run executed or is executing it: exactly once
+        return self._call(a)
+
+    def _call(self, a: PlannedAction) -> str:
+        adapter = self.adapter(a.platform, a.account_id)
+        _crash_point("before_call")
+        try:
+            result = self._with_retries(lambda: adapter.execute(request_of(a)))
+        except AdapterError as exc:
+            self.log.record_outcome(a.action_id, "failed", error=str(exc))
+            self.outcome.counts["failed"] += 1
+            self.outcome.failed.append(a.action_id)
+            a.status = "failed"
+            return "failed"
+        _crash_point("after_call")
+        self.log.record_outcome(
+            a.action_id, "executed", result=result.result, rollback_plan=result.rollback_plan, executed_at=now()
+        )
+        _crash_point("after_log")
+        live = adapter.read_state(EntityKey(a.platform, a.account_id, a.level, a.entity_id))
+        if not state_matches(live, a.after):
+            message = "verification failed: live state is " + _diff(live, a.after)
+            self.log.record_outcome(a.action_id, "failed", error=message, rollback_plan=result.rollback_plan)
+            self.outcome.counts["failed"] += 1
+            self.outcome.failed.append(a.action_id)
+            return "failed"
+        self.outcome.counts["executed"] += 1
+        a.status = "executed"
+        return "executed"
+
+    def _with_retries(self, call: Callable[[], ExecResult]) -> ExecResult:
+        return with_retries(call, sleep=self.sleep, max_attempts=MAX_ATTEMPTS, max_wait=MAX_RETRY_WAIT, base=0.2)
+
+    # -- crash recovery ------------------------------------------------------------------------
+    def reconcile(self) -> list[PlannedAction]:
+        """Settle actions left `executing` by a crash; return those not applied, to run again."""
+        again = []
+        for row in self.log.in_doubt():
+            a = action_from_row(row)
+            try:
+                live = self.adapter(a.platform, a.account_id).read_state(
+                    EntityKey(a.platform, a.account_id, a.level, a.entity_id)
+                )
+            except AdapterError as exc:  # cannot tell yet: stays in doubt until the platform answers
+                self.log.note(a.action_id, f"in doubt after a crash; live state unreadable: {exc}")
+                continue
+            if state_matches(live, a.after):
+                self.log.record_outcome(
+                    a.action_id,
+                    "executed",
+                    result={"reconciled": True},
+                    rollback_plan=_rollback_plan_for(a),
+                    executed_at=now(),
+                )
+                self.outcome.counts["reconciled"] += 1
+            elif state_matches(live, a.before):
+                self.log.record_status(
+                    a.action_id,
+                    "approved" if row.get("approval_by") else "planned",
+                    "in doubt after a crash: not applied, runs again",
+                )
+                a.status = "approved" if row.get("approval_by") else "planned"
+                again.append(a)
+            else:
+                self.log.record_outcome(
+                    a.action_id,
+                    "failed",
+                    error="in doubt after a crash and the entity changed since: " + _diff(live, a.after),
+                )
+                self.outcome.counts["failed"] += 1
+                self.outcome.failed.append(a.action_id)
+        return again
+
+
+def _rollback_plan_for(a: PlannedAction) -> dict[str, Any] | None:
+    """The rollback plan of an action reconciled after a crash (its call's own plan was lost)."""
+    from engine.core.actions import ACTIONS
+
+    attr = ACTIONS[a.type].attribute
+    if a.type == "notify" or attr is None:
+        return None
+    if a.type == "add_negative_keyword":
+        neg = a.after.get("negative_keyword") or {}
+        return {"type": "remove_negative_keyword", "params": neg, "before": a.after, "after": a.before}
+    undo = {
+        "status": "enable" if a.after.get("status") == "paused" else "pause",
+        "daily_budget": "set_budget",
+        "bid": "set_bid",
+    }[attr]
+    params = {} if attr == "status" else {"amount": a.before.get(attr)}
+    return {"type": undo, "params": params, "before": a.after, "after": a.before}
+
+
+def _diff(live: dict[str, Any], expected: dict[str, Any]) -> str:
+    parts = []
+    for key, want in expected.items():
+        got = live.get("negative_keywords") if key == "negative_keyword" else live.get(key)
+        parts.append(f"{key}={got!r} (expected {want!r})")
+    return ", ".join(parts)
+
+
+def executable(plan: Plan, autonomy_of: Callable[[PlannedAction], str]) -> Iterable[PlannedAction]:
+    for a in plan.actions:
+        if a.status in ("planned", "clamped") and autonomy_of(a) == "auto" and a.type != "notify":
+            yield a
+
+
+def apply_plan(
+    plan: Plan,
+    executor: Executor,
+    log,
+    autonomy_of: Callable[[PlannedAction], str],
+    approved: list[PlannedAction],
+    progress: Callable[[int, int], None] | None = None,
+    approval_ttl: timedelta = APPROVAL_TTL,
+) -> Outcome:
+    """Log every action of the plan, queue approvals, and execute what may run."""
+    outcome = executor.outcome
+    log.expire_overdue(now())
+    again = executor.reconcile()
+    to_run: list[PlannedAction] = list(again)
+    seen = {a.action_id for a in again}
+    for a in plan.actions:
+        if a.action_id in seen:
+            continue
+        prior = log.get(a.action_id)
+        if prior and prior["status"] in ("executed", "rolled_back", "executing", "failed", "rejected", "expired"):
+            continue  # already settled on an earlier run: exactly once, and never resurrected
+        if a.status == "needs_approval":
+            if prior and prior["status"] == "approved":
+                to_run.append(action_from_row(prior))  # exactly what the human approved, re-checked before it runs
+            else:
+                log.queue_approval(log_row(a, plan.run_id), now() + approval_ttl)
+                outcome.counts["queued"] += 1
+        elif a.status in ("blocked", "skipped"):
+            log.upsert_action(log_row(a, plan.run_id))
+            outcome.counts[a.status] += 1
+        elif a.type == "notify":
+            log.upsert_action(log_row(a, plan.run_id, "executed"))
+            log.note(a.action_id, f"notification delivered to {notify(a) or 'the action log'}")
+        elif autonomy_of(a) == "dry_run":
+            log.upsert_action(log_row(a, plan.run_id, a.status))
+            outcome.counts["dry_run"] += 1
+        elif a.status in ("planned", "clamped"):
+            to_run.append(a)
+        seen.add(a.action_id)
+    for a in approved:
+        if a.action_id not in seen:
+            to_run.append(a)
+            seen.add(a.action_id)
+    for i, a in enumerate(to_run):
+        executor.run(a)
+        if progress:
+            progress(i + 1, len(to_run))
+    return outcome
+
+
+def notify(a: PlannedAction) -> str | None:
+    """Deliver a `notify` action: to the Slack webhook when RULERUN_SLACK_WEBHOOK is set."""
+    url = os.environ.get("RULERUN_SLACK_WEBHOOK")
+    if not url:
+        return None
+    import httpx
+
+    message = a.after.get("message") or a.rule_id
+    text = f"rulerun {a.workflow}/{a.rule_id}: {message} ({a.platform} {a.level} {a.entity_name or a.entity_id})"
+    try:
+        httpx.post(url, json={"text": text}, timeout=10).raise_for_status()
+    except httpx.HTTPError:  # the webhook URL is a secret: never echo it
+        return None
+    return "slack"
+
+
+def check_plan_freshness(generated_at: str, max_age: timedelta, at: datetime | None = None) -> None:
+    made = datetime.fromisoformat(generated_at)
+    age = (at or now()) - made
+    if age > max_age:
+        raise RulerunError(
+            f"the saved plan is {_hours(age)} old, older than the {_hours(max_age)} allowed",
+            hint="make a new plan with `rulerun evaluate --dry-run --out PLAN`, or pass --max-plan-age",
+        )
+
+
+def _hours(td: timedelta) -> str:
+    hours = td.total_seconds() / 3600
+    return f"{hours:.1f}h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def plan_from_json(doc: dict[str, Any]) -> Plan:
+    return Plan(
+        run_id=doc["run_id"],
+        mode="apply",
+        source=doc["source"],
+        as_of=date.fromisoformat(doc["as_of"]),
+        generated_at=doc["generated_at"],
+        rules_digest=doc.get("rules_digest", ""),
+        workflows=doc.get("workflows", []),
+        actions=[PlannedAction.from_dict(d) for d in doc["actions"]],
+    )

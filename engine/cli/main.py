@@ -1,0 +1,513 @@
+"""The `rulerun` command line.
+
+Only click is imported at start-up: each command imports what it needs when it runs,
+so `rulerun --help` stays fast and never loads DuckDB or a platform SDK.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+
+from engine import __version__
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success
+  1  invalid rules or data (every problem is listed as file:line:col)
+  2  usage error (unknown option, bad argument)
+  3  apply: at least one action failed
+  4  apply: emergency stop engaged
+  5  the state directory is locked by another rulerun process
+"""
+
+
+def _fail(exc) -> None:
+    """Print a user error (no traceback) and exit with its code."""
+    from rich.console import Console
+
+    from engine.core.errors import DiagnosticsError
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if isinstance(exc, DiagnosticsError):
+        errors = sum(1 for d in exc.diagnostics if d.severity == "error")
+        for d in exc.diagnostics:
+            color = "red" if d.severity == "error" else "yellow"
+            console.print(f"[bold]{d.location}[/]: [{color}]{d.severity}[/]: {d.message}", markup=True)
+            if d.hint:
+                console.print(f"  [dim]hint:[/] {d.hint}")
+        console.print(f"[red]{exc.message}[/]" if errors else exc.message)
+    else:
+        console.print(f"[red]error:[/] {exc.message}")
+        if exc.hint:
+            console.print(f"  [dim]hint:[/] {exc.hint}")
+    sys.exit(exc.exit_code)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        from engine.core.errors import RulerunError
+
+        try:
+            return super().invoke(ctx)
+        except RulerunError as exc:
+            _fail(exc)
+
+
+def _parse_date(ctx, param, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+
+rules_option = click.option(
+    "--rules", "rules", metavar="PATH", envvar="RULERUN_RULES", help="Rules folder (default: ./rules)."
+)
+state_option = click.option(
+    "--state-dir",
+    metavar="DIR",
+    envvar="RULERUN_STATE_DIR",
+    help="State directory (default: .rulerun/ beside the rules folder).",
+)
+source_option = click.option(
+    "--source",
+    default="demo",
+    show_default=True,
+    metavar="SPEC",
+    help="Data source: demo, demo:ad_groups=N,days=D, file:DIR, or live (syncs rulerun.yaml's accounts first).",
+)
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    callback=_parse_date,
+    metavar="DATE",
+    help="Evaluation date (default: the day after the newest data).",
+)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="rulerun")
+def main() -> None:
+    """rulerun: declarative rules for paid ads, email and conversion work.
+
+    Rules live in git as YAML (rules/<operator>/<workflow>.yaml). `evaluate --dry-run`
+    shows what they would do on the embedded demo data or your own; nothing is changed.
+    """
+
+
+@main.command()
+@rules_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github: annotations on the pull request's files and a step summary.",
+)
+def validate(rules: str | None, fmt: str) -> None:
+    """Check every rule file: YAML, schema, names, types and platform support.
+
+    Reports every problem at once as file:line:col with a hint; exits 1 when any is an
+    error. Reads no data.
+    """
+    from engine.cli.commands import validate_command
+
+    validate_command(rules, fmt)
+
+
+@main.command()
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    default=True,
+    help="Only show the plan (always the case for evaluate; `apply` executes).",
+)
+@rules_option
+@click.option(
+    "--workflow",
+    "workflows",
+    multiple=True,
+    metavar="OP/WF",
+    help="Evaluate only this workflow (repeatable); OP alone selects all of an operator's workflows.",
+)
+@source_option
+@as_of_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "jsonl", "markdown", "github"]),
+    default="table",
+    show_default=True,
+    help="Output format; json is the plan contract (schemas/plan.schema.json); github "
+    "annotates the rules in a pull request and writes the plan to the step summary.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when no action would run, 2 when actions are planned (or wait for approval), 1 on error.",
+)
+@click.option("--out", "out_path", metavar="FILE", help="Also save the plan as JSON to FILE.")
+@click.option("--limit", default=50, show_default=True, help="Rows per workflow in table/markdown (0: all).")
+@state_option
+@click.option("--profile", is_flag=True, help="Print the time of each stage to stderr.")
+def evaluate(
+    dry_run: bool, rules, workflows, source, as_of, fmt, detailed_exitcode, out_path, limit, state_dir, profile
+) -> None:
+    """Evaluate workflows on the data and print the plan; changes nothing.
+
+    \b
+    Examples:
+      rulerun evaluate --dry-run
+      rulerun evaluate --dry-run --workflow pinterest/daily_optimize --format json
+      rulerun evaluate --dry-run --source file:./exports --as-of 2026-11-01
+    """
+    from engine.cli.commands import evaluate_command
+
+    evaluate_command(
+        rules=rules,
+        workflows=workflows,
+        source=source,
+        as_of=as_of,
+        fmt=fmt,
+        out_path=out_path,
+        limit=limit,
+        state_dir=state_dir,
+        profile=profile,
+        detailed_exitcode=detailed_exitcode,
+    )
+
+
+log_url_option = click.option(
+    "--log-url",
+    metavar="URL",
+    envvar="RULERUN_LOG_URL",
+    help="Action log database (default: SQLite in the state directory; postgresql://... for a shared log).",
+)
+by_option = click.option("--by", metavar="NAME", help="Who is acting (default: $RULERUN_USER or the login name).")
+
+
+def _duration(ctx, param, value: str):
+    from datetime import timedelta
+
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if value is None:
+        return None
+    if not value or value[-1] not in units or not value[:-1].isdigit():
+        raise click.BadParameter(f"{value!r} is not a duration; use e.g. 30m, 6h or 2d")
+    return timedelta(**{units[value[-1]]: int(value[:-1])})
+
+
+@main.command()
+@click.argument("plan_path", required=False, metavar="[PLAN]")
+@rules_option
+@click.option("--workflow", "workflows", multiple=True, metavar="OP/WF", help="Apply only this workflow (repeatable).")
+@source_option
+@as_of_option
+@state_option
+@log_url_option
+@click.option(
+    "--max-plan-age", default="6h", show_default=True, callback=_duration, help="Refuse a saved PLAN older than this."
+)
+@click.option(
+    "--approval-ttl",
+    default="72h",
+    show_default=True,
+    envvar="RULERUN_APPROVAL_TTL",
+    callback=_duration,
+    help="How long a queued action waits for a human before it expires.",
+)
+@click.option("--profile", is_flag=True, help="Print the time of each stage to stderr.")
+@by_option
+def apply(
+    plan_path, rules, workflows, source, as_of, state_dir, log_url, max_plan_age, approval_ttl, profile, by
+) -> None:
+    """Evaluate, pass the safety pipeline, and execute what may run automatically.
+
+    Actions needing approval are queued (`rulerun approvals`); everything is logged with
+    a rollback plan. With PLAN (saved by `evaluate --dry-run --out PLAN`) it executes
+    exactly that plan, refusing it when it is older than --max-plan-age or the state of
+    an entity changed since. Exit code 3 when an action failed, 4 under emergency stop.
+    """
+    from engine.cli.apply_commands import apply_command
+
+    apply_command(
+        plan_path=plan_path,
+        rules=rules,
+        workflows=workflows,
+        source=source,
+        as_of=as_of,
+        state_dir=state_dir,
+        log_url=log_url,
+        max_plan_age=max_plan_age,
+        approval_ttl=approval_ttl,
+        profile=profile,
+        by=by,
+    )
+
+
+@main.command()
+@click.argument("action", type=click.Choice(["list", "show", "approve", "reject"]))
+@click.argument("action_id", required=False)
+@rules_option
+@state_option
+@log_url_option
+@by_option
+@click.option("--note", help="Why (kept in the log).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def approvals(action, action_id, rules, state_dir, log_url, by, note, fmt) -> None:
+    """List, show, approve or reject actions waiting for a human.
+
+    Approvals expire after 72 hours; an approved action executes on the next `apply`
+    once it passes the pre-execution checks again.
+    """
+    from engine.cli.apply_commands import approvals_command
+
+    approvals_command(action, action_id, state_dir=state_dir, rules=rules, log_url=log_url, by=by, note=note, fmt=fmt)
+
+
+@main.command()
+@click.argument("action_id", required=False)
+@click.option("--run", "run_id", metavar="RUN_ID", help="Roll back every executed action of a run.")
+@click.option("--force", is_flag=True, help="Roll back even if the entity changed since.")
+@rules_option
+@state_option
+@log_url_option
+@by_option
+def rollback(action_id, run_id, force, rules, state_dir, log_url, by) -> None:
+    """Restore the state before an action (or a whole run) from its logged rollback plan."""
+    from engine.cli.apply_commands import rollback_command
+
+    rollback_command(
+        action_id=action_id, run_id=run_id, force=force, rules=rules, state_dir=state_dir, log_url=log_url, by=by
+    )
+
+
+@main.command()
+@click.option("--reason", required=True, help="Why (shown to every runner).")
+@rules_option
+@state_option
+@log_url_option
+@by_option
+def stop(reason, rules, state_dir, log_url, by) -> None:
+    """Engage the emergency stop: every apply sharing the action log halts before its next action."""
+    from engine.cli.apply_commands import stop_command
+
+    stop_command(reason=reason, rules=rules, state_dir=state_dir, log_url=log_url, by=by)
+
+
+@main.command()
+@rules_option
+@state_option
+@log_url_option
+@by_option
+def resume(rules, state_dir, log_url, by) -> None:
+    """Release the emergency stop."""
+    from engine.cli.apply_commands import resume_command
+
+    resume_command(rules=rules, state_dir=state_dir, log_url=log_url, by=by)
+
+
+@main.command(name="log")
+@click.option("--since", metavar="WHEN", help="A date (2026-11-01) or a duration back from now (24h, 7d).")
+@click.option("--status", "status_filter", help="Only actions with this status.")
+@click.option("--platform", help="Only this platform.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--impact", is_flag=True, help="Before/after metrics at +1, +3 and +7 days, per action and per rule.")
+@click.option("--limit", default=1000, show_default=True)
+@rules_option
+@state_option
+@log_url_option
+def log_(since, status_filter, platform, fmt, impact, limit, rules, state_dir, log_url) -> None:
+    """Show the action log: what ran, when, by whom, with what result."""
+    from engine.cli.apply_commands import log_command
+
+    log_command(
+        since=since,
+        status_filter=status_filter,
+        platform=platform,
+        fmt=fmt,
+        impact=impact,
+        rules=rules,
+        state_dir=state_dir,
+        log_url=log_url,
+        limit=limit,
+    )
+
+
+@main.command()
+@rules_option
+@click.option("--workflow", required=True, metavar="OP/WF", help="The workflow to explain.")
+@click.option("--entity", "entity_id", required=True, metavar="ID", help="The entity id.")
+@source_option
+@as_of_option
+@state_option
+def explain(rules, workflow, entity_id, source, as_of, state_dir) -> None:
+    """Show why each rule of a workflow fires or not for one entity.
+
+    Every sub-expression's value is computed by the reference interpreter and checked
+    against the batch engine's verdict.
+    """
+    from engine.cli.commands import explain_command
+
+    explain_command(
+        rules=rules, workflow=workflow, entity_id=entity_id, source=source, as_of=as_of, state_dir=state_dir
+    )
+
+
+@main.command()
+@rules_option
+@click.option("--strict", is_flag=True, help="Exit 1 when there is any warning.")
+@click.option("--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text", show_default=True)
+def lint(rules, strict, fmt) -> None:
+    """Warn about rules that can never fire, shadowed rules, rules that propose opposite changes
+    to one entity, thresholds nobody uses, and workflows without tests (each at file:line)."""
+    from engine.authoring.lint import lint_command
+
+    sys.exit(lint_command(rules, strict, fmt))
+
+
+@main.command()
+@click.option(
+    "--base",
+    required=True,
+    metavar="GIT_REF",
+    help="Compare with the rules at this git ref (HEAD~1, origin/main, a tag).",
+)
+@rules_option
+@click.option("--workflow", "workflows", multiple=True, metavar="OP/WF", help="Only this workflow (repeatable).")
+@source_option
+@as_of_option
+@state_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "markdown", "json", "github"]), default="table", show_default=True
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when the plans are equal, 2 when they differ.")
+def diff(base, rules, workflows, source, as_of, state_dir, fmt, detailed_exitcode) -> None:
+    """What a rules change does: actions added, removed and changed against GIT_REF's rules,
+    on the same data and evaluation date (the pull-request view)."""
+    from engine.authoring.diff import diff_command
+
+    sys.exit(
+        diff_command(
+            base=base,
+            rules=rules,
+            source=source,
+            as_of=as_of,
+            state_dir=state_dir,
+            fmt=fmt,
+            workflows=workflows,
+            detailed_exitcode=detailed_exitcode,
+        )
+    )
+
+
+@main.command()
+@click.option(
+    "--from", "date_from", callback=_parse_date, metavar="DATE", help="First day (default: the data's first)."
+)
+@click.option(
+    "--to", "date_to", callback=_parse_date, metavar="DATE", help="Last day (default: the day after the newest data)."
+)
+@rules_option
+@click.option("--workflow", "workflows", multiple=True, metavar="OP/WF", help="Only this workflow (repeatable).")
+@source_option
+@state_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option("--chart", metavar="FILE.html", help="Also draw actions and spend affected per day into FILE.html.")
+def backtest(date_from, date_to, rules, workflows, source, state_dir, fmt, chart) -> None:
+    """Replay workflows day by day on history, as if each day's safe actions had been applied
+    (cooldowns and the safety pipeline included), and report what would have fired per day and rule."""
+    from engine.authoring.backtest import backtest_command
+
+    sys.exit(
+        backtest_command(
+            rules=rules,
+            workflows=workflows,
+            source=source,
+            date_from=date_from,
+            date_to=date_to,
+            state_dir=state_dir,
+            fmt=fmt,
+            chart=chart,
+        )
+    )
+
+
+@main.command(name="test")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@rules_option
+@click.option("--run", "run_regex", metavar="REGEX", help="Only tests whose `file::name` matches.")
+@click.option("--junit", metavar="FILE", help="Also write JUnit XML to FILE.")
+@click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text", show_default=True)
+def test_(paths, rules, run_regex, junit, fmt) -> None:
+    """Run the rule unit tests (rules/<operator>/<workflow>.test.yaml): given entities and daily
+    metrics, the expected actions and final statuses, and the actions that must not happen."""
+    from engine.authoring.ruletests import test_command
+
+    sys.exit(test_command(list(paths), rules, run_regex, junit, fmt))
+
+
+@main.command()
+@rules_option
+@state_option
+@click.option("--platform", metavar="NAME", help="Only this platform's accounts.")
+@click.option(
+    "--since",
+    "since",
+    callback=_parse_date,
+    metavar="DATE",
+    help="Read from this date (default: the days not stored yet plus the restatement window).",
+)
+def sync(rules, state_dir, platform, since) -> None:
+    """Fill the metrics store from the live accounts of rulerun.yaml, incrementally.
+
+    Only days not stored yet plus the platform's restatement window are read; each account
+    is replaced all-or-nothing for its range. `--source live` on evaluate and apply syncs first.
+    """
+    from engine.cli.live_commands import sync_command
+
+    sync_command(rules=rules, state_dir=state_dir, platform=platform, since=since)
+
+
+@main.command()
+@rules_option
+@state_option
+def connections(rules, state_dir) -> None:
+    """List the configured platforms and accounts, which credential variables are set (never
+    their values), and check each with the cheapest authenticated call; exit 1 when one fails."""
+    from engine.cli.live_commands import connections_command
+
+    connections_command(rules=rules, state_dir=state_dir)
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--write", "write_dir", metavar="DIR", help="Write every schema into DIR (e.g. schemas).")
+def schema(name: str | None, write_dir: str | None) -> None:
+    """Print a JSON Schema (workflow, operator, guardrails, plan, entities, metrics-daily) or list them."""
+    from engine.cli.commands import schema_command
+
+    schema_command(name, write_dir)
+
+
+@main.command()
+@click.argument(
+    "topic",
+    required=False,
+    type=click.Choice(["functions", "metrics", "attributes", "names", "actions", "platforms", "windows"]),
+)
+def docs(topic: str | None) -> None:
+    """Reference for rule writers, generated from the registries and the catalog."""
+    from engine.cli.commands import docs_command
+
+    docs_command(topic)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

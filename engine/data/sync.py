@@ -1,0 +1,224 @@
+"""`rulerun sync`: fill the metrics store from live platforms, incrementally.
+
+For each account in rulerun.yaml it reads only the days not stored yet, plus the
+platform's restatement window from the catalog (Meta and Google revise the last 3 days),
+up to yesterday in the account's timezone. Accounts are read concurrently (within each
+platform's limit); every account's range is written in one transaction that replaces
+that range, so a failure leaves no partial rows for it and the other accounts still land.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from engine.core.catalog import KEY_COLUMNS, Catalog
+from engine.core.execution import AdapterError, with_retries
+from engine.data.sources import SourceInfo
+from engine.data.store import LoadedSource, Store
+
+LIVE_SCHEMA = "live"
+INITIAL_DAYS = 90  # a new account's first sync reads this much history
+SYNC_TABLE = "_rulerun_sync"
+MAX_ATTEMPTS = 4  # reads of one account: the first try and three retries
+MAX_RETRY_WAIT = 60.0
+
+
+@dataclass
+class AccountResult:
+    platform: str
+    account_id: str
+    date_from: date | None = None
+    date_to: date | None = None
+    entities: int = 0
+    rows: int = 0
+    api_calls: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class SyncReport:
+    accounts: list[AccountResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[AccountResult]:
+        return [a for a in self.accounts if a.error]
+
+    def line(self) -> str:
+        rows = sum(a.rows for a in self.accounts)
+        calls = sum(a.api_calls for a in self.accounts)
+        ok = len(self.accounts) - len(self.failed)
+        text = f"Sync: {ok} of {len(self.accounts)} account(s), {rows:,} metric rows, {calls:,} API calls"
+        return text + (f"; {len(self.failed)} failed" if self.failed else "")
+
+
+def ensure_live_tables(con, catalog: Catalog) -> None:
+    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{LIVE_SCHEMA}"')
+    for table, columns in (("entities", catalog.entity_columns()), ("metrics_daily", catalog.metric_columns())):
+        cols = ", ".join(f'"{name}" {typ}' for name, typ in columns)
+        con.execute(f'CREATE TABLE IF NOT EXISTS "{LIVE_SCHEMA}"."{table}" ({cols})')
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {SYNC_TABLE} (platform VARCHAR, account_id VARCHAR,
+        last_date DATE, synced_at TIMESTAMP, PRIMARY KEY (platform, account_id))""")
+
+
+def yesterday_in(tz: str, today: date | None = None) -> date:
+    """The last complete day in the account's timezone."""
+    if today is not None:
+        return today - timedelta(days=1)
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.now(zone).date() - timedelta(days=1)
+
+
+def plan_range(con, catalog: Catalog, account, since: date | None, today: date | None) -> tuple[date, date]:
+    """Days to read: from --since, else the stored days minus the restatement window, else a backfill."""
+    until = yesterday_in(account.timezone, today)
+    if since is not None:
+        return since, until
+    row = con.execute(
+        f"SELECT last_date FROM {SYNC_TABLE} WHERE platform = ? AND account_id = ?",
+        [account.platform, account.account_id],
+    ).fetchone()
+    restate = catalog.sources[account.platform].restatement_days if account.platform in catalog.sources else 0
+    if row and row[0] is not None:
+        # the days not stored yet, plus the last `restate` stored days the platform may still revise
+        return row[0] + timedelta(days=1) - timedelta(days=restate), until
+    return until - timedelta(days=INITIAL_DAYS - 1), until
+
+
+def _store_account(con, catalog: Catalog, account, fetched, date_from: date, date_to: date) -> None:
+    """Replace the account's entities and its metric rows in [date_from, date_to], atomically."""
+    entity_cols = [c for c, _ in catalog.entity_columns()]
+    metric_cols = [c for c, _ in catalog.metric_columns()]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        key = [account.platform, account.account_id]
+        con.execute(f'DELETE FROM "{LIVE_SCHEMA}".entities WHERE platform = ? AND account_id = ?', key)
+        con.execute(
+            f'DELETE FROM "{LIVE_SCHEMA}".metrics_daily WHERE platform = ? AND account_id = ? '
+            "AND date >= ? AND date <= ?",
+            [*key, date_from, date_to],
+        )
+        if fetched.entities:
+            con.executemany(
+                f'INSERT INTO "{LIVE_SCHEMA}".entities VALUES ({", ".join("?" for _ in entity_cols)})',
+                [[e.get(c) for c in entity_cols] for e in fetched.entities],
+            )
+        if fetched.metrics:
+            con.executemany(
+                f'INSERT INTO "{LIVE_SCHEMA}".metrics_daily VALUES ({", ".join("?" for _ in metric_cols)})',
+                [[m.get(c) for c in metric_cols] for m in fetched.metrics],
+            )
+        con.execute(f"INSERT OR REPLACE INTO {SYNC_TABLE} VALUES (?, ?, ?, current_timestamp)", [*key, date_to])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def sync(
+    store: Store,
+    catalog: Catalog,
+    accounts: list,
+    adapter_for,
+    *,
+    since: date | None = None,
+    today: date | None = None,
+    concurrency: dict[str, int] | None = None,
+    progress=None,
+    sleep=time.sleep,
+) -> SyncReport:
+    """Read every account (concurrently per platform) and store each one all-or-nothing."""
+    con = store.connect()
+    ensure_live_tables(con, catalog)
+    report = SyncReport()
+    ranges = {(a.platform, a.account_id): plan_range(con, catalog, a, since, today) for a in accounts}
+    limits = {a.platform: (concurrency or {}).get(a.platform, 4) for a in accounts}
+    # each platform reads at most its own number of accounts at once (its rate limit), platforms in parallel
+    gates = {p: threading.Semaphore(n) for p, n in limits.items()}
+    workers = max(1, sum(limits.values()))
+
+    def read(account) -> tuple[Any, AccountResult]:
+        date_from, date_to = ranges[(account.platform, account.account_id)]
+        result = AccountResult(account.platform, account.account_id, date_from, date_to)
+        with gates[account.platform]:
+            t0 = time.perf_counter()
+            try:
+                fetched = with_retries(
+                    lambda: adapter_for(account).fetch(date_from, date_to),
+                    sleep=sleep,
+                    max_attempts=MAX_ATTEMPTS,
+                    max_wait=MAX_RETRY_WAIT,
+                    base=0.5,
+                )
+            except AdapterError as exc:
+                result.error = str(exc)
+                return None, result
+            finally:
+                result.seconds = time.perf_counter() - t0
+        return fetched, result
+
+    # Reads run in threads; the store is written from this thread only (one DuckDB writer).
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(read, a) for a in accounts]
+        by_key = {(a.platform, a.account_id): a for a in accounts}
+        for done, future in enumerate(as_completed(futures), 1):
+            fetched, result = future.result()
+            if fetched is not None:
+                _validate(fetched, result)
+            if fetched is not None and result.error is None:
+                _store_account(
+                    con,
+                    catalog,
+                    by_key[(result.platform, result.account_id)],
+                    fetched,
+                    result.date_from,
+                    result.date_to,
+                )
+                result.entities, result.rows, result.api_calls = (
+                    len(fetched.entities),
+                    len(fetched.metrics),
+                    fetched.api_calls,
+                )
+            report.accounts.append(result)
+            if progress:
+                progress(done, len(accounts), result)
+    report.accounts.sort(key=lambda r: (r.platform, r.account_id))
+    return report
+
+
+def _validate(fetched, result: AccountResult) -> None:
+    """A response the catalog cannot store is the adapter's failure, never half a range."""
+    for row in fetched.metrics:
+        missing = [k for k in ("date", *KEY_COLUMNS) if row.get(k) in (None, "")]
+        if missing or row.get("platform") != result.platform or row.get("account_id") != result.account_id:
+            result.error = f"malformed metrics row from the platform (missing {', '.join(missing) or 'account'})"
+            return
+        d = row["date"]
+        if isinstance(d, str):  # adapters may pass the API's ISO strings through
+            try:
+                d = row["date"] = date.fromisoformat(d[:10])
+            except ValueError:
+                result.error = f"malformed metrics row: date {d!r}"
+                return
+        if not isinstance(d, date) or not (result.date_from <= d <= result.date_to):
+            result.error = f"metrics row dated {d!r} outside the requested {result.date_from}..{result.date_to}"
+            return
+
+
+def load_live(store: Store, catalog: Catalog) -> LoadedSource:
+    """The synced data as a loaded source (schema `live`)."""
+    con = store.connect()
+    ensure_live_tables(con, catalog)
+    lo, hi, n = con.execute(f'SELECT min(date), max(date), count(*) FROM "{LIVE_SCHEMA}".metrics_daily').fetchone()
+    entities = con.execute(f'SELECT count(*) FROM "{LIVE_SCHEMA}".entities').fetchone()[0]
+    info = SourceInfo(frozenset(catalog.additive), lo, hi, entities, n)
+    return LoadedSource(LIVE_SCHEMA, "live", info, reused=True)

@@ -1,0 +1,83 @@
+"""Reference documentation generated from the registries and the catalog (`rulerun docs`)."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.markdown import Markdown
+
+from engine.core.actions import ACTIONS
+from engine.core.catalog import load_catalog
+from engine.language import windows
+from engine.language.expr.functions import FUNCTIONS
+from engine.language.scope import BUILTINS
+from platforms import all_platforms
+
+TOPICS = ("functions", "metrics", "attributes", "names", "actions", "platforms", "windows")
+
+
+def _doc(obj) -> str:
+    return " ".join((obj.__doc__ or "").split())
+
+
+def markdown(topic: str) -> str:
+    cat = load_catalog()
+    if topic == "functions":
+        rows = [f"| `{f.signature}` | {_doc(f)} |" for f in FUNCTIONS.values()]
+        return "## Functions\n\n| call | meaning |\n|---|---|\n" + "\n".join(rows)
+    if topic == "metrics":
+        rows = [
+            f"| `{m.name}` | {m.kind} | {m.unit} | {m.formula or ''} | {m.description} |" for m in cat.metrics.values()
+        ]
+        truth = [f"| `truth.{m.name}` | truth | {m.unit} | {m.formula} | {m.description} |" for m in cat.truth.values()]
+        return (
+            "## Metrics\n\nWindow sums; derived metrics are ratios of sums (division by zero is null).\n\n"
+            "| name | kind | unit | formula | meaning |\n|---|---|---|---|---|\n" + "\n".join(rows + truth)
+        )
+    if topic == "attributes":
+        rows = [f"| `{a.name}` | {a.type} | {a.description} |" for a in cat.attributes.values()]
+        return "## Entity attributes\n\n| name | type | meaning |\n|---|---|---|\n" + "\n".join(rows)
+    if topic == "names":
+        return (
+            "## Names in expressions\n\n"
+            "- `spend`, `cpa`, ...: metrics over the rule's window\n"
+            "- `prev.spend`: the equally long window just before it\n"
+            "- `last_3d.spend`, `today.spend`, `yesterday.spend`, `mtd.spend`, `lifetime.spend`: other windows\n"
+            "- `status`, `daily_budget`, `is_brand`, ...: entity attributes; `parent.status`: the parent's\n"
+            "- `thresholds.<name>`: from the operator's operator.yaml (per product when given per product)\n"
+            "- `guardrails.<name>`: global hard limits (rules/guardrails.yaml)\n"
+            "- `benchmarks.<name>`: the platform's benchmarks (catalog/benchmarks.yaml)\n"
+            "- `truth.<name>`: Shopify truth over the window (`truth.mer`, `truth.cac`, ...)\n"
+            + "".join(f"- `{b}`: the platform's conversion over-reporting ratio\n" for b in BUILTINS)
+            + "- literals: numbers, 'text', true/false, null; lists for `in`: `status in ['active', 'paused']`"
+        )
+    if topic == "actions":
+        lines = ["## Actions\n"]
+        for a in ACTIONS.values():
+            params = ", ".join(a.params_schema.get("properties", {})) or "none"
+            support = "; ".join(
+                f"{p.name}: {', '.join(p.levels_supporting(a.name))}"
+                for p in all_platforms()
+                if p.levels_supporting(a.name) and a.name != "notify"
+            )
+            lines.append(
+                f"### `{a.name}`\n\n{_doc(a)}\n\n- parameters: {params}\n- example: `{a.example}`\n"
+                + (f"- supported: {support}\n" if support else "- supported: every platform and level\n")
+            )
+        return "\n".join(lines)
+    if topic == "platforms":
+        lines = ["## Platforms\n"]
+        for p in all_platforms():
+            acts = "; ".join(f"{lvl}: {', '.join(p.supported_actions(lvl))}" for lvl in p.levels)
+            lines.append(
+                f"### `{p.name}` ({p.title})\n\n{_doc(p)}\n\n- levels and actions: {acts}\n"
+                f"- credentials: {', '.join(p.credentials)}\n"
+            )
+        return "\n".join(lines)
+    if topic == "windows":
+        return "## Windows\n\n" + (windows.__doc__ or "").split("\n", 2)[2]
+    raise KeyError(topic)
+
+
+def render_docs(topic: str | None):
+    topics = [topic] if topic else list(TOPICS)
+    return Group(*(Markdown(markdown(t)) for t in topics))

@@ -1,0 +1,187 @@
+"""The workspace: the rules folder, the state directory and `rulerun.yaml` beside the rules.
+
+`rulerun.yaml` (optional) holds settings a team shares in git:
+
+    state_dir: .rulerun            # relative to the file
+    action_log:
+      url_env: RULERUN_LOG_URL     # the name of the variable holding a postgresql:// URL
+    approvals:
+      expire_after: 72h
+    platforms:                     # what `rulerun sync` reads (credentials come from the environment)
+      google:
+        accounts:
+          - {id: "123-456-7890", timezone: America/New_York, currency: USD}
+      meta:
+        accounts:
+          - {id: act_1029384756}
+
+Secrets never go in the file: the action log URL is read from the environment variable it
+names. Command-line options and environment variables override the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from engine.core.errors import ValidationFailed
+
+CONFIG_NAME = "rulerun.yaml"
+DURATION = r"^[1-9][0-9]{0,4}[mhd]$"
+ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://rulerun.dev/schemas/workspace.schema.json",
+    "title": "rulerun workspace",
+    "description": "rulerun.yaml beside the rules folder: settings shared in git. Never put secrets here.",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "state_dir": {"type": "string", "minLength": 1, "description": "State directory, relative to this file."},
+        "action_log": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "url_env": {
+                    "type": "string",
+                    "pattern": ENV_NAME,
+                    "description": "Environment variable holding the action log URL (postgresql://...).",
+                },
+            },
+        },
+        "platforms": {
+            "type": "object",
+            "description": "Platforms and accounts `rulerun sync` reads.",
+            "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["accounts"],
+                "properties": {
+                    "accounts": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["id"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "id": {"type": ["string", "integer"]},
+                                "timezone": {"type": "string"},
+                                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                                "endpoint": {"type": "string", "description": "A non-default API address."},
+                            },
+                        },
+                    },
+                    "concurrency": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 16,
+                        "description": "Accounts read at once (default 4).",
+                    },
+                },
+            },
+        },
+        "approvals": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "expire_after": {
+                    "type": "string",
+                    "pattern": DURATION,
+                    "description": "How long approvals wait: 30m, 72h, 3d.",
+                }
+            },
+        },
+    },
+}
+
+
+def parse_duration(text: str) -> timedelta:
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[text[-1]]
+    return timedelta(**{unit: int(text[:-1])})
+
+
+@dataclass
+class Workspace:
+    rules: Path
+    state_dir: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def resolve(cls, rules: str | None, state_dir: str | None) -> Workspace:
+        rules_path = Path(rules or os.environ.get("RULERUN_RULES") or "rules")
+        root = rules_path.resolve().parent
+        settings = _read_config(root / CONFIG_NAME)
+        state = state_dir or os.environ.get("RULERUN_STATE_DIR")
+        if state:
+            state_path = Path(state)
+        elif settings.get("state_dir"):
+            state_path = root / settings["state_dir"]
+        else:
+            # Like a Terraform root: state lives beside the rules folder unless told otherwise.
+            state_path = root / ".rulerun"
+        return cls(rules_path, state_path, settings)
+
+    def load_env(self) -> None:
+        """Read credentials from `.env` beside the rules folder, if there is one; the real
+        environment wins. Values are never printed, logged or stored."""
+        env = self.rules.resolve().parent / ".env"
+        if env.is_file():
+            from dotenv import load_dotenv
+
+            load_dotenv(env, override=False)
+
+    def log_url(self, given: str | None) -> str | None:
+        """The action log URL: --log-url, then RULERUN_LOG_URL, then the variable rulerun.yaml names."""
+        if given:
+            return given
+        if os.environ.get("RULERUN_LOG_URL"):
+            return os.environ["RULERUN_LOG_URL"]
+        env = (self.settings.get("action_log") or {}).get("url_env")
+        return os.environ.get(env) if env else None
+
+    def accounts(self, platform: str | None = None) -> list:
+        """The live accounts rulerun.yaml configures (optionally of one platform)."""
+        from platforms.live import Account
+
+        out = []
+        for name, spec in (self.settings.get("platforms") or {}).items():
+            if platform and name != platform:
+                continue
+            for a in spec.get("accounts") or []:
+                out.append(
+                    Account(name, str(a["id"]), a.get("timezone", "UTC"), a.get("currency", "USD"), a.get("endpoint"))
+                )
+        return out
+
+    def concurrency(self, platform: str) -> int:
+        return int(((self.settings.get("platforms") or {}).get(platform) or {}).get("concurrency", 4))
+
+    def approval_ttl(self, given: timedelta | None) -> timedelta:
+        text = (self.settings.get("approvals") or {}).get("expire_after")
+        return given or (parse_duration(text) if text else timedelta(hours=72))
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    from engine.core.yamlpos import load_file
+    from engine.rules.loader import _explain
+
+    doc, problems = load_file(path)
+    if doc is not None and doc.data is not None:
+        if not isinstance(doc.data, dict):
+            problems.append(doc.diag((), f"{CONFIG_NAME} must be a mapping of settings"))
+        else:
+            for err in Draft202012Validator(SCHEMA).iter_errors(doc.data):
+                problems.extend(_explain(doc, tuple(err.absolute_path), err, label="setting"))
+    if problems:
+        raise ValidationFailed(problems, f"invalid {CONFIG_NAME}")
+    return doc.data if doc and isinstance(doc.data, dict) else {}
