@@ -31,7 +31,13 @@ def test_no_stray_schema_files():
 
 
 def _yaml_files():
-    return sorted([*REPO.joinpath("rules").rglob("*.yaml"), *REPO.joinpath("catalog").glob("*.yaml")])
+    return sorted(
+        [
+            *REPO.joinpath("rules").rglob("*.yaml"),
+            *REPO.joinpath("catalog").glob("*.yaml"),
+            *REPO.joinpath("platforms").glob("*/catalog.yaml"),
+        ]
+    )
 
 
 @pytest.mark.parametrize("path", _yaml_files(), ids=lambda p: str(p.relative_to(REPO)))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine.core.actions import ACTIONS
 from engine.core.catalog import load_catalog
+from engine.core.platform_catalog import fragment_schema
 from engine.language import windows
 from engine.rules.autonomy import LEVELS
 from engine.rules.guardrails import GUARDRAILS
@@ -388,22 +389,15 @@ def _catalog_schemas() -> dict[str, dict]:
             "formula": {"type": "string"},
         },
     }
-    field_map = {
+    share = {
         "type": "object",
-        "additionalProperties": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "metric": {"type": "string"},
-                    "attribute": {"type": "string"},
-                    "transform": {"enum": ["identity", "micros", "cents"]},
-                },
-            },
+        "required": ["min", "max"],
+        "additionalProperties": False,
+        "properties": {
+            "min": {"type": "number", "minimum": 0, "maximum": 1},
+            "max": {"type": "number", "minimum": 0, "maximum": 1},
         },
     }
-    number_map = {"type": "object", "additionalProperties": {"type": "number"}}
     return {
         "catalog-metrics.schema.json": doc(
             "catalog-metrics.schema.json",
@@ -441,56 +435,38 @@ def _catalog_schemas() -> dict[str, dict]:
                 }
             },
         ),
-        "catalog-sources.schema.json": doc(
-            "catalog-sources.schema.json",
-            "rulerun catalog: sources",
+        "catalog-concepts.schema.json": doc(
+            "catalog-concepts.schema.json",
+            "rulerun catalog: concepts",
             {
+                "additionalProperties": False,
                 "properties": {
-                    "sources": {
+                    "concepts": {
+                        "description": "Concept -> system -> that system's name for it (and a `note`).",
                         "type": "object",
-                        "additionalProperties": {
-                            "type": "object",
-                            "required": ["type", "freshness_sla_hours"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "type": {"type": "string"},
-                                "freshness_sla_hours": {"type": "number", "minimum": 0},
-                                "restatement_days": {"type": "integer", "minimum": 0},
-                                "covers": {"type": "array", "items": {"type": "string"}},
-                                "missing": {"type": "array", "items": {"type": "string"}},
-                                "credibility": {"type": "string"},
-                                "notes": {"type": "string"},
-                                "truth": {"type": "boolean"},
-                            },
-                        },
+                        "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
                     }
-                }
+                },
             },
         ),
-        "catalog-field-mapping.schema.json": doc(
-            "catalog-field-mapping.schema.json",
-            "rulerun catalog: field mapping",
-            {"properties": {"platforms": field_map, "attributes": field_map, "concepts": {"type": "object"}}},
-        ),
-        "catalog-credibility.schema.json": doc(
-            "catalog-credibility.schema.json",
-            "rulerun catalog: credibility",
+        "catalog-budget-allocation.schema.json": doc(
+            "catalog-budget-allocation.schema.json",
+            "rulerun catalog: budget allocation",
             {
+                "additionalProperties": False,
                 "properties": {
-                    "conversions_vs_shopify_ratio": number_map,
-                    "last_validated": {"type": ["string", "null"]},
-                }
+                    "budget_allocation": {
+                        "description": "Target share of total ad budget per platform (or `testing`).",
+                        "type": "object",
+                        "additionalProperties": share,
+                    }
+                },
             },
         ),
-        "catalog-benchmarks.schema.json": doc(
-            "catalog-benchmarks.schema.json",
-            "rulerun catalog: benchmarks",
-            {
-                "properties": {
-                    "platforms": {"type": "object", "additionalProperties": number_map},
-                    "budget_allocation": {"type": "object"},
-                }
-            },
+        "platform-catalog.schema.json": doc(
+            "platform-catalog.schema.json",
+            "rulerun platform catalog fragment (platforms/<name>/catalog.yaml)",
+            fragment_schema(),
         ),
     }
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.core.actions import ACTIONS
+from engine.core.catalog import load_catalog
 from engine.core.plan import PlannedAction
 from engine.language.expr.reference import Reference
 from engine.rules.escalation import EscalationRule
-from engine.rules.guardrails import LEARNING_PHASE_PLATFORMS
 from engine.rules.model import Operator
 
 LIVE = ("planned", "clamped")  # statuses still on their way to execution
@@ -176,7 +176,7 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
                 limit=f.sla_hours,
             )
             return
-    if g["learning_phase_no_changes"] and f.learning_phase and a.platform in LEARNING_PHASE_PLATFORMS:
+    if g["learning_phase_no_changes"] and f.learning_phase and load_catalog().has_trait(a.platform, "learning_phase"):
         _block(a, "learning_phase_no_changes", f"{a.platform} {a.level} is in its learning phase: never modified")
         return
     if a.type in ("pause", "add_negative_keyword") and g["brand_campaigns_no_auto_pause"] and f.brand_lineage:

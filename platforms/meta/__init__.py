@@ -10,7 +10,7 @@ class Meta(Platform):
 
     Levels: campaign, ad_group (Meta's ad set), ad. Budgets live on the campaign under
     campaign budget optimization (CBO) and on the ad set otherwise; bids on the ad set.
-    Platform conversions over-report against Shopify (see catalog/credibility.yaml).
+    Platform conversions over-report against Shopify (its credibility_ratio in catalog.yaml).
     """
 
     name = "meta"
