@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from engine.core.money import WireMoney
 from engine.core.resources import catalog_dir
 
 KEY_COLUMNS: tuple[str, ...] = ("platform", "account_id", "level", "entity_id")
@@ -26,8 +27,6 @@ DUCKDB_TYPES = {
     "date": "DATE",
     "labels": "VARCHAR[]",
 }
-
-TRANSFORMS = {"identity": 1.0, "micros": 1_000_000.0, "cents": 100.0}
 
 
 @dataclass(frozen=True)
@@ -70,12 +69,15 @@ class FieldMap:
     platform: str
     field: str
     target: str  # canonical metric or attribute
-    transform: str = "identity"
+    money: WireMoney = field(default_factory=WireMoney)  # the unit conversion (engine/core/money.py)
 
-    def convert(self, value: float | None) -> float | None:
-        if value is None:
-            return None
-        return float(value) / TRANSFORMS[self.transform]
+    @property
+    def transform(self) -> str:
+        return self.money.transform
+
+    def convert(self, value: float | None, currency: str | None = None) -> float | None:
+        """The platform's value -> the canonical one (money in `currency`, the account's)."""
+        return self.money.from_wire(value, currency)
 
 
 @dataclass
@@ -136,10 +138,14 @@ def _read(path: Path) -> dict:
         return yaml.safe_load(fh) or {}
 
 
-def _field_maps(section: dict, key: str) -> dict[str, dict[str, FieldMap]]:
+def _field_maps(section: dict, key: str, money: dict) -> dict[str, dict[str, FieldMap]]:
+    def unit(platform: str, transform: str) -> WireMoney:
+        own = (money or {}).get(platform) or {}
+        return WireMoney(transform, own.get("digits"), dict(own.get("digits_by_currency") or {}))
+
     return {
         platform: {
-            fld: FieldMap(platform, fld, spec[key], spec.get("transform", "identity"))
+            fld: FieldMap(platform, fld, spec[key], unit(platform, spec.get("transform", "identity")))
             for fld, spec in (fields or {}).items()
         }
         for platform, fields in (section or {}).items()
@@ -198,8 +204,8 @@ def load_catalog(directory: str | None = None) -> Catalog:
         metrics=metrics,
         attributes=attributes,
         sources=sources,
-        field_mapping=_field_maps(mapping_doc.get("platforms"), "metric"),
-        attribute_mapping=_field_maps(mapping_doc.get("attributes"), "attribute"),
+        field_mapping=_field_maps(mapping_doc.get("platforms"), "metric", mapping_doc.get("money")),
+        attribute_mapping=_field_maps(mapping_doc.get("attributes"), "attribute", mapping_doc.get("money")),
         credibility={k: float(v) for k, v in (credibility_doc.get("conversions_vs_shopify_ratio") or {}).items()},
         benchmarks={
             p: {k: float(v) for k, v in vals.items()} for p, vals in (benchmarks_doc.get("platforms") or {}).items()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine.core.actions import ACTIONS
 from engine.core.catalog import load_catalog
+from engine.core.money import TRANSFORMS
 from engine.language import windows
 from engine.rules.autonomy import LEVELS
 from engine.rules.guardrails import GUARDRAILS
@@ -398,7 +399,22 @@ def _catalog_schemas() -> dict[str, dict]:
                 "properties": {
                     "metric": {"type": "string"},
                     "attribute": {"type": "string"},
-                    "transform": {"enum": ["identity", "micros", "cents"]},
+                    "transform": {"enum": list(TRANSFORMS)},
+                },
+            },
+        },
+    }
+    money_map = {
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "digits": {"type": "integer", "minimum": 0, "maximum": 6},
+                "digits_by_currency": {
+                    "type": "object",
+                    "propertyNames": {"pattern": "^[A-Z]{3}$"},
+                    "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 6},
                 },
             },
         },
@@ -470,7 +486,14 @@ def _catalog_schemas() -> dict[str, dict]:
         "catalog-field-mapping.schema.json": doc(
             "catalog-field-mapping.schema.json",
             "rulerun catalog: field mapping",
-            {"properties": {"platforms": field_map, "attributes": field_map, "concepts": {"type": "object"}}},
+            {
+                "properties": {
+                    "platforms": field_map,
+                    "attributes": field_map,
+                    "money": money_map,
+                    "concepts": {"type": "object"},
+                }
+            },
         ),
         "catalog-credibility.schema.json": doc(
             "catalog-credibility.schema.json",
