@@ -16,7 +16,7 @@ from engine.core.execution import (
     RateLimited,
     TransientError,
 )
-from platforms.live import Account
+from platforms.adapter import Account
 
 ACCOUNT = "123-456-7890"
 DEV_TOKEN = "dev-token-SECRET-123"

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("facebook_business")
 
 from engine.core.execution import ActionRequest, AuthError, EntityKey, PermanentError, RateLimited, TransientError
-from platforms.live import Account
+from platforms.adapter import Account
 from platforms.meta.adapter import MetaAdsAdapter
 from tests.fakes.meta_graph_fake import APP_ID, APP_SECRET, TOKEN, MetaGraphFake
 

@@ -46,7 +46,9 @@ class Fault:
 class Account:
     customer_id: str = "1234567890"
     name: str = "Acme Widgets (fake)"
+    currency_code: str = "USD"
     budgets: dict[str, int] = field(default_factory=dict)  # budget id -> amount_micros
+    shared_budgets: set[str] = field(default_factory=set)  # explicitly shared budget ids
     campaigns: dict[str, dict] = field(default_factory=dict)
     labels: list[tuple[str, str]] = field(default_factory=list)  # (campaign id, label)
     ad_groups: dict[str, dict] = field(default_factory=dict)
@@ -290,6 +292,13 @@ class GoogleAdsFake:
                     "OAUTH_TOKEN_EXPIRED",
                     "Authentication of the request failed.",
                 )
+            if fault.kind == "invalid_grant":
+                # what the client sees when google-auth cannot refresh the token in gRPC's metadata plugin
+                context.abort(
+                    grpc.StatusCode.UNAVAILABLE,
+                    "Getting metadata from plugin failed with error: ('invalid_grant: Token has been expired or "
+                    "revoked.', {'error': 'invalid_grant', 'error_description': 'Token has been expired or revoked.'})",
+                )
             if fault.kind == "malformed":
                 return b"\xff\xff\xff\xff\x0f"
         customer = getattr(request, "customer_id", None)
@@ -319,6 +328,7 @@ class GoogleAdsFake:
                 "campaign.bidding_strategy_type": x["bidding"],
                 "campaign.campaign_budget": f"customers/{c}/campaignBudgets/{x['budget']}",
                 "campaign_budget.amount_micros": a.budgets[x["budget"]],
+                "campaign_budget.explicitly_shared": "TRUE" if x["budget"] in a.shared_budgets else "FALSE",
             }
 
         def group(gid: str) -> dict[str, Any]:
@@ -507,6 +517,10 @@ class GoogleAdsFake:
                 value = getattr(op.update, path)
             target[fields[path]] = value
 
+    def billable_unit_micros(self) -> int:
+        """The smallest amount the account's currency bills (whole yen for JPY), in micros."""
+        return {"JPY": 1_000_000, "KRW": 1_000_000}.get(self.account.currency_code, 10_000)
+
     def _mutate_campaigns(self, request, context):
         def apply(op, which):
             rn = op.update.resource_name
@@ -552,7 +566,7 @@ class GoogleAdsFake:
                 raise KeyError(rn)
             box = {"amount": self.account.budgets[bid]}
             self._update(op, which, box, {"amount_micros": "amount"})
-            if box["amount"] % 10_000:
+            if box["amount"] % self.billable_unit_micros():
                 raise ValueError("NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT")
             self.account.budgets[bid] = box["amount"]
             return rn
