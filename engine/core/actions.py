@@ -60,6 +60,7 @@ class Proposal:
     after: dict[str, Any]
     skip_reason: str | None = None  # set when the rule fired but no change is possible
     noop: bool = False  # the entity is already in the target state: nothing to do
+    note: str | None = None  # what else the change touches (the campaigns on a shared budget)
 
 
 NOOP = Proposal({}, {}, noop=True)
@@ -239,6 +240,14 @@ class _Amount(ActionType):
     def plan_params(cls, restore, now):
         return {"amount": restore}
 
+    @classmethod
+    def shared_note(cls, entity: dict[str, Any]) -> str | None:
+        """Names every campaign a change of a shared budget changes."""
+        campaigns = entity.get("budget_campaigns")
+        if cls.attribute != "daily_budget" or not entity.get("shared_budget") or not campaigns:
+            return None
+        return f"shared budget: also changes campaigns {', '.join(str(c) for c in campaigns)}"
+
 
 class _SetAmount(_Amount):
     params_schema = {
@@ -256,7 +265,7 @@ class _SetAmount(_Amount):
         target = money.round_amount(float(params["amount"]), entity.get("currency"))
         if target == current:
             return NOOP
-        return Proposal({cls.attribute: current}, {cls.attribute: target})
+        return Proposal({cls.attribute: current}, {cls.attribute: target}, note=cls.shared_note(entity))
 
 
 class _ChangeAmount(_Amount):
@@ -303,7 +312,7 @@ class _ChangeAmount(_Amount):
             return Proposal({}, {}, skip_reason=f"the new {cls.label} would be {target:.2f}, not above zero")
         if target == current:
             return NOOP
-        return Proposal({cls.attribute: current}, {cls.attribute: target})
+        return Proposal({cls.attribute: current}, {cls.attribute: target}, note=cls.shared_note(entity))
 
 
 @register

@@ -187,6 +187,10 @@ class MetaAdsAdapter(LiveAdapter):
             )
             if self.account.endpoint:
                 session.GRAPH = self.account.endpoint.rstrip("/")  # this session only, not the class default
+            # every response's usage headers, errors included, whatever SDK call made it
+            session.requests.hooks["response"].append(
+                lambda response, *args, **kwargs: self._note_usage(response.headers)
+            )
             self._sdk_api = FacebookAdsApi(session)
         return self._sdk_api
 
@@ -208,7 +212,6 @@ class MetaAdsAdapter(LiveAdapter):
         from facebook_business.exceptions import FacebookError, FacebookRequestError
 
         if isinstance(exc, FacebookRequestError):
-            self._note_usage(exc.http_headers())
             return self._translate(exc)
         if isinstance(exc, requests.RequestException):
             # the exception text holds the request URL, whose query has the token: name the type only
@@ -243,9 +246,7 @@ class MetaAdsAdapter(LiveAdapter):
         return PermanentError(message, details=details)
 
     def _list(self, cursor: Any) -> list[dict[str, Any]]:
-        rows = [obj.export_all_data() for obj in cursor]
-        self._note_usage(cursor.headers())
-        return rows
+        return [obj.export_all_data() for obj in cursor]
 
     # -- reads
 

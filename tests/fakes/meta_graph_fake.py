@@ -90,6 +90,7 @@ class MetaGraphFake:
         self.page_size = page_size
         self.latency = latency  # seconds added to every response, like a real API's round trip
         self.app_usage: int | None = None  # when set, every response carries X-App-Usage at this percent
+        self.extra_headers: dict[str, str] = {}  # sent with every response (usage headers, ...)
         self.async_polls = async_polls
         self.campaigns = _campaigns()
         self.adsets = _adsets()
@@ -218,7 +219,7 @@ class MetaGraphFake:
                 **headers,
                 "X-App-Usage": json.dumps({"call_count": self.app_usage, "total_time": 10, "total_cputime": 10}),
             }
-        for name, value in headers.items():
+        for name, value in {**headers, **self.extra_headers}.items():
             h.send_header(name, value)
         h.end_headers()
         h.wfile.write(data)
