@@ -69,6 +69,27 @@ from platforms.adapter import Account, Adapter, Fetched
 
 log = logging.getLogger("rulerun.platforms")
 
+
+class _SecretMask(logging.Filter):
+    """Masks credential values in the records of the loggers it is attached to (an SDK's transport)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            masked = text
+            for secret in self.secrets:
+                masked = masked.replace(secret, "***")
+            if masked != text:
+                record.msg, record.args = masked, ()
+        return True
+
+
+_MASK = _SecretMask()
+
 _LABELS = {"daily_budget": "daily budget", "bid": "manual bid", "status": "status", "negative_keyword": "negative"}
 
 
@@ -98,11 +119,19 @@ class Written:
 class LiveAdapter(Adapter):
     """One account of a platform reached over its API; subclasses supply the platform calls."""
 
+    # Loggers of the platform's transport that may write a credential (a token in a logged URL)
+    transport_loggers: tuple[str, ...] = ()
+
     def __init__(self, account: Account, catalog: Catalog | None = None):
         self.account = account
         self.platform = account.platform
         self.catalog = catalog or load_catalog()
         self._done: dict[str, ExecResult] = {}
+        _MASK.secrets.update(self.secrets())
+        for name in self.transport_loggers:
+            logger = logging.getLogger(name)
+            if _MASK not in logger.filters:
+                logger.addFilter(_MASK)
 
     # ------------------------------------------------------------------ what a platform supplies
 

@@ -89,8 +89,7 @@ def sync_command(*, rules, state_dir, platform, since) -> None:
 
 def connections_command(*, rules, state_dir) -> None:
     """Each configured platform: its credential variables (present or not, never values), and a live check."""
-    from platforms import get_platform
-    from platforms import live_adapter
+    from platforms import get_platform, live_adapter
 
     ws, catalog, _ = _project(rules, state_dir)
     accounts = _accounts(ws, None)

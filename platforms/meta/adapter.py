@@ -159,6 +159,8 @@ class MetaAdsAdapter(LiveAdapter):
 
     ASYNC_AFTER_DAYS = 14
     PAGE_LIMIT = 500
+    # the SDK sends the access token in GET query strings, which urllib3 logs at DEBUG
+    transport_loggers = ("urllib3.connectionpool",)
 
     def __init__(self, account, catalog=None, *, poll_interval: float | None = None, max_polls: int = 150):
         super().__init__(account, catalog)
