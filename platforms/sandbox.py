@@ -57,6 +57,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.core import money
+from engine.core.actions import ACTIONS, FROM_REQUEST, RollbackPlan, toggleable_statuses, undo_plan
 from engine.core.execution import (
     ActionRequest,
     AdapterError,
@@ -67,25 +69,12 @@ from engine.core.execution import (
     RateLimited,
     TransientError,
 )
-from platforms.adapter import REMOVE_NEGATIVE_KEYWORD, Adapter, Baseline
+from platforms.adapter import Adapter, Baseline
 
 FAULTS_ENV = "RULERUN_SANDBOX_FAULTS"
 DB_NAME = "sandbox.sqlite"
 
-# action type -> the state attribute it changes (None: changes nothing)
-_ATTRIBUTE: dict[str, str | None] = {
-    "pause": "status",
-    "enable": "status",
-    "set_budget": "daily_budget",
-    "change_budget": "daily_budget",
-    "set_bid": "bid",
-    "change_bid": "bid",
-    "add_negative_keyword": "negative_keyword",
-    REMOVE_NEGATIVE_KEYWORD: "negative_keyword",
-    "notify": None,
-}
 _SCALARS = ("status", "daily_budget", "bid")
-_TOGGLEABLE = ("active", "paused")  # removed/archived entities cannot come back
 _LABEL = {"daily_budget": "daily budget", "bid": "manual bid"}
 
 _SCHEMA = """
@@ -166,9 +155,9 @@ class _Faults:
             return False
 
 
-def _money(value: Any, label: str, where: dict[str, str]) -> float:
+def _money(value: Any, label: str, where: dict[str, str], currency: str | None) -> float:
     try:
-        amount = round(float(value) + 0.0, 2)
+        amount = money.round_amount(float(value), currency)
     except (TypeError, ValueError):
         raise PermanentError(f"invalid {label}: {value!r}", **where) from None
     if amount <= 0:
@@ -187,18 +176,9 @@ def _negative(value: Any, where: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _undo_plan(attr: str, *, restore: Any, now: Any) -> dict[str, Any]:
-    """The rollback plan that takes `attr` from `now` back to `restore`."""
-    if attr == "status":
-        kind, params = ("enable" if restore == "active" else "pause"), {}
-    elif attr == "daily_budget":
-        kind, params = "set_budget", {"amount": restore}
-    elif attr == "bid":
-        kind, params = "set_bid", {"amount": restore}
-    else:
-        kind = "add_negative_keyword" if restore is not None else REMOVE_NEGATIVE_KEYWORD
-        params = dict(restore if restore is not None else now)
-    return {"type": kind, "params": params, "before": {attr: now}, "after": {attr: restore}}
+def _undo(kind: str, *, restore: Any, now: Any) -> dict[str, Any] | None:
+    plan = undo_plan(kind, restore=restore, now=now)
+    return plan.to_dict() if plan is not None else None
 
 
 class DemoSandbox(Adapter):
@@ -272,16 +252,17 @@ class DemoSandbox(Adapter):
         self._check_platform(key)
         lost = self._faults.on_call(key)
         where = _where(key)
-        attr = _ATTRIBUTE.get(plan.get("type", ""))
-        if attr is None or attr not in (plan.get("after") or {}) or attr not in (plan.get("before") or {}):
-            raise PermanentError(f"not a rollback plan: {plan!r}", **where)
-        restore, expect = plan["after"][attr], plan["before"][attr]
+        try:
+            parsed = RollbackPlan.from_dict(plan)
+        except ValueError as exc:
+            raise PermanentError(str(exc), **where) from None
+        attr, restore, expect = parsed.key, parsed.restore, parsed.expect
         if attr == "negative_keyword":
             if restore is None and expect is None:
                 raise PermanentError(f"not a rollback plan: {plan!r}", **where)
             restore = _negative(restore, where) if restore is not None else None
             expect = _negative(expect, where) if expect is not None else None
-        result = self._change(key, plan["type"], attr, restore, action_id=None, expect=expect)
+        result = self._change(key, parsed.type, attr, restore, action_id=None, expect=expect)
         if lost:
             raise TransientError("timed out", **where)
         return result
@@ -380,20 +361,21 @@ class DemoSandbox(Adapter):
 
     def _execute(self, req: ActionRequest) -> ExecResult:
         key, where = req.entity, _where(req.entity)
-        if req.type not in _ATTRIBUTE or req.type == REMOVE_NEGATIVE_KEYWORD:
+        op = ACTIONS.get(req.type)  # rule actions only: an undo arrives as a rollback plan
+        if op is None:
             raise PermanentError(f"unsupported action type {req.type!r}", **where)
         _check_supported(req.type, key)
         if req.action_id in self._faults.fail_ids:
             raise PermanentError(f"rejected by the sandbox (fail:{req.action_id})", **where)
-        attr = _ATTRIBUTE[req.type]
+        attr = op.key()
         if attr is None:
             target: Any = req.after.get("message", "")
-        elif attr == "status":
-            target = "paused" if req.type == "pause" else "active"
+        elif op.sets is not FROM_REQUEST:
+            target = op.sets
         elif attr == "negative_keyword":
             target = _negative(req.after.get("negative_keyword"), where)
         elif attr in req.after:
-            target = _money(req.after[attr], _LABEL[attr], where)
+            target = _money(req.after[attr], _LABEL[attr], where, self._base(key).get("currency"))
         else:
             raise PermanentError(f"{req.type} without a new {_LABEL[attr]}", **where)
         return self._change(key, req.type, attr, target, action_id=req.action_id)
@@ -428,12 +410,12 @@ class DemoSandbox(Adapter):
             ident = target if attr != "negative_keyword" or target is not None else expect
             current = _read(db, key, base, attr, ident)
             if rollingback and _same(current, target):  # already restored: retrying a rollback is harmless
-                return ExecResult({attr: target, "already": True}, _undo_plan(attr, restore=expect, now=target))
+                return ExecResult({attr: target, "already": True}, _undo(kind, restore=expect, now=target))
             _check_change(attr, current, target, where)
             _write(db, key, base, attr, target, ident)
             seq = _record(db, key, action_id, kind, {attr: current}, {attr: target})
             result = {attr: target, "change_id": seq}
-            plan = _undo_plan(attr, restore=current, now=target)
+            plan = _undo(kind, restore=current, now=target)
             _complete(db, seq, result, plan)
             return ExecResult(result, plan)
 
@@ -503,12 +485,13 @@ def _same(current: Any, wanted: Any) -> bool:
 
 
 def _check_change(attr: str, current: Any, target: Any, where: dict[str, str]) -> None:
-    if attr == "status" and (current not in _TOGGLEABLE or target not in _TOGGLEABLE):
+    toggleable = toggleable_statuses()  # removed/archived entities cannot come back
+    if attr == "status" and (current not in toggleable or target not in toggleable):
         raise PermanentError(f"the entity is {current}: it cannot be set {target}", **where)
     if attr in _LABEL:
         if current is None:
             raise PermanentError(f"the entity has no {_LABEL[attr]} to change", **where)
-        _money(target, _LABEL[attr], where)
+        _money(target, _LABEL[attr], where, None)
 
 
 def _write(db: sqlite3.Connection, key: EntityKey, base: dict[str, Any], attr: str, target: Any, ident: Any) -> None:

@@ -16,7 +16,7 @@ from engine.core.execution import (
     RateLimited,
     TransientError,
 )
-from platforms.live import Account
+from platforms.adapter import Account
 
 ACCOUNT = "123-456-7890"
 DEV_TOKEN = "dev-token-SECRET-123"
@@ -286,3 +286,63 @@ def test_malformed_response_is_adapter_error(adapter, fake):
     fake.fail_next("malformed", method="MutateCampaignsRequest")
     with pytest.raises(AdapterError):
         adapter.execute(req("m", key("campaign", "12"), "pause", {"status": "active"}, {"status": "paused"}))
+
+
+def test_jpy_amounts_round_to_whole_yen(fake, monkeypatch):
+    from google.oauth2.credentials import Credentials
+
+    from platforms.google.adapter import GoogleAdsAdapter
+    from tests.fakes.google_ads_fake import TOKEN
+
+    monkeypatch.setenv("GOOGLE_ADS_DEVELOPER_TOKEN", DEV_TOKEN)
+    fake.account.currency_code = "JPY"
+    fake.account.budgets["502"] = 5_000_000_000  # 5,000 yen
+    ad = GoogleAdsAdapter(
+        Account("google", ACCOUNT, currency="JPY", endpoint=fake.endpoint),
+        credentials=Credentials(token=TOKEN),
+        insecure=True,
+    )
+    k = key("campaign", "12")
+    assert ad.read_state(k)["daily_budget"] == 5000.0
+    # 5,500.4 yen is not a whole number of yen: Google would refuse it (NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT)
+    res = ad.execute(req("jpy", k, "set_budget", {"daily_budget": 5000.0}, {"daily_budget": 5500.4}))
+    assert fake.account.budgets["502"] == 5_500_000_000 and res.result["daily_budget"] == 5500.0
+    assert res.rollback_plan["params"] == {"amount": 5000.0}
+    ad.rollback(res.rollback_plan, k)
+    assert fake.account.budgets["502"] == 5_000_000_000
+    ad.close()
+
+
+def test_usd_micros_round_to_the_cent_not_below(adapter, fake):
+    k = key("campaign", "12")
+    adapter.execute(req("cent", k, "set_budget", {"daily_budget": 20.0}, {"daily_budget": 33.514}))
+    assert fake.account.budgets["502"] == 33_510_000  # a multiple of 10,000 micros: accepted
+
+
+def test_revoked_refresh_token_is_an_auth_error_never_retried(adapter, fake):
+    from engine.core.execution import with_retries
+
+    fake.fail_next("invalid_grant", n=5)
+    waits: list[float] = []
+    with pytest.raises(AuthError) as err:
+        with_retries(lambda: adapter.check_connection(), sleep=waits.append)
+    assert "GOOGLE_ADS_REFRESH_TOKEN" in str(err.value) and not err.value.retryable
+    assert waits == [] and len(fake.calls) == 1  # one call, no retry
+
+
+def test_shared_budget_is_read_and_every_campaign_is_named(adapter, fake):
+    fake.account.campaigns["14"] = {"name": "Gadgets", "status": "ENABLED", "budget": "502", "bidding": "TARGET_CPA"}
+    fake.account.shared_budgets.add("502")
+    ents = {(e["level"], e["entity_id"]): e for e in adapter.fetch(D0, D1).entities}
+    assert ents[("campaign", "12")]["shared_budget"] is True
+    assert ents[("campaign", "12")]["budget_campaigns"] == ["12", "14"]
+    assert ents[("campaign", "11")]["shared_budget"] is False and ents[("campaign", "11")]["budget_campaigns"] is None
+
+    k = key("campaign", "12")
+    res = adapter.execute(req("shared", k, "set_budget", {"daily_budget": 20.0}, {"daily_budget": 25.0}))
+    assert res.result["shared_budget_campaigns"] == ["12", "14"]
+    assert res.rollback_plan["params"] == {"amount": 20.0, "shared_budget_campaigns": ["12", "14"]}
+    assert adapter.read_state(key("campaign", "14"))["daily_budget"] == 25.0  # one budget, both campaigns
+    back = adapter.rollback(res.rollback_plan, k)
+    assert back.rollback_plan["params"]["shared_budget_campaigns"] == ["12", "14"]
+    assert fake.account.budgets["502"] == 20_000_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 pytest.importorskip("facebook_business")
 
 from engine.core.execution import ActionRequest, AuthError, EntityKey, PermanentError, RateLimited, TransientError
-from platforms.live import Account
+from platforms.adapter import Account
 from platforms.meta.adapter import MetaAdsAdapter
 from tests.fakes.meta_graph_fake import APP_ID, APP_SECRET, TOKEN, MetaGraphFake
 
@@ -221,3 +222,31 @@ def test_slows_down_when_usage_nears_the_budget(fake, env):
     fake.app_usage = 95
     adapter.fetch(date(2026, 1, 1), date(2026, 1, 3))
     assert pauses and all(p == 2.0 for p in pauses) and adapter.throttled == len(pauses)
+
+
+def test_jpy_account_reads_and_writes_whole_yen(fake, env):
+    # Meta's offset for JPY is 1: a budget of 5,000 yen is sent as "5000", never 500000
+    fake.adsets["s2"]["daily_budget"] = "5000"
+    adapter = MetaAdsAdapter(Account("meta", "act_123", currency="JPY", endpoint=fake.url), poll_interval=0)
+    k = key("ad_group", "s2")
+    assert adapter.read_state(k)["daily_budget"] == 5000.0
+    entities = by_id(adapter.fetch(date(2026, 1, 1), date(2026, 1, 1)).entities)
+    assert entities["s2"]["daily_budget"] == 5000.0 and entities["s2"]["currency"] == "JPY"
+    res = adapter.execute(req("jpy", "ad_group", "s2", "set_budget", {B: 5000.0}, {B: 7500.4}))
+    assert fake.updates[-1] == ("s2", {"daily_budget": "7500"}) and res.result[B] == 7500.0
+    adapter.rollback(res.rollback_plan, k)
+    assert fake.updates[-1] == ("s2", {"daily_budget": "5000"})
+
+
+def test_ad_account_usage_reset_time_is_not_a_percentage(fake, env):
+    adapter = make(fake)
+    pauses = []
+    adapter.sleep = pauses.append
+    usage = {"acc_id_util_pct": 9.67, "reset_time_duration": 300, "ads_api_access_tier": "standard_access"}
+    fake.extra_headers = {"X-Ad-Account-Usage": json.dumps(usage)}
+    adapter.read_state(key("campaign", "c1"))
+    assert adapter.usage["x-ad-account-usage"]["reset_time_duration"] == 300
+    assert pauses == [] and adapter.throttled == 0
+    fake.extra_headers = {"X-Ad-Account-Usage": '{"acc_id_util_pct": 97, "reset_time_duration": 0}'}
+    adapter.read_state(key("campaign", "c1"))
+    assert pauses == [2.0]

@@ -16,7 +16,8 @@ from engine.core.execution import (
     RateLimited,
     TransientError,
 )
-from platforms.adapter import Adapter, adapter_for
+from platforms import adapter_for
+from platforms.adapter import Adapter
 from platforms.sandbox import DemoSandbox
 
 CAMPAIGN = EntityKey("google", "111", "campaign", "c1")

@@ -16,7 +16,8 @@ from engine.core.catalog import load_catalog
 from engine.core.execution import RateLimited, TransientError
 from engine.data.store import Store
 from engine.data.sync import INITIAL_DAYS, LIVE_SCHEMA, load_live, sync
-from platforms.live import Account, Fetched, LiveAdapter
+from platforms.adapter import Account, Fetched
+from platforms.template import LiveAdapter
 
 TODAY = date(2026, 11, 21)
 CATALOG = load_catalog()
@@ -29,7 +30,7 @@ class ScriptedPlatform(LiveAdapter):
     malformed: set[str] = set()
     lock = threading.Lock()
 
-    def fetch(self, date_from, date_to):
+    def read(self, date_from, date_to):
         with self.lock:
             self.calls.append((self.account.account_id, date_from, date_to))
         if self.account.account_id in self.failing:
@@ -52,16 +53,13 @@ class ScriptedPlatform(LiveAdapter):
             metrics[-1]["date"] = date_to + timedelta(days=5)
         return Fetched([{**key, "name": "Campaign", "status": "active"}], metrics, api_calls=2)
 
-    def check_connection(self):
+    def probe(self):
         return "scripted"
 
-    def read_state(self, key):  # pragma: no cover - writes are not part of sync
+    def state(self, key):  # pragma: no cover - writes are not part of sync
         raise NotImplementedError
 
-    def execute(self, req):  # pragma: no cover
-        raise NotImplementedError
-
-    def rollback(self, plan, key):  # pragma: no cover
+    def write(self, change):  # pragma: no cover
         raise NotImplementedError
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from engine.core.actions import MONEY_ATTRIBUTES
 from engine.core.errors import EXIT_APPLY_FAILED, EXIT_OK, EXIT_STOPPED, RulerunError
 from engine.core.execution import ActionRequest, AdapterError, EntityKey, ExecResult, with_retries
 from engine.core.plan import Plan, PlannedAction
@@ -41,7 +42,7 @@ APPROVAL_TTL = timedelta(hours=72)
 FAILURE_WINDOW = timedelta(hours=24)
 MAX_ATTEMPTS = 4
 MAX_RETRY_WAIT = 30.0
-STATE_KEYS = ("status", "daily_budget", "bid")
+STATE_KEYS = ("status", *MONEY_ATTRIBUTES)
 
 
 def now() -> datetime:
@@ -297,21 +298,13 @@ class Executor:
 
 def _rollback_plan_for(a: PlannedAction) -> dict[str, Any] | None:
     """The rollback plan of an action reconciled after a crash (its call's own plan was lost)."""
-    from engine.core.actions import ACTIONS
+    from engine.core.actions import OPERATIONS, undo_plan
 
-    attr = ACTIONS[a.type].attribute
-    if a.type == "notify" or attr is None:
+    key = OPERATIONS[a.type].key()
+    if key is None:
         return None
-    if a.type == "add_negative_keyword":
-        neg = a.after.get("negative_keyword") or {}
-        return {"type": "remove_negative_keyword", "params": neg, "before": a.after, "after": a.before}
-    undo = {
-        "status": "enable" if a.after.get("status") == "paused" else "pause",
-        "daily_budget": "set_budget",
-        "bid": "set_bid",
-    }[attr]
-    params = {} if attr == "status" else {"amount": a.before.get(attr)}
-    return {"type": undo, "params": params, "before": a.after, "after": a.before}
+    plan = undo_plan(a.type, restore=a.before.get(key), now=a.after.get(key))
+    return plan.to_dict() if plan is not None else None
 
 
 def _diff(live: dict[str, Any], expected: dict[str, Any]) -> str:

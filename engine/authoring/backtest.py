@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.apply.executor import STATE_KEYS, parse_duration
+from engine.core.actions import ACTIONS
 from engine.core.errors import EXIT_OK, RulerunError, UsageError
 from engine.core.plan import PlannedAction
 
@@ -114,11 +115,11 @@ class Simulation:
         return (_key(a), str(neg.get("text")), str(neg.get("match_type")))
 
     def _execute(self, a: PlannedAction, day: date, negative) -> None:
-        changed = {k: v for k, v in a.after.items() if k in STATE_KEYS}
-        if changed:
-            self.state.setdefault(_key(a), {}).update(changed)
+        key = ACTIONS[a.type].key()  # the one state the action changes
         if negative is not None:
             self.negatives.add(negative)
+        elif key in STATE_KEYS and key in a.after:
+            self.state.setdefault(_key(a), {})[key] = a.after[key]
         self.last_executed[(a.workflow, a.rule_id, a.platform, a.account_id, a.entity_id)] = day
 
 

@@ -42,6 +42,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
+from engine.core.actions import ACTIONS
 from engine.core.errors import EXIT_OK, RulerunError, UsageError, ValidationFailed
 from engine.core.plan import Plan, PlannedAction
 
@@ -54,16 +55,7 @@ COMPARED = ("params", "after", "status")
 
 Key = tuple[str, str, str, str, str, str, str]
 
-VERBS = {
-    "pause": "pauses",
-    "enable": "enables",
-    "set_budget": "sets the budget of",
-    "change_budget": "changes the budget of",
-    "set_bid": "sets the bid of",
-    "change_bid": "changes the bid of",
-    "add_negative_keyword": "negates",
-    "notify": "notifies about",
-}
+VERBS = {name: op.verb for name, op in ACTIONS.items()}
 
 
 def action_match_key(a: PlannedAction) -> Key:

@@ -510,18 +510,13 @@ def _operand(node: Node) -> str:
 
 
 def _attribute(action: ActionSpec) -> str | None:
-    attr = ACTIONS[action.type].attribute
-    return attr if attr in ("status", "daily_budget", "bid") else None
+    op = ACTIONS[action.type]
+    return op.attribute if op.attribute == "status" or op.is_money() else None
 
 
 def _direction(action: ActionSpec) -> int | None:
     """+1 raises (or enables), -1 lowers (or pauses), None when unknown."""
-    if action.type in ("pause", "enable"):
-        return -1 if action.type == "pause" else 1
-    step = action.params.get("by_pct", action.params.get("by_amount"))
-    if action.type.startswith("change_") and isinstance(step, int | float) and step:
-        return 1 if step > 0 else -1
-    return None
+    return ACTIONS[action.type].rule_direction(action.params)
 
 
 def _describe(action: ActionSpec) -> str:

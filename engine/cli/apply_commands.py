@@ -67,7 +67,7 @@ class Platforms:
     def _make(self, platform: str, account_id: str | None):
         if self.source == "live":
             from engine.core.execution import PermanentError
-            from platforms.live import live_adapter
+            from platforms import live_adapter
 
             account = self.accounts.get((platform, account_id))
             if account is None:
@@ -75,7 +75,7 @@ class Platforms:
                     "account not configured in rulerun.yaml", platform=platform, account_id=account_id or ""
                 )
             return live_adapter(account)
-        from platforms.adapter import adapter_for
+        from platforms import adapter_for
 
         return adapter_for(platform, source=self.source, state_dir=self.state_dir, baseline=self.baseline)
 

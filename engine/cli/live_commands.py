@@ -29,7 +29,7 @@ def _accounts(ws, platform: str | None) -> list:
 def run_sync(ws, catalog, store, platform: str | None = None, since: date | None = None):
     """Sync the workspace's accounts into `store`, with a progress bar per account on a terminal."""
     from engine.data.sync import sync
-    from platforms.live import live_adapter
+    from platforms import live_adapter
 
     accounts = _accounts(ws, platform)
     ws.load_env()
@@ -89,8 +89,7 @@ def sync_command(*, rules, state_dir, platform, since) -> None:
 
 def connections_command(*, rules, state_dir) -> None:
     """Each configured platform: its credential variables (present or not, never values), and a live check."""
-    from platforms import get_platform
-    from platforms.live import live_adapter
+    from platforms import get_platform, live_adapter
 
     ws, catalog, _ = _project(rules, state_dir)
     accounts = _accounts(ws, None)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from engine.core.platform_catalog import FRAGMENT_FILE, TRANSFORMS, Fragment, read_fragments
+from engine.core.money import WireMoney
+from engine.core.platform_catalog import FRAGMENT_FILE, Fragment, read_fragments
 from engine.core.resources import catalog_dir, platform_files
 
 KEY_COLUMNS: tuple[str, ...] = ("platform", "account_id", "level", "entity_id")
@@ -74,12 +75,15 @@ class FieldMap:
     platform: str
     field: str
     target: str  # canonical metric or attribute
-    transform: str = "identity"
+    money: WireMoney = field(default_factory=WireMoney)  # the unit conversion (engine/core/money.py)
 
-    def convert(self, value: float | None) -> float | None:
-        if value is None:
-            return None
-        return float(value) / TRANSFORMS[self.transform]
+    @property
+    def transform(self) -> str:
+        return self.money.transform
+
+    def convert(self, value: float | None, currency: str | None = None) -> float | None:
+        """The platform's value -> the canonical one (money in `currency`, the account's)."""
+        return self.money.from_wire(value, currency)
 
 
 class StatusVocabulary(Mapping[str, str]):
@@ -174,9 +178,13 @@ def _read(path: Path) -> dict:
 
 
 def _field_maps(fragments: list[Fragment], section: str, key: str) -> dict[str, dict[str, FieldMap]]:
+    def unit(f: Fragment, transform: str) -> WireMoney:
+        own = f.data.get("money") or {}
+        return WireMoney(transform, own.get("digits"), dict(own.get("digits_by_currency") or {}))
+
     return {
         f.platform: {
-            fld: FieldMap(f.platform, fld, spec[key], spec.get("transform", "identity"))
+            fld: FieldMap(f.platform, fld, spec[key], unit(f, spec.get("transform", "identity")))
             for fld, spec in f.data[section].items()
         }
         for f in fragments

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.core.errors import Diagnostic, DiagnosticsError
+from engine.core.money import TRANSFORMS
 from engine.core.yamlpos import Document, load_file
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
 FRAGMENT_FILE = "catalog.yaml"
 
-# Unit conversions a field mapping may apply: the platform value is divided by the factor.
-TRANSFORMS = {"identity": 1.0, "micros": 1_000_000.0, "cents": 100.0}
 
 # The canonical entity statuses every platform's own status values map to.
 STATUSES = ("active", "paused", "removed", "archived")
@@ -55,7 +54,9 @@ def _mapping_entry(target: str, what: str) -> dict:
             "transform": {
                 "enum": list(TRANSFORMS),
                 "default": "identity",
-                "description": "Unit conversion: micros divides by 1,000,000, cents by 100.",
+                "description": "Unit conversion (engine/core/money.py): micros divides by 1,000,000 and rounds to "
+                "the currency's smallest unit; minor_units divides by 10 to the currency's digits (or the "
+                "platform's own digits, `money:` below).",
             },
         },
     }
@@ -113,6 +114,21 @@ def fragment_schema() -> dict:
                 "description": "Platform attribute field -> canonical attribute, for fields needing a conversion.",
                 "type": "object",
                 "additionalProperties": _mapping_entry("attribute", "attribute"),
+            },
+            "money": {
+                "description": "The platform's own minor digits where they differ from the currency's "
+                "(ISO 4217 / CLDR): `minor_units` transforms use them.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "digits": {"type": "integer", "minimum": 0, "maximum": 6},
+                    "digits_by_currency": {
+                        "type": "object",
+                        "propertyNames": {"pattern": "^[A-Z]{3}$"},
+                        "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 6},
+                    },
+                    "source": {"type": "string", "description": "Where the platform documents it."},
+                },
             },
             "benchmarks": {
                 "description": "Benchmarks usable in rules as `benchmarks.<name>` on this platform.",

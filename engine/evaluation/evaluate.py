@@ -41,6 +41,9 @@ ENTITY_FIELDS = (
     "product",
     "is_brand",
     "learning_phase",
+    "currency",
+    "shared_budget",
+    "budget_campaigns",
 )
 
 
@@ -458,7 +461,7 @@ def _propose(
             proposal = atype.propose(entity, rule.action.params)
             if proposal.noop:
                 continue
-            reasons = [rule.description or rule.when.text]
+            reasons = [rule.description or rule.when.text, *([proposal.note] if proposal.note else [])]
             status = "planned"
             if proposal.skip_reason:
                 status = "skipped"

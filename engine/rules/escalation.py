@@ -72,6 +72,11 @@ DEFAULT_ESCALATIONS: tuple[tuple[str, str, str], ...] = (
         "budget change over $500/day needs human approval",
     ),
     (
+        "shared_budget_change",
+        "action.type in ['set_budget', 'change_budget'] and shared_budget",
+        "the budget is shared by several campaigns: changing it changes every one of them",
+    ),
+    (
         "cross_platform_rebalance",
         "action.type == 'rebalance_budget'",
         "cross-platform budget rebalancing needs approval",

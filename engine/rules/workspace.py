@@ -149,7 +149,7 @@ class Workspace:
 
     def accounts(self, platform: str | None = None) -> list:
         """The live accounts rulerun.yaml configures (optionally of one platform)."""
-        from platforms.live import Account
+        from platforms.adapter import Account
 
         out = []
         for name, spec in (self.settings.get("platforms") or {}).items():
