@@ -50,13 +50,6 @@ class SyncReport:
     def failed(self) -> list[AccountResult]:
         return [a for a in self.accounts if a.error]
 
-    def line(self) -> str:
-        rows = sum(a.rows for a in self.accounts)
-        calls = sum(a.api_calls for a in self.accounts)
-        ok = len(self.accounts) - len(self.failed)
-        text = f"Sync: {ok} of {len(self.accounts)} account(s), {rows:,} metric rows, {calls:,} API calls"
-        return text + (f"; {len(self.failed)} failed" if self.failed else "")
-
 
 def ensure_live_tables(con, catalog: Catalog) -> None:
     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{LIVE_SCHEMA}"')

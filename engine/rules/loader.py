@@ -20,10 +20,11 @@ from engine.core.errors import Diagnostic, UsageError, ValidationFailed
 from engine.core.yamlpos import Document, display_path, load_file
 from engine.language import windows
 from engine.language.expr import ExprError, Type, compile_expr
-from engine.language.scope import RuleScope
+from engine.rules.escalation import DEFAULT_ESCALATIONS, EscalationRule, compile_escalation
 from engine.rules.guardrails import GUARDRAILS, defaults, loosens
 from engine.rules.model import ActionSpec, Operator, Project, Rule, Threshold, Workflow
-from engine.rules.schemagen import all_schemas
+from engine.rules.schemagen import rule_file_schema
+from engine.rules.scope import RuleScope
 from platforms import get_platform, platform_names
 
 CRON_FIELD = re.compile(r"^(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?(,(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?)*$")
@@ -111,7 +112,7 @@ class Loader:
         return doc if len(self.problems) == before else _Partial(doc)
 
     def _schema(self, doc: Document, kind: str) -> None:
-        validator = Draft202012Validator(all_schemas()[f"{kind}.schema.json"])
+        validator = Draft202012Validator(rule_file_schema(kind))
         for err in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
             path = tuple(err.absolute_path)
             if "action" in path and err.validator in (
@@ -206,8 +207,6 @@ class Loader:
         return effective
 
     def _escalation(self, doc: Document, items: list) -> list:
-        from engine.rules.escalation import DEFAULT_ESCALATIONS, EscalationRule, compile_escalation
-
         rules, seen = [], {i for i, _, _ in DEFAULT_ESCALATIONS}
         for i, item in enumerate(items if isinstance(items, list) else []):
             if (

@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.apply.actionlog import locks
 from engine.apply.actionlog.schema import kind_of
-from engine.apply.actionlog.urls import redact_url, scrub
+from engine.apply.actionlog.urls import redact_url, scrub_url
 from engine.apply.actionlog.values import as_date, dumps, utc, utc_text
 from engine.core.errors import RulerunError, StateBusy
 
@@ -207,7 +207,7 @@ class PostgresBackend(Backend):
             con.execute("SET TIME ZONE 'UTC'")
         except psycopg.Error as exc:
             raise RulerunError(
-                f"cannot connect to the action log at {self.location}: {scrub(str(exc).strip(), self.url)}",
+                f"cannot connect to the action log at {self.location}: {scrub_url(str(exc).strip(), self.url)}",
                 hint=PG_HINT,
             ) from None
         return con
@@ -220,7 +220,7 @@ class PostgresBackend(Backend):
             return self.con.execute(text, params)
         except self._psycopg.OperationalError as exc:
             raise RulerunError(
-                f"the action log at {self.location} failed: {scrub(str(exc).strip(), self.url)}", hint=PG_HINT
+                f"the action log at {self.location} failed: {scrub_url(str(exc).strip(), self.url)}", hint=PG_HINT
             ) from None
 
     def transaction(self) -> AbstractContextManager[Any]:
