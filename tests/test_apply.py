@@ -112,7 +112,9 @@ def test_approve_then_apply_executes_the_approved_action(ws):
 def test_rejected_action_never_runs(ws):
     assert rr(ws, "apply").returncode == 0
     (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
-    assert rr(ws, "approvals", "reject", queued["action_id"], "--note", "no").returncode == 0
+    rejected = rr(ws, "approvals", "reject", queued["action_id"], "--note", "no", "--by", "maria", "--format", "json")
+    assert rejected.returncode == 0, rejected.stderr
+    assert json.loads(rejected.stdout) == {"action_id": queued["action_id"], "decision": "rejected", "by": "maria"}
     rr(ws, "apply")
     assert queued["action_id"] not in sandbox_calls(ws)
     bad = rr(ws, "approvals", "approve", queued["action_id"])
