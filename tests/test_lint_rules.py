@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.authoring.lint import lint_project
-from engine.cli.authoring_commands import lint_command
+from engine.cli.check_commands import lint_command
 from engine.core.catalog import load_catalog
 from engine.core.errors import ValidationFailed
 from engine.rules.loader import load_project

@@ -104,6 +104,7 @@ from engine.data.sources import SourceInfo
 from engine.data.store import LoadedSource
 from engine.evaluation.evaluate import build_plan
 from engine.language import windows
+from engine.language.sql import quote_ident
 from engine.rules.escalation import DEFAULT_ESCALATIONS
 from engine.rules.guardrails import GUARDRAILS
 from engine.rules.loader import _explain, load_project
@@ -188,7 +189,9 @@ def _matcher_schema() -> dict:
     }
 
 
-def _schema() -> dict:
+@functools.cache
+def rule_test_schema() -> dict:
+    """The JSON Schema of a test file (schemas/rule-test.schema.json)."""
     catalog = load_catalog()
     additive = [m for m in catalog.metrics.values() if m.kind == "additive"]
     metrics = {
@@ -240,8 +243,6 @@ def _schema() -> dict:
         },
     }
 
-
-SCHEMA: dict[str, Any] = _schema()
 
 # --------------------------------------------------------------------------- model
 
@@ -385,7 +386,7 @@ class _TestFile:
         return built
 
     def _schema(self) -> None:
-        validator = Draft202012Validator(SCHEMA)
+        validator = Draft202012Validator(rule_test_schema())
         for err in sorted(validator.iter_errors(self.data), key=lambda e: list(map(str, e.absolute_path))):
             path = tuple(err.absolute_path)
             if self._checked_later(path, err.validator):
@@ -846,25 +847,26 @@ def run_test(con, catalog: Catalog, test: RuleTest, schema: str = "rule_test") -
     try:
         plan = build_plan(con, loaded, catalog, test.project, [test.workflow], test.as_of)
     finally:
-        con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        con.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
     return Outcome(test, check_actions(test, plan.actions), time.perf_counter() - started)
 
 
 def _materialize(con, schema: str, catalog: Catalog, test: RuleTest) -> LoadedSource:
     """The test's entities and metrics as the two canonical tables in `schema`."""
-    con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    con.execute(f'CREATE SCHEMA "{schema}"')
+    con.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
+    con.execute(f"CREATE SCHEMA {quote_ident(schema)}")
     for table, columns, rows in (
         ("entities", catalog.entity_columns(), test.entities),
         ("metrics_daily", catalog.metric_columns(), test.metrics),
     ):
-        definitions = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
-        con.execute(f'CREATE TABLE "{schema}"."{table}" ({definitions})')
+        definitions = ", ".join(f"{quote_ident(name)} {sql_type}" for name, sql_type in columns)
+        qualified = f"{quote_ident(schema)}.{quote_ident(table)}"
+        con.execute(f"CREATE TABLE {qualified} ({definitions})")
         if rows:
             # One statement for all rows: executemany pays a round trip per row.
             marks = "(" + ", ".join("?" for _ in columns) + ")"
             values = [r.get(c) for r in rows for c, _ in columns]
-            con.execute(f'INSERT INTO "{schema}"."{table}" VALUES {", ".join([marks] * len(rows))}', values)
+            con.execute(f"INSERT INTO {qualified} VALUES {', '.join([marks] * len(rows))}", values)
     dates = [r["date"] for r in test.metrics]
     info = SourceInfo(
         present_metrics=frozenset(m.name for m in catalog.metrics.values() if m.kind == "additive"),

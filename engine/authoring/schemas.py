@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from engine.authoring.ruletests import SCHEMA as RULE_TEST_SCHEMA
+from engine.authoring.ruletests import rule_test_schema
 from engine.core.errors import UsageError
 from engine.rules.schemagen import (
     catalog_schemas,
@@ -35,7 +35,7 @@ def all_schemas() -> dict[str, dict]:
         "entities.schema.json": table_schema("entities"),
         "metrics-daily.schema.json": table_schema("metrics_daily"),
         "workspace.schema.json": WORKSPACE_SCHEMA,
-        "rule-test.schema.json": RULE_TEST_SCHEMA,
+        "rule-test.schema.json": rule_test_schema(),
         **catalog_schemas(),
     }
 

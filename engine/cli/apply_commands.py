@@ -12,7 +12,7 @@ from engine.cli.common import opened, show
 from engine.cli.progress import TerminalProgress
 from engine.core.catalog import load_catalog
 from engine.core.errors import UsageError
-from engine.output.profile import render_apply_profile
+from engine.output.apply import render_apply_profile
 from engine.rules.workspace import Workspace
 
 

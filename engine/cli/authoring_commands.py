@@ -1,4 +1,4 @@
-"""What `lint`, `diff`, `backtest` and `test` do: the rules-as-code commands CI runs."""
+"""What `diff`, `backtest` and `test` do: a rules change evaluated, replayed and unit-tested."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 
 from engine.authoring.backtest import backtest
 from engine.authoring.diff import diff
-from engine.authoring.lint import lint
 from engine.authoring.ruletests import run_tests
 from engine.cli.common import finish, opened, show
 from engine.cli.progress import TerminalProgress
@@ -16,17 +15,6 @@ from engine.output.backtest import check_chart_path, render_chart
 from engine.output.console import console
 from engine.output.files import write_atomic
 from engine.output.ruletests import junit_xml
-
-
-def lint_command(rules: str | None, strict: bool, fmt: str) -> int:
-    """Print the rules folder's lint warnings; 1 with `strict` when there are any, else 0.
-
-    Invalid rules raise ValidationFailed, as the loader does (after `github` annotations).
-    """
-    report = lint(rules)
-    show(report, fmt)
-    finish(report.error)
-    return 1 if strict and report.warnings else EXIT_OK
 
 
 def diff_command(

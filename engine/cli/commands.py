@@ -1,4 +1,4 @@
-"""What `validate`, `evaluate`, `explain`, `schema` and `docs` do, separated from argument parsing (main.py)."""
+"""What `evaluate` and `explain` do, separated from argument parsing (main.py)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,14 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from engine.authoring.schemas import get_schema, list_schemas, write_schemas
 from engine.cli.common import finish, opened, show
 from engine.cli.progress import TerminalProgress
 from engine.core.errors import EXIT_CHANGES
 from engine.core.timings import Timings
 from engine.evaluation.service import evaluate, explain_entity
 from engine.output import render_bytes
-from engine.output.errors import render_warnings
 from engine.output.files import write_atomic
 from engine.output.profile import render_evaluation_profile
-from engine.output.reference_docs import ReferenceDocs
-from engine.rules.service import validate
-
-
-def validate_command(rules: str | None, fmt: str) -> None:
-    result = validate(rules)
-    render_warnings(result.warnings)
-    show(result, fmt)
-    finish(result.error, shown=fmt == "json")
 
 
 def evaluate_command(
@@ -59,16 +48,3 @@ def explain_command(*, rules, workflow, entity_id, source, as_of, state_dir) -> 
     explanation = explain_entity(opened(rules, state_dir), workflow, entity_id, source, as_of, TerminalProgress())
     show(explanation)
     finish(explanation.error)
-
-
-def schema_command(name: str | None, write_dir: str | None) -> None:
-    if write_dir:
-        show(write_schemas(Path(write_dir)))
-    elif name is None:
-        show(list_schemas())
-    else:
-        show(get_schema(name))
-
-
-def docs_command(topic: str | None) -> None:
-    show(ReferenceDocs.of(topic))

@@ -114,7 +114,7 @@ def validate(rules: str | None, fmt: str) -> None:
     Reports every problem at once as file:line:col with a hint; exits 1 when any is an
     error. Reads no data.
     """
-    from engine.cli.commands import validate_command
+    from engine.cli.check_commands import validate_command
 
     validate_command(rules, fmt)
 
@@ -384,7 +384,7 @@ def explain(rules, workflow, entity_id, source, as_of, state_dir) -> None:
 def lint(rules, strict, fmt) -> None:
     """Warn about rules that can never fire, shadowed rules, rules that propose opposite changes
     to one entity, thresholds nobody uses, and workflows without tests (each at file:line)."""
-    from engine.cli.authoring_commands import lint_command
+    from engine.cli.check_commands import lint_command
 
     sys.exit(lint_command(rules, strict, fmt))
 
@@ -506,7 +506,7 @@ def connections(rules, state_dir) -> None:
 @click.option("--write", "write_dir", metavar="DIR", help="Write every schema into DIR (e.g. schemas).")
 def schema(name: str | None, write_dir: str | None) -> None:
     """Print a JSON Schema (workflow, operator, guardrails, plan, entities, metrics-daily) or list them."""
-    from engine.cli.commands import schema_command
+    from engine.cli.reference_commands import schema_command
 
     schema_command(name, write_dir)
 
@@ -519,7 +519,7 @@ def schema(name: str | None, write_dir: str | None) -> None:
 )
 def docs(topic: str | None) -> None:
     """Reference for rule writers, generated from the registries and the catalog."""
-    from engine.cli.commands import docs_command
+    from engine.cli.reference_commands import docs_command
 
     docs_command(topic)
 

@@ -91,3 +91,13 @@ def render_decision(d: Decision, out: IO[bytes], options: RenderOptions) -> None
 def render_decision_json(d: Decision, out: IO[bytes], options: RenderOptions) -> None:
     doc = {"action_id": d.action_id, "decision": "approved" if d.approved else "rejected", "by": d.by}
     out.write((json.dumps(doc, indent=2) + "\n").encode("utf-8"))
+
+
+def render_apply_profile(result: ApplyResult, err: IO[bytes] | None = None) -> None:
+    seconds = result.execute_seconds
+    done = result.outcome.counts["executed"]
+    with console(err) as c:
+        c.print(
+            f"profile: execute {seconds:.3f}s for {done} executed action(s)"
+            + (f" ({done / seconds:,.0f} actions/s)" if done and seconds else "")
+        )

@@ -1,10 +1,9 @@
-"""`--profile` lines: where a command spent its time (on standard error)."""
+"""`evaluate --profile`: where the evaluation spent its time (on standard error)."""
 
 from __future__ import annotations
 
 from typing import IO
 
-from engine.apply.service import ApplyResult
 from engine.evaluation.service import Evaluation
 from engine.output.console import console
 
@@ -20,14 +19,4 @@ def render_evaluation_profile(evaluation: Evaluation, err: IO[bytes] | None = No
             + ", ".join(f"{k} {v:.3f}s" for k, v in stages.items())
             + f"; {timings.evaluations:,} entity-rule evaluations ({rate / 1e6:,.1f} M/s in evaluate)"
             + f"; source {'reused' if evaluation.reused else 'materialized'}"
-        )
-
-
-def render_apply_profile(result: ApplyResult, err: IO[bytes] | None = None) -> None:
-    seconds = result.execute_seconds
-    done = result.outcome.counts["executed"]
-    with console(err) as c:
-        c.print(
-            f"profile: execute {seconds:.3f}s for {done} executed action(s)"
-            + (f" ({done / seconds:,.0f} actions/s)" if done and seconds else "")
         )
