@@ -73,7 +73,9 @@ def show_action(ws: Workspace, log_url: str | None, action_id: str) -> ActionRec
     return ActionRecord(row)
 
 
-def decide(ws: Workspace, log_url: str | None, action_id: str, approve: bool, by: str | None, note: str | None):
+def decide(
+    ws: Workspace, log_url: str | None, action_id: str, approve: bool, by: str | None, note: str | None
+) -> Decision:
     """Approve or reject a queued action; the decision is final."""
     with open_action_log(ws, log_url) as log:
         log.expire_overdue(now())

@@ -45,7 +45,7 @@ class _FormulaScope:
     def __init__(self, catalog: Catalog, window: str, kind: str = "metric"):
         self.catalog, self.window, self.kind = catalog, window, kind
 
-    def resolve(self, parts, offset):
+    def resolve(self, parts: tuple[str, ...], offset: int) -> Ref:
         name = ".".join(parts)
         if name == CREDIBILITY_RATIO:
             return Ref("builtin", name, Type.NUM)

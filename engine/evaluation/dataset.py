@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.core.catalog import Catalog
 from engine.core.progress import QUIET, Progress
@@ -15,6 +15,9 @@ from engine.data.sync import SyncReport, load_live
 from engine.evaluation.live import sync_into
 from engine.rules.workspace import Workspace
 from platforms.sandbox import DemoSandbox
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 @dataclass
@@ -27,7 +30,7 @@ class Dataset:
     sync: SyncReport | None = None  # the sync that ran first, for `--source live`
 
     @property
-    def con(self):
+    def con(self) -> duckdb.DuckDBPyConnection:
         return self.store.con
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.apply.actionlog import locks
+from engine.apply.actionlog.locks import MIGRATION_LOCK_CLASS, advisory_lock, file_lock, schema_key
 from engine.apply.actionlog.schema import kind_of
 from engine.apply.actionlog.urls import redact_url, scrub_url
 from engine.apply.actionlog.values import as_date, dumps, utc, utc_text
@@ -159,7 +159,7 @@ class SqliteBackend(Backend):
         self.con.execute("COMMIT")
 
     def run_lock(self, holder: str) -> AbstractContextManager[None]:
-        return locks.file_lock(self.path.parent / "apply.lock", holder)
+        return file_lock(self.path.parent / "apply.lock", holder)
 
     def close(self) -> None:
         self.con.close()
@@ -227,12 +227,10 @@ class PostgresBackend(Backend):
         return self.con.transaction()
 
     def migration_lock(self) -> None:
-        self.execute(
-            "SELECT pg_advisory_xact_lock(?::int, ?::int)", (locks.MIGRATION_LOCK_CLASS, locks.schema_key(self.schema))
-        )
+        self.execute("SELECT pg_advisory_xact_lock(?::int, ?::int)", (MIGRATION_LOCK_CLASS, schema_key(self.schema)))
 
     def run_lock(self, holder: str) -> AbstractContextManager[None]:
-        return locks.advisory_lock(self.connect, self.schema, holder)
+        return advisory_lock(self.connect, self.schema, holder)
 
     def close(self) -> None:
         self.con.close()
