@@ -112,7 +112,9 @@ def test_approve_then_apply_executes_the_approved_action(ws):
 def test_rejected_action_never_runs(ws):
     assert rr(ws, "apply").returncode == 0
     (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
-    assert rr(ws, "approvals", "reject", queued["action_id"], "--note", "no").returncode == 0
+    rejected = rr(ws, "approvals", "reject", queued["action_id"], "--note", "no", "--by", "maria", "--format", "json")
+    assert rejected.returncode == 0, rejected.stderr
+    assert json.loads(rejected.stdout) == {"action_id": queued["action_id"], "decision": "rejected", "by": "maria"}
     rr(ws, "apply")
     assert queued["action_id"] not in sandbox_calls(ws)
     bad = rr(ws, "approvals", "approve", queued["action_id"])
@@ -389,8 +391,8 @@ def test_rollback_refuses_a_changed_entity_unless_forced(ws):
     key = EntityKey(bid["platform"], bid["account_id"], bid["level"], bid["entity_id"])
     now_bid = bid["payload"]["after"]["bid"]
     # someone changes the bid in the platform's own UI after rulerun did
-    from engine.cli.apply_commands import store_baseline
     from engine.core.catalog import load_catalog
+    from engine.data.entities import store_baseline
     from engine.data.sources import parse_source
     from engine.data.store import Store
 
@@ -411,9 +413,10 @@ def test_rollback_refuses_a_changed_entity_unless_forced(ws):
 def test_emergency_stop_is_checked_before_every_single_action(tmp_path):
     """Engaging the stop while an apply runs halts it before its next action (in-process, real log and sandbox)."""
     from engine.apply.actionlog import open_log
+    from engine.apply.adapters import Platforms
     from engine.apply.executor import Executor, apply_plan
-    from engine.cli.apply_commands import Platforms, store_baseline
     from engine.core.catalog import load_catalog
+    from engine.data.entities import store_baseline
     from engine.data.sources import parse_source
     from engine.data.store import Store
     from engine.evaluation.evaluate import build_plan, default_as_of

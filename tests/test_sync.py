@@ -16,6 +16,7 @@ from engine.core.catalog import load_catalog
 from engine.core.execution import RateLimited, TransientError
 from engine.data.store import Store
 from engine.data.sync import INITIAL_DAYS, LIVE_SCHEMA, load_live, sync
+from engine.output.live import sync_line
 from platforms.adapter import Account, Fetched
 from platforms.template import LiveAdapter
 
@@ -114,7 +115,7 @@ def test_a_failing_account_writes_nothing_and_the_others_land(tmp_path):
         report = sync(store, CATALOG, accounts, adapter, today=TODAY + timedelta(days=1), concurrency={"meta": 2})
         assert [f.account_id for f in report.failed] == ["act_2"]
         assert "meta account act_2: HTTP 500 on page 3" in report.failed[0].error
-        assert "1 failed" in report.line()
+        assert "1 failed" in sync_line(report)
         # act_2 keeps exactly its earlier rows: no partial write of the new range
         assert stored(store, "act_2") == (TODAY - timedelta(days=INITIAL_DAYS), TODAY - timedelta(days=1), INITIAL_DAYS)
         assert stored(store, "act_1")[1] == TODAY

@@ -28,31 +28,23 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from engine.core.actions import MONEY_ATTRIBUTES
+from engine.apply import slack
+from engine.apply.actionlog.values import now
+from engine.core.actions import OPERATIONS, undo_plan
 from engine.core.errors import EXIT_APPLY_FAILED, EXIT_OK, EXIT_STOPPED, RulerunError
 from engine.core.execution import ActionRequest, AdapterError, EntityKey, ExecResult, with_retries
 from engine.core.plan import Plan, PlannedAction
+from engine.rules.durations import parse_duration
+from engine.rules.workspace import APPROVAL_TTL
 
 STOP_ENV = "RULERUN_EMERGENCY_STOP"
 CRASH_ENV = "RULERUN_CRASH_AT"  # test hook: before_call | after_call | after_log
-APPROVAL_TTL = timedelta(hours=72)
 FAILURE_WINDOW = timedelta(hours=24)
 MAX_ATTEMPTS = 4
 MAX_RETRY_WAIT = 30.0
-STATE_KEYS = ("status", *MONEY_ATTRIBUTES)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def parse_duration(text: str) -> timedelta:
-    """`30m`, `12h`, `3d` (the cooldown notation)."""
-    unit = {"m": "minutes", "h": "hours", "d": "days"}[text[-1]]
-    return timedelta(**{unit: int(text[:-1])})
 
 
 def stop_from_env() -> str | None:
@@ -73,14 +65,6 @@ class Outcome:
         if self.stopped:
             return EXIT_STOPPED
         return EXIT_APPLY_FAILED if self.failed else EXIT_OK
-
-    def line(self) -> str:
-        order = ("executed", "reconciled", "failed", "queued", "blocked", "skipped", "dry_run", "not_executed")
-        parts = [f"{self.counts[k]} {k.replace('_', ' ')}" for k in order if self.counts[k]]
-        text = "Apply: " + (", ".join(parts) if parts else "nothing to do")
-        if self.stopped:
-            text += f" (emergency stop: {self.stopped})"
-        return text
 
 
 def log_row(a: PlannedAction, run_id: str, status: str | None = None) -> dict[str, Any]:
@@ -298,8 +282,6 @@ class Executor:
 
 def _rollback_plan_for(a: PlannedAction) -> dict[str, Any] | None:
     """The rollback plan of an action reconciled after a crash (its call's own plan was lost)."""
-    from engine.core.actions import OPERATIONS, undo_plan
-
     key = OPERATIONS[a.type].key()
     if key is None:
         return None
@@ -372,19 +354,13 @@ def apply_plan(
 
 
 def notify(a: PlannedAction) -> str | None:
-    """Deliver a `notify` action: to the Slack webhook when RULERUN_SLACK_WEBHOOK is set."""
-    url = os.environ.get("RULERUN_SLACK_WEBHOOK")
-    if not url:
-        return None
-    import httpx
-
+    """Deliver a `notify` action: "slack" when posted to the team's webhook, None otherwise."""
     message = a.after.get("message") or a.rule_id
     text = f"rulerun {a.workflow}/{a.rule_id}: {message} ({a.platform} {a.level} {a.entity_name or a.entity_id})"
     try:
-        httpx.post(url, json={"text": text}, timeout=10).raise_for_status()
-    except httpx.HTTPError:  # the webhook URL is a secret: never echo it
-        return None
-    return "slack"
+        return "slack" if slack.post(text) else None
+    except slack.SlackFailed:
+        return None  # the action log records where it went; a failed post is not an apply failure
 
 
 def check_plan_freshness(generated_at: str, max_age: timedelta, at: datetime | None = None) -> None:

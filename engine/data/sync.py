@@ -21,6 +21,7 @@ from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.execution import AdapterError, with_retries
 from engine.data.sources import SourceInfo
 from engine.data.store import LoadedSource, Store
+from engine.language.sql import quote_ident
 
 LIVE_SCHEMA = "live"
 INITIAL_DAYS = 90  # a new account's first sync reads this much history
@@ -50,18 +51,11 @@ class SyncReport:
     def failed(self) -> list[AccountResult]:
         return [a for a in self.accounts if a.error]
 
-    def line(self) -> str:
-        rows = sum(a.rows for a in self.accounts)
-        calls = sum(a.api_calls for a in self.accounts)
-        ok = len(self.accounts) - len(self.failed)
-        text = f"Sync: {ok} of {len(self.accounts)} account(s), {rows:,} metric rows, {calls:,} API calls"
-        return text + (f"; {len(self.failed)} failed" if self.failed else "")
-
 
 def ensure_live_tables(con, catalog: Catalog) -> None:
     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{LIVE_SCHEMA}"')
     for table, columns in (("entities", catalog.entity_columns()), ("metrics_daily", catalog.metric_columns())):
-        cols = ", ".join(f'"{name}" {typ}' for name, typ in columns)
+        cols = ", ".join(f"{quote_ident(name)} {typ}" for name, typ in columns)
         con.execute(f'CREATE TABLE IF NOT EXISTS "{LIVE_SCHEMA}"."{table}" ({cols})')
     con.execute(f"""CREATE TABLE IF NOT EXISTS {SYNC_TABLE} (platform VARCHAR, account_id VARCHAR,
         last_date DATE, synced_at TIMESTAMP, PRIMARY KEY (platform, account_id))""")
