@@ -12,8 +12,9 @@ for every action a human approved earlier, apply runs, in order:
    equals the plan's `before`, and the guardrails still pass on fresh numbers;
 4. the intent is recorded in the log (a compare-and-set on the action id, which is the
    idempotency key: rule, entity, action type and evaluation date), then the platform
-   call (retried with backoff on rate limits and transient errors), then the outcome
-   with the rollback plan, then a verification read.
+   call (the adapter retries rate limits and transient errors per API call,
+   engine/core/retry.py; apply does not retry on top), then the outcome with the
+   rollback plan, then a verification read.
 
 A crash anywhere leaves at most an `executing` row; the next apply reconciles it by
 reading the live state: applied means executed, not applied means it runs again.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -33,15 +33,13 @@ from typing import Any
 
 from engine.core.actions import MONEY_ATTRIBUTES
 from engine.core.errors import EXIT_APPLY_FAILED, EXIT_OK, EXIT_STOPPED, RulerunError
-from engine.core.execution import ActionRequest, AdapterError, EntityKey, ExecResult, with_retries
+from engine.core.execution import ActionRequest, AdapterError, EntityKey
 from engine.core.plan import Plan, PlannedAction
 
 STOP_ENV = "RULERUN_EMERGENCY_STOP"
 CRASH_ENV = "RULERUN_CRASH_AT"  # test hook: before_call | after_call | after_log
 APPROVAL_TTL = timedelta(hours=72)
 FAILURE_WINDOW = timedelta(hours=24)
-MAX_ATTEMPTS = 4
-MAX_RETRY_WAIT = 30.0
 STATE_KEYS = ("status", *MONEY_ATTRIBUTES)
 
 
@@ -154,7 +152,6 @@ class Executor:
         recheck: Callable[[PlannedAction], str | None],
         run_id: str,
         executed_by: str,
-        sleep: Callable[[float], None] = time.sleep,
     ):
         self.log = log
         self.adapter = adapter
@@ -162,7 +159,6 @@ class Executor:
         self.recheck = recheck  # fresh-numbers guardrail check: None, or why the action must not run
         self.run_id = run_id
         self.executed_by = executed_by
-        self.sleep = sleep
         self.outcome = Outcome()
 
     # -- stop, rate limit, cooldown -----------------------------------------------------------
@@ -229,7 +225,7 @@ class Executor:
         adapter = self.adapter(a.platform, a.account_id)
         _crash_point("before_call")
         try:
-            result = self._with_retries(lambda: adapter.execute(request_of(a)))
+            result = adapter.execute(request_of(a))
         except AdapterError as exc:
             self.log.record_outcome(a.action_id, "failed", error=str(exc))
             self.outcome.counts["failed"] += 1
@@ -251,9 +247,6 @@ class Executor:
         self.outcome.counts["executed"] += 1
         a.status = "executed"
         return "executed"
-
-    def _with_retries(self, call: Callable[[], ExecResult]) -> ExecResult:
-        return with_retries(call, sleep=self.sleep, max_attempts=MAX_ATTEMPTS, max_wait=MAX_RETRY_WAIT, base=0.2)
 
     # -- crash recovery ------------------------------------------------------------------------
     def reconcile(self) -> list[PlannedAction]:
