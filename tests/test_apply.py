@@ -184,6 +184,45 @@ def test_crash_at_each_step_never_repeats_or_loses_an_action(ws, point):
     assert {r["action_id"] for r in log_rows(ws, "--status", "executed")} == expected
 
 
+BATCH = {"RULERUN_SANDBOX_BATCH": "10"}  # the sandbox takes batches, as a platform with a batch endpoint
+
+
+def first_batch(p: dict, size: int = 10) -> set[str]:
+    """The actions apply sends in its first batch: the first account's, in plan order, one per entity."""
+    auto = [a for a in p["actions"] if a["action_id"] in auto_actions(p)]
+    account = (auto[0]["platform"], auto[0]["account_id"])
+    batch: list[dict] = []
+    for a in (a for a in auto if (a["platform"], a["account_id"]) == account):
+        if len(batch) == size or any((b["level"], b["entity_id"]) == (a["level"], a["entity_id"]) for b in batch):
+            break
+        batch.append(a)
+    return {a["action_id"] for a in batch}
+
+
+@pytest.mark.parametrize("point", ["before_call", "after_call"])
+def test_a_crash_around_a_batch_call_never_repeats_or_loses_an_action(ws, point):
+    p = plan(ws)
+    expected, first = auto_actions(p), first_batch(p)
+    assert len(first) > 1
+    crashed = rr(ws, "apply", env={**BATCH, "RULERUN_CRASH_AT": point})
+    assert crashed.returncode == -signal.SIGKILL
+    # killed after the batch call, before any outcome was logged: the whole batch is in doubt
+    assert set(sandbox_calls(ws)) == (set() if point == "before_call" else first)
+    res = rr(ws, "apply", env=BATCH)
+    assert res.returncode == 0, res.stderr
+    assert sorted(sandbox_calls(ws)) == sorted(expected)  # every action exactly once, none replayed
+    assert {r["action_id"] for r in log_rows(ws, "--status", "executed")} == expected
+    if point == "after_call":  # each action of the batch settled from the live state
+        assert f"{len(first)} reconciled" in res.stdout
+
+
+def test_lost_responses_and_faults_in_batches_change_nothing_twice(ws):
+    expected = auto_actions(plan(ws))
+    res = rr(ws, "apply", env={**BATCH, "RULERUN_SANDBOX_FAULTS": "lostx1,503x1,lostx1"})
+    assert res.returncode == 0, res.stderr
+    assert sorted(sandbox_calls(ws)) == sorted(expected)
+
+
 def test_two_applies_at_once_execute_nothing_twice(ws):
     cmd = [sys.executable, "-m", "engine.cli.main", "apply", "--rules", str(ws / "rules")]
     procs = [subprocess.Popen(cmd, cwd=ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
