@@ -11,7 +11,9 @@ for a reason worth another try is retried (tenacity) up to `max_attempts` in all
 After the last attempt, or at once when retrying cannot help, the failure is raised as
 the typed error of engine/execution.py: RateLimited (429, with `retry_after`),
 TransientError (5xx, timeouts, connection errors), AuthError (401, 403) or
-PermanentError (any other 4xx). Messages name the method, the path (without its query
+PermanentError (any other 4xx); a platform whose errors say more than their status
+(a 429 that is a final refusal, not a quota) passes `refine`, which may return another
+error for a response (a non-retryable one is not retried). Messages name the method, the path (without its query
 string) and the status, with an excerpt of the response body; header values (tokens)
 never appear in errors or logs: they are redacted from the excerpt as well.
 
@@ -79,7 +81,8 @@ class HttpClient:
     """An HTTP client for one platform account, with retries and typed errors (see the module docstring).
 
     `sleep` is what waits between attempts (tests pass a recorder); `headers` are sent
-    with every request and treated as secrets.
+    with every request and treated as secrets; `refine(response, error)` may replace the
+    typed error of a failed response (its message is already redacted).
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class HttpClient:
         max_attempts: int = 4,
         max_wait: float = 60,
         sleep: Callable[[float], None] = time.sleep,
+        refine: Callable[[httpx.Response, AdapterError], AdapterError] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -101,6 +105,7 @@ class HttpClient:
         self.max_attempts = max_attempts
         self.max_wait = max_wait
         self._sleep = sleep
+        self._refine = refine
         self._headers = dict(headers or {})
         self._client = httpx.Client(base_url=base_url, headers=self._headers, timeout=timeout)
 
@@ -155,7 +160,8 @@ class HttpClient:
             raise self._err(TransientError, f"{what}: connection failed ({type(exc).__name__})") from None
         if response.status_code < 400:
             return response
-        raise self._classify(response, what, secrets)
+        error = self._classify(response, what, secrets)
+        raise self._refine(response, error) if self._refine else error
 
     def _classify(self, response: httpx.Response, what: str, secrets: list[str]) -> AdapterError:
         code = response.status_code
