@@ -63,6 +63,10 @@ ANALYTICS_COLUMNS = {
 }
 STATUSES = ("ACTIVE", "PAUSED", "ARCHIVED", "DRAFT", "DELETED_DRAFT")
 CREATED = 1767225600  # 2026-01-01T00:00:00Z
+# the entities tests name
+C_DAILY, C_CBO, C_PAUSED, C_LIFETIME = "626741580001", "626741580002", "626741580003", "626741580004"
+G_MANUAL, G_AUTO, G_CBO, G_PAUSED, G_LIFETIME, G_ARCHIVED = (f"268006750000{n}" for n in range(1, 7))
+A_FIRST, A_PAUSED = "687194760001", "687194769999"
 
 
 def _campaign(cid: str, name: str, status: str, **extra: Any) -> dict[str, Any]:
@@ -136,7 +140,7 @@ class PinterestFake(HttpFakeServer):
                     is_campaign_budget_optimization=True,
                 ),
                 _campaign("626741580003", "Brand-Awareness-Always-On", "PAUSED", daily_spend_cap=50_000_000),
-                _campaign("626741580004", "Board-Conversion-Shopping-2026Q3", "ACTIVE", lifetime_spend_cap=9_000_000_000),
+                _campaign("626741580004", "Board-Conversion-Shopping-2026Q3", "ACTIVE", lifetime_spend_cap=9 * 10**9),
             )
         }
         self.ad_groups = {
@@ -389,8 +393,8 @@ class PinterestFake(HttpFakeServer):
         start = int(base64.b64decode((params.get("bookmark") or ["MA=="])[-1]).decode())
         rows = [o for o in objs.values() if o["status"] in statuses]
         chunk = rows[start : start + size]
-        more = start + size < len(rows)
-        return 200, {"items": chunk, "bookmark": base64.b64encode(str(start + size).encode()).decode() if more else None}, {}
+        bookmark = base64.b64encode(str(start + size).encode()).decode() if start + size < len(rows) else None
+        return 200, {"items": chunk, "bookmark": bookmark}, {}
 
     def _analytics(self, level: str, params) -> tuple[int, Any, dict[str, str]]:
         ids = params.get(f"{level}_ids") or []
@@ -450,7 +454,7 @@ class PinterestFake(HttpFakeServer):
 
     def _file(self, path: str, headers) -> tuple[int, Any, dict[str, str]]:
         if "authorization" in headers:
-            return 400, b"<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>", {}
+            return 400, b"<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism</Message></Error>", {}
         report = self.reports.get(path.removeprefix("/files/").removesuffix(".json"))
         if report is None:
             return 403, b"<Error><Code>AccessDenied</Code></Error>", {}
@@ -506,7 +510,7 @@ def _error(status: int, code: int, message: str, headers: dict[str, str] | None 
 
 
 class ContractHarness:
-    """The contract suite's handle on this fake (tests/contract/__init__.py); traffic goes through Prism when it is installed."""
+    """The contract suite's handle on this fake (tests/contract/__init__.py), through Prism when installed."""
 
     platform = "pinterest"
     faults = ("auth", "rate_limit", "transient", "permanent")
@@ -540,9 +544,9 @@ class ContractHarness:
         return EntityKey("pinterest", ACCOUNT, level, entity_id)
 
     def entity(self, action_type: str, level: str) -> Any:
-        if action_type == "enable":
-            return self._key(level, {"campaign": "626741580003", "ad_group": "2680067500004", "ad": "687194769999"}[level])
-        return self._key(level, {"campaign": "626741580001", "ad_group": "2680067500001", "ad": "687194760001"}[level])
+        if action_type == "enable":  # the paused ones
+            return self._key(level, {"campaign": C_PAUSED, "ad_group": G_PAUSED, "ad": A_PAUSED}[level])
+        return self._key(level, {"campaign": C_DAILY, "ad_group": G_MANUAL, "ad": A_FIRST}[level])
 
     def negative(self, key: Any) -> dict[str, Any]:  # pragma: no cover - Pinterest ads have no negative keywords here
         raise NotImplementedError
