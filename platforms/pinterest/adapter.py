@@ -267,6 +267,9 @@ class PinterestAdapter(LiveAdapter):
             row["daily_budget"] = self.money("daily_spend_cap", c.get("daily_spend_cap"))
             row["bid"] = None
             row["is_brand"] = "brand" in (c.get("name") or "").lower()
+            # the objective as a label: rules tell shopping (catalog_sales) campaigns apart
+            objective = c.get("objective_type")
+            row["labels"] = [objective.lower()] if isinstance(objective, str) else []
             by_id[row["entity_id"]] = row
             out.append(row)
         for g in ad_groups:

@@ -140,7 +140,13 @@ class PinterestFake(HttpFakeServer):
                     is_campaign_budget_optimization=True,
                 ),
                 _campaign("626741580003", "Brand-Awareness-Always-On", "PAUSED", daily_spend_cap=50_000_000),
-                _campaign("626741580004", "Board-Conversion-Shopping-2026Q3", "ACTIVE", lifetime_spend_cap=9 * 10**9),
+                _campaign(
+                    "626741580004",
+                    "Board-Conversion-Shopping-2026Q3",
+                    "ACTIVE",
+                    lifetime_spend_cap=9 * 10**9,
+                    objective_type="CATALOG_SALES",
+                ),
             )
         }
         self.ad_groups = {
