@@ -97,7 +97,7 @@ def test_reads_entities_and_daily_metrics_of_a_recent_range(fake, sleeps):
     assert ents[C_PAUSED]["is_brand"] and ents[G_PAUSED]["is_brand"] and ents[A_PAUSED]["is_brand"]
     assert ents[G_MANUAL]["parent_id"] == C_DAILY and ents[A_PAUSED]["parent_id"] == G_PAUSED
     assert str(ents[G_MANUAL]["created_at"]) == "2026-01-01"
-    assert ents[C_LIFETIME]["labels"] == ["catalog_sales"] and ents[C_DAILY]["labels"] == ["consideration"]
+    assert ents[C_LIFETIME]["labels"] == ["shopping"] and ents[C_DAILY]["labels"] == ["consideration"]
 
     day = end
     row = next(m for m in got.metrics if m["entity_id"] == G_MANUAL and m["date"] == day.isoformat())

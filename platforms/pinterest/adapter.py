@@ -55,6 +55,13 @@ _COLLECTION = {"campaign": "campaigns", "ad_group": "ad_groups", "ad": "ads"}
 _ID_COLUMN = {"campaign": "CAMPAIGN_ID", "ad_group": "AD_GROUP_ID"}
 _REPORT_LEVEL = {"campaign": "CAMPAIGN", "ad_group": "AD_GROUP"}
 _BIDDING = {"AUTOMATIC_BID": "automatic", "MAX_BID": "custom", "TARGET_AVG": "target_avg"}
+_OBJECTIVE_LABEL = {
+    "AWARENESS": "awareness",
+    "CONSIDERATION": "consideration",
+    "WEB_CONVERSION": "conversion",
+    "CATALOG_SALES": "shopping",
+    "VIDEO_COMPLETION": "video",
+}
 _STATUS_OUT = {"paused": "PAUSED", "active": "ACTIVE"}
 _REPORT_FAILED = ("FAILED", "CANCELLED", "EXPIRED", "DOES_NOT_EXIST")
 
@@ -267,9 +274,9 @@ class PinterestAdapter(LiveAdapter):
             row["daily_budget"] = self.money("daily_spend_cap", c.get("daily_spend_cap"))
             row["bid"] = None
             row["is_brand"] = "brand" in (c.get("name") or "").lower()
-            # the objective as a label: rules tell shopping (catalog_sales) campaigns apart
-            objective = c.get("objective_type")
-            row["labels"] = [objective.lower()] if isinstance(objective, str) else []
+            # the objective as a label: rules tell shopping campaigns apart
+            objective = _OBJECTIVE_LABEL.get(c.get("objective_type") or "")
+            row["labels"] = [objective] if objective else []
             by_id[row["entity_id"]] = row
             out.append(row)
         for g in ad_groups:
