@@ -80,7 +80,7 @@ def test_apply_executes_safe_actions_queues_the_rest_and_is_idempotent(ws):
     assert first.returncode == 0, first.stderr
     assert f"{len(expected)} executed" in first.stdout and "1 queued" in first.stdout
     # notify actions (the weekly reports) are logged as executed too, but change nothing on a platform
-    executed = {r["action_id"] for r in log_rows(ws, "--status", "executed") if r["type"] != "notify"}
+    executed = {r["action_id"] for r in log_rows(ws, "--status", "executed") if r["action_type"] != "notify"}
     assert executed == expected
     assert sorted(sandbox_calls(ws)) == sorted(expected)
     queued = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
