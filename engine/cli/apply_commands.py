@@ -436,6 +436,8 @@ def _rollback_one(row: dict, log, platforms: Platforms, force: bool, executed_by
     if row["status"] != "executed":
         err.print(f"[yellow]refused:[/] {label} is {row['status']}, not executed")
         return False
+    if row["action_type"] == "notify":
+        return True  # a notification changed nothing on the platform: nothing to undo
     plan = row.get("rollback_plan")
     if not plan:
         err.print(f"[yellow]refused:[/] {label} is irreversible (no rollback plan)")
