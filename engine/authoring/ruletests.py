@@ -100,6 +100,7 @@ from engine.core.errors import Diagnostic, UsageError, ValidationFailed
 from engine.core.plan import PlannedAction
 from engine.core.yamlpos import Document, display_path, load_file
 from engine.data.metrics import TRUTH_METRICS
+from engine.data.rows import insert_rows
 from engine.data.sources import SourceInfo
 from engine.data.store import LoadedSource
 from engine.evaluation.evaluate import build_plan
@@ -862,11 +863,7 @@ def _materialize(con, schema: str, catalog: Catalog, test: RuleTest) -> LoadedSo
         definitions = ", ".join(f"{quote_ident(name)} {sql_type}" for name, sql_type in columns)
         qualified = f"{quote_ident(schema)}.{quote_ident(table)}"
         con.execute(f"CREATE TABLE {qualified} ({definitions})")
-        if rows:
-            # One statement for all rows: executemany pays a round trip per row.
-            marks = "(" + ", ".join("?" for _ in columns) + ")"
-            values = [r.get(c) for r in rows for c, _ in columns]
-            con.execute(f"INSERT INTO {qualified} VALUES {', '.join([marks] * len(rows))}", values)
+        insert_rows(con, qualified, columns, ([r.get(c) for c, _ in columns] for r in rows))
     dates = [r["date"] for r in test.metrics]
     info = SourceInfo(
         present_metrics=frozenset(m.name for m in catalog.metrics.values() if m.kind == "additive"),

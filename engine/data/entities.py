@@ -13,6 +13,7 @@ from typing import Any
 from engine.core.actions import MONEY_ATTRIBUTES
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.execution import EntityKey
+from engine.data.rows import insert_rows
 from engine.data.store import LoadedSource
 from engine.language.sql import quote_ident
 
@@ -26,14 +27,9 @@ def live_entities(con, loaded: LoadedSource, catalog: Catalog, overrides: list[d
     base = loaded.table("entities")
     if not overrides:
         return base
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_OVERRIDES} (platform VARCHAR, account_id VARCHAR, "
-        "level VARCHAR, entity_id VARCHAR, status VARCHAR, daily_budget DOUBLE, bid DOUBLE)"
-    )
-    con.executemany(
-        f"INSERT INTO {_OVERRIDES} VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [[o.get(k) for k in (*KEY_COLUMNS, *LIVE_STATE)] for o in overrides],
-    )
+    columns = [(k, "VARCHAR") for k in (*KEY_COLUMNS, "status")] + [(k, "DOUBLE") for k in MONEY_ATTRIBUTES]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_OVERRIDES} ({', '.join(f'{k} {t}' for k, t in columns)})")
+    insert_rows(con, _OVERRIDES, columns, ([o.get(k) for k, _ in columns] for o in overrides))
     cols = ", ".join(
         f"coalesce(o.{c}, e.{c}) AS {c}" if c in LIVE_STATE else f"e.{quote_ident(c)}"
         for c, _ in catalog.entity_columns()

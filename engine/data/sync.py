@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.execution import AdapterError
+from engine.data.rows import insert_rows
 from engine.data.sources import SourceInfo
 from engine.data.store import LoadedSource, Store
 from engine.language.sql import quote_ident
@@ -92,8 +93,6 @@ def plan_range(con, catalog: Catalog, account, since: date | None, today: date |
 
 def _store_account(con, catalog: Catalog, account, fetched, date_from: date, date_to: date) -> None:
     """Replace the account's entities and its metric rows in [date_from, date_to], atomically."""
-    entity_cols = [c for c, _ in catalog.entity_columns()]
-    metric_cols = [c for c, _ in catalog.metric_columns()]
     con.execute("BEGIN TRANSACTION")
     try:
         key = [account.platform, account.account_id]
@@ -103,16 +102,11 @@ def _store_account(con, catalog: Catalog, account, fetched, date_from: date, dat
             "AND date >= ? AND date <= ?",
             [*key, date_from, date_to],
         )
-        if fetched.entities:
-            con.executemany(
-                f'INSERT INTO "{LIVE_SCHEMA}".entities VALUES ({", ".join("?" for _ in entity_cols)})',
-                [[e.get(c) for c in entity_cols] for e in fetched.entities],
-            )
-        if fetched.metrics:
-            con.executemany(
-                f'INSERT INTO "{LIVE_SCHEMA}".metrics_daily VALUES ({", ".join("?" for _ in metric_cols)})',
-                [[m.get(c) for c in metric_cols] for m in fetched.metrics],
-            )
+        for table, columns, rows in (
+            ("entities", catalog.entity_columns(), fetched.entities),
+            ("metrics_daily", catalog.metric_columns(), fetched.metrics),
+        ):
+            insert_rows(con, f'"{LIVE_SCHEMA}".{table}', columns, ([r.get(c) for c, _ in columns] for r in rows))
         con.execute(f"INSERT OR REPLACE INTO {SYNC_TABLE} VALUES (?, ?, ?, current_timestamp)", [*key, date_to])
         con.execute("COMMIT")
     except BaseException:

@@ -57,6 +57,7 @@ from engine.core.demodata import (
 )
 from engine.core.errors import UsageError
 from engine.core.resources import platform_files
+from engine.data.rows import insert_rows
 from engine.data.sources import Source, SourceInfo
 
 if TYPE_CHECKING:
@@ -598,20 +599,14 @@ class _Materializer:
                    {list(COMMERCE_SEASON)}[isodow({last} - age)] AS com_season
             FROM (SELECT range::INTEGER AS age FROM range({self.params.days}))""")
 
-    def _insert_rows(self, table: str, rows: list[tuple]) -> None:
-        """Insert Python rows, 500 per multi-row VALUES statement (much faster than executemany)."""
-        for start in range(0, len(rows), 500):
-            batch = rows[start : start + 500]
-            marks = ", ".join(["(" + ", ".join("?" * len(batch[0])) + ")"] * len(batch))
-            self.con.execute(f"INSERT INTO {table} VALUES {marks}", [v for row in batch for v in row])
-
     def _temp_table(self, name: str, columns: dict[str, str], rows: list[dict]) -> None:
         self.con.execute(f"CREATE TEMP TABLE {_T}{name} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
-        self._insert_rows(f"{_T}{name}", [tuple(row[c] for c in columns) for row in rows])
+        insert_rows(self.con, f"{_T}{name}", list(columns.items()), ([row[c] for c in columns] for row in rows))
 
     def _insert_entities(self, nodes: list[Node]) -> None:
-        names = [name for name, _ in self.catalog.entity_columns()]
-        self._insert_rows(f"{self.schema}.entities", [tuple(n.attributes().get(c) for c in names) for n in nodes])
+        columns = self.catalog.entity_columns()
+        rows = ([n.attributes().get(c) for c, _ in columns] for n in nodes)
+        insert_rows(self.con, f"{self.schema}.entities", columns, rows)
 
     def _insert_entity_select(self, columns: dict[str, str], source: str) -> None:
         """Insert entities from a SELECT; attributes missing from `columns` are null."""
