@@ -15,6 +15,11 @@ PermanentError (any other 4xx). Messages name the method, the path (without its 
 string) and the status, with an excerpt of the response body; header values (tokens)
 never appear in errors or logs: they are redacted from the excerpt as well.
 
+A platform that reports errors inside a successful response (an HTTP 200 whose body says
+"rate limited") passes `body_error`: it sees every response below 400 and returns the
+typed error the body stands for, which then takes the same retry decisions as a status
+code would, or None.
+
 Retrying a request that timed out may repeat it: adapters send absolute values (set the
 budget to X, not add Y) or the platform's idempotency key, or pass `retry=False`.
 """
@@ -79,7 +84,8 @@ class HttpClient:
     """An HTTP client for one platform account, with retries and typed errors (see the module docstring).
 
     `sleep` is what waits between attempts (tests pass a recorder); `headers` are sent
-    with every request and treated as secrets.
+    with every request and treated as secrets; `body_error` reads errors out of the body
+    of a successful response (see the module docstring).
     """
 
     def __init__(
@@ -93,6 +99,7 @@ class HttpClient:
         max_attempts: int = 4,
         max_wait: float = 60,
         sleep: Callable[[float], None] = time.sleep,
+        body_error: Callable[[httpx.Response], AdapterError | None] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -101,6 +108,7 @@ class HttpClient:
         self.max_attempts = max_attempts
         self.max_wait = max_wait
         self._sleep = sleep
+        self._body_error = body_error
         self._headers = dict(headers or {})
         self._client = httpx.Client(base_url=base_url, headers=self._headers, timeout=timeout)
 
@@ -154,7 +162,13 @@ class HttpClient:
         except httpx.TransportError as exc:
             raise self._err(TransientError, f"{what}: connection failed ({type(exc).__name__})") from None
         if response.status_code < 400:
-            return response
+            err = self._body_error(response) if self._body_error else None
+            if err is None:
+                return response
+            err.message = f"{what}: " + _redact(err.message, secrets)
+            err.args = (err.message,)
+            err.platform, err.account_id = self.platform, self.account_id
+            raise err
         raise self._classify(response, what, secrets)
 
     def _classify(self, response: httpx.Response, what: str, secrets: list[str]) -> AdapterError:

@@ -196,3 +196,34 @@ def test_the_token_never_appears_in_errors_or_logs(server, sleeps, caplog, reply
     for secret in ("sk-live-7f3a9c2e5b1d8f40", "k3y-0123456789", "qs-secret-123456"):
         assert not any(secret in text for text in exposed)
     assert "[redacted]" in str(err.value)
+
+
+def _envelope_error(response) -> AdapterError | None:
+    """An API that answers HTTP 200 with {"code": ...}: 1 is a rate limit, 2 a bad request."""
+    code = response.json().get("code")
+    if code == 1:
+        return RateLimited("too many requests")
+    if code == 2:
+        return PermanentError(f"bad request: {response.json().get('echo')}")
+    return None
+
+
+def test_an_error_in_a_200_body_takes_the_same_retry_decisions(server, sleeps):
+    server.script = [Reply(200, '{"code": 1}'), Reply(200, '{"code": 1}'), Reply(200, '{"code": 0, "id": 7}')]
+    http = client(server, sleeps, body_error=_envelope_error)
+    assert http.json("GET", "/x") == {"code": 0, "id": 7}
+    assert len(server.requests) == 3 and len(sleeps) == 2
+
+    server.script = [Reply(200, '{"code": 1}')]
+    with pytest.raises(RateLimited, match="pinterest account 549: GET /x: too many requests"):
+        http.request("GET", "/x?page=2")
+    assert len(server.requests) == 3 + 4  # max_attempts
+
+
+def test_a_permanent_error_in_a_200_body_is_not_retried_and_hides_the_token(server, sleeps):
+    server.script = [Reply(200, '{"code": 2, "echo": "{auth}"}')]
+    with pytest.raises(PermanentError) as err:
+        client(server, sleeps, body_error=_envelope_error).request("POST", "/x")
+    assert len(server.requests) == 1 and sleeps == []
+    assert "sk-live-7f3a9c2e5b1d8f40" not in str(err.value) and "[redacted]" in str(err.value)
+    assert (err.value.platform, err.value.account_id) == ("pinterest", "549")
