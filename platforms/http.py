@@ -20,6 +20,10 @@ A platform that reports errors inside a successful response (an HTTP 200 whose b
 typed error the body stands for, which then takes the same retry decisions as a status
 code would, or None.
 
+A platform with a documented request rate passes a `RatePacer`, shared by every client of
+that platform in the process: each attempt waits for its slot, so a sync reading pages in
+parallel stays within the limit instead of running into it.
+
 Retrying a request that timed out may repeat it: adapters send absolute values (set the
 budget to X, not add Y) or the platform's idempotency key, or pass `retry=False`.
 """
@@ -29,6 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -80,12 +85,33 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, seconds)
 
 
+class RatePacer:
+    """At most `rate` requests per second, spaced evenly, across the threads and clients sharing it."""
+
+    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be above zero")
+        self.interval = 1.0 / rate
+        self._clock = clock
+        self._next = -math.inf
+        self._lock = threading.Lock()
+
+    def wait(self, sleep: Callable[[float], None]) -> None:
+        """Take the next free slot, sleeping until it comes."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            sleep(slot - now)
+
+
 class HttpClient:
     """An HTTP client for one platform account, with retries and typed errors (see the module docstring).
 
     `sleep` is what waits between attempts (tests pass a recorder); `headers` are sent
     with every request and treated as secrets; `body_error` reads errors out of the body
-    of a successful response (see the module docstring).
+    of a successful response and `pacer` spaces requests (see the module docstring).
     """
 
     def __init__(
@@ -100,6 +126,7 @@ class HttpClient:
         max_wait: float = 60,
         sleep: Callable[[float], None] = time.sleep,
         body_error: Callable[[httpx.Response], AdapterError | None] | None = None,
+        pacer: RatePacer | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -109,6 +136,7 @@ class HttpClient:
         self.max_wait = max_wait
         self._sleep = sleep
         self._body_error = body_error
+        self._pacer = pacer
         self._headers = dict(headers or {})
         self._client = httpx.Client(base_url=base_url, headers=self._headers, timeout=timeout)
 
@@ -154,6 +182,8 @@ class HttpClient:
 
     def _send(self, method: str, path: str, secrets: list[str], kw: dict[str, Any]) -> httpx.Response:
         what = f"{method} {_bare(path)}"
+        if self._pacer is not None:
+            self._pacer.wait(self._sleep)
         # `from None`: httpx's own exceptions may quote the URL (query strings can carry tokens)
         try:
             response = self._client.request(method, path, **kw)

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from engine.core.execution import AdapterError, AuthError, PermanentError, RateLimited, TransientError
-from platforms.http import HttpClient, parse_retry_after
+from platforms.http import HttpClient, RatePacer, parse_retry_after
 
 TOKEN = "Bearer sk-live-7f3a9c2e5b1d8f40"
 
@@ -227,3 +227,31 @@ def test_a_permanent_error_in_a_200_body_is_not_retried_and_hides_the_token(serv
     assert len(server.requests) == 1 and sleeps == []
     assert "sk-live-7f3a9c2e5b1d8f40" not in str(err.value) and "[redacted]" in str(err.value)
     assert (err.value.platform, err.value.account_id) == ("pinterest", "549")
+
+
+def test_a_shared_pacer_spaces_the_requests_of_every_client(server, sleeps):
+    clock = [100.0]
+    pacer = RatePacer(4, clock=lambda: clock[0])  # one request every 0.25 s
+    first, second = client(server, sleeps, pacer=pacer), client(server, sleeps, pacer=pacer)
+    for http in (first, second, first):
+        http.request("GET", "/x")
+    assert sleeps == [0.25, 0.5]  # the clock stood still: each request waits for its own slot
+    clock[0] += 10  # a quiet spell: the next request goes at once
+    second.request("GET", "/x")
+    assert sleeps == [0.25, 0.5] and len(server.requests) == 4
+
+
+def test_retries_wait_for_a_slot_too(server):
+    server.script = [Reply(503), Reply(200)]
+    clock, sleeps = [0.0], []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    http = HttpClient(
+        server.url, platform="tiktok", account_id="7", sleep=sleep, pacer=RatePacer(1, clock=lambda: clock[0])
+    )
+    http.request("GET", "/x")
+    # the backoff (0.5-1.0 s), then what is left of the 1 s slot: the retry goes out at t = 1 s
+    assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 1.0 and clock[0] == pytest.approx(1.0)
