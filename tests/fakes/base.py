@@ -2,11 +2,14 @@
 a queue of injected faults, and an optional latency per call (for benchmarks; tests leave it 0).
 
 A gRPC fake binds its own server and uses `FakeServer` for the rest; an HTTP fake subclasses
-`HttpFakeServer` and answers `respond(method, path, params, headers)`.
+`HttpFakeServer` and answers `respond(method, path, params, headers)` (`path` without its
+trailing slash); a form-encoded POST body joins `params`. While a request is answered,
+`current.path` is its path as sent and `current.body` its raw body (`json_body()` decoded).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -61,6 +64,7 @@ class HttpFakeServer(FakeServer):
 
     def __init__(self, *, latency: float = 0.0) -> None:
         super().__init__(latency=latency)
+        self.current = threading.local()  # the request being answered, per server thread
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,13 +91,24 @@ class HttpFakeServer(FakeServer):
     ) -> tuple[int, bytes, dict[str, str]]:
         raise NotImplementedError
 
+    def json_body(self) -> Any:
+        """The JSON body of the request being answered (None when it has none or it is not JSON)."""
+        raw = getattr(self.current, "body", b"")
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return None
+
     def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
         self.delay()
         parts = urlsplit(h.path)
         params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        self.current.path, self.current.body = parts.path, b""
         if method == "POST":
             length = int(h.headers.get("Content-Length") or 0)
-            params.update({k: v[-1] for k, v in parse_qs(h.rfile.read(length).decode()).items()})
+            self.current.body = h.rfile.read(length)
+            if "json" not in (h.headers.get("Content-Type") or ""):
+                params.update({k: v[-1] for k, v in parse_qs(self.current.body.decode()).items()})
         status, body, headers = self.respond(method, parts.path.rstrip("/"), params, dict(h.headers))
         h.send_response(status)
         h.send_header("Content-Length", str(len(body)))
