@@ -137,6 +137,8 @@ class HttpClient:
         self._sleep = sleep
         self._body_error = body_error
         self._pacer = pacer
+        self.sent = 0  # requests sent, retries included (a sync reports its API calls)
+        self._count = threading.Lock()
         self._headers = dict(headers or {})
         self._client = httpx.Client(base_url=base_url, headers=self._headers, timeout=timeout)
 
@@ -185,6 +187,8 @@ class HttpClient:
         if self._pacer is not None:
             self._pacer.wait(self._sleep)
         # `from None`: httpx's own exceptions may quote the URL (query strings can carry tokens)
+        with self._count:
+            self.sent += 1
         try:
             response = self._client.request(method, path, **kw)
         except httpx.TimeoutException:

@@ -95,8 +95,9 @@ def test_429_honours_retry_after(server, sleeps):
 
 def test_5xx_is_retried_with_growing_backoff(server, sleeps):
     server.script = [Reply(503), Reply(503), Reply(200)]
-    assert client(server, sleeps).request("GET", "/x").status_code == 200
-    assert len(server.requests) == 3
+    http = client(server, sleeps)
+    assert http.request("GET", "/x").status_code == 200
+    assert len(server.requests) == 3 == http.sent
     # exponential with up to 0.5 s of jitter: 0.5-1.0, then 1.0-1.5
     assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 1.5
 
