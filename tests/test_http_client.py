@@ -256,3 +256,8 @@ def test_retries_wait_for_a_slot_too(server):
     http.request("GET", "/x")
     # the backoff (0.5-1.0 s), then what is left of the 1 s slot: the retry goes out at t = 1 s
     assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 1.0 and clock[0] == pytest.approx(1.0)
+
+
+def test_clients_share_one_tls_context(server, sleeps):
+    first, second = client(server, sleeps), client(server, sleeps)
+    assert first._client._transport._pool._ssl_context is second._client._transport._pool._ssl_context
