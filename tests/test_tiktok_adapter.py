@@ -294,7 +294,7 @@ def request(action_type: str, k: EntityKey, before: dict, after: dict, action_id
     return ActionRequest(action_id or f"{action_type}-{k.entity_id}", k, action_type, {}, before, after)
 
 
-def test_status_changes_share_calls_of_twenty(make, monkeypatch):
+def test_status_changes_share_calls_of_twenty_after_one_read_of_their_state():
     bulk = TikTokFake(ad_groups=45)
     try:
         adapter = TikTokAdsAdapter(Account("tiktok", ADVERTISER, endpoint=bulk.url), sleep=lambda _: None, max_qps=1e6)
@@ -305,6 +305,9 @@ def test_status_changes_share_calls_of_twenty(make, monkeypatch):
         assert len(done) == 45 and all(r.result["status"] == "paused" for r in done.values())
         sizes = [len(body["adgroup_ids"]) for _, name, body in bulk.requests if name == "adgroup/status/update"]
         assert sizes == [20, 20, 5]
+        # the live state of all 45 was read up front: one list call per 100 ids, not one per change
+        (read,) = [params for _, name, params in bulk.requests if name == "adgroup/get"]
+        assert len(json.loads(read["filtering"])["adgroup_ids"]) == 45
         assert all(g["operation_status"] == "DISABLE" for g in bulk.adgroups.values())
     finally:
         bulk.close()

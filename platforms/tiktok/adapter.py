@@ -47,9 +47,11 @@ from typing import Any
 
 from engine.core.catalog import Catalog
 from engine.core.execution import (
+    ActionRequest,
     AdapterError,
     AuthError,
     EntityKey,
+    ExecResult,
     PermanentError,
     RateLimited,
     TransientError,
@@ -247,6 +249,7 @@ class TikTokAdsAdapter(LiveAdapter):
         self.max_qps = max_qps or float(os.environ.get("RULERUN_TIKTOK_MAX_QPS") or DEFAULT_MAX_QPS)
         self._client: Any = None
         self._records: dict[EntityKey, dict[str, Any]] = {}  # the raw entity each `state` read last
+        self._fresh: set[EntityKey] = set()  # records read at the start of the running batch, not used yet
 
     # -- plumbing
 
@@ -562,29 +565,59 @@ class TikTokAdsAdapter(LiveAdapter):
 
     # -- state
 
+    def _read_records(self, level: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The records of some entities of one level (one filtered, paged list call per 100 ids)."""
+        if level not in _LEVEL_PATH:
+            raise self.error(PermanentError, f"TikTok has no {level!r} entities to change")
+        path = _LEVEL_PATH[level]
+        fields = {"campaign": _CAMPAIGN_FIELDS, "ad_group": _ADGROUP_FIELDS, "ad": _AD_FIELDS}[level]
+        advertiser = self.account.account_id
+        queries = [
+            _Query(
+                f"/{path}/get/",
+                {"advertiser_id": advertiser, "filtering": {f"{path}_ids": chunk}, "fields": fields},
+                f"reading {level} {chunk[0]}" if len(chunk) == 1 else f"reading {len(chunk)} {level}s",
+            )
+            for chunk in (ids[i : i + FILTER_IDS] for i in range(0, len(ids), FILTER_IDS))
+        ]
+        wanted = set(ids)
+        return {
+            str(r.get(_ID_FIELD[level])): r
+            for rows in self._paged(queries)
+            for r in rows
+            if str(r.get(_ID_FIELD[level])) in wanted
+        }
+
     def _record(self, key: EntityKey) -> dict[str, Any]:
         """The entity's record, checked to be the one asked for."""
-        if key.level not in _LEVEL_PATH:
-            raise self.error(PermanentError, f"TikTok has no {key.level!r} entities to change")
-        path = _LEVEL_PATH[key.level]
-        fields = {"campaign": _CAMPAIGN_FIELDS, "ad_group": _ADGROUP_FIELDS, "ad": _AD_FIELDS}[key.level]
-        with self._doing(f"reading {key.level} {key.entity_id}"):
-            data = self._get(
-                f"/{path}/get/",
-                {
-                    "advertiser_id": self.account.account_id,
-                    "filtering": {f"{path}_ids": [key.entity_id]},
-                    "fields": fields,
-                },
-            )
-        found = [r for r in data.get("list") or [] if str(r.get(_ID_FIELD[key.level])) == key.entity_id]
-        if not found:
+        found = self._read_records(key.level, [key.entity_id]).get(key.entity_id)
+        if found is None:
             raise self.error(PermanentError, f"unknown {key.level} {key.entity_id} in advertiser {key.account_id}")
-        self._records[key] = found[0]
-        return found[0]
+        self._records[key] = found
+        return found
+
+    def execute_batch(self, reqs: list[ActionRequest]) -> dict[str, ExecResult]:
+        """The template's batch, with the live state of every entity read up front (one call per level and 100 ids)."""
+        by_level: dict[str, list[str]] = defaultdict(list)
+        for req in reqs:
+            if req.entity.level in _LEVEL_PATH and req.entity.account_id in ("", self.account.account_id):
+                by_level[req.entity.level].append(req.entity.entity_id)
+        for level, ids in by_level.items():
+            for entity_id, record in self._read_records(level, sorted(set(ids))).items():
+                key = EntityKey(self.platform, self.account.account_id, level, entity_id)
+                self._records[key] = record
+                self._fresh.add(key)
+        try:
+            return super().execute_batch(reqs)
+        finally:
+            self._fresh.clear()
 
     def state(self, key: EntityKey) -> dict[str, Any]:
-        record = self._record(key)
+        if key in self._fresh:  # read at the start of this batch: still the live state
+            self._fresh.discard(key)
+            record = self._records[key]
+        else:
+            record = self._record(key)
         state: dict[str, Any] = {"status": self._status(record)}
         amounts = self._amounts(key.level, record)
         state.update({k: amounts[k] for k in ("daily_budget", "bid") if k in amounts})
