@@ -7,6 +7,7 @@ import logging
 import re
 from datetime import date, timedelta
 
+import httpx
 import pytest
 
 from engine.core.execution import (
@@ -249,10 +250,9 @@ def test_malformed_json_is_a_clear_permanent_error(fake, make):
 def test_a_metric_that_is_not_a_number_is_refused(fake, make):
     original = fake.report_rows
 
-    def broken(level, start, end, metrics):
-        rows = [dict(r) for r in original(level, start, end, metrics)]
-        rows[0] = {**rows[0], "metrics": {**rows[0]["metrics"], "spend": "12,5 USD"}}
-        return tuple(rows)
+    def broken(level, start, end):
+        (owner, day, numbers), *rest = original(level, start, end)
+        return [(owner, day, {**numbers, "spend": "12,5 USD"}), *rest]
 
     fake.report_rows = broken
     with pytest.raises(PermanentError, match="malformed report: spend is '12,5 USD', not a number"):
@@ -260,15 +260,8 @@ def test_a_metric_that_is_not_a_number_is_refused(fake, make):
 
 
 def test_envelope_codes_map_to_the_typed_errors():
-    class Reply:
-        def __init__(self, body):
-            self.body = body
-
-        def json(self):
-            return self.body
-
     def kind(code):
-        err = envelope_error(Reply({"code": code, "message": "m", "request_id": "r"}))
+        err = envelope_error(httpx.Response(200, json={"code": code, "message": "m", "request_id": "r"}))
         return type(err).__name__ if err else None
 
     assert [kind(c) for c in (0, None, 40100, 40132, 40102, 40105, 40001, 40300, 50000, 51010, 40202, 40002)] == [

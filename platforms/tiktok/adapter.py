@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from engine.core.catalog import Catalog
 from engine.core.execution import (
     ActionRequest,
@@ -130,8 +132,8 @@ def _pacer(rate: float) -> Any:
 def envelope_error(response: Any) -> AdapterError | None:
     """The typed error a response's envelope stands for; None when its `code` is 0 (or absent)."""
     try:
-        body = response.json()
-    except ValueError:
+        body = orjson.loads(response.content)  # a report page is large: the fast parser
+    except orjson.JSONDecodeError:
         return None  # HttpClient.json names a body that is not JSON
     if not isinstance(body, dict):
         return None
@@ -382,8 +384,7 @@ class TikTokAdsAdapter(LiveAdapter):
         learned: dict[str, dict[date, float]] = defaultdict(dict)  # ad group -> day -> conversions
         for query, rows in zip(queries, reports, strict=True):
             level = query.level
-            for row in rows:
-                entity_id, day, values = self._report_row(row, level, query.what)
+            for entity_id, day, values in self._report_rows(query, rows):
                 if level == "ad_group" and values.get(_LEARNING_METRIC) is not None:
                     learned[entity_id][day] = values[_LEARNING_METRIC]
                 metrics.append(
@@ -417,20 +418,25 @@ class TikTokAdsAdapter(LiveAdapter):
         what = f"reading the {_DATA_LEVEL[level]} report {start}..{end}"
         return _Query("/report/integrated/get/", params, what, level, exact=True)
 
-    def _report_row(self, row: dict[str, Any], level: str, what: str) -> tuple[str, date, dict[str, float | None]]:
-        dims, values = row.get("dimensions"), row.get("metrics")
-        if not isinstance(dims, dict) or not isinstance(values, dict):
-            raise self.error(PermanentError, f"{what}: malformed report row: no `dimensions` and `metrics`")
-        entity_id, day = dims.get(_ID_FIELD[level]), str(dims.get("stat_time_day") or "")
-        try:
-            parsed = date.fromisoformat(day[:10])
-        except ValueError:
-            raise self.error(PermanentError, f"{what}: malformed report row: stat_time_day {day[:40]!r}") from None
-        if entity_id in (None, ""):
-            raise self.error(PermanentError, f"{what}: malformed report row: no {_ID_FIELD[level]}")
-        with self._doing(what):
-            numbers = {name: _number(value, name) for name, value in values.items()}
-        return str(entity_id), parsed, numbers
+    def _report_rows(self, query: _Query, rows: list[dict[str, Any]]) -> list[tuple[str, date, dict[str, Any]]]:
+        """A report's rows as (entity id, day, numbers); a malformed row refuses the whole read."""
+        id_field, days, out = _ID_FIELD[query.level], {}, []
+        with self._doing(query.what):
+            for row in rows:
+                dims, values = row.get("dimensions"), row.get("metrics")
+                if not isinstance(dims, dict) or not isinstance(values, dict):
+                    raise PermanentError("malformed report row: no `dimensions` and `metrics`")
+                entity_id, stamp = dims.get(id_field), str(dims.get("stat_time_day") or "")
+                if entity_id in (None, ""):
+                    raise PermanentError(f"malformed report row: no {id_field}")
+                if stamp not in days:
+                    try:
+                        days[stamp] = date.fromisoformat(stamp[:10])
+                    except ValueError:
+                        raise PermanentError(f"malformed report row: stat_time_day {stamp[:40]!r}") from None
+                numbers = {name: _number(value, name) for name, value in values.items()}
+                out.append((str(entity_id), days[stamp], numbers))
+        return out
 
     def _entities(
         self,
@@ -557,8 +563,7 @@ class TikTokAdsAdapter(LiveAdapter):
         queries = [self._report("ad_group", start, end, [_LEARNING_METRIC], chunk) for chunk in chunks]
         totals: dict[str, float] = dict.fromkeys(need, 0.0)
         for query, rows in zip(queries, self._paged(queries), strict=True):
-            for row in rows:
-                gid, day, values = self._report_row(row, "ad_group", query.what)
+            for gid, day, values in self._report_rows(query, rows):
                 if gid in totals and day >= counting[gid]:
                     totals[gid] += values.get(_LEARNING_METRIC) or 0.0
         return totals

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import threading
 from datetime import date, datetime, timedelta
-from functools import cache
 from typing import Any
 
 from tests.fakes.base import HttpFakeServer
@@ -92,6 +91,8 @@ class TikTokFake(HttpFakeServer):
         self.page_faults: dict[int, str] = {}
         self._report_pages = 0
         self._ids = iter(range(10**6))
+        self._reports: dict[tuple[str, date, date], list[tuple[str, date, dict[str, Any]]]] = {}
+        self._reports_lock = threading.Lock()
         self._data_lock = threading.Lock()
         super().__init__(latency=latency)
 
@@ -208,9 +209,11 @@ class TikTokFake(HttpFakeServer):
 
     def daily(self, gid: str, day: date) -> dict[str, float]:
         """An ad group's numbers of one day (zero before it was created)."""
-        group = self.adgroups[gid]
-        if day < self.created(group):
+        if day < self.created(self.adgroups[gid]):
             return {}
+        return self._numbers(gid, day)
+
+    def _numbers(self, gid: str, day: date) -> dict[str, float]:
         n, k = int(gid[-4:]), (day - self.first_day).days
         conversions = self.conversions_per_day.get(gid, (n + k) % 3)
         spend = 10.0 * (n % 50 + 1) + 0.5 * k
@@ -224,26 +227,30 @@ class TikTokFake(HttpFakeServer):
             "video_play_actions": 300 + k,
         }
 
-    @cache  # noqa: B019 - one fake per test; reports are asked for again and again
-    def report_rows(self, level: str, start: date, end: date, metrics: tuple[str, ...]) -> tuple[dict, ...]:
+    def report_rows(self, level: str, start: date, end: date) -> list[tuple[str, date, dict[str, Any]]]:
+        """(entity id, day, numbers) of a report, computed once per level and range."""
+        with self._reports_lock:
+            if (level, start, end) not in self._reports:
+                self._reports[(level, start, end)] = self._compute(level, start, end)
+            return self._reports[(level, start, end)]
+
+    def _compute(self, level: str, start: date, end: date) -> list[tuple[str, date, dict[str, Any]]]:
         rows = []
+        born = {gid: self.created(group) for gid, group in self.adgroups.items()}
         day = start
         while day <= end:
             if self.first_day <= day <= self.last_day:
                 totals: dict[str, dict[str, float]] = {}
                 for gid, group in self.adgroups.items():
                     owner = gid if level == "AUCTION_ADGROUP" else group["campaign_id"]
-                    numbers = self.daily(gid, day)
+                    numbers = self._numbers(gid, day) if day >= born[gid] else {}
                     if numbers:
                         bucket = totals.setdefault(owner, {})
                         for name, value in numbers.items():
                             bucket[name] = bucket.get(name, 0) + value
-                id_field = "adgroup_id" if level == "AUCTION_ADGROUP" else "campaign_id"
-                for owner, bucket in totals.items():
-                    values = {m: _text(bucket.get(m, 0)) for m in metrics}
-                    rows.append({"dimensions": {id_field: owner, "stat_time_day": _stamp(day, 0)}, "metrics": values})
+                rows += [(owner, day, bucket) for owner, bucket in totals.items()]
             day += timedelta(days=1)
-        return tuple(rows)
+        return rows
 
     # -- faults
 
@@ -359,16 +366,24 @@ class TikTokFake(HttpFakeServer):
             raise _Refused(PARAM_ERROR, "start_date and end_date: YYYY-MM-DD") from None
         if end < start or (end - start).days >= MAX_REPORT_DAYS:
             raise _Refused(PARAM_ERROR, "The time range can not exceed 30 days when stat_time_day is a dimension.")
-        rows = list(self.report_rows(level, start, end, tuple(metrics)))
+        rows = self.report_rows(level, start, end)
         for rule in p.get("filtering") or []:
             if rule.get("field_name") != "adgroup_ids" or rule.get("filter_type") != "IN":
                 raise _Refused(PARAM_ERROR, f"filtering: unsupported {rule}")
             value = rule.get("filter_value")
             ids = set(json.loads(value) if isinstance(value, str) else value)
-            rows = [r for r in rows if r["dimensions"].get("adgroup_id") in ids]
-        return self._page(rows, p, short=short)
+            rows = [r for r in rows if r[0] in ids]
 
-    def _page(self, rows: list[dict[str, Any]], p: dict[str, Any], *, short: bool) -> dict[str, Any]:
+        def render(row: tuple[str, date, dict[str, Any]]) -> dict[str, Any]:
+            owner, day, numbers = row
+            return {
+                "dimensions": {id_field: owner, "stat_time_day": _stamp(day, 0)},
+                "metrics": {m: _text(numbers.get(m, 0)) for m in metrics},
+            }
+
+        return self._page(rows, p, short=short, render=render)
+
+    def _page(self, rows: list[Any], p: dict[str, Any], *, short: bool, render: Any = dict) -> dict[str, Any]:
         try:
             page, size = int(p.get("page") or 1), int(p.get("page_size") or 10)
         except ValueError:
@@ -380,7 +395,7 @@ class TikTokFake(HttpFakeServer):
         if short and chunk:
             chunk = chunk[:-1]
         info = {"page": page, "page_size": size, "total_number": len(rows), "total_page": -(-len(rows) // size)}
-        return {"list": chunk, "page_info": info}
+        return {"list": [render(r) for r in chunk], "page_info": info}
 
     # -- writes
 
@@ -442,8 +457,10 @@ class _Refused(Exception):
         self.code, self.message = code, message
 
 
-def _text(value: float) -> str:
+def _text(value: Any) -> str:
     """TikTok's report values are strings: "12.34", "1000"."""
+    if isinstance(value, str):
+        return value
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
