@@ -99,16 +99,19 @@ def test_sync_evaluate_apply_rollback_round_trip(ws, fake):
     by = {(a["rule_id"], a["entity_id"]): a for a in plan["actions"]}
     planned = {k for k, a in by.items() if a["status"] == "planned"}
     assert planned == {
-        ("trim_campaign_budgets", C_DAILY),
         ("trim_campaign_budgets", C_CBO),
         ("trim_ad_group_budgets", G_BID),
         ("lower_bids", G_BID),
         ("lower_bids", G_TOTAL),  # a cost cap on conversions is a custom bid too
     }
     assert by[("lower_bids", G_TOTAL)]["before"] == {"bid": 30.0}
-    # ad groups still learning (derived) are blocked, saying so
-    for gid in (G_NEW, G_EDITED):
-        blocked = by[("trim_ad_group_budgets", gid)]
+    # ad groups still learning (derived), and their campaign, are blocked, saying so
+    for rule, entity_id in (
+        ("trim_ad_group_budgets", G_NEW),
+        ("trim_ad_group_budgets", G_EDITED),
+        ("trim_campaign_budgets", C_DAILY),
+    ):
+        blocked = by[(rule, entity_id)]
         assert blocked["status"] == "blocked" and "derived" in " ".join(blocked["reasons"])
     # budgets that are not daily ones, and automatic bids, are skipped with the reason
     assert by[("trim_campaign_budgets", C_TOTAL)]["status"] == "skipped"
@@ -118,8 +121,8 @@ def test_sync_evaluate_apply_rollback_round_trip(ws, fake):
 
     applied = cli(ws, "apply", "--source", "live")
     assert applied.exit_code == 0, applied.output
-    assert "5 executed" in applied.output
-    assert (fake.campaigns[C_DAILY]["budget"], fake.campaigns[C_CBO]["budget"]) == (450.0, 720.0)
+    assert "4 executed" in applied.output
+    assert (fake.campaigns[C_DAILY]["budget"], fake.campaigns[C_CBO]["budget"]) == (500.0, 720.0)
     assert (fake.adgroups[G_BID]["budget"], fake.adgroups[G_BID]["bid_price"]) == (135.0, 2.25)
     assert fake.adgroups[G_TOTAL]["conversion_bid_price"] == 27.0
 
@@ -138,9 +141,9 @@ def test_a_refused_change_is_failed_and_the_others_still_execute(ws, fake):
     assert applied.exit_code == 3, applied.output  # an action failed
     executed = json.loads(cli(ws, "log", "--format", "json", "--status", "executed").output)
     failed = json.loads(cli(ws, "log", "--format", "json", "--status", "failed").output)
-    assert {a["entity_id"] for a in executed} == {C_DAILY, C_CBO, G_TOTAL}
+    assert {a["entity_id"] for a in executed} == {C_CBO, G_TOTAL}
     assert {a["entity_id"] for a in failed} == {G_BID}  # both of its changes: refused, never logged as executed
-    assert fake.adgroups[G_BID]["budget"] == 150.0 and fake.campaigns[C_DAILY]["budget"] == 450.0
+    assert fake.adgroups[G_BID]["budget"] == 150.0 and fake.campaigns[C_CBO]["budget"] == 720.0
 
 
 @pytest.mark.parametrize(

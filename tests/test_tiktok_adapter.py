@@ -136,7 +136,8 @@ def test_learning_phase_is_derived_from_dates_and_conversions(fake, make):
     assert learning[G_CBO] is False  # launched 5 days ago, 12 a day: past 50
     assert learning[G_EDITED] is True  # old, but edited 2 days ago
     assert learning[G_BID] is False and learning[G_PAUSED] is False  # launched long ago
-    assert learning[C_DAILY] is None  # campaigns do not learn on TikTok
+    assert learning[C_DAILY] is True  # its ad groups G_NEW and G_EDITED learn: changing it would disturb them
+    assert learning[C_CBO] is False and learning[C_TOTAL] is False
 
 
 def test_a_short_sync_reads_the_conversions_of_the_learning_window_it_does_not_cover(fake, make):

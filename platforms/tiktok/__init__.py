@@ -19,7 +19,8 @@ class TikTok(Platform):
     Learning phase: ad groups still learning are never modified (a guardrail). The API
     reports no learning status, so it is derived by TikTok's exit criterion: an ad group
     learns until it has 50 conversions within the 7 days after its creation or its last
-    edit (any edit counts); when that cannot be read it counts as learning.
+    edit (any edit counts); when that cannot be read it counts as learning. A campaign
+    with an ad group still learning counts as learning too.
 
     Credentials: TIKTOK_ACCESS_TOKEN, the long-term access token of an app the advertiser
     authorized (it does not expire; when TikTok says it expired or was revoked, authorize

@@ -19,7 +19,8 @@ Learning phase: the API reports no learning status, so it is derived by TikTok's
 criterion (`learning_phase`): an ad group learns until it has about 50 conversions (the
 report's `conversion`, its optimization event) within the 7 days after its creation or its
 last edit (`modify_time`: any edit, which errs on the safe side). An ad group whose dates or
-conversions cannot be read counts as learning.
+conversions cannot be read counts as learning, and so does a campaign with an ad group
+learning (pausing or re-budgeting it would disturb that ad group).
 
 Writes (the template, platforms/template.py, calls `write_batch`): status of campaigns, ad
 groups and ads (`/<level>/status/update/`, `ENABLE`/`DISABLE`, up to 20 ids per call, all
@@ -448,13 +449,15 @@ class TikTokAdsAdapter(LiveAdapter):
     ) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         by_campaign: dict[str, dict[str, Any]] = {}
+        learning = self._learning(groups, learned, date_from, date_to)
+        # Learning is an ad group's, but pausing or re-budgeting its campaign disturbs it too
+        learning_campaigns = {str(g.get("campaign_id")) for g in groups if learning[str(g.get("adgroup_id"))]}
         for c in campaigns:
             row = self._entity("campaign", c, name=c.get("campaign_name"), parent_id=None)
             row["is_brand"] = "brand" in str(c.get("campaign_name") or "").lower()
-            row["learning_phase"] = None  # TikTok's learning phase is an ad group's
+            row["learning_phase"] = row["entity_id"] in learning_campaigns
             by_campaign[row["entity_id"]] = {**c, **row}
             out.append(row)
-        learning = self._learning(groups, learned, date_from, date_to)
         for g in groups:
             parent = by_campaign.get(str(g.get("campaign_id")), {})
             row = self._entity("ad_group", g, name=g.get("adgroup_name"), parent_id=g.get("campaign_id"), parent=parent)
