@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -51,14 +52,18 @@ def main() -> None:
         bench_meta_google(args, ("meta", "google") if args.platform == "all" else (args.platform,))
     if args.platform in ("all", "tiktok"):
         bench_tiktok_sync(args)
-        bench_tiktok_apply(args)
+        if args.changes:
+            bench_tiktok_apply(args)
 
 
 def cli(root: Path, env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess, float]:
-    """Run the real CLI in `root`; the result and its wall time."""
+    """Run the real CLI in `root`; the result and its wall time (its CPU seconds in `cli.cpu`)."""
     cmd = [sys.executable, "-m", "engine.cli.main", *args, "--rules", str(root / "rules")]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     res = subprocess.run(cmd, cwd=root, env={**os.environ, **env, "COLUMNS": "200"}, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cli.cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return res, time.perf_counter() - t0
 
 
@@ -101,7 +106,7 @@ def bench_tiktok_sync(args: argparse.Namespace) -> None:
                 print(
                     f"    {label}: {rows:,} metric rows in {calls} API calls; fetch {fetch_s:.2f} s "
                     f"= {rows / fetch_s:,.0f} rows/s, {rate:.1f} calls/s = {rate / TIKTOK_QPS:.0%} of the "
-                    f"{TIKTOK_QPS:.0f}/s limit ({wall:.2f} s for the whole command)"
+                    f"{TIKTOK_QPS:.0f}/s limit ({wall:.2f} s for the whole command, {cli.cpu:.1f} s of its CPU)"
                 )
     finally:
         fake.close()
