@@ -27,12 +27,24 @@ errors or logs: they are redacted from the excerpt as well.
 
 A write the client sends outside a write step is retried like a read: adapters send
 absolute values (set the budget to X, not add Y) or the platform's idempotency key.
+
+A platform that reports errors inside a successful response (an HTTP 200 whose body says
+"rate limited") passes `error_from`: it sees every response below 400 and returns the
+typed error the body stands for, which then takes the same retry decisions as a status
+code would, or None.
+
+A platform with a documented request rate passes a `pacer` (platforms/ratelimit.py), shared
+by every client of that quota in the process: each attempt waits for its turn, so a sync
+reading pages in parallel stays within the limit instead of running into it.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -43,6 +55,7 @@ import httpx
 
 from engine.core.execution import AdapterError, AuthError, PermanentError, RateLimited, TransientError
 from engine.core.retry import RetryPolicy, single_attempt
+from platforms.ratelimit import CallWindow
 
 
 class _DropQueryStrings(logging.Filter):
@@ -95,7 +108,8 @@ class HttpClient:
     `policy` is the retry policy (default: `RetryPolicy(max_attempts, max_wait)`); `sleep`
     is what waits between attempts (tests pass a recorder); `headers` are sent with every
     request and treated as secrets; `refine(response, error)` may replace the typed error
-    of a failed response (its message is already redacted).
+    of a failed response (its message is already redacted); `error_from` reads errors out
+    of the body of a successful response and `pacer` spaces requests (see the module docstring).
     """
 
     def __init__(
@@ -113,6 +127,7 @@ class HttpClient:
         wait_from: Callable[[httpx.Response], float | None] = retry_after_header,
         error_from: Callable[[httpx.Response], AdapterError | None] | None = None,
         refine: Callable[[httpx.Response, AdapterError], AdapterError] | None = None,
+        pacer: CallWindow | None = None,
     ) -> None:
         self.policy = policy or RetryPolicy(max_attempts=max_attempts, max_wait=max_wait)
         self.platform = platform
@@ -123,8 +138,11 @@ class HttpClient:
         self._wait_from = wait_from
         self._error_from = error_from
         self._refine = refine
+        self._pacer = pacer
+        self.sent = 0  # requests sent, retries included (a sync reports its API calls)
+        self._count = threading.Lock()
         self._headers = dict(headers or {})
-        self._client = httpx.Client(base_url=base_url, headers=self._headers, timeout=timeout)
+        self._client = httpx.Client(base_url=base_url, headers=self._headers, timeout=timeout, verify=_tls())
 
     def request(self, method: str, path: str, *, retry: bool = True, **kw: Any) -> httpx.Response:
         """Send a request (httpx keyword arguments: params, json, headers, ...); the response when below 400.
@@ -167,7 +185,11 @@ class HttpClient:
 
     def _send(self, method: str, path: str, secrets: list[str], kw: dict[str, Any]) -> httpx.Response:
         what = f"{method} {_bare(path)}"
+        if self._pacer is not None:
+            self._pacer.wait(self._sleep)
         # `from None`: httpx's own exceptions may quote the URL (query strings can carry tokens)
+        with self._count:
+            self.sent += 1
         try:
             response = self._client.request(method, path, **kw)
         except httpx.TimeoutException:
@@ -177,6 +199,7 @@ class HttpClient:
         if response.status_code < 400:
             reported = self._error_from(response) if self._error_from else None
             if reported is not None:
+                reported.message = f"{what}: {reported.message}"
                 raise self._own(reported, secrets)
             pause = self._wait_from(response)
             if pause:
@@ -209,6 +232,12 @@ class HttpClient:
         err.message = _redact(err.message, secrets)
         err.args = (err.message,)
         return err
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every client of the process: loading the CA bundle takes tens of milliseconds."""
+    return httpx.create_ssl_context()
 
 
 def _bare(path: str) -> str:

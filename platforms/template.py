@@ -232,7 +232,7 @@ class LiveAdapter(Adapter):
         """An HttpClient (platforms/http.py) for this account, under this adapter's retry policy and sleep.
 
         Keyword arguments go to HttpClient: `headers` (treated as secrets), `timeout`,
-        `wait_from`, `error_from`.
+        `wait_from`, `error_from`, `refine`, `pacer`.
         """
         from platforms.http import HttpClient
 

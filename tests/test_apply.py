@@ -80,8 +80,12 @@ def test_apply_executes_safe_actions_queues_the_rest_and_is_idempotent(ws):
     assert first.returncode == 0, first.stderr
     assert f"{len(expected)} executed" in first.stdout and "1 queued" in first.stdout
     # notify actions (the weekly reports) are logged as executed too, but change nothing on a platform
-    executed = {r["action_id"] for r in log_rows(ws, "--status", "executed") if r["action_type"] != "notify"}
+    rows = log_rows(ws, "--status", "executed")
+    executed = {r["action_id"] for r in rows if r["action_type"] != "notify"}
     assert executed == expected
+    # notifications are logged as delivered, and never reach the platform
+    notified = {r["action_id"] for r in rows if r["action_type"] == "notify"}
+    assert notified == {a["action_id"] for a in before["actions"] if a["type"] == "notify"}
     assert sorted(sandbox_calls(ws)) == sorted(expected)
     queued = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
     assert [q["rule_id"] for q in queued] == ["trim_expensive_large_budgets"]
@@ -138,6 +142,8 @@ def test_rollback_run_restores_everything(ws):
     assert strip(restored) == strip(original)
     statuses = {r["action_id"]: r["status"] for r in log_rows(ws)}
     assert all(statuses[a] == "rolled_back" for a in auto_actions(original))
+    notified = [a["action_id"] for a in original["actions"] if a["type"] == "notify"]
+    assert notified and all(statuses[a] == "executed" for a in notified)  # a notification is left be
     assert sum(1 for k in statuses if k.startswith("rb-")) == len(auto_actions(original))
 
 

@@ -16,6 +16,7 @@ import pytest
 from engine.core.execution import AdapterError, AuthError, PermanentError, RateLimited, TransientError
 from engine.core.retry import MAX_WAIT_ENV, RetryPolicy, single_attempt
 from platforms.http import HttpClient, parse_retry_after
+from platforms.ratelimit import CallWindow
 
 TOKEN = "Bearer sk-live-7f3a9c2e5b1d8f40"
 
@@ -97,8 +98,9 @@ def test_429_honours_retry_after(server, sleeps):
 
 def test_5xx_is_retried_with_growing_backoff(server, sleeps):
     server.script = [Reply(503), Reply(503), Reply(200)]
-    assert client(server, sleeps).request("GET", "/x").status_code == 200
-    assert len(server.requests) == 3
+    http = client(server, sleeps)
+    assert http.request("GET", "/x").status_code == 200
+    assert len(server.requests) == 3 == http.sent
     # exponential with up to 0.5 s of jitter: 0.5-1.0, then 1.0-1.5
     assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 1.5
 
@@ -271,3 +273,67 @@ def test_a_policy_and_the_environment_cap_the_waits(server, sleeps, monkeypatch)
     server.script = [Reply(500), Reply(200)]
     assert client(server, sleeps, policy=policy).request("GET", "/x").status_code == 200
     assert sleeps[2:] == [0.0]
+
+
+def _envelope_error(response) -> AdapterError | None:
+    """An API that answers HTTP 200 with {"code": ...}: 1 is a rate limit, 2 a bad request."""
+    code = response.json().get("code")
+    if code == 1:
+        return RateLimited("too many requests")
+    if code == 2:
+        return PermanentError(f"bad request: {response.json().get('echo')}")
+    return None
+
+
+def test_an_error_in_a_200_body_takes_the_same_retry_decisions(server, sleeps):
+    server.script = [Reply(200, '{"code": 1}'), Reply(200, '{"code": 1}'), Reply(200, '{"code": 0, "id": 7}')]
+    http = client(server, sleeps, error_from=_envelope_error)
+    assert http.json("GET", "/x") == {"code": 0, "id": 7}
+    assert len(server.requests) == 3 and len(sleeps) == 2
+
+    server.script = [Reply(200, '{"code": 1}')]
+    with pytest.raises(RateLimited, match="pinterest account 549: GET /x: too many requests"):
+        http.request("GET", "/x?page=2")
+    assert len(server.requests) == 3 + 4  # max_attempts
+
+
+def test_a_permanent_error_in_a_200_body_is_not_retried_and_hides_the_token(server, sleeps):
+    server.script = [Reply(200, '{"code": 2, "echo": "{auth}"}')]
+    with pytest.raises(PermanentError) as err:
+        client(server, sleeps, error_from=_envelope_error).request("POST", "/x")
+    assert len(server.requests) == 1 and sleeps == []
+    assert "sk-live-7f3a9c2e5b1d8f40" not in str(err.value) and "[redacted]" in str(err.value)
+    assert (err.value.platform, err.value.account_id) == ("pinterest", "549")
+
+
+def test_a_shared_pacer_spaces_the_requests_of_every_client(server, sleeps):
+    clock = [100.0]
+    pacer = CallWindow(1, 0.25, clock=lambda: clock[0])  # one request every 0.25 s
+    first, second = client(server, sleeps, pacer=pacer), client(server, sleeps, pacer=pacer)
+    for http in (first, second, first):
+        http.request("GET", "/x")
+    assert sleeps == [0.25, 0.5]  # the clock stood still: each request waits for its own slot
+    clock[0] += 10  # a quiet spell: the next request goes at once
+    second.request("GET", "/x")
+    assert sleeps == [0.25, 0.5] and len(server.requests) == 4
+
+
+def test_retries_wait_for_a_slot_too(server):
+    server.script = [Reply(503), Reply(200)]
+    clock, sleeps = [0.0], []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    http = HttpClient(
+        server.url, platform="tiktok", account_id="7", sleep=sleep, pacer=CallWindow(1, 1.0, clock=lambda: clock[0])
+    )
+    http.request("GET", "/x")
+    # the backoff (0.5-1.0 s), then what is left of the 1 s slot: the retry goes out at t = 1 s
+    assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 1.0 and clock[0] == pytest.approx(1.0)
+
+
+def test_clients_share_one_tls_context(server, sleeps):
+    first, second = client(server, sleeps), client(server, sleeps)
+    assert first._client._transport._pool._ssl_context is second._client._transport._pool._ssl_context

@@ -151,6 +151,16 @@ def test_a_trait_set_to_false_is_not_declared(tmp_path):
     assert not load(tmp_path).has_trait("calm", "learning_phase")
 
 
+def test_a_trait_given_as_text_is_declared_and_says_how_it_is_derived(tmp_path):
+    platform_folder(tmp_path, "derived", GOOD.replace("learning_phase: true", "learning_phase: derived from dates"))
+    platform_folder(tmp_path, "reported", GOOD)
+    cat = load(tmp_path)
+    assert cat.has_trait("derived", "learning_phase") and cat.trait_note("derived", "learning_phase") == (
+        "derived from dates"
+    )
+    assert cat.has_trait("reported", "learning_phase") and cat.trait_note("reported", "learning_phase") is None
+
+
 # -- invalid fragments: file:line:col and how to fix
 
 

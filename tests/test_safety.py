@@ -105,6 +105,14 @@ def test_tiktok_learning_phase_is_never_modified():
     assert tiktok.status == "blocked" and meta.status == "planned"
 
 
+def test_a_derived_learning_phase_says_so_in_the_evidence():
+    action = bid(40.0, 34.0, platform="tiktok")
+    run([action], {action.action_id: fresh(learning_phase=True)})
+    note = CATALOG.trait_note("tiktok", "learning_phase")
+    assert note and "derived" in note and note in action.guardrails[0]["message"]
+    assert CATALOG.trait_note("meta", "learning_phase") is None and CATALOG.has_trait("tiktok", "learning_phase")
+
+
 def test_stale_data_is_never_acted_on_and_names_the_source():
     stale, missing = act("pause"), act("pause")
     run(

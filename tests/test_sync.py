@@ -183,3 +183,35 @@ def test_an_account_whose_page_keeps_failing_is_read_once_and_reported(tmp_path)
     assert [f.account_id for f in report.failed] == ["act_8"] and "HTTP 500 on page 2" in report.failed[0].error
     assert ScriptedPlatform.requests == [("act_8", 1)] + [("act_8", 2)] * 4  # page 2's attempts, page 1 once
     assert len(ScriptedPlatform.calls) == 1
+
+
+AWKWARD_ID = "g\"1'x\\y"  # a double quote, a single quote and a backslash
+
+
+def test_every_kind_of_value_is_stored_as_read(tmp_path):
+    class Awkward(ScriptedPlatform):
+        def read(self, date_from, date_to):
+            key = {"platform": "meta", "account_id": "act_7", "level": "ad_group", "entity_id": AWKWARD_ID}
+            entity = {
+                **key,
+                "name": "Q4 \u2014 \u00abBot\u00bb launch \u26a1",
+                "labels": ["brand", "q'4"],
+                "created_at": date(2026, 1, 2),
+                "is_brand": True,
+                "learning_phase": None,
+                "daily_budget": 12.34,
+            }
+            metrics = [{**key, "date": date_to, "spend": 0.1 + 0.2, "impressions": None}]
+            return Fetched([entity], metrics, api_calls=1)
+
+    with Store(tmp_path) as store:
+        sync(store, CATALOG, [Account("meta", "act_7")], lambda a: Awkward(a, CATALOG), today=TODAY)
+        con = store.connect()
+        row = con.execute(
+            "SELECT entity_id, name, labels, created_at, is_brand, learning_phase, daily_budget, bid "
+            f'FROM "{LIVE_SCHEMA}".entities'
+        ).fetchone()
+        metric = con.execute(f'SELECT date, spend, impressions FROM "{LIVE_SCHEMA}".metrics_daily').fetchone()
+    name = "Q4 \u2014 \u00abBot\u00bb launch \u26a1"
+    assert row == (AWKWARD_ID, name, ["brand", "q'4"], date(2026, 1, 2), True, None, 12.34, None)
+    assert metric == (TODAY - timedelta(days=1), 0.1 + 0.2, None)

@@ -230,6 +230,12 @@ def toggleable_statuses() -> tuple[str, ...]:
 
 
 _MONEY = {"type": "number", "exclusiveMinimum": 0}
+# budget_mode values (catalog/attributes.yaml) that are not a daily budget, and what they mean
+_NOT_DAILY = {
+    "lifetime": "its budget is a lifetime (total) budget, not a daily one",
+    "unlimited": "its budget is unlimited",
+    "parent": "its parent's budget serves it",
+}
 _PCT = {"type": "number", "minimum": -100, "maximum": 1000}
 
 
@@ -239,6 +245,16 @@ class _Amount(ActionType):
     @classmethod
     def plan_params(cls, restore, now):
         return {"amount": restore}
+
+    @classmethod
+    def missing_reason(cls, entity: dict[str, Any]) -> str:
+        """Why an entity without the amount has none to change (its budget mode or bidding strategy, when known)."""
+        why = ""
+        if cls.attribute == "daily_budget" and entity.get("budget_mode") in _NOT_DAILY:
+            why = f": {_NOT_DAILY[entity['budget_mode']]}"
+        elif cls.attribute == "bid" and entity.get("bidding_strategy"):
+            why = f": it bids by {entity['bidding_strategy']}"
+        return f"entity has no {cls.label} to change{why}"
 
     @classmethod
     def shared_note(cls, entity: dict[str, Any]) -> str | None:
@@ -261,7 +277,7 @@ class _SetAmount(_Amount):
     def propose(cls, entity, params):
         current = entity.get(cls.attribute)
         if current is None:
-            return Proposal({}, {}, skip_reason=f"entity has no {cls.label} to change")
+            return Proposal({}, {}, skip_reason=cls.missing_reason(entity))
         target = money.round_amount(float(params["amount"]), entity.get("currency"))
         if target == current:
             return NOOP
@@ -302,7 +318,7 @@ class _ChangeAmount(_Amount):
     def propose(cls, entity, params):
         current = entity.get(cls.attribute)
         if current is None:
-            return Proposal({}, {}, skip_reason=f"entity has no {cls.label} to change")
+            return Proposal({}, {}, skip_reason=cls.missing_reason(entity))
         if "by_pct" in params:
             target = current * (1 + float(params["by_pct"]) / 100.0)
         else:

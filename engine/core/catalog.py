@@ -122,6 +122,7 @@ class Catalog:
     budget_allocation: dict[str, dict[str, float]] = field(default_factory=dict)
     concepts: dict[str, dict[str, str]] = field(default_factory=dict)
     traits: dict[str, frozenset[str]] = field(default_factory=dict)
+    trait_notes: dict[str, dict[str, str]] = field(default_factory=dict)  # how an adapter derives a trait
     statuses: dict[str, StatusVocabulary] = field(default_factory=dict)
 
     @property
@@ -154,6 +155,10 @@ class Catalog:
     def has_trait(self, platform: str, trait: str) -> bool:
         """Whether the platform's fragment declares `trait` (engine/core/platform_catalog.py TRAITS)."""
         return trait in self.traits.get(platform, ())
+
+    def trait_note(self, platform: str, trait: str) -> str | None:
+        """How the platform's adapter derives `trait`, when the fragment says (the trait's string value)."""
+        return self.trait_notes.get(platform, {}).get(trait)
 
     def status_vocabulary(self, platform: str) -> StatusVocabulary:
         """The platform's own status values -> canonical status (empty when it declares none)."""
@@ -264,6 +269,11 @@ def load_catalog(directory: str | None = None, platforms_directory: str | None =
             f.platform: frozenset(t for t, on in f.data.get("traits", {}).items() if on)
             for f in fragments
             if any(f.data.get("traits", {}).values())
+        },
+        trait_notes={
+            f.platform: {t: note for t, note in f.data["traits"].items() if isinstance(note, str)}
+            for f in fragments
+            if any(isinstance(note, str) for note in f.data.get("traits", {}).values())
         },
         statuses={f.platform: StatusVocabulary(f.data["statuses"]) for f in fragments if "statuses" in f.data},
     )

@@ -145,7 +145,14 @@ def fragment_schema() -> dict:
                 "description": "Platform traits the engine acts on.",
                 "type": "object",
                 "additionalProperties": False,
-                "properties": {name: {"type": "boolean", "description": doc} for name, doc in TRAITS.items()},
+                "properties": {
+                    name: {
+                        "type": ["boolean", "string"],
+                        "description": doc + " A string also turns it on, and says how the platform's adapter "
+                        "derives it where the platform does not report it; the guardrail quotes it.",
+                    }
+                    for name, doc in TRAITS.items()
+                },
             },
         },
     }

@@ -22,7 +22,7 @@ def insert_rows(con: Any, table: str, columns: Sequence[tuple[str, str]], rows: 
     """Append `rows` (values in the order of `columns`: (name, DuckDB type)) to `table`; returns the count.
 
     `table` is an already quoted relation name. DATE columns accept dates, datetimes or ISO
-    strings; NaN becomes null, as JSON has no NaN.
+    strings; NaN becomes null, as JSON has no NaN; other values JSON cannot hold go as text.
     """
     names = [name for name, _ in columns]
     fd, path = tempfile.mkstemp(prefix="rulerun-rows-", suffix=".jsonl")
@@ -30,7 +30,9 @@ def insert_rows(con: Any, table: str, columns: Sequence[tuple[str, str]], rows: 
     try:
         with os.fdopen(fd, "wb") as fh:
             for row in rows:
-                fh.write(orjson.dumps(dict(zip(names, row, strict=True)), option=orjson.OPT_APPEND_NEWLINE))
+                fh.write(
+                    orjson.dumps(dict(zip(names, row, strict=True)), default=str, option=orjson.OPT_APPEND_NEWLINE)
+                )
                 count += 1
         if not count:
             return 0

@@ -173,7 +173,12 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
             )
             return
     if g["learning_phase_no_changes"] and f.learning_phase and load_catalog().has_trait(a.platform, "learning_phase"):
-        _block(a, "learning_phase_no_changes", f"{a.platform} {a.level} is in its learning phase: never modified")
+        note = load_catalog().trait_note(a.platform, "learning_phase")
+        _block(
+            a,
+            "learning_phase_no_changes",
+            f"{a.platform} {a.level} is in its learning phase: never modified" + (f" ({note})" if note else ""),
+        )
         return
     if a.type in ("pause", "add_negative_keyword") and g["brand_campaigns_no_auto_pause"] and f.brand_lineage:
         _block(

@@ -6,6 +6,10 @@ Traps:
 
 - `tiktok_learning_ad_group`: an ad group still in the learning phase, created four days
   before the end, with a poor CPA that would otherwise trigger a bid or budget cut.
+- `tiktok_fatigued_ad_group`: its best creative wore out a week before the end (its
+  delivery fell to a tenth), so the ad group's CTR fell by about half: creative fatigue.
+- `tiktok_expensive_auto_bid_ad_group`: bids automatically and converts poorly, a CPA over
+  twice the target: no bid to lower, so its daily budget is cut.
 """
 
 from __future__ import annotations
@@ -16,17 +20,36 @@ from engine.core.demodata import Baseline, BulkPlatform, Dataset, PlatformDemo, 
 
 BASELINE = Baseline(cpm=9.0, ctr=0.009, cvr=0.004, vtr=0.25)
 
-TRAPS = {"tiktok_learning_ad_group": "1781000000000001"}
+TRAPS = {
+    "tiktok_learning_ad_group": "1781000000000001",
+    "tiktok_fatigued_ad_group": "1781000000000002",
+    "tiktok_expensive_auto_bid_ad_group": "1781000000000003",
+}
 
 
 def build(ds: Dataset) -> None:
     acct = ("tiktok", "7290114453661")
     spark = ds.campaign(acct, "Bot-Awareness-Spark-2026Q3", labels=("awareness",), bidding_strategy="lowest_cost")
-    for name, budget, spend in (("Spark-UGC-Desk-Setup", 300.0, 280.0), ("Spark-Creator-Whitelist", 250.0, 230.0)):
-        group = ds.add(spark, "ad_group", name, daily_budget=budget, learning_phase=False)
-        ds.ads(
-            group, (f"{name}-Video-1", perf(BASELINE, spend * 0.6)), (f"{name}-Video-2", perf(BASELINE, spend * 0.4))
-        )
+    # The hook of Video-1 wore out a week before the end: its delivery fell to a tenth, and
+    # the ad group's CTR, mostly Video-1's before, fell by about half.
+    desk = ds.add(
+        spark,
+        "ad_group",
+        "Spark-UGC-Desk-Setup",
+        entity_id=TRAPS["tiktok_fatigued_ad_group"],
+        daily_budget=300.0,
+        learning_phase=False,
+    )
+    worn = perf(BASELINE, 280.0 * 0.6, ctr=0.016, shift_age=7, shift_spend=0.1)
+    ds.ads(
+        desk, ("Spark-UGC-Desk-Setup-Video-1", worn), ("Spark-UGC-Desk-Setup-Video-2", perf(BASELINE, 112.0, ctr=0.004))
+    )
+    group = ds.add(spark, "ad_group", "Spark-Creator-Whitelist", daily_budget=250.0, learning_phase=False)
+    ds.ads(
+        group,
+        ("Spark-Creator-Whitelist-Video-1", perf(BASELINE, 230.0 * 0.6)),
+        ("Spark-Creator-Whitelist-Video-2", perf(BASELINE, 230.0 * 0.4)),
+    )
     launch = ds.campaign(
         acct,
         "Dot-Conversion-Broad-2026Q4",
@@ -50,8 +73,16 @@ def build(ds: Dataset) -> None:
     board = ds.campaign(
         acct, "Board-Conversion-Interest-2026Q3", labels=("prospecting",), bidding_strategy="lowest_cost"
     )
-    teachers = ds.add(board, "ad_group", "Teachers-Interest", daily_budget=150.0, learning_phase=False)
-    ds.ads(teachers, ("Board-Teachers-Interest-Video-1", perf(BASELINE, 135.0, cvr=0.0025)))
+    # Bids automatically and converts poorly: its CPA runs over twice the target.
+    teachers = ds.add(
+        board,
+        "ad_group",
+        "Teachers-Interest",
+        entity_id=TRAPS["tiktok_expensive_auto_bid_ad_group"],
+        daily_budget=150.0,
+        learning_phase=False,
+    )
+    ds.ads(teachers, ("Board-Teachers-Interest-Video-1", perf(BASELINE, 135.0, cvr=0.0009)))
     office = ds.add(
         board,
         "ad_group",

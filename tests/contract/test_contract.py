@@ -25,6 +25,7 @@ HARNESSES = [
     "tests.fakes.google_ads_fake",
     "tests.fakes.meta_graph_fake",
     "tests.fakes.pinterest_fake",
+    "tests.fakes.tiktok_fake",
 ]
 
 FAULTS = {"auth": AuthError, "rate_limit": RateLimited, "transient": TransientError, "permanent": PermanentError}

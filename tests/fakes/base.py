@@ -2,13 +2,16 @@
 a queue of injected faults, and an optional latency per call (for benchmarks; tests leave it 0).
 
 A gRPC fake binds its own server and uses `FakeServer` for the rest; an HTTP fake subclasses
-`HttpFakeServer` and answers `respond(method, path, params, headers)`, or overrides
+`HttpFakeServer` and answers `respond(method, path, params, headers)` (`path` without its
+trailing slash; a form-encoded POST body joins `params`), or overrides
 `handle(method, path, query, headers, body)` when it needs the raw query (repeated keys) or
-body (JSON).
+body. While a request is answered, `current.path` is its path as sent and `current.body` its
+raw body (`json_body()` decoded).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -63,6 +66,7 @@ class HttpFakeServer(FakeServer):
 
     def __init__(self, *, latency: float = 0.0) -> None:
         super().__init__(latency=latency)
+        self.current = threading.local()  # the request being answered, per server thread
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -97,14 +101,23 @@ class HttpFakeServer(FakeServer):
     ) -> tuple[int, bytes, dict[str, str]]:
         """Answer one request; this default passes the query (and a POSTed form) to `respond` as params."""
         params = {k: v[-1] for k, v in parse_qs(query).items()}
-        if method == "POST":
+        if method == "POST" and "json" not in (headers.get("Content-Type") or ""):
             params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
         return self.respond(method, path.rstrip("/"), params, headers)
+
+    def json_body(self) -> Any:
+        """The JSON body of the request being answered (None when it has none or it is not JSON)."""
+        raw = getattr(self.current, "body", b"")
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return None
 
     def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
         self.delay()
         parts = urlsplit(h.path)
         raw = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        self.current.path, self.current.body = parts.path, raw
         status, body, headers = self.handle(method, parts.path, parts.query, dict(h.headers), raw)
         h.send_response(status)
         h.send_header("Content-Length", str(len(body)))
