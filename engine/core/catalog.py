@@ -115,6 +115,20 @@ class Catalog:
         derived = {m.name for m in self.metrics.values() if m.kind == "derived" and m.inputs <= mapped}
         return frozenset(mapped | derived)
 
+    # STAND-IN: replaced by the `statuses:` section of each platform's catalog fragment.
+    def status_vocabulary(self, platform: str) -> dict[str, str]:
+        """The platform's status values (lower case) -> canonical status; canonical names always included."""
+        own = {
+            "meta": {"active": "active", "paused": "paused", "archived": "archived", "deleted": "removed"},
+            "google": {"enabled": "active", "paused": "paused", "removed": "removed"},
+            "amazon": {"enabled": "active", "paused": "paused", "archived": "archived"},
+            "tiktok": {"enable": "active", "disable": "paused", "delete": "removed"},
+            "pinterest": {"active": "active", "paused": "paused", "archived": "archived"},
+            "linkedin": {"active": "active", "paused": "paused", "archived": "archived", "canceled": "removed",
+                         "draft": "paused"},
+        }  # fmt: skip
+        return {s: s for s in ("active", "paused", "removed", "archived")} | own.get(platform, {})
+
     def credibility_ratio(self, platform: str) -> float:
         return self.credibility.get(platform, 1.0)
 
