@@ -1,20 +1,26 @@
 """Benchmark: `rulerun evaluate --dry-run --format json` on the demo at scale.
 
 Measures, on this machine:
-- end-to-end wall time and peak RSS of the command (cold: the demo is materialized into the
+- end-to-end wall time and peak RSS of the command (cold: the source is materialized into the
   store; warm: the store is reused), with 20 rules over N ad groups x D days;
+- with `--source-kind file-parquet` or `file-csv`: the same through `--source file:DIR`, on
+  entities and metrics_daily files written once from the bulk demo data (DuckDB COPY, in a
+  temporary directory), and for comparison a plain DuckDB `CREATE TABLE ... AS SELECT * FROM
+  read_parquet/read_csv` of those files into a new database (wall time and peak RSS), and the ratio;
 - the evaluation stage's throughput (entity-rule evaluations per second);
 - the naive design for comparison: the same 20 rules evaluated entity by entity with simpleeval
   on pre-parsed ASTs (measured on a sample, reported as a rate), and the ratio;
 - the wall time of `rulerun --help` and `rulerun validate` on the shipped library.
 
 Usage: python benchmarks/bench_evaluate.py [--ad-groups 1000000] [--days 30] [--sample 20000]
+       [--source-kind demo|file-parquet|file-csv]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import re
 import statistics
@@ -135,6 +141,46 @@ def naive_rate(rules_dir: Path, state_dir: Path, source: str, sample: int) -> tu
     return n / seconds, n
 
 
+def write_files(directory: Path, demo_spec: str, fmt: str) -> None:
+    """entities and metrics_daily of the demo source as `fmt` files in `directory/data`."""
+    sys.path.insert(0, str(REPO))
+    import duckdb
+
+    from engine.core.catalog import load_catalog
+    from engine.data.sources import parse_source
+
+    data = directory / "data"
+    data.mkdir()
+    con = duckdb.connect(str(directory / "demo.duckdb"), config={"memory_limit": "2GB"})
+    con.execute("CREATE SCHEMA src")
+    parse_source(demo_spec).materialize(con, "src", load_catalog())
+    options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
+    for table in ("entities", "metrics_daily"):
+        columns = "* REPLACE (array_to_string(labels, ';') AS labels)" if table == "entities" and fmt == "csv" else "*"
+        con.execute(f"COPY (SELECT {columns} FROM src.{table}) TO '{data / f'{table}.{fmt}'}' ({options})")
+    con.close()
+    (directory / "demo.duckdb").unlink()
+
+
+PLAIN_LOAD = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+for table in ("entities", "metrics_daily"):
+    con.execute(f"CREATE TABLE {table} AS SELECT * FROM {sys.argv[2]}('{sys.argv[3]}/{table}.{sys.argv[4]}')")
+con.close()
+"""
+
+
+def plain_duckdb(data: Path, fmt: str, root: Path) -> tuple[float, int]:
+    """Wall seconds and peak RSS of a plain DuckDB copy of the files into a new database file."""
+    reader = "read_parquet" if fmt == "parquet" else "read_csv"
+    args = [sys.executable, "-c", PLAIN_LOAD, str(root / "plain.duckdb"), reader, str(data), fmt]
+    wall, rss, stderr, code = run_measured(args, root / "plain.out")
+    if code != 0:
+        sys.exit(f"plain DuckDB load failed ({code}):\n{stderr}")
+    return wall, rss
+
+
 def median_wall(args: list[str], runs: int = 10) -> float:
     times = []
     for _ in range(runs):
@@ -149,12 +195,31 @@ def main() -> None:
     parser.add_argument("--ad-groups", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--sample", type=int, default=20_000, help="entities for the naive measurement")
+    parser.add_argument(
+        "--source-kind",
+        choices=("demo", "file-parquet", "file-csv"),
+        default="demo",
+        help="read the bulk demo directly, or from Parquet or CSV files written from it",
+    )
     args = parser.parse_args()
     rulerun = [sys.executable, "-m", "engine.cli.main"]
     source = f"demo:ad_groups={args.ad_groups},days={args.days}"
+    plain = None
     with tempfile.TemporaryDirectory(prefix="rulerun-bench-") as tmp:
         root = Path(tmp)
         rules = write_rules(root)
+        if args.source_kind != "demo":
+            fmt = args.source_kind.removeprefix("file-")
+            # In a child process: a child forked later would report this process's peak RSS as its own.
+            writer = multiprocessing.get_context("spawn").Process(target=write_files, args=(root, source, fmt))
+            writer.start()
+            writer.join()
+            if writer.exitcode != 0:
+                sys.exit(f"writing the {fmt} files failed ({writer.exitcode})")
+            data = root / "data"
+            source = f"file:{data}"
+            file_mib = sum(f.stat().st_size for f in data.iterdir()) / 2**20
+            plain = plain_duckdb(data, fmt, root)
         state = root / "state"
         cmd = [
             *rulerun,
@@ -191,8 +256,14 @@ def main() -> None:
 
     print(
         f"rulerun benchmark: {args.ad_groups:,} bulk ad groups x {args.days} days, {len(RULES)} rules "
-        f"x {len(AD_PLATFORMS)} operators, {os.cpu_count()} cores"
+        f"x {len(AD_PLATFORMS)} operators, {os.cpu_count()} cores, source {args.source_kind}"
     )
+    if plain:
+        print(
+            f"  plain DuckDB CREATE TABLE AS SELECT * FROM {args.source_kind.removeprefix('file-')} files "
+            f"({file_mib:.0f} MiB): {plain[0]:.2f} s wall, {plain[1] / 2**20:.0f} MiB peak RSS; "
+            f"rulerun cold / plain: {results['cold']['wall_s'] / plain[0]:.1f}x"
+        )
     for phase in ("cold", "warm"):
         r = results[phase]
         stages = ", ".join(f"{k} {v:.2f}s" for k, v in r["stages"].items() if k not in ("evaluations", "total"))
@@ -216,6 +287,8 @@ def main() -> None:
             {
                 "ad_groups": args.ad_groups,
                 "days": args.days,
+                "source_kind": args.source_kind,
+                "plain_duckdb": {"wall_s": plain[0], "peak_rss_mib": plain[1] / 2**20} if plain else None,
                 "rules": len(RULES),
                 "results": results,
                 "batch_rate": batch_rate,
