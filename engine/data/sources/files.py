@@ -78,6 +78,7 @@ joining a small vocabulary table.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hashlib
 from dataclasses import dataclass
@@ -127,7 +128,7 @@ DATE_RANGE: tuple[date, date] = (date(1970, 1, 1), date(2200, 12, 31))
 
 _FETCH_LIMIT = MAX_PROBLEMS_PER_FILE + 1  # one more than shown tells where the rest starts
 _KIND_OF_TYPE = {sql: kind for kind, sql in DUCKDB_TYPES.items()}
-_BOM = b"\xef\xbb\xbf"
+_BOM = codecs.BOM_UTF8
 
 NUMBER_HINT = "write numbers with a dot as decimal separator and no thousands separator, e.g. 1234.5"
 BOOLEAN_HINT = "write true or false (1/0, yes/no, y/n and t/f are accepted too, in any letter case)"
@@ -371,8 +372,8 @@ def _scan(vcon, columns: list[Column], layout: Layout, checks: list[_Check]) -> 
     numbers = [f"TRY_CAST({ident(c.name)} AS DOUBLE)" for c in columns if c.kind == "number" and c.name in layout.exprs]
     # NaN sorts above infinity: a NaN or infinite value shows in the minimum or maximum.
     nonfinite = [f"NOT isfinite({agg}({x}))" for x in numbers for agg in ("min", "max")]
-    # count() of every other column makes DuckDB read (and check the encoding of) each one,
-    # so that storing the rows cannot fail on a value the scan skipped.
+    # count() of every column makes DuckDB read (and check the encoding of) each one, so
+    # that storing the rows cannot fail on a value the scan skipped.
     read = [f"count({ident(n)})" for n in layout.exprs]
     aggregates = [
         "count(*)",
