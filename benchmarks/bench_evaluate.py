@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
 AD_PLATFORMS = ("meta", "google", "amazon", "tiktok", "linkedin", "pinterest")
@@ -77,15 +78,24 @@ def write_rules(root: Path) -> Path:
     return rules
 
 
-def run_measured(args: list[str], stdout_path: Path) -> tuple[float, int, str, int]:
-    """Wall seconds, peak RSS (bytes), stderr and exit code of one command."""
+class Measured(NamedTuple):
+    wall_s: float
+    cpu_s: float  # user + system, all threads: less sensitive than wall time to a busy machine
+    rss: int  # peak, bytes
+    stderr: str
+    code: int
+
+
+def run_measured(args: list[str], stdout_path: Path) -> Measured:
+    """Wall and CPU seconds, peak RSS, stderr and exit code of one command."""
     with stdout_path.open("wb") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE, cwd=REPO)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
     stderr = proc.stderr.read().decode() if proc.stderr else ""
-    return wall, usage.ru_maxrss * 1024, stderr, os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(wall, cpu, usage.ru_maxrss * 1024, stderr, os.waitstatus_to_exitcode(status))
 
 
 def profile_of(stderr: str) -> dict[str, float]:
@@ -171,14 +181,14 @@ con.close()
 """
 
 
-def plain_duckdb(data: Path, fmt: str, root: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS of a plain DuckDB copy of the files into a new database file."""
+def plain_duckdb(data: Path, fmt: str, root: Path) -> Measured:
+    """A plain DuckDB copy of the files into a new database file, measured."""
     reader = "read_parquet" if fmt == "parquet" else "read_csv"
     args = [sys.executable, "-c", PLAIN_LOAD, str(root / "plain.duckdb"), reader, str(data), fmt]
-    wall, rss, stderr, code = run_measured(args, root / "plain.out")
-    if code != 0:
-        sys.exit(f"plain DuckDB load failed ({code}):\n{stderr}")
-    return wall, rss
+    run = run_measured(args, root / "plain.out")
+    if run.code != 0:
+        sys.exit(f"plain DuckDB load failed ({run.code}):\n{run.stderr}")
+    return run
 
 
 def median_wall(args: list[str], runs: int = 10) -> float:
@@ -238,13 +248,14 @@ def main() -> None:
         results = {}
         for phase in ("cold", "warm"):
             out = root / f"plan-{phase}.json"
-            wall, rss, stderr, code = run_measured(cmd, out)
-            if code != 0:
-                sys.exit(f"evaluate failed ({code}):\n{stderr}")
+            run = run_measured(cmd, out)
+            if run.code != 0:
+                sys.exit(f"evaluate failed ({run.code}):\n{run.stderr}")
             results[phase] = {
-                "wall_s": wall,
-                "peak_rss_mib": rss / 2**20,
-                "stages": profile_of(stderr),
+                "wall_s": run.wall_s,
+                "cpu_s": run.cpu_s,
+                "peak_rss_mib": run.rss / 2**20,
+                "stages": profile_of(run.stderr),
                 "plan_mib": out.stat().st_size / 2**20,
             }
             results[phase]["actions"] = len(json.loads(out.read_text())["actions"]) if phase == "warm" else None
@@ -261,14 +272,16 @@ def main() -> None:
     if plain:
         print(
             f"  plain DuckDB CREATE TABLE AS SELECT * FROM {args.source_kind.removeprefix('file-')} files "
-            f"({file_mib:.0f} MiB): {plain[0]:.2f} s wall, {plain[1] / 2**20:.0f} MiB peak RSS; "
-            f"rulerun cold / plain: {results['cold']['wall_s'] / plain[0]:.1f}x"
+            f"({file_mib:.0f} MiB): {plain.wall_s:.2f} s wall, {plain.cpu_s:.2f} s CPU, "
+            f"{plain.rss / 2**20:.0f} MiB peak RSS; rulerun cold / plain: "
+            f"{results['cold']['wall_s'] / plain.wall_s:.1f}x wall, {results['cold']['cpu_s'] / plain.cpu_s:.1f}x CPU"
         )
     for phase in ("cold", "warm"):
         r = results[phase]
         stages = ", ".join(f"{k} {v:.2f}s" for k, v in r["stages"].items() if k not in ("evaluations", "total"))
         print(
-            f"  end-to-end ({phase}): {r['wall_s']:.2f} s wall, {r['peak_rss_mib']:.0f} MiB peak RSS, "
+            f"  end-to-end ({phase}): {r['wall_s']:.2f} s wall, {r['cpu_s']:.2f} s CPU, "
+            f"{r['peak_rss_mib']:.0f} MiB peak RSS, "
             f"plan {r['plan_mib']:.1f} MiB  [{stages}]"
         )
     print(f"  actions in plan: {results['warm']['actions']:,}")
@@ -288,7 +301,9 @@ def main() -> None:
                 "ad_groups": args.ad_groups,
                 "days": args.days,
                 "source_kind": args.source_kind,
-                "plain_duckdb": {"wall_s": plain[0], "peak_rss_mib": plain[1] / 2**20} if plain else None,
+                "plain_duckdb": (
+                    {"wall_s": plain.wall_s, "cpu_s": plain.cpu_s, "peak_rss_mib": plain.rss / 2**20} if plain else None
+                ),
                 "rules": len(RULES),
                 "results": results,
                 "batch_rate": batch_rate,

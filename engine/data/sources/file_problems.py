@@ -1,4 +1,4 @@
-"""Where the problems of a `file:` source file are: physical lines, found only when there are problems.
+"""Locating the problems of `file:` source files: record indexes turned into physical lines.
 
 DuckDB reads the files; when it finds a problem (a bad value, a row it cannot parse) the
 records concerned are known by their index, and the file is read again in Python to
