@@ -1,27 +1,30 @@
-"""The adapter contract: how `rulerun apply` reads and changes one platform.
+"""The adapter contract: how `rulerun sync` reads one platform account and `rulerun apply` changes it.
 
-An adapter turns an `ActionRequest` (engine/execution.py) into platform calls and
-reports an `ExecResult`, or raises one of the typed `AdapterError`s there: the executor
-retries `RateLimited` and `TransientError`, and fails the action on anything else.
+An adapter turns an `ActionRequest` (engine/core/execution.py) into platform calls and
+reports an `ExecResult`, or raises one of the typed `AdapterError`s there. Adapters
+retry `RateLimited` and `TransientError` themselves, per API call, under the one retry
+policy (engine/core/retry.py); the executor fails the action on any error that reaches it.
 
 Every change an adapter makes comes with a **rollback plan**, a plain dict that the
-action log stores and `rollback` applies later::
+action log stores and `rollback` applies later (`RollbackPlan.to_dict`, engine/core/actions.py)::
 
     {"type": "enable", "params": {},
      "before": {"status": "paused"},    # the state the change left (what rollback expects)
      "after": {"status": "active"}}     # the state rollback restores
 
-The state dicts use the attribute names of the action types (engine/actions.py):
+The state dicts use the state keys of the action types (engine/core/actions.py):
 `status`, `daily_budget`, `bid`, and `negative_keyword` (a dict, or None when absent).
-The undo types: pause <-> enable, set_budget back to the old amount (also for
-change_budget), set_bid back to the old bid (also for change_bid), and
-add_negative_keyword <-> `remove_negative_keyword` (an adapter-level operation, not a
+The undo of each action type is declared there: pause <-> enable, set_budget back to the
+old amount (also for change_budget), set_bid back to the old bid (also for change_bid),
+and add_negative_keyword <-> `remove_negative_keyword` (an adapter-level operation, not a
 rule action type). `notify` changes nothing: its result is `{"notified": True}` and its
 rollback plan is None. Rolling back returns a plan of its own, so a rollback can be
-undone too.
+undone too. A platform may add details to a plan's params (a resource name, the
+campaigns a shared budget serves).
 
-`adapter_for` picks the adapter for a run: with a `demo` source every platform executes
-through the local sandbox (platforms/sandbox.py); live adapters come in a later release.
+Two kinds of adapters implement this contract: the demo sandbox (platforms/sandbox.py),
+a local store, and live adapters (platforms/template.py), one account of a platform over
+its API. `platforms.adapter_for` picks one for a run.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.core.execution import (
@@ -46,8 +49,25 @@ from engine.core.execution import (
 # as the metrics store has it, or None when the entity is unknown.
 Baseline = Callable[[EntityKey], dict[str, Any] | None]
 
-# The adapter-level undo of add_negative_keyword (never proposed by a rule).
-REMOVE_NEGATIVE_KEYWORD = "remove_negative_keyword"
+
+@dataclass(frozen=True)
+class Account:
+    """One platform account from rulerun.yaml."""
+
+    platform: str
+    account_id: str
+    timezone: str = "UTC"
+    currency: str = "USD"  # ISO 4217: the unit of every amount read or written
+    endpoint: str | None = None  # a non-default API address (a platform sandbox, or a test server)
+
+
+@dataclass
+class Fetched:
+    """What one read of an account returned, in the canonical shape of the metrics store."""
+
+    entities: list[dict[str, Any]] = field(default_factory=list)  # catalog/attributes.yaml names
+    metrics: list[dict[str, Any]] = field(default_factory=list)  # date, key columns, additive metrics
+    api_calls: int = 0
 
 
 class Adapter(ABC):
@@ -58,11 +78,14 @@ class Adapter(ABC):
     """
 
     platform: str
+    # The most requests one `execute_batch` call takes: `rulerun apply` groups an account's
+    # actions in batches of this size (1: one call per action).
+    max_batch: int = 1
 
     def check_credentials(self) -> None:
         """Raise AuthError naming the missing environment variables (names only, never values).
 
-        The default checks the variables the platform declares (platforms/<name>.py).
+        The default checks the variables the platform declares (platforms/<name>/__init__.py).
         """
         from platforms import get_platform
 
@@ -119,17 +142,3 @@ class Adapter(ABC):
                 platform=self.platform,
             )
         return succeeded
-
-
-def adapter_for(platform: str, *, source: str, state_dir: Path, baseline: Baseline) -> Adapter:
-    """The adapter that executes `platform`'s actions for a run reading from `source`.
-
-    A demo source (`demo`, `demo:ad_groups=N`, ...) executes every platform through the
-    sandbox in `state_dir`, whose entities start from `baseline`. Other sources have no
-    live adapter yet: PermanentError.
-    """
-    if source.startswith("demo"):
-        from platforms.sandbox import DemoSandbox
-
-        return DemoSandbox(state_dir, baseline, platform=platform)
-    raise PermanentError(f"no live adapter for {platform} yet", platform=platform)

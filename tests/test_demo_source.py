@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 
 import duckdb
@@ -9,8 +11,10 @@ import pytest
 
 from engine.core.catalog import load_catalog
 from engine.core.errors import UsageError
+from engine.core.resources import platform_files
 from engine.data.sources import SourceInfo, parse_source
-from engine.data.sources.demo import GENERATOR_VERSION, TRAPS, DemoSource, bulk_counts
+from engine.data.sources.demo import GENERATOR_VERSION, TRAPS, DemoSource, ad_platforms, bulk_counts, platform_demos
+from tests.helpers.layout import copy_layout, run_in
 
 CATALOG = load_catalog()
 AD_PLATFORMS = ("google", "meta", "amazon", "tiktok", "linkedin", "pinterest")
@@ -195,6 +199,48 @@ def test_platform_conversions_over_report_shopify_orders(demo):
     revenue = one(demo, f"SELECT sum(revenue) FROM demo.metrics_daily WHERE platform = 'shopify' AND {last_30}")
     spend = one(demo, f"SELECT sum(spend) FROM demo.metrics_daily WHERE level = 'campaign' AND {last_30}")
     assert 2.0 < revenue / spend < 6.0  # a healthy MER: budget increases are allowed
+
+
+# -- the platforms' demo modules
+
+
+def test_each_platform_folder_with_a_demo_module_contributes_its_part(demo):
+    demos = platform_demos()
+    assert set(demos) == set(platform_files("demo.py"))
+    assert [d.order for d in demos.values()] == sorted(d.order for d in demos.values())
+    first_seen = "SELECT platform FROM demo.entities GROUP BY platform ORDER BY min(rowid)"
+    assert [r[0] for r in demo.execute(first_seen).fetchall()] == list(demos)
+    assert ad_platforms() == AD_PLATFORMS and all(demos[p].bulk for p in AD_PLATFORMS)
+    for name, platform_demo in demos.items():
+        for trap, entity_id in platform_demo.traps.items():
+            assert TRAPS[trap] == entity_id and entity(demo, entity_id)["platform"] == name, trap
+    assert sum(len(d.traps) for d in demos.values()) == len(TRAPS)
+
+
+def test_the_demo_modules_are_imported_only_when_the_source_is_materialized():
+    code = (
+        "import sys; import engine.data.sources.demo as d; "
+        "before = [m for m in sys.modules if m.endswith('.demo') and m.startswith('platforms.')]; "
+        "d.curated_dataset(3); "
+        "after = [m for m in sys.modules if m.endswith('.demo') and m.startswith('platforms.')]; "
+        "print(len(before), len(after))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.split() == ["0", str(len(platform_files("demo.py")))]
+
+
+def test_the_fingerprint_follows_the_platforms_demo_modules(tmp_path):
+    root = copy_layout(tmp_path)
+    code = "from engine.data.sources.demo import DemoSource; print(DemoSource().fingerprint())"
+    fingerprints = [run_in(root, "-c", code).stdout]
+    with (root / "platforms" / "shopify" / "demo.py").open("a") as fh:
+        fh.write("# edited\n")
+    fingerprints.append(run_in(root, "-c", code).stdout)
+    (root / "platforms" / "newads").mkdir()
+    (root / "platforms" / "newads" / "__init__.py").write_text("")
+    (root / "platforms" / "newads" / "demo.py").write_text("")
+    fingerprints.append(run_in(root, "-c", code).stdout)
+    assert all(fingerprints) and len(set(fingerprints)) == 3
 
 
 # -- traps

@@ -77,3 +77,19 @@ def test_auth_errors_during_sync_name_the_account(ws, fake):
     fake.fail_next("auth", n=10)
     res = cli(ws, "sync", "--since", "2026-03-01")
     assert res.returncode == 1 and "123-456-7890" in res.stdout and TOKEN not in res.stdout + res.stderr
+
+
+def test_a_shared_budget_change_waits_for_approval_and_names_every_campaign(ws, fake):
+    fake.account.campaigns["14"] = {"name": "Gadgets", "status": "ENABLED", "budget": "502", "bidding": "TARGET_CPA"}
+    fake.account.shared_budgets.add("502")
+    assert cli(ws, "sync", "--since", "2026-03-01").returncode == 0
+    plan = json.loads(cli(ws, "evaluate", "--source", "live", "--as-of", AS_OF, "--format", "json").stdout)
+    by_id = {a["entity_id"]: a for a in plan["actions"]}
+    for shared in ("12", "14"):
+        assert by_id[shared]["status"] == "needs_approval"
+        assert any("shared by several campaigns" in r for r in by_id[shared]["reasons"])
+        assert "shared budget: also changes campaigns 12, 14" in by_id[shared]["reasons"]
+    assert by_id["11"]["status"] == "planned"  # its budget is its own
+    applied = cli(ws, "apply", "--source", "live", "--as-of", AS_OF)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert fake.account.budgets["502"] == 20_000_000 and fake.account.budgets["501"] == 45_000_000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 pytest.importorskip("facebook_business")
 
 from engine.core.execution import ActionRequest, AuthError, EntityKey, PermanentError, RateLimited, TransientError
-from platforms.live import Account
+from platforms.adapter import Account
 from platforms.meta.adapter import MetaAdsAdapter
 from tests.fakes.meta_graph_fake import APP_ID, APP_SECRET, TOKEN, MetaGraphFake
 
@@ -29,8 +31,11 @@ def env(monkeypatch):
     monkeypatch.setenv("META_AD_ACCOUNT_ID", "act_123")
 
 
-def make(fake, account_id="act_123"):
-    return MetaAdsAdapter(Account("meta", account_id, endpoint=fake.url), poll_interval=0, max_polls=5)
+def make(fake, account_id="act_123", waits=None):
+    """An adapter on the fake whose waits go to `waits` (or nowhere), never to a real sleep."""
+    adapter = MetaAdsAdapter(Account("meta", account_id, endpoint=fake.url), poll_interval=0, max_polls=5)
+    adapter.sleep = (waits if waits is not None else []).append
+    return adapter
 
 
 def key(level, entity_id):
@@ -160,23 +165,44 @@ def test_unsupported_action_for_level(fake, env):
 
 
 def test_rate_limit_is_typed_with_retry_after(fake, env):
+    # Meta asks for 3 minutes (estimated_time_to_regain_access): longer than the policy waits, so not retried now
+    waits: list[float] = []
     fake.rate_limit(1, minutes=3)
     with pytest.raises(RateLimited) as err:
-        make(fake).fetch(date(2026, 1, 1), date(2026, 1, 2))
-    assert err.value.retry_after == 180.0
+        make(fake, waits=waits).fetch(date(2026, 1, 1), date(2026, 1, 2))
+    assert err.value.retry_after == 180.0 and waits == []
     assert "meta account act_123" in str(err.value)
-    fake.rate_limit(1, minutes=None)
+    fake.rate_limit(4, minutes=None)
     with pytest.raises(RateLimited) as err:
-        make(fake).read_state(key("campaign", "c1"))
-    assert err.value.retry_after is None
+        make(fake, waits=waits).read_state(key("campaign", "c1"))
+    assert err.value.retry_after is None and len(waits) == 3  # backoff between the 4 attempts
 
 
-def test_500_mid_page_is_transient_and_returns_nothing(fake, env):
+def test_a_rate_limit_within_the_wait_bound_is_waited_out(fake, env):
+    waits: list[float] = []
+    fake.rate_limit(1, minutes=0.5)
+    assert make(fake, waits=waits).read_state(key("campaign", "c1"))["status"] == "active"
+    assert waits == [30.0]  # estimated_time_to_regain_access, in minutes, honoured exactly
+
+
+def test_500_mid_page_retries_that_page_only(fake, env):
     fake.fail_page(2)
+    waits: list[float] = []
+    got = make(fake, waits=waits).fetch(date(2026, 1, 1), date(2026, 1, 3))
+    assert len(got.entities) == 3 + 4 + 5 and len(got.metrics) == 3 * 12 and len(waits) == 1
+    asked = Counter((path, p.get("level"), p.get("after")) for m, path, p in fake.requests if m == "GET")
+    repeated = [request for request, n in asked.items() if n > 1]
+    assert len(repeated) == 1 and repeated[0][2] is not None  # the failed follow-up page, asked again with its cursor
+    assert all(n == 1 for request, n in asked.items() if request[2] is None)  # no list started over from page 1
+
+
+def test_a_page_that_keeps_failing_fails_the_read_and_returns_nothing(fake, env):
+    fake.fail_page(2, times=4)
     adapter = make(fake)
     with pytest.raises(TransientError):
         adapter.fetch(date(2026, 1, 1), date(2026, 1, 3))
-    assert any("after" in p for _, _, p in fake.requests)
+    follow_ups = [p["after"] for m, _, p in fake.requests if m == "GET" and "after" in p]
+    assert len(follow_ups) == 5 and len(set(follow_ups[1:])) == 1  # the first page 2, then 4 attempts at the other
 
 
 def test_invalid_token_is_auth_error_without_the_token(fake, env, monkeypatch):
@@ -221,3 +247,31 @@ def test_slows_down_when_usage_nears_the_budget(fake, env):
     fake.app_usage = 95
     adapter.fetch(date(2026, 1, 1), date(2026, 1, 3))
     assert pauses and all(p == 2.0 for p in pauses) and adapter.throttled == len(pauses)
+
+
+def test_jpy_account_reads_and_writes_whole_yen(fake, env):
+    # Meta's offset for JPY is 1: a budget of 5,000 yen is sent as "5000", never 500000
+    fake.adsets["s2"]["daily_budget"] = "5000"
+    adapter = MetaAdsAdapter(Account("meta", "act_123", currency="JPY", endpoint=fake.url), poll_interval=0)
+    k = key("ad_group", "s2")
+    assert adapter.read_state(k)["daily_budget"] == 5000.0
+    entities = by_id(adapter.fetch(date(2026, 1, 1), date(2026, 1, 1)).entities)
+    assert entities["s2"]["daily_budget"] == 5000.0 and entities["s2"]["currency"] == "JPY"
+    res = adapter.execute(req("jpy", "ad_group", "s2", "set_budget", {B: 5000.0}, {B: 7500.4}))
+    assert fake.updates[-1] == ("s2", {"daily_budget": "7500"}) and res.result[B] == 7500.0
+    adapter.rollback(res.rollback_plan, k)
+    assert fake.updates[-1] == ("s2", {"daily_budget": "5000"})
+
+
+def test_ad_account_usage_reset_time_is_not_a_percentage(fake, env):
+    adapter = make(fake)
+    pauses = []
+    adapter.sleep = pauses.append
+    usage = {"acc_id_util_pct": 9.67, "reset_time_duration": 300, "ads_api_access_tier": "standard_access"}
+    fake.extra_headers = {"X-Ad-Account-Usage": json.dumps(usage)}
+    adapter.read_state(key("campaign", "c1"))
+    assert adapter.usage["x-ad-account-usage"]["reset_time_duration"] == 300
+    assert pauses == [] and adapter.throttled == 0
+    fake.extra_headers = {"X-Ad-Account-Usage": '{"acc_id_util_pct": 97, "reset_time_duration": 0}'}
+    adapter.read_state(key("campaign", "c1"))
+    assert pauses == [2.0]

@@ -33,6 +33,8 @@ def test_wheel_ships_data_folders(wheel):
         "engine/_data/rules/pinterest/daily_optimize.yaml",
         "platforms/google/__init__.py",
         "platforms/google/adapter.py",
+        "platforms/google/catalog.yaml",
+        "platforms/google/demo.py",
         "engine/cli/main.py",
     ):
         assert required in names, required
@@ -50,11 +52,13 @@ def test_installed_wheel_works_from_any_directory(wheel, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     code = (
-        "import engine.core.resources as r, engine.cli.main as c; print(r.catalog_dir()); "
+        "import engine.core.resources as r, engine.cli.main as c, engine.core.catalog as k; print(r.catalog_dir()); "
+        "print(r.platform_files('catalog.yaml')['tiktok'], k.load_catalog().has_trait('tiktok', 'learning_phase')); "
         "c.main(['validate', '--rules', str(r.data_dir('rules'))])"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     run = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    catalog_line, ok_line = run.stdout.splitlines()[:2]
+    catalog_line, fragment_line, ok_line = run.stdout.splitlines()[:3]
     assert catalog_line.startswith(str(target)) and ok_line.startswith("ok: 4 operator(s)")
+    assert fragment_line == f"{target / 'platforms' / 'tiktok' / 'catalog.yaml'} True"

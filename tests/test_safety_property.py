@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from engine.core.catalog import load_catalog
 from engine.rules.escalation import default_escalations
-from engine.safety.pipeline import Facts, floor_cents, run_pipeline
+from engine.safety.pipeline import Facts, floor_money, run_pipeline
 from tests.helpers.safety import act, operator
 
 ESCALATIONS = default_escalations(load_catalog())
@@ -111,7 +111,7 @@ def test_no_live_action_violates_a_guardrail(proposed, data, g, levels, budgets)
                 before, after = a.before[attr], a.after[attr]
                 if after > before:
                     assert (f.window_conversions or 0) >= g["min_conversions_for_scale"]
-                    assert after <= floor_cents(before * (1 + g[limit] / 100)) + 1e-9
+                    assert after <= floor_money(before * (1 + g[limit] / 100)) + 1e-9
                     if attr == "daily_budget":
                         assert f.mer is not None and f.mer >= g["min_mer_for_increase"]
                 if attr == "bid":

@@ -10,10 +10,10 @@ import jsonschema
 import pytest
 import yaml
 
+from engine.authoring.schemas import all_schemas, render
 from engine.core.actions import ACTIONS
 from engine.core.catalog import load_catalog
 from engine.output.reference_docs import TOPICS, markdown
-from engine.rules.schemagen import all_schemas, render
 from tests.helpers.cli import REPO
 
 SCHEMAS = REPO / "schemas"
@@ -31,7 +31,13 @@ def test_no_stray_schema_files():
 
 
 def _yaml_files():
-    return sorted([*REPO.joinpath("rules").rglob("*.yaml"), *REPO.joinpath("catalog").glob("*.yaml")])
+    return sorted(
+        [
+            *REPO.joinpath("rules").rglob("*.yaml"),
+            *REPO.joinpath("catalog").glob("*.yaml"),
+            *REPO.joinpath("platforms").glob("*/catalog.yaml"),
+        ]
+    )
 
 
 @pytest.mark.parametrize("path", _yaml_files(), ids=lambda p: str(p.relative_to(REPO)))

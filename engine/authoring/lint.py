@@ -36,14 +36,13 @@ not understand (a comparison between two metrics, a function of data) counts as 
 true. `shadowed` and `opposite` consider enabled rules of enabled workflows that can fire.
 
 `lint --strict` exits 1 when there is any warning, for CI; `--format github` adds
-`::warning file=...,line=...,col=...::message` annotations.
+`::warning file=...,line=...,col=...::message` annotations (engine/output/diagnostics.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import math
 import operator
 from collections import defaultdict
@@ -53,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.core.actions import ACTIONS
+from engine.core.catalog import load_catalog
 from engine.core.errors import Diagnostic, DiagnosticsError
 from engine.core.yamlpos import Document, load_file
 from engine.language.expr import Expr
@@ -72,7 +72,9 @@ from engine.language.expr.types import (
     Type,
     Unary,
 )
+from engine.rules.loader import load_project
 from engine.rules.model import ActionSpec, Project, Rule, Workflow
+from engine.rules.workspace import Workspace
 
 # -- constant folding --------------------------------------------------------------------------
 
@@ -510,18 +512,13 @@ def _operand(node: Node) -> str:
 
 
 def _attribute(action: ActionSpec) -> str | None:
-    attr = ACTIONS[action.type].attribute
-    return attr if attr in ("status", "daily_budget", "bid") else None
+    op = ACTIONS[action.type]
+    return op.attribute if op.attribute == "status" or op.is_money() else None
 
 
 def _direction(action: ActionSpec) -> int | None:
     """+1 raises (or enables), -1 lowers (or pauses), None when unknown."""
-    if action.type in ("pause", "enable"):
-        return -1 if action.type == "pause" else 1
-    step = action.params.get("by_pct", action.params.get("by_amount"))
-    if action.type.startswith("change_") and isinstance(step, int | float) and step:
-        return 1 if step > 0 else -1
-    return None
+    return ACTIONS[action.type].rule_direction(action.params)
 
 
 def _describe(action: ActionSpec) -> str:
@@ -743,42 +740,19 @@ def lint_project(project: Project) -> list[Diagnostic]:
 # -- the command ---------------------------------------------------------------------------------------------
 
 
-def _report(warnings: list[Diagnostic], fmt: str) -> None:
-    if fmt == "json":
-        print(json.dumps({"warnings": [d.to_dict() for d in warnings]}, indent=2))
-        return
-    for d in warnings:
-        print(d.format())
-    print(f"lint: {len(warnings)} warning(s)")
-    if fmt == "github":
-        from engine.output.ci import diagnostic_annotations, write_step_summary
+@dataclass
+class LintReport:
+    """`rulerun lint`: the loader's and lint's warnings, sorted by position; or why the rules cannot load."""
 
-        if warnings:
-            print("\n".join(diagnostic_annotations(warnings)))
-        listed = "\n".join(f"- `{d.location}` {d.code}: {d.message}" for d in warnings)
-        write_step_summary(f"### rulerun lint\n\n{len(warnings)} warning(s)\n\n{listed}")
+    warnings: list[Diagnostic] = dataclasses.field(default_factory=list)
+    error: DiagnosticsError | None = None
 
 
-def lint_command(rules: str | None, strict: bool, fmt: str) -> int:
-    """Load the rules folder, print its lint warnings; 1 with `strict` when there are any, else 0.
-
-    `fmt`: text (file:line:col: warning: message, hint, summary line), github (text plus
-    `::warning` annotations and the step summary) or json. Invalid rules raise
-    ValidationFailed, as the loader does.
-    """
-    from engine.core.catalog import load_catalog
-    from engine.rules.loader import load_project
-    from engine.rules.workspace import Workspace
-
+def lint(rules: str | None) -> LintReport:
+    """Load the rules folder and lint it; invalid rules are returned as `error` (ValidationFailed)."""
     workspace = Workspace.resolve(rules, None)
     try:
         project = load_project(workspace.rules, load_catalog())
     except DiagnosticsError as exc:
-        if fmt == "github":
-            from engine.output.ci import diagnostic_annotations
-
-            print("\n".join(diagnostic_annotations(exc.diagnostics)))
-        raise
-    warnings = sorted([*project.warnings, *lint_project(project)], key=_order)
-    _report(warnings, fmt)
-    return 1 if strict and warnings else 0
+        return LintReport(error=exc)
+    return LintReport(sorted([*project.warnings, *lint_project(project)], key=_order))

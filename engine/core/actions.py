@@ -1,21 +1,54 @@
 """Action types: one registry, one class per type.
 
-Each action type declares the JSON Schema of its parameters, the entity attribute it
-changes, and how to propose a change: the `before` and `after` values for one entity.
+Each action type declares, once, everything the engine and the adapters know about it:
+the JSON Schema of its parameters; the entity attribute it changes and the key its
+`before`/`after` state uses (`status`, `daily_budget`, `bid`, `negative_keyword`); the
+value it sets (pause: "paused") or that the request gives; its direction; the operation
+that undoes it; and how to propose a change for one entity. Lint, diff, the safety
+pipeline, backtests, the executor and every adapter read these declarations.
+
+`ACTIONS` holds the types a rule may use. `OPERATIONS` adds the adapter-level operations
+that only undo something (`remove_negative_keyword`): an adapter can be asked to carry
+them out by a rollback plan, a rule never proposes them.
+
 The class docstring is user documentation (`rulerun docs actions`); the workflow
 schema's action definitions are generated from this registry.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from engine.core import money
+
 ACTIONS: dict[str, type[ActionType]] = {}
+OPERATIONS: dict[str, type[ActionType]] = {}
+
+# Entity attributes that hold money in the account currency.
+MONEY_ATTRIBUTES = ("daily_budget", "bid")
+# The adapter-level undo of add_negative_keyword (never proposed by a rule).
+REMOVE_NEGATIVE_KEYWORD = "remove_negative_keyword"
+
+
+class _FromRequest:
+    def __repr__(self) -> str:
+        return "FROM_REQUEST"
+
+
+# `sets` of an operation whose new value comes from the request (an amount, a keyword).
+FROM_REQUEST: Any = _FromRequest()
 
 
 def register(cls: type[ActionType]) -> type[ActionType]:
     ACTIONS[cls.name] = cls
+    OPERATIONS[cls.name] = cls
+    return cls
+
+
+def register_operation(cls: type[ActionType]) -> type[ActionType]:
+    """An adapter-level operation: a rollback plan may ask for it, a rule may not."""
+    OPERATIONS[cls.name] = cls
     return cls
 
 
@@ -27,6 +60,7 @@ class Proposal:
     after: dict[str, Any]
     skip_reason: str | None = None  # set when the rule fired but no change is possible
     noop: bool = False  # the entity is already in the target state: nothing to do
+    note: str | None = None  # what else the change touches (the campaigns on a shared budget)
 
 
 NOOP = Proposal({}, {}, noop=True)
@@ -35,10 +69,51 @@ NOOP = Proposal({}, {}, noop=True)
 class ActionType:
     name: ClassVar[str]
     attribute: ClassVar[str | None] = None  # the entity attribute the action changes
+    state_key: ClassVar[str | None] = None  # its key in before/after and rollback plans (default: attribute)
+    sets: ClassVar[Any] = FROM_REQUEST  # the value it leaves (pause: "paused"), or FROM_REQUEST
+    direction: ClassVar[int | None] = None  # +1 raises or enables, -1 lowers or pauses; None: depends
+    undo: ClassVar[str | None] = None  # the operation that undoes it (None: nothing to undo)
+    verb: ClassVar[str] = ""  # what it does to an entity, in a sentence ("pauses", "negates")
     # False for a change no rollback plan can undo: such actions always wait for a human
     reversible: ClassVar[bool] = True
     params_schema: ClassVar[dict] = {"type": "object", "properties": {}, "additionalProperties": False}
     example: ClassVar[str] = ""
+
+    @classmethod
+    def key(cls) -> str | None:
+        """The key of the state this operation changes in before/after and rollback plans."""
+        return cls.state_key or cls.attribute
+
+    @classmethod
+    def is_money(cls) -> bool:
+        return cls.attribute in MONEY_ATTRIBUTES
+
+    @classmethod
+    def can_leave(cls, value: Any) -> bool:
+        """Whether this operation can leave its state at `value`."""
+        if cls.sets is FROM_REQUEST:
+            return value is not None
+        return value == cls.sets
+
+    @classmethod
+    def rule_direction(cls, params: dict[str, Any]) -> int | None:
+        """The direction a rule's action goes whatever the entity: +1, -1, or None when it depends."""
+        return cls.direction
+
+    @classmethod
+    def change_direction(cls, before: dict[str, Any], after: dict[str, Any]) -> int:
+        """+1 for an increase of a money attribute, -1 for a decrease, 0 otherwise."""
+        if not cls.is_money():
+            return 0
+        old, new = before.get(cls.attribute), after.get(cls.attribute)  # type: ignore[arg-type]
+        if old is None or new is None or old == new:
+            return 0
+        return 1 if new > old else -1
+
+    @classmethod
+    def plan_params(cls, restore: Any, now: Any) -> dict[str, Any]:
+        """The params of a rollback plan made of this operation that restores `restore`."""
+        return {}
 
     @classmethod
     def check_params(cls, params: dict) -> list[tuple[tuple, str, str | None]]:
@@ -50,17 +125,77 @@ class ActionType:
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class RollbackPlan:
+    """How to undo one change; stored as the dict `to_dict` returns (platforms/base.py documents it).
+
+    `before` is the state the change left (what the rollback expects to find), `after` the
+    state the rollback restores; both hold the one key of the operation (`type`).
+    """
+
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def operation(self) -> type[ActionType]:
+        return OPERATIONS[self.type]
+
+    @property
+    def key(self) -> str:
+        return self.operation.key()  # type: ignore[return-value]
+
+    @property
+    def restore(self) -> Any:
+        return self.after[self.key]
+
+    @property
+    def expect(self) -> Any:
+        return self.before[self.key]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "params": dict(self.params), "before": dict(self.before), "after": dict(self.after)}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> RollbackPlan:
+        """The plan a dict describes; ValueError when it is not one (unknown type, state missing)."""
+        kind = d.get("type") if isinstance(d, dict) else None
+        op = OPERATIONS.get(kind) if isinstance(kind, str) else None
+        key = op.key() if op is not None else None
+        before, after = (d.get("before") or {}, d.get("after") or {}) if isinstance(d, dict) else ({}, {})
+        if key is None or op.undo is None or key not in before or key not in after:
+            raise ValueError(f"not a rollback plan: {d!r}")
+        return cls(kind, dict(d.get("params") or {}), dict(before), dict(after))
+
+
+def undo_plan(action_type: str, *, restore: Any, now: Any, params: dict[str, Any] | None = None) -> RollbackPlan | None:
+    """The rollback plan taking `action_type`'s state from `now` back to `restore` (None: nothing to undo).
+
+    The declared undo, unless it cannot leave the state at `restore` (a pause of an entity
+    that was paused already is undone by pausing, a no-op). `params` adds platform details.
+    """
+    op = OPERATIONS[action_type]
+    if op.undo is None:
+        return None
+    undo = OPERATIONS[op.undo]
+    if not undo.can_leave(restore):
+        undo = next(o for o in (op, *OPERATIONS.values()) if o.key() == op.key() and o.can_leave(restore))
+    key = op.key()
+    assert key is not None
+    return RollbackPlan(undo.name, {**undo.plan_params(restore, now), **(params or {})}, {key: now}, {key: restore})
+
+
 class _SetStatus(ActionType):
     attribute = "status"
-    target: ClassVar[str]
     from_states: ClassVar[tuple[str, ...]]
 
     @classmethod
     def propose(cls, entity, params):
         status = entity.get("status")
-        if status == cls.target or status not in cls.from_states:
+        if status == cls.sets or status not in cls.from_states:
             return NOOP
-        return Proposal({"status": status}, {"status": cls.target})
+        return Proposal({"status": status}, {"status": cls.sets})
 
 
 @register
@@ -68,7 +203,10 @@ class Pause(_SetStatus):
     """Pause an active entity. A paused, removed or archived entity is left alone."""
 
     name = "pause"
-    target = "paused"
+    verb = "pauses"
+    sets = "paused"
+    direction = -1
+    undo = "enable"
     from_states = ("active",)
     example = "action: pause"
 
@@ -78,21 +216,40 @@ class Enable(_SetStatus):
     """Re-enable a paused entity."""
 
     name = "enable"
-    target = "active"
+    verb = "enables"
+    sets = "active"
+    direction = 1
+    undo = "pause"
     from_states = ("paused",)
     example = "action: enable"
+
+
+def toggleable_statuses() -> tuple[str, ...]:
+    """The statuses actions switch between (removed or archived entities never come back)."""
+    return tuple(op.sets for op in OPERATIONS.values() if op.attribute == "status")
 
 
 _MONEY = {"type": "number", "exclusiveMinimum": 0}
 _PCT = {"type": "number", "minimum": -100, "maximum": 1000}
 
 
-def _round_money(x: float) -> float:
-    return round(x + 0.0, 2)
-
-
-class _SetAmount(ActionType):
+class _Amount(ActionType):
     label: ClassVar[str]
+
+    @classmethod
+    def plan_params(cls, restore, now):
+        return {"amount": restore}
+
+    @classmethod
+    def shared_note(cls, entity: dict[str, Any]) -> str | None:
+        """Names every campaign a change of a shared budget changes."""
+        campaigns = entity.get("budget_campaigns")
+        if cls.attribute != "daily_budget" or not entity.get("shared_budget") or not campaigns:
+            return None
+        return f"shared budget: also changes campaigns {', '.join(str(c) for c in campaigns)}"
+
+
+class _SetAmount(_Amount):
     params_schema = {
         "type": "object",
         "properties": {"amount": _MONEY},
@@ -105,14 +262,13 @@ class _SetAmount(ActionType):
         current = entity.get(cls.attribute)
         if current is None:
             return Proposal({}, {}, skip_reason=f"entity has no {cls.label} to change")
-        target = _round_money(float(params["amount"]))
+        target = money.round_amount(float(params["amount"]), entity.get("currency"))
         if target == current:
             return NOOP
-        return Proposal({cls.attribute: current}, {cls.attribute: target})
+        return Proposal({cls.attribute: current}, {cls.attribute: target}, note=cls.shared_note(entity))
 
 
-class _ChangeAmount(ActionType):
-    label: ClassVar[str]
+class _ChangeAmount(_Amount):
     params_schema = {
         "type": "object",
         "properties": {"by_pct": _PCT, "by_amount": {"type": "number"}},
@@ -136,6 +292,13 @@ class _ChangeAmount(ActionType):
         return []
 
     @classmethod
+    def rule_direction(cls, params):
+        step = params.get("by_pct", params.get("by_amount"))
+        if isinstance(step, int | float) and step:
+            return 1 if step > 0 else -1
+        return None
+
+    @classmethod
     def propose(cls, entity, params):
         current = entity.get(cls.attribute)
         if current is None:
@@ -144,12 +307,12 @@ class _ChangeAmount(ActionType):
             target = current * (1 + float(params["by_pct"]) / 100.0)
         else:
             target = current + float(params["by_amount"])
-        target = _round_money(target)
+        target = money.round_amount(target, entity.get("currency"))
         if target <= 0:
             return Proposal({}, {}, skip_reason=f"the new {cls.label} would be {target:.2f}, not above zero")
         if target == current:
             return NOOP
-        return Proposal({cls.attribute: current}, {cls.attribute: target})
+        return Proposal({cls.attribute: current}, {cls.attribute: target}, note=cls.shared_note(entity))
 
 
 @register
@@ -157,7 +320,9 @@ class SetBudget(_SetAmount):
     """Set the daily budget to `amount` (account currency)."""
 
     name = "set_budget"
+    verb = "sets the budget of"
     attribute = "daily_budget"
+    undo = "set_budget"
     label = "daily budget"
     example = "action: {type: set_budget, amount: 150}"
 
@@ -167,7 +332,9 @@ class ChangeBudget(_ChangeAmount):
     """Change the daily budget by a percentage (`by_pct: 20`) or an amount (`by_amount: -50`)."""
 
     name = "change_budget"
+    verb = "changes the budget of"
     attribute = "daily_budget"
+    undo = "set_budget"
     label = "daily budget"
     example = "action: {type: change_budget, by_pct: 20}"
 
@@ -177,7 +344,9 @@ class SetBid(_SetAmount):
     """Set the manual bid to `amount` (account currency)."""
 
     name = "set_bid"
+    verb = "sets the bid of"
     attribute = "bid"
+    undo = "set_bid"
     label = "manual bid"
     example = "action: {type: set_bid, amount: 1.25}"
 
@@ -187,7 +356,9 @@ class ChangeBid(_ChangeAmount):
     """Change the manual bid by a percentage (`by_pct: -15`) or an amount (`by_amount: 0.10`)."""
 
     name = "change_bid"
+    verb = "changes the bid of"
     attribute = "bid"
+    undo = "set_bid"
     label = "manual bid"
     example = "action: {type: change_bid, by_pct: -15}"
 
@@ -200,7 +371,10 @@ class AddNegativeKeyword(ActionType):
     """
 
     name = "add_negative_keyword"
+    verb = "negates"
     attribute = "negative_keywords"
+    state_key = "negative_keyword"  # before/after hold the one keyword: None when absent
+    undo = REMOVE_NEGATIVE_KEYWORD
     params_schema = {
         "type": "object",
         "properties": {
@@ -225,12 +399,33 @@ class AddNegativeKeyword(ActionType):
         }
         return Proposal({"negative_keyword": None}, {"negative_keyword": negative})
 
+    @classmethod
+    def plan_params(cls, restore, now):
+        return dict(restore if restore is not None else now)
+
+
+@register_operation
+class RemoveNegativeKeyword(AddNegativeKeyword):
+    """Remove a negative keyword (the undo of add_negative_keyword; never proposed by a rule)."""
+
+    name = REMOVE_NEGATIVE_KEYWORD
+    verb = "removes a negative keyword from"
+    sets = None  # the keyword is absent afterwards
+    undo = "add_negative_keyword"
+    example = ""
+
+    @classmethod
+    def propose(cls, entity, params):
+        raise NotImplementedError("remove_negative_keyword is an adapter-level operation")
+
 
 @register
 class Notify(ActionType):
     """Send a notification (`message`, optional) instead of changing anything."""
 
     name = "notify"
+    verb = "notifies about"
+    sets = None
     params_schema = {
         "type": "object",
         "properties": {"message": {"type": "string", "maxLength": 500}},

@@ -1,19 +1,26 @@
 """The data catalog: metrics, attributes, sources, field mapping, credibility, benchmarks.
 
-Everything the engine knows about metrics and platforms' fields comes from the YAML files
-in catalog/; code reads the catalog and never repeats it.
+Everything the engine knows about metrics and platforms' fields comes from YAML: what is
+cross-platform (canonical metrics and derived formulas, truth formulas, attributes,
+concepts, budget allocation) from catalog/, and what belongs to one platform (its source,
+field and attribute mapping, credibility ratio, benchmarks, statuses, traits) from that
+platform's fragment, platforms/<name>/catalog.yaml. The loaded Catalog is their merge;
+code reads it and never repeats it.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import yaml
 
-from engine.core.resources import catalog_dir
+from engine.core.money import WireMoney
+from engine.core.platform_catalog import FRAGMENT_FILE, Fragment, read_fragments
+from engine.core.resources import catalog_dir, platform_files
 
 KEY_COLUMNS: tuple[str, ...] = ("platform", "account_id", "level", "entity_id")
 METRIC_KEY_COLUMNS: tuple[str, ...] = ("date", *KEY_COLUMNS)
@@ -26,8 +33,6 @@ DUCKDB_TYPES = {
     "date": "DATE",
     "labels": "VARCHAR[]",
 }
-
-TRANSFORMS = {"identity": 1.0, "micros": 1_000_000.0, "cents": 100.0}
 
 
 @dataclass(frozen=True)
@@ -70,12 +75,38 @@ class FieldMap:
     platform: str
     field: str
     target: str  # canonical metric or attribute
-    transform: str = "identity"
+    money: WireMoney = field(default_factory=WireMoney)  # the unit conversion (engine/core/money.py)
 
-    def convert(self, value: float | None) -> float | None:
-        if value is None:
-            return None
-        return float(value) / TRANSFORMS[self.transform]
+    @property
+    def transform(self) -> str:
+        return self.money.transform
+
+    def convert(self, value: float | None, currency: str | None = None) -> float | None:
+        """The platform's value -> the canonical one (money in `currency`, the account's)."""
+        return self.money.from_wire(value, currency)
+
+
+class StatusVocabulary(Mapping[str, str]):
+    """A platform's status values -> canonical status; lookups ignore case."""
+
+    def __init__(self, values: Mapping[str, str]):
+        self._values = dict(values)
+        self._folded = {k.casefold(): v for k, v in values.items()}
+
+    def __getitem__(self, status: str) -> str:
+        return self._folded[status.casefold()]
+
+    def __contains__(self, status: object) -> bool:
+        return isinstance(status, str) and status.casefold() in self._folded
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"StatusVocabulary({self._values!r})"
 
 
 @dataclass
@@ -90,6 +121,8 @@ class Catalog:
     truth: dict[str, Metric] = field(default_factory=dict)
     budget_allocation: dict[str, dict[str, float]] = field(default_factory=dict)
     concepts: dict[str, dict[str, str]] = field(default_factory=dict)
+    traits: dict[str, frozenset[str]] = field(default_factory=dict)
+    statuses: dict[str, StatusVocabulary] = field(default_factory=dict)
 
     @property
     def additive(self) -> list[str]:
@@ -115,22 +148,16 @@ class Catalog:
         derived = {m.name for m in self.metrics.values() if m.kind == "derived" and m.inputs <= mapped}
         return frozenset(mapped | derived)
 
-    # STAND-IN: replaced by the `statuses:` section of each platform's catalog fragment.
-    def status_vocabulary(self, platform: str) -> dict[str, str]:
-        """The platform's status values (lower case) -> canonical status; canonical names always included."""
-        own = {
-            "meta": {"active": "active", "paused": "paused", "archived": "archived", "deleted": "removed"},
-            "google": {"enabled": "active", "paused": "paused", "removed": "removed"},
-            "amazon": {"enabled": "active", "paused": "paused", "archived": "archived"},
-            "tiktok": {"enable": "active", "disable": "paused", "delete": "removed"},
-            "pinterest": {"active": "active", "paused": "paused", "archived": "archived"},
-            "linkedin": {"active": "active", "paused": "paused", "archived": "archived", "canceled": "removed",
-                         "draft": "paused"},
-        }  # fmt: skip
-        return {s: s for s in ("active", "paused", "removed", "archived")} | own.get(platform, {})
-
     def credibility_ratio(self, platform: str) -> float:
         return self.credibility.get(platform, 1.0)
+
+    def has_trait(self, platform: str, trait: str) -> bool:
+        """Whether the platform's fragment declares `trait` (engine/core/platform_catalog.py TRAITS)."""
+        return trait in self.traits.get(platform, ())
+
+    def status_vocabulary(self, platform: str) -> StatusVocabulary:
+        """The platform's own status values -> canonical status (empty when it declares none)."""
+        return self.statuses.get(platform, StatusVocabulary({}))
 
     def entity_columns(self) -> list[tuple[str, str]]:
         return [(a.name, a.duckdb_type) for a in self.attributes.values()]
@@ -150,19 +177,43 @@ def _read(path: Path) -> dict:
         return yaml.safe_load(fh) or {}
 
 
-def _field_maps(section: dict, key: str) -> dict[str, dict[str, FieldMap]]:
+def _field_maps(fragments: list[Fragment], section: str, key: str) -> dict[str, dict[str, FieldMap]]:
+    def unit(f: Fragment, transform: str) -> WireMoney:
+        own = f.data.get("money") or {}
+        return WireMoney(transform, own.get("digits"), dict(own.get("digits_by_currency") or {}))
+
     return {
-        platform: {
-            fld: FieldMap(platform, fld, spec[key], spec.get("transform", "identity"))
-            for fld, spec in (fields or {}).items()
+        f.platform: {
+            fld: FieldMap(f.platform, fld, spec[key], unit(f, spec.get("transform", "identity")))
+            for fld, spec in f.data[section].items()
         }
-        for platform, fields in (section or {}).items()
+        for f in fragments
+        if section in f.data
     }
 
 
+def _source(name: str, spec: dict) -> SourceSpec:
+    return SourceSpec(
+        name=name,
+        type=spec["type"],
+        freshness_sla_hours=float(spec["freshness_sla_hours"]),
+        credibility=spec.get("credibility", "medium"),
+        restatement_days=int(spec.get("restatement_days", 0)),
+        covers=tuple(spec.get("covers", ())),
+        missing=tuple(spec.get("missing", ())),
+        notes=spec.get("notes", ""),
+        truth=bool(spec.get("truth", False)),
+    )
+
+
 @cache
-def load_catalog(directory: str | None = None) -> Catalog:
-    """Load the catalog from `directory` (default: the shipped catalog/)."""
+def load_catalog(directory: str | None = None, platforms_directory: str | None = None) -> Catalog:
+    """Load the catalog: the cross-platform files of `directory` (default: the shipped
+    catalog/) merged with the fragment of every platform folder under
+    `platforms_directory` (default: the platforms package) that has a catalog.yaml.
+
+    Raises CatalogError, naming file, line and column, when a fragment is invalid.
+    """
     root = Path(directory) if directory else catalog_dir()
     metrics_doc = _read(root / "metrics.yaml")
     metrics: dict[str, Metric] = {}
@@ -190,35 +241,29 @@ def load_catalog(directory: str | None = None) -> Catalog:
         for name, spec in (_read(root / "attributes.yaml").get("attributes") or {}).items()
     }
 
-    sources = {
-        name: SourceSpec(
-            name=name,
-            type=spec["type"],
-            freshness_sla_hours=float(spec["freshness_sla_hours"]),
-            credibility=spec.get("credibility", "medium"),
-            restatement_days=int(spec.get("restatement_days", 0)),
-            covers=tuple(spec.get("covers", ())),
-            missing=tuple(spec.get("missing", ())),
-            notes=spec.get("notes", ""),
-            truth=bool(spec.get("truth", False)),
-        )
-        for name, spec in (_read(root / "sources.yaml").get("sources") or {}).items()
-    }
-
-    mapping_doc = _read(root / "field_mapping.yaml")
-    credibility_doc = _read(root / "credibility.yaml")
-    benchmarks_doc = _read(root / "benchmarks.yaml")
+    files = platform_files(FRAGMENT_FILE, Path(platforms_directory) if platforms_directory else None)
+    fragments = read_fragments(files, {m.name: m.kind for m in metrics.values()}, frozenset(attributes))
     return Catalog(
         metrics=metrics,
         attributes=attributes,
-        sources=sources,
-        field_mapping=_field_maps(mapping_doc.get("platforms"), "metric"),
-        attribute_mapping=_field_maps(mapping_doc.get("attributes"), "attribute"),
-        credibility={k: float(v) for k, v in (credibility_doc.get("conversions_vs_shopify_ratio") or {}).items()},
+        sources={f.platform: _source(f.platform, f.data["source"]) for f in fragments},
+        field_mapping=_field_maps(fragments, "field_mapping", "metric"),
+        attribute_mapping=_field_maps(fragments, "attribute_mapping", "attribute"),
+        credibility={
+            f.platform: float(f.data["credibility_ratio"]) for f in fragments if "credibility_ratio" in f.data
+        },
         benchmarks={
-            p: {k: float(v) for k, v in vals.items()} for p, vals in (benchmarks_doc.get("platforms") or {}).items()
+            f.platform: {k: float(v) for k, v in f.data["benchmarks"].items()}
+            for f in fragments
+            if "benchmarks" in f.data
         },
         truth=truth,
-        budget_allocation=benchmarks_doc.get("budget_allocation") or {},
-        concepts=mapping_doc.get("concepts") or {},
+        budget_allocation=_read(root / "budget_allocation.yaml").get("budget_allocation") or {},
+        concepts=_read(root / "concepts.yaml").get("concepts") or {},
+        traits={
+            f.platform: frozenset(t for t, on in f.data.get("traits", {}).items() if on)
+            for f in fragments
+            if any(f.data.get("traits", {}).values())
+        },
+        statuses={f.platform: StatusVocabulary(f.data["statuses"]) for f in fragments if "statuses" in f.data},
     )

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
 from rich.console import Group
 from rich.markdown import Markdown
 
 from engine.core.actions import ACTIONS
-from engine.core.catalog import load_catalog
+from engine.core.catalog import Catalog, load_catalog
 from engine.language import windows
 from engine.language.expr.functions import FUNCTIONS
-from engine.language.scope import BUILTINS
+from engine.output import RenderOptions
+from engine.output.console import console
+from engine.rules.scope import BUILTINS
 from platforms import all_platforms
 
 TOPICS = ("functions", "metrics", "attributes", "names", "actions", "platforms", "windows")
@@ -17,6 +24,20 @@ TOPICS = ("functions", "metrics", "attributes", "names", "actions", "platforms",
 
 def _doc(obj) -> str:
     return " ".join((obj.__doc__ or "").split())
+
+
+def _has_adapter(platform: type) -> bool:
+    """Whether the platform's package has a live adapter module (checked on disk, not imported)."""
+    declared = Path(inspect.getfile(platform))
+    return declared.name == "__init__.py" and (declared.parent / "adapter.py").is_file()
+
+
+def _source_facts(cat: Catalog, name: str) -> str:
+    spec = cat.sources.get(name)
+    if spec is None:
+        return "not in the catalog"
+    window = f"restates the last {spec.restatement_days} days" if spec.restatement_days else "no restatement"
+    return f"{window}; freshness SLA {spec.freshness_sla_hours:g}h"
 
 
 def markdown(topic: str) -> str:
@@ -45,7 +66,7 @@ def markdown(topic: str) -> str:
             "- `status`, `daily_budget`, `is_brand`, ...: entity attributes; `parent.status`: the parent's\n"
             "- `thresholds.<name>`: from the operator's operator.yaml (per product when given per product)\n"
             "- `guardrails.<name>`: global hard limits (rules/guardrails.yaml)\n"
-            "- `benchmarks.<name>`: the platform's benchmarks (catalog/benchmarks.yaml)\n"
+            "- `benchmarks.<name>`: the platform's benchmarks (platforms/<name>/catalog.yaml)\n"
             "- `truth.<name>`: Shopify truth over the window (`truth.mer`, `truth.cac`, ...)\n"
             + "".join(f"- `{b}`: the platform's conversion over-reporting ratio\n" for b in BUILTINS)
             + "- literals: numbers, 'text', true/false, null; lists for `in`: `status in ['active', 'paused']`"
@@ -69,8 +90,12 @@ def markdown(topic: str) -> str:
         for p in all_platforms():
             acts = "; ".join(f"{lvl}: {', '.join(p.supported_actions(lvl))}" for lvl in p.levels)
             lines.append(
-                f"### `{p.name}` ({p.title})\n\n{_doc(p)}\n\n- levels and actions: {acts}\n"
-                f"- credentials: {', '.join(p.credentials)}\n"
+                f"### `{p.name}` ({p.title})\n\n{_doc(p)}\n\n- levels: {', '.join(p.levels)}\n"
+                f"- levels and actions: {acts}\n"
+                f"- credentials: {', '.join(p.credentials) or 'none'}\n"
+                f"- traits: {', '.join(sorted(cat.traits.get(p.name, ()))) or 'none'}\n"
+                f"- data: {_source_facts(cat, p.name)}\n"
+                f"- live adapter: {'yes' if _has_adapter(p) else 'no'}\n"
             )
         return "\n".join(lines)
     if topic == "windows":
@@ -78,6 +103,17 @@ def markdown(topic: str) -> str:
     raise KeyError(topic)
 
 
-def render_docs(topic: str | None):
-    topics = [topic] if topic else list(TOPICS)
-    return Group(*(Markdown(markdown(t)) for t in topics))
+@dataclass
+class ReferenceDocs:
+    """`rulerun docs`: the reference of some topics (all of them when none is named)."""
+
+    topics: list[str]
+
+    @classmethod
+    def of(cls, topic: str | None) -> ReferenceDocs:
+        return cls([topic] if topic else list(TOPICS))
+
+
+def render_text(docs: ReferenceDocs, out: IO[bytes], options: RenderOptions) -> None:
+    with console(out, soft_wrap=False) as c:
+        c.print(Group(*(Markdown(markdown(t)) for t in docs.topics)))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from engine.core.catalog import Catalog
 from engine.language.expr import Expr, ExprError, Ref, Type, compile_expr
 from engine.language.expr.types import Compare, Const, Logical, Member, Name, Node
-from engine.language.scope import ATTR_TYPES
+from engine.rules.scope import ATTR_TYPES
 
 ACTION_FIELDS = {
     "type": Type.STR,
@@ -70,6 +70,11 @@ DEFAULT_ESCALATIONS: tuple[tuple[str, str, str], ...] = (
         "budget_change_over_500",
         "action.type in ['set_budget', 'change_budget'] and abs(action.delta_per_day) > 500",
         "budget change over $500/day needs human approval",
+    ),
+    (
+        "shared_budget_change",
+        "action.type in ['set_budget', 'change_budget'] and shared_budget",
+        "the budget is shared by several campaigns: changing it changes every one of them",
     ),
     (
         "cross_platform_rebalance",

@@ -72,7 +72,7 @@ GUARDRAILS: dict[str, Guardrail] = {
             "learning_phase_no_changes",
             "boolean",
             True,
-            "Entities in the platform's learning phase (TikTok ad groups) are never modified.",
+            "Entities in the learning phase of a platform with the `learning_phase` trait (TikTok) are never modified.",
             "true",
         ),
         Guardrail(
@@ -100,7 +100,3 @@ def loosens(name: str, base: float | bool, value: float | bool) -> bool:
     if direction == "lower":
         return value > base
     return value < base
-
-
-# Platforms whose learning phase must not be disturbed (the seed's "TikTok learning phase: DO NOT modify").
-LEARNING_PHASE_PLATFORMS = ("tiktok",)

@@ -1,19 +1,22 @@
-"""JSON Schemas (draft 2020-12) of every file kind, generated from the registries.
+"""JSON Schemas (draft 2020-12) of the rules folder, the data contract, the plan and the
+catalog, generated from the registries.
 
-`rulerun schema --write` regenerates schemas/; a test fails when the committed files
-and the registries disagree. The loader validates with the same generated schemas.
+The loader validates rule files with these very schemas. The rule-test and workspace
+schemas live beside the code that reads those files; `engine/authoring/schemas.py`
+publishes them all (`rulerun schema`, schemas/).
 """
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from pathlib import Path
 
 from engine.core.actions import ACTIONS
 from engine.core.catalog import load_catalog
+from engine.core.plan import STATUSES
+from engine.core.platform_catalog import fragment_schema
 from engine.language import windows
 from engine.rules.autonomy import LEVELS
+from engine.rules.durations import PATTERN as DURATION
 from engine.rules.guardrails import GUARDRAILS
 from platforms import all_platforms
 
@@ -21,7 +24,6 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 BASE = "https://rulerun.dev/schemas/"
 NAME = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 RULE_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,79}$"
-DURATION = r"^[1-9][0-9]{0,4}[mhd]$"
 
 
 def _doc(obj: type) -> str:
@@ -229,7 +231,7 @@ def guardrails_schema() -> dict:
     }
 
 
-def _table_schema(kind: str) -> dict:
+def table_schema(kind: str) -> dict:
     cat = load_catalog()
     json_types = {
         "string": "string",
@@ -279,8 +281,6 @@ def _table_schema(kind: str) -> dict:
 
 
 def plan_schema() -> dict:
-    from engine.core.plan import STATUSES
-
     string_or_null = {"type": ["string", "null"]}
     action = {
         "type": "object",
@@ -374,7 +374,7 @@ def plan_schema() -> dict:
     }
 
 
-def _catalog_schemas() -> dict[str, dict]:
+def catalog_schemas() -> dict[str, dict]:
     def doc(name: str, title: str, body: dict) -> dict:
         return {"$schema": DRAFT, "$id": BASE + name, "title": title, "type": "object", **body}
 
@@ -388,22 +388,15 @@ def _catalog_schemas() -> dict[str, dict]:
             "formula": {"type": "string"},
         },
     }
-    field_map = {
+    share = {
         "type": "object",
-        "additionalProperties": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "metric": {"type": "string"},
-                    "attribute": {"type": "string"},
-                    "transform": {"enum": ["identity", "micros", "cents"]},
-                },
-            },
+        "required": ["min", "max"],
+        "additionalProperties": False,
+        "properties": {
+            "min": {"type": "number", "minimum": 0, "maximum": 1},
+            "max": {"type": "number", "minimum": 0, "maximum": 1},
         },
     }
-    number_map = {"type": "object", "additionalProperties": {"type": "number"}}
     return {
         "catalog-metrics.schema.json": doc(
             "catalog-metrics.schema.json",
@@ -441,97 +434,43 @@ def _catalog_schemas() -> dict[str, dict]:
                 }
             },
         ),
-        "catalog-sources.schema.json": doc(
-            "catalog-sources.schema.json",
-            "rulerun catalog: sources",
+        "catalog-concepts.schema.json": doc(
+            "catalog-concepts.schema.json",
+            "rulerun catalog: concepts",
             {
+                "additionalProperties": False,
                 "properties": {
-                    "sources": {
+                    "concepts": {
+                        "description": "Concept -> system -> that system's name for it (and a `note`).",
                         "type": "object",
-                        "additionalProperties": {
-                            "type": "object",
-                            "required": ["type", "freshness_sla_hours"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "type": {"type": "string"},
-                                "freshness_sla_hours": {"type": "number", "minimum": 0},
-                                "restatement_days": {"type": "integer", "minimum": 0},
-                                "covers": {"type": "array", "items": {"type": "string"}},
-                                "missing": {"type": "array", "items": {"type": "string"}},
-                                "credibility": {"type": "string"},
-                                "notes": {"type": "string"},
-                                "truth": {"type": "boolean"},
-                            },
-                        },
+                        "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
                     }
-                }
+                },
             },
         ),
-        "catalog-field-mapping.schema.json": doc(
-            "catalog-field-mapping.schema.json",
-            "rulerun catalog: field mapping",
-            {"properties": {"platforms": field_map, "attributes": field_map, "concepts": {"type": "object"}}},
-        ),
-        "catalog-credibility.schema.json": doc(
-            "catalog-credibility.schema.json",
-            "rulerun catalog: credibility",
+        "catalog-budget-allocation.schema.json": doc(
+            "catalog-budget-allocation.schema.json",
+            "rulerun catalog: budget allocation",
             {
+                "additionalProperties": False,
                 "properties": {
-                    "conversions_vs_shopify_ratio": number_map,
-                    "last_validated": {"type": ["string", "null"]},
-                }
+                    "budget_allocation": {
+                        "description": "Target share of total ad budget per platform (or `testing`).",
+                        "type": "object",
+                        "additionalProperties": share,
+                    }
+                },
             },
         ),
-        "catalog-benchmarks.schema.json": doc(
-            "catalog-benchmarks.schema.json",
-            "rulerun catalog: benchmarks",
-            {
-                "properties": {
-                    "platforms": {"type": "object", "additionalProperties": number_map},
-                    "budget_allocation": {"type": "object"},
-                }
-            },
+        "platform-catalog.schema.json": doc(
+            "platform-catalog.schema.json",
+            "rulerun platform catalog fragment (platforms/<name>/catalog.yaml)",
+            fragment_schema(),
         ),
     }
-
-
-def _rule_test_schema() -> dict:
-    from engine.authoring.ruletests import SCHEMA
-
-    return SCHEMA
-
-
-def _workspace_schema() -> dict:
-    from engine.rules.workspace import SCHEMA
-
-    return SCHEMA
 
 
 @cache
-def all_schemas() -> dict[str, dict]:
-    """File name -> schema, for every schema rulerun publishes."""
-    return {
-        "workflow.schema.json": workflow_schema(),
-        "operator.schema.json": operator_schema(),
-        "guardrails.schema.json": guardrails_schema(),
-        "plan.schema.json": plan_schema(),
-        "entities.schema.json": _table_schema("entities"),
-        "metrics-daily.schema.json": _table_schema("metrics_daily"),
-        "workspace.schema.json": _workspace_schema(),
-        "rule-test.schema.json": _rule_test_schema(),
-        **_catalog_schemas(),
-    }
-
-
-def render(schema: dict) -> str:
-    return json.dumps(schema, indent=2, sort_keys=False) + "\n"
-
-
-def write_all(directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, schema in all_schemas().items():
-        path = directory / name
-        path.write_text(render(schema), encoding="utf-8")
-        written.append(path)
-    return written
+def rule_file_schema(kind: str) -> dict:
+    """The schema the loader validates a rules-folder file of `kind` with (workflow, operator, guardrails)."""
+    return {"workflow": workflow_schema, "operator": operator_schema, "guardrails": guardrails_schema}[kind]()

@@ -13,15 +13,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.core.actions import ACTIONS
+from engine.core import money
+from engine.core.actions import ACTIONS, MONEY_ATTRIBUTES
+from engine.core.catalog import load_catalog
 from engine.core.plan import PlannedAction
 from engine.language.expr.reference import Reference
 from engine.rules.escalation import EscalationRule
-from engine.rules.guardrails import LEARNING_PHASE_PLATFORMS
 from engine.rules.model import Operator
 
 LIVE = ("planned", "clamped")  # statuses still on their way to execution
-MONEY = ("daily_budget", "bid")
+MONEY = MONEY_ATTRIBUTES
 
 
 @dataclass
@@ -57,12 +58,13 @@ class SafetyResult:
     suppressed: int = 0  # actions dropped because their autonomy is `off`
 
 
-def floor_cents(x: float) -> float:
-    return math.floor(round(x * 100, 6)) / 100
+def floor_money(x: float, currency: str | None = None) -> float:
+    """`x` rounded down to the currency's smallest unit (cents when the currency is unknown)."""
+    return money.round_amount(round(x, 6), currency, "down")
 
 
-def ceil_cents(x: float) -> float:
-    return math.ceil(round(x * 100, 6)) / 100
+def ceil_money(x: float, currency: str | None = None) -> float:
+    return money.round_amount(round(x, 6), currency, "up")
 
 
 def _rule_name(a: PlannedAction) -> str:
@@ -85,13 +87,7 @@ def _attribute(a: PlannedAction) -> str | None:
 
 def _direction(a: PlannedAction) -> int:
     """+1 for an increase of budget or bid, -1 for a decrease, 0 otherwise."""
-    attr = _attribute(a)
-    if attr not in MONEY:
-        return 0
-    before, after = a.before.get(attr), a.after.get(attr)
-    if before is None or after is None or after == before:
-        return 0
-    return 1 if after > before else -1
+    return ACTIONS[a.type].change_direction(a.before, a.after)
 
 
 # -- 1. conflicts ----------------------------------------------------------------------------
@@ -176,7 +172,7 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
                 limit=f.sla_hours,
             )
             return
-    if g["learning_phase_no_changes"] and f.learning_phase and a.platform in LEARNING_PHASE_PLATFORMS:
+    if g["learning_phase_no_changes"] and f.learning_phase and load_catalog().has_trait(a.platform, "learning_phase"):
         _block(a, "learning_phase_no_changes", f"{a.platform} {a.level} is in its learning phase: never modified")
         return
     if a.type in ("pause", "add_negative_keyword") and g["brand_campaigns_no_auto_pause"] and f.brand_lineage:
@@ -228,8 +224,9 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
 
 def _clamp(a: PlannedAction, attr: str, name: str, pct: float, both_ways: bool) -> None:
     before, after = a.before[attr], a.after[attr]
-    high = floor_cents(before * (1 + pct / 100))
-    low = ceil_cents(before * (1 - pct / 100)) if both_ways else -math.inf
+    currency = a.entity.get("currency")
+    high = floor_money(before * (1 + pct / 100), currency)
+    low = ceil_money(before * (1 - pct / 100), currency) if both_ways else -math.inf
     allowed = min(max(after, low), high)
     if allowed == after:
         return
@@ -267,7 +264,8 @@ def apply_spend_cap(
         for a in sorted((a for a in group if _direction(a) > 0), key=lambda a: (-a.priority, a.action_id)):
             cap = guardrails_of[a.workflow]["max_daily_spend_cap"]
             before, after = a.before["daily_budget"], a.after["daily_budget"]
-            headroom = floor_cents(cap - total)
+            currency = a.entity.get("currency")
+            headroom = floor_money(cap - total, currency)
             if headroom <= 0:
                 _block(
                     a,
@@ -278,7 +276,7 @@ def apply_spend_cap(
                 )
                 continue
             if after - before > headroom:
-                allowed = floor_cents(before + headroom)
+                allowed = floor_money(before + headroom, currency)
                 a.after = {**a.after, "daily_budget": allowed}
                 a.status = "clamped"
                 _touch(

@@ -7,7 +7,9 @@ class Google(Platform):
     Levels: campaign, ad_group, keyword, search_term. Budgets live on campaigns
     (campaign_budget.amount_micros); CPC bids on ad groups and keywords. A search term
     can be added as a negative keyword (exact or phrase) to its campaign. Costs arrive in
-    micros and are converted by the catalog's field mapping.
+    micros and are converted by the catalog's field mapping; budgets and bids are written
+    as multiples of the currency's billable unit (whole yen for JPY). A budget shared by
+    several campaigns (`shared_budget`, `budget_campaigns`) needs approval to change.
     """
 
     name = "google"

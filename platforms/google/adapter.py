@@ -26,19 +26,9 @@ from datetime import date
 from typing import Any
 
 from engine.core.catalog import Catalog
-from engine.core.execution import (
-    ActionRequest,
-    AdapterError,
-    AuthError,
-    EntityKey,
-    ExecResult,
-    PartialFailure,
-    PermanentError,
-    RateLimited,
-    TransientError,
-)
-from platforms.adapter import REMOVE_NEGATIVE_KEYWORD
-from platforms.live import Account, Fetched, LiveAdapter, normalize_attribute, normalize_metrics
+from engine.core.execution import AdapterError, AuthError, EntityKey, PermanentError, RateLimited, TransientError
+from platforms.adapter import Account, Fetched
+from platforms.template import Change, LiveAdapter, Written
 
 API_VERSION = "v26"
 PLATFORM = "google"
@@ -48,7 +38,7 @@ STATUS_OUT = {"active": "ENABLED", "paused": "PAUSED"}
 MATCH_IN = {"EXACT": "exact", "PHRASE": "phrase", "BROAD": "broad"}
 MATCH_OUT = {"exact": "EXACT", "phrase": "PHRASE"}
 
-# Metric fields requested per level (the names of catalog/field_mapping.yaml). Video views
+# Metric fields requested per level (the names of the field mapping in platforms/google/catalog.yaml). Video views
 # (metrics.video_trueview_views in API v26) exist for campaigns and ad groups only.
 _METRICS = "metrics.cost_micros, metrics.impressions, metrics.clicks, metrics.conversions, metrics.conversions_value"
 _VIDEO = "metrics.video_trueview_views"
@@ -66,10 +56,6 @@ def _enum_name(msg: Any, field: str) -> str:
 
 def _quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _micros(amount: float) -> int:
-    return round(round(float(amount), 2) * 1_000_000)
 
 
 def _auth_interceptor(credentials: Any) -> Any:
@@ -101,10 +87,20 @@ class GoogleAdsAdapter(LiveAdapter):
 
     Levels: campaign (status, daily budget through its campaign budget), ad_group and
     keyword (status, CPC bid), search_term (campaign-level negative keyword, exact or
-    phrase). Errors: quota -> RateLimited (retry_after from the quota error's retry delay),
-    UNAVAILABLE / DEADLINE_EXCEEDED -> TransientError, authentication / authorization ->
-    AuthError, anything else PermanentError.
+    phrase). A campaign budget may be shared by several campaigns
+    (`campaign_budget.explicitly_shared`): its campaigns read `shared_budget` and
+    `budget_campaigns`, and a change to it names every campaign it serves. Errors: quota ->
+    RateLimited (retry_after from the quota error's retry delay), UNAVAILABLE /
+    DEADLINE_EXCEEDED -> TransientError, authentication / authorization and a refresh
+    token Google refuses (invalid_grant) -> AuthError, anything else PermanentError. Every
+    gRPC call (each query, each mutate) is retried on its own under the retry policy.
+    `rulerun apply` sends up to `max_batch` changes of an account in one batch: one mutate
+    call per service.
     """
+
+    # Google takes up to 10,000 operations per mutate request; 100 keeps what one call
+    # leaves in doubt after a crash, and what runs after an emergency stop, small.
+    max_batch = 100
 
     def __init__(
         self,
@@ -149,9 +145,6 @@ class GoogleAdsAdapter(LiveAdapter):
                 f"missing credentials: set {', '.join(missing)}", platform=PLATFORM, account_id=self.account.account_id
             )
 
-    def _err(self, cls: type[AdapterError], message: str, **kw: Any) -> AdapterError:
-        return cls(message, platform=PLATFORM, account_id=self.account.account_id, **kw)
-
     def _get_client(self) -> Any:
         if self._client is None:
             self.check_credentials()
@@ -194,7 +187,7 @@ class GoogleAdsAdapter(LiveAdapter):
             from google.ads.googleads.interceptors import ExceptionInterceptor, MetadataInterceptor
 
             if not self.account.endpoint:
-                raise self._err(PermanentError, "insecure=True needs an endpoint")
+                raise self.error(PermanentError, "insecure=True needs an endpoint")
             if self._channel is None:
                 self._channel = grpc.intercept_channel(
                     grpc.insecure_channel(self.account.endpoint),
@@ -220,20 +213,28 @@ class GoogleAdsAdapter(LiveAdapter):
             self._channel = None
         self._services.clear()
 
-    def _call(self, fn, *args: Any, **kw: Any) -> Any:
-        """One API call, with SDK and gRPC errors mapped to AdapterErrors."""
-        self.api_calls += 1
-        try:
-            return fn(*args, **kw)
-        except AdapterError:
-            raise
-        except Exception as exc:
-            raise self._map_error(exc) from None
+    def secrets(self) -> list[str]:
+        token = os.environ.get("GOOGLE_ADS_ACCESS_TOKEN")
+        return [*super().secrets(), *([token] if token else [])]
 
-    def _map_error(self, exc: Exception) -> AdapterError:
+    def _call(self, fn, *args: Any, **kw: Any) -> Any:
+        """One API call, each attempt counted, retried under the template's policy (a quota
+        error waits the retry delay Google gives); the template maps its errors (`map_error`)."""
+
+        def attempt() -> Any:
+            self.api_calls += 1
+            return fn(*args, **kw)
+
+        return self.call(attempt)
+
+    def map_error(self, exc: Exception) -> AdapterError | None:
         import grpc
         from google.ads.googleads.errors import GoogleAdsException
         from google.api_core import exceptions as core
+        from google.auth.exceptions import RefreshError
+
+        if isinstance(exc, RefreshError) or "invalid_grant" in str(exc):
+            return _refused_refresh_token()
 
         code = None
         failure = None
@@ -248,7 +249,7 @@ class GoogleAdsAdapter(LiveAdapter):
         elif isinstance(exc, grpc.RpcError):
             rpc = exc
         else:
-            return self._err(PermanentError, f"unexpected response from the Google Ads API ({type(exc).__name__})")
+            return None
         if rpc is not None:
             try:
                 code = code or rpc.code()
@@ -267,6 +268,10 @@ class GoogleAdsAdapter(LiveAdapter):
                 rpc_details = rpc.details() or ""
             except Exception:
                 rpc_details = ""
+        if "invalid_grant" in rpc_details:
+            # google-auth could not refresh the token inside gRPC's metadata plugin: gRPC calls it
+            # UNAVAILABLE, but retrying never helps
+            return _refused_refresh_token()
         status = code.name if code is not None else "unknown error"
         detail = "; ".join(messages) or (f"{status}: {rpc_details}" if rpc_details else status)
         if "quota_error" in kinds or code == grpc.StatusCode.RESOURCE_EXHAUSTED:
@@ -275,15 +280,15 @@ class GoogleAdsAdapter(LiveAdapter):
                 if e.details.HasField("quota_error_details") and e.details.quota_error_details.HasField("retry_delay"):
                     d = e.details.quota_error_details.retry_delay
                     retry_after = d.seconds + d.nanos / 1e9
-            return self._err(RateLimited, f"quota exhausted: {detail}", retry_after=retry_after)
+            return RateLimited(f"quota exhausted: {detail}", retry_after=retry_after)
         if any(k in _AUTH_ERRORS for k in kinds) or code in (
             grpc.StatusCode.UNAUTHENTICATED,
             grpc.StatusCode.PERMISSION_DENIED,
         ):
-            return self._err(AuthError, f"not authorized: {detail}")
+            return AuthError(f"not authorized: {detail}")
         if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            return self._err(TransientError, f"API unavailable ({code.name}): {detail}")
-        return self._err(PermanentError, detail)
+            return TransientError(f"API unavailable ({code.name}): {detail}")
+        return PermanentError(detail)
 
     def _failure_from_metadata(self, metadata: Any) -> Any:
         key = f"google.ads.googleads.{API_VERSION}.errors.googleadsfailure-bin"
@@ -310,12 +315,12 @@ class GoogleAdsAdapter(LiveAdapter):
 
         return self._call(run)
 
-    def check_connection(self) -> str:
+    def probe(self) -> str:
         svc = self._service("GoogleAdsService")
         resp = self._call(svc.search, request={"customer_id": self.customer_id, "query": _Q_CUSTOMER})
         for row in resp.results:
             return row.customer.descriptive_name or self.account.account_id
-        raise self._err(PermanentError, "customer not visible to these credentials")
+        raise self.error(PermanentError, "customer not visible to these credentials")
 
     def _key(self, level: str, entity_id: str, parent_id: str | None) -> dict[str, Any]:
         return {
@@ -326,26 +331,19 @@ class GoogleAdsAdapter(LiveAdapter):
             "parent_id": parent_id,
         }
 
-    def _attr(self, field: str, value: Any) -> tuple[str, Any]:
-        return normalize_attribute(PLATFORM, field, value, self.catalog)
-
-    def fetch(self, date_from: date, date_to: date) -> Fetched:
+    def read(self, date_from: date, date_to: date) -> Fetched:
         self.api_calls = 0
-        try:
-            return self._fetch(date_from, date_to)
-        except AdapterError:
-            raise
-        except Exception as exc:  # a row the parser could not read: nothing is returned
-            raise self._err(PermanentError, f"malformed response ({type(exc).__name__}: {exc})") from None
-
-    def _fetch(self, date_from: date, date_to: date) -> Fetched:
         cur = self.account.currency
         entities: list[dict[str, Any]] = []
         labels: dict[str, list[str]] = defaultdict(list)
         for row in self._search(_Q_CAMPAIGN_LABELS):
             labels[str(row.campaign.id)].append(row.label.name)
         brand: dict[str, bool] = {}
-        for row in self._search(_Q_CAMPAIGNS):
+        campaign_rows = self._search(_Q_CAMPAIGNS)
+        on_budget: dict[str, list[str]] = defaultdict(list)  # budget -> the campaigns it serves
+        for row in campaign_rows:
+            on_budget[row.campaign.campaign_budget].append(str(row.campaign.id))
+        for row in campaign_rows:
             c = row.campaign
             cid = str(c.id)
             if not c.id:
@@ -353,7 +351,7 @@ class GoogleAdsAdapter(LiveAdapter):
             is_brand = "brand" in c.name.lower() or any("brand" in lb.lower() for lb in labels[cid])
             brand[cid] = is_brand
             ent = self._key("campaign", cid, None)
-            budget_name, budget = self._attr("campaign_budget.amount_micros", row.campaign_budget.amount_micros)
+            budget_name, budget = self.attribute("campaign_budget.amount_micros", row.campaign_budget.amount_micros)
             ent.update(
                 name=c.name,
                 status=STATUS_IN.get(_enum_name(c, "status"), _enum_name(c, "status").lower()),
@@ -361,6 +359,10 @@ class GoogleAdsAdapter(LiveAdapter):
                 labels=sorted(labels[cid]),
                 is_brand=is_brand,
                 currency=cur,
+                shared_budget=bool(row.campaign_budget.explicitly_shared),
+                budget_campaigns=(
+                    sorted(on_budget[c.campaign_budget]) if row.campaign_budget.explicitly_shared else None
+                ),
                 **{budget_name: budget if row.campaign_budget.amount_micros else None},
             )
             entities.append(ent)
@@ -370,7 +372,7 @@ class GoogleAdsAdapter(LiveAdapter):
             gid, cid = str(g.id), str(row.campaign.id)
             ad_group_campaign[gid] = cid
             ent = self._key("ad_group", gid, cid)
-            bid_name, bid = self._attr("ad_group.cpc_bid_micros", g.cpc_bid_micros)
+            bid_name, bid = self.attribute("ad_group.cpc_bid_micros", g.cpc_bid_micros)
             ent.update(
                 name=g.name,
                 status=STATUS_IN.get(_enum_name(g, "status"), _enum_name(g, "status").lower()),
@@ -383,7 +385,7 @@ class GoogleAdsAdapter(LiveAdapter):
             k = row.ad_group_criterion
             gid, cid = str(row.ad_group.id), str(row.campaign.id)
             # keyword bids use the same micros unit as ad group bids (catalog maps ad_group.cpc_bid_micros)
-            bid_name, bid = self._attr("ad_group.cpc_bid_micros", k.cpc_bid_micros)
+            bid_name, bid = self.attribute("ad_group.cpc_bid_micros", k.cpc_bid_micros)
             ent = self._key("keyword", f"{gid}~{k.criterion_id}", gid)
             ent.update(
                 name=k.keyword.text,
@@ -417,7 +419,7 @@ class GoogleAdsAdapter(LiveAdapter):
                 "level": level,
                 "entity_id": entity_id,
             }
-            rec.update(normalize_metrics(PLATFORM, raw, self.catalog))
+            rec.update(self.metrics(raw))
             metrics.append(rec)
 
         for row in self._search(
@@ -455,7 +457,7 @@ class GoogleAdsAdapter(LiveAdapter):
     def _one(self, query: str, key: EntityKey) -> Any:
         rows = self._search(query)
         if not rows:
-            raise self._err(PermanentError, f"unknown {key.level} {key.entity_id}")
+            raise self.error(PermanentError, f"unknown {key.level} {key.entity_id}")
         return rows[0]
 
     @staticmethod
@@ -467,7 +469,7 @@ class GoogleAdsAdapter(LiveAdapter):
 
     def _check_id(self, key: EntityKey) -> str:
         if not key.entity_id.isdigit():
-            raise self._err(PermanentError, f"bad {key.level} id {key.entity_id!r}")
+            raise self.error(PermanentError, f"bad {key.level} id {key.entity_id!r}")
         return key.entity_id
 
     def _campaign_of(self, key: EntityKey) -> str:
@@ -494,7 +496,7 @@ class GoogleAdsAdapter(LiveAdapter):
             )
         return out
 
-    def read_state(self, key: EntityKey) -> dict[str, Any]:
+    def state(self, key: EntityKey) -> dict[str, Any]:
         if key.level == "campaign":
             cid = self._check_id(key)
             row = self._one(
@@ -502,7 +504,7 @@ class GoogleAdsAdapter(LiveAdapter):
                 f"FROM campaign WHERE campaign.id = {cid}",
                 key,
             )
-            _, budget = self._attr("campaign_budget.amount_micros", row.campaign_budget.amount_micros)
+            _, budget = self.attribute("campaign_budget.amount_micros", row.campaign_budget.amount_micros)
             negs = [{k: v for k, v in n.items() if k != "resource_name"} for n in self._negatives(cid)]
             return {
                 "status": STATUS_IN.get(_enum_name(row.campaign, "status"), "unknown"),
@@ -515,7 +517,7 @@ class GoogleAdsAdapter(LiveAdapter):
                 f"SELECT ad_group.id, ad_group.status, ad_group.cpc_bid_micros FROM ad_group WHERE ad_group.id = {gid}",
                 key,
             )
-            _, bid = self._attr("ad_group.cpc_bid_micros", row.ad_group.cpc_bid_micros)
+            _, bid = self.attribute("ad_group.cpc_bid_micros", row.ad_group.cpc_bid_micros)
             return {
                 "status": STATUS_IN.get(_enum_name(row.ad_group, "status"), "unknown"),
                 "bid": bid if row.ad_group.cpc_bid_micros else None,
@@ -528,7 +530,7 @@ class GoogleAdsAdapter(LiveAdapter):
                 key,
             )
             k = row.ad_group_criterion
-            _, bid = self._attr("ad_group.cpc_bid_micros", k.cpc_bid_micros)
+            _, bid = self.attribute("ad_group.cpc_bid_micros", k.cpc_bid_micros)
             return {
                 "status": STATUS_IN.get(_enum_name(k, "status"), "unknown"),
                 "bid": bid if k.cpc_bid_micros else None,
@@ -537,98 +539,55 @@ class GoogleAdsAdapter(LiveAdapter):
             cid = self._campaign_of(key)
             negs = [{k: v for k, v in n.items() if k != "resource_name"} for n in self._negatives(cid)]
             return {"negative_keywords": negs}
-        raise self._err(PermanentError, f"level {key.level} is not supported")
+        raise self.error(PermanentError, f"level {key.level} is not supported")
 
     # ------------------------------------------------------------------ writes
 
-    def execute(self, req: ActionRequest) -> ExecResult:
-        try:
-            return self.execute_batch([req])[req.action_id]
-        except PartialFailure as exc:
-            raise self._err(PermanentError, exc.failed[req.action_id]) from None
+    def write(self, change: Change) -> Written:
+        out = self.write_batch([change])[0]
+        if isinstance(out, AdapterError):
+            raise out
+        return out
 
-    def rollback(self, plan: dict[str, Any], key: EntityKey) -> ExecResult:
-        kind = plan.get("type")
-        params = dict(plan.get("params") or {})
-        after = plan.get("after") or {}
-        if kind in ("pause", "enable"):
-            target = {"status": after.get("status", "paused" if kind == "pause" else "active")}
-        elif kind == "set_budget":
-            target = {"daily_budget": params.get("amount", after.get("daily_budget"))}
-        elif kind == "set_bid":
-            target = {"bid": params.get("amount", after.get("bid"))}
-        elif kind == "add_negative_keyword":
-            target = {"negative_keyword": after.get("negative_keyword") or params}
-        elif kind == REMOVE_NEGATIVE_KEYWORD:
-            target = {"negative_keyword": None}
-        else:
-            raise self._err(PermanentError, f"cannot roll back with a {kind!r} plan")
-        req = ActionRequest(
-            action_id=f"rollback:{kind}:{key.entity_id}",
-            entity=key,
-            type=kind,
-            params=params,
-            before=plan.get("before") or {},
-            after=target,
-        )
-        return self.execute(req)
-
-    def execute_batch(self, reqs: list[ActionRequest]) -> dict[str, ExecResult]:
-        """One mutate call per service, `partial_failure=True`; failed operations -> PartialFailure."""
-        succeeded: dict[str, ExecResult] = {}
-        failed: dict[str, str] = {}
-        groups: dict[str, list[tuple[ActionRequest, Any, Any]]] = defaultdict(list)
-        for req in reqs:
-            if req.entity.account_id and req.entity.account_id != self.account.account_id:
-                failed[req.action_id] = f"entity belongs to account {req.entity.account_id}"
-                continue
+    def write_batch(self, changes: list[Change]) -> list[Written | AdapterError]:
+        """One mutate call per service, `partial_failure=True`: an error per failed operation."""
+        out: list[Written | AdapterError | None] = [None] * len(changes)
+        groups: dict[str, list[tuple[int, Any, Any]]] = defaultdict(list)
+        for i, change in enumerate(changes):
             try:
-                prepared = self._prepare(req)
+                service, op, finish = self._operation(change)
             except PermanentError as exc:
-                if isinstance(exc, AuthError) or len(reqs) == 1:
+                if isinstance(exc, AuthError):
                     raise
-                failed[req.action_id] = exc.message
+                out[i] = exc
                 continue
-            if prepared is None:  # notify, or nothing to change
-                continue
-            if isinstance(prepared, ExecResult):
-                succeeded[req.action_id] = prepared
-                continue
-            service, op, finish = prepared
-            groups[service].append((req, op, finish))
+            groups[service].append((i, op, finish))
         for service, items in groups.items():
-            results, errors = self._mutate(service, [op for _, op, _ in items])
-            for i, (req, _, finish) in enumerate(items):
-                if i in errors:
-                    failed[req.action_id] = errors[i]
-                else:
-                    succeeded[req.action_id] = finish(results[i])
-        for req in reqs:
-            if req.type == "notify":
-                succeeded[req.action_id] = ExecResult({"notified": True}, None)
-        if failed:
-            raise PartialFailure(
-                f"{len(failed)} of {len(reqs)} changes failed",
-                succeeded=succeeded,
-                failed=failed,
-                platform=PLATFORM,
-                account_id=self.account.account_id,
-            )
-        return succeeded
+            try:
+                with self.calling(f"mutating through {service}"):
+                    results, errors = self._mutate(service, [op for _, op, _ in items])
+            except AdapterError as exc:  # this service's call failed whole: its changes, not the others'
+                if isinstance(exc, AuthError):
+                    raise
+                for i, _, _ in items:
+                    out[i] = exc
+                continue
+            for j, (i, _, finish) in enumerate(items):
+                out[i] = self.error(PermanentError, errors[j]) if j in errors else finish(results[j])
+        return [o for o in out if o is not None]
 
     _MUTATE = {
-        "CampaignService": ("mutate_campaigns", "CampaignOperation"),
-        "AdGroupService": ("mutate_ad_groups", "AdGroupOperation"),
-        "AdGroupCriterionService": ("mutate_ad_group_criteria", "AdGroupCriterionOperation"),
-        "CampaignBudgetService": ("mutate_campaign_budgets", "CampaignBudgetOperation"),
-        "CampaignCriterionService": ("mutate_campaign_criteria", "CampaignCriterionOperation"),
+        "CampaignService": "mutate_campaigns",
+        "AdGroupService": "mutate_ad_groups",
+        "AdGroupCriterionService": "mutate_ad_group_criteria",
+        "CampaignBudgetService": "mutate_campaign_budgets",
+        "CampaignCriterionService": "mutate_campaign_criteria",
     }
 
     def _mutate(self, service: str, ops: list[Any]) -> tuple[list[Any], dict[int, str]]:
-        method, _ = self._MUTATE[service]
         svc = self._service(service)
         resp = self._call(
-            getattr(svc, method),
+            getattr(svc, self._MUTATE[service]),
             request={"customer_id": self.customer_id, "operations": ops, "partial_failure": True},
         )
         errors: dict[int, str] = {}
@@ -650,25 +609,25 @@ class GoogleAdsAdapter(LiveAdapter):
                 errors = {i: pf.message or "operation failed" for i in range(len(ops))}
         results = list(resp.results)
         if len(results) < len(ops):
-            raise self._err(PermanentError, f"malformed response: {len(results)} results for {len(ops)} operations")
+            raise self.error(PermanentError, f"malformed response: {len(results)} results for {len(ops)} operations")
         return results, errors
 
-    def _prepare(self, req: ActionRequest) -> Any:
-        """(service, operation, finish(result) -> ExecResult), an ExecResult, or None."""
-        key, t, after = req.entity, req.type, req.after
-        if t == "notify":
-            return None
-        if t in ("pause", "enable"):
-            return self._prepare_status(req)
-        if t in ("set_budget", "change_budget"):
-            return self._prepare_budget(req, float(after["daily_budget"]))
-        if t in ("set_bid", "change_bid"):
-            return self._prepare_bid(req, float(after["bid"]))
-        if t == "add_negative_keyword":
-            return self._prepare_negative(req)
-        if t == REMOVE_NEGATIVE_KEYWORD:
-            return self._prepare_remove_negative(req)
-        raise self._err(PermanentError, f"{t} is not supported on a google {key.level}")
+    def _operation(self, change: Change) -> tuple[str, Any, Any]:
+        """(service, operation, finish(result) -> Written) for one change."""
+        if change.attribute == "status":
+            service, op_type, rn = self._resource(change.key)
+            enum = getattr(self._get_client().enums, _STATUS_ENUM[change.key.level])
+            op = self._update_op(op_type, rn, {"status": getattr(enum, STATUS_OUT[change.value])})
+            return service, op, lambda result: Written({"resource_name": result.resource_name or rn})
+        if change.attribute == "bid":
+            service, op_type, rn = self._resource(change.key)
+            op = self._update_op(op_type, rn, {"cpc_bid_micros": change.wire})
+            return service, op, lambda result: Written({"resource_name": result.resource_name or rn})
+        if change.attribute == "daily_budget":
+            return self._budget_operation(change)
+        if change.attribute == "negative_keyword":
+            return self._negative_operation(change)
+        raise self.error(PermanentError, f"cannot change {change.attribute} on a google {change.key.level}")
 
     def _resource(self, key: EntityKey) -> tuple[str, str, str]:
         """(service, operation type, resource name) of a campaign, ad group or keyword."""
@@ -680,7 +639,7 @@ class GoogleAdsAdapter(LiveAdapter):
         if key.level == "keyword":
             gid, crit = self._split(key)
             return "AdGroupCriterionService", "AdGroupCriterionOperation", f"customers/{c}/adGroupCriteria/{gid}~{crit}"
-        raise self._err(PermanentError, f"no status or bid on a google {key.level}")
+        raise self.error(PermanentError, f"no status or bid on a google {key.level}")
 
     def _update_op(self, op_type: str, resource_name: str, values: dict[str, Any]) -> Any:
         op = self._type(op_type)
@@ -690,154 +649,84 @@ class GoogleAdsAdapter(LiveAdapter):
         op.update_mask.paths.extend(values.keys())
         return op
 
-    def _prepare_status(self, req: ActionRequest) -> Any:
-        key = req.entity
-        service, op_type, rn = self._resource(key)
-        target = req.after.get("status") or ("paused" if req.type == "pause" else "active")
-        if target not in STATUS_OUT:
-            raise self._err(PermanentError, f"cannot set status {target!r}")
-        before = self.read_state(key)["status"]
-        enum = getattr(self._get_client().enums, _STATUS_ENUM[key.level])
-        op = self._update_op(op_type, rn, {"status": getattr(enum, STATUS_OUT[target])})
-        undo = "enable" if target == "paused" else "pause"
-
-        def finish(result: Any) -> ExecResult:
-            return ExecResult(
-                {"resource_name": result.resource_name or rn, "status": target},
-                {"type": undo, "params": {}, "before": {"status": target}, "after": {"status": before}},
-            )
-
-        return service, op, finish
-
-    def _prepare_budget(self, req: ActionRequest, amount: float) -> Any:
-        key = req.entity
+    def _budget_operation(self, change: Change) -> tuple[str, Any, Any]:
+        key = change.key
         if key.level != "campaign":
-            raise self._err(PermanentError, f"budgets live on campaigns, not on a {key.level}")
+            raise self.error(PermanentError, f"budgets live on campaigns, not on a {key.level}")
         cid = self._check_id(key)
         row = self._one(
-            f"SELECT campaign.id, campaign.campaign_budget, campaign_budget.amount_micros FROM campaign "
+            f"SELECT campaign.id, campaign.campaign_budget, campaign_budget.explicitly_shared FROM campaign "
             f"WHERE campaign.id = {cid}",
             key,
         )
         budget_rn = row.campaign.campaign_budget
         if not budget_rn:
-            raise self._err(PermanentError, f"campaign {cid} has no campaign budget")
-        _, old = self._attr("campaign_budget.amount_micros", row.campaign_budget.amount_micros)
-        new = round(amount, 2)
-        op = self._update_op("CampaignBudgetOperation", budget_rn, {"amount_micros": _micros(new)})
+            raise self.error(PermanentError, f"campaign {cid} has no campaign budget")
+        # a shared budget serves several campaigns: the change (and its undo) names them all
+        shared = self._budget_campaigns(budget_rn) if row.campaign_budget.explicitly_shared else []
+        op = self._update_op("CampaignBudgetOperation", budget_rn, {"amount_micros": change.wire})
+        detail = {"shared_budget_campaigns": shared} if shared else {}
 
-        def finish(result: Any) -> ExecResult:
-            return ExecResult(
-                {"resource_name": result.resource_name or budget_rn, "daily_budget": new},
-                {
-                    "type": "set_budget",
-                    "params": {"amount": old},
-                    "before": {"daily_budget": new},
-                    "after": {"daily_budget": old},
-                },
-            )
+        def finish(result: Any) -> Written:
+            return Written({"resource_name": result.resource_name or budget_rn, **detail}, detail)
 
         return "CampaignBudgetService", op, finish
 
-    def _prepare_bid(self, req: ActionRequest, amount: float) -> Any:
-        key = req.entity
-        if key.level not in ("ad_group", "keyword"):
-            raise self._err(PermanentError, f"CPC bids live on ad groups and keywords, not on a {key.level}")
-        service, op_type, rn = self._resource(key)
-        old = self.read_state(key)["bid"]
-        new = round(amount, 2)
-        op = self._update_op(op_type, rn, {"cpc_bid_micros": _micros(new)})
+    def _budget_campaigns(self, budget_rn: str) -> list[str]:
+        rows = self._search(f"SELECT campaign.id FROM campaign WHERE campaign.campaign_budget = {_quote(budget_rn)}")
+        return sorted(str(r.campaign.id) for r in rows)
 
-        def finish(result: Any) -> ExecResult:
-            return ExecResult(
-                {"resource_name": result.resource_name or rn, "bid": new},
-                {"type": "set_bid", "params": {"amount": old}, "before": {"bid": new}, "after": {"bid": old}},
-            )
-
-        return service, op, finish
-
-    def _negative_spec(self, req: ActionRequest) -> dict[str, Any]:
-        neg = dict(req.after.get("negative_keyword") or {})
-        text = neg.get("text") or req.params.get("text")
-        if not text and req.entity.level == "search_term":
-            text = self._split(req.entity)[1]
-        match = neg.get("match_type") or req.params.get("match_type") or "exact"
-        scope = neg.get("scope") or req.params.get("scope") or "campaign"
-        if not text:
-            raise self._err(PermanentError, "no negative keyword text")
-        if match not in MATCH_OUT:
-            raise self._err(PermanentError, f"negative match type {match!r} is not supported")
-        if scope != "campaign":
-            raise self._err(PermanentError, "only campaign-level negative keywords are supported")
-        return {"text": text, "match_type": match, "scope": "campaign"}
-
-    def _campaign_for_negative(self, req: ActionRequest) -> str:
-        key = req.entity
-        if req.params.get("campaign_id"):
-            return str(req.params["campaign_id"])
+    def _campaign_for_negative(self, change: Change) -> str:
+        key = change.key
+        if change.params.get("campaign_id"):
+            return str(change.params["campaign_id"])
         if key.level == "campaign":
             return self._check_id(key)
         if key.level in ("search_term", "keyword"):
             return self._campaign_of(key)
-        raise self._err(PermanentError, f"cannot add a negative keyword for a {key.level}")
+        raise self.error(PermanentError, f"cannot add a negative keyword for a {key.level}")
 
-    def _prepare_negative(self, req: ActionRequest) -> Any:
-        spec = self._negative_spec(req)
-        cid = self._campaign_for_negative(req)
-        for existing in self._negatives(cid):  # idempotent: the same negative is never added twice
-            if existing["text"].lower() == spec["text"].lower() and existing["match_type"] == spec["match_type"]:
-                return self._negative_result(spec, cid, existing["resource_name"])
+    def _negative_operation(self, change: Change) -> tuple[str, Any, Any]:
+        spec = change.value if change.value is not None else change.current
+        if spec["match_type"] not in MATCH_OUT:
+            raise self.error(PermanentError, f"negative match type {spec['match_type']!r} is not supported")
+        if spec["scope"] != "campaign":
+            raise self.error(PermanentError, "only campaign-level negative keywords are supported")
+        cid = self._campaign_for_negative(change)
         op = self._type("CampaignCriterionOperation")
+        if change.value is None:  # remove the one the state showed
+            rn = next(
+                (
+                    n["resource_name"]
+                    for n in self._negatives(cid)
+                    if n["text"].lower() == spec["text"].lower() and n["match_type"] == spec["match_type"]
+                ),
+                None,
+            )
+            if rn is None:
+                raise self.error(PermanentError, f"negative keyword {spec['text']!r} is not on campaign {cid}")
+            op.remove = rn
+            return "CampaignCriterionService", op, lambda result: Written({"removed": result.resource_name or rn})
         cc = op.create
         cc.campaign = f"customers/{self.customer_id}/campaigns/{cid}"
         cc.negative = True
         cc.keyword.text = spec["text"]
         cc.keyword.match_type = getattr(self._get_client().enums.KeywordMatchTypeEnum, MATCH_OUT[spec["match_type"]])
 
-        def finish(result: Any) -> ExecResult:
+        def finish(result: Any) -> Written:
             if not result.resource_name:
-                raise self._err(PermanentError, "malformed response: no resource name for the new negative keyword")
-            return self._negative_result(spec, cid, result.resource_name)
+                raise self.error(PermanentError, "malformed response: no resource name for the new negative keyword")
+            detail = {"resource_name": result.resource_name, "campaign_id": cid}
+            return Written(detail, detail)
 
         return "CampaignCriterionService", op, finish
 
-    def _negative_result(self, spec: dict[str, Any], cid: str, rn: str) -> ExecResult:
-        return ExecResult(
-            {"resource_name": rn, "negative_keyword": spec, "campaign_id": cid},
-            {
-                "type": REMOVE_NEGATIVE_KEYWORD,
-                "params": {"resource_name": rn, "campaign_id": cid, **spec},
-                "before": {"negative_keyword": spec},
-                "after": {"negative_keyword": None},
-            },
-        )
 
-    def _prepare_remove_negative(self, req: ActionRequest) -> Any:
-        rn = req.params.get("resource_name")
-        prefix = f"customers/{self.customer_id}/campaignCriteria/"
-        if not rn or not str(rn).startswith(prefix):
-            raise self._err(PermanentError, "remove_negative_keyword needs the criterion's resource_name")
-        spec = {k: req.params[k] for k in ("text", "match_type", "scope") if k in req.params}
-        cid = str(req.params.get("campaign_id") or rn[len(prefix) :].split("~")[0])
-        if not any(n["resource_name"] == rn for n in self._negatives(cid)):
-            # already gone: nothing to remove (idempotent)
-            return ExecResult({"removed": rn, "already_absent": True}, self._readd_plan(spec, cid))
-        op = self._type("CampaignCriterionOperation")
-        op.remove = rn
-
-        def finish(result: Any) -> ExecResult:
-            return ExecResult({"removed": result.resource_name or rn}, self._readd_plan(spec, cid))
-
-        return "CampaignCriterionService", op, finish
-
-    @staticmethod
-    def _readd_plan(spec: dict[str, Any], cid: str) -> dict[str, Any]:
-        return {
-            "type": "add_negative_keyword",
-            "params": {"campaign_id": cid, **spec},
-            "before": {"negative_keyword": None},
-            "after": {"negative_keyword": spec},
-        }
+def _refused_refresh_token() -> AuthError:
+    return AuthError(
+        "Google refused the OAuth refresh token (invalid_grant: expired or revoked): "
+        "set GOOGLE_ADS_REFRESH_TOKEN to a new refresh token"
+    )
 
 
 _STATUS_ENUM = {
@@ -850,7 +739,7 @@ _Q_CUSTOMER = "SELECT customer.id, customer.descriptive_name FROM customer LIMIT
 _Q_CAMPAIGN_LABELS = "SELECT campaign.id, label.name FROM campaign_label"
 _Q_CAMPAIGNS = (
     "SELECT campaign.id, campaign.name, campaign.status, campaign.bidding_strategy_type, campaign.campaign_budget, "
-    "campaign_budget.amount_micros FROM campaign"
+    "campaign_budget.amount_micros, campaign_budget.explicitly_shared FROM campaign"
 )
 _Q_AD_GROUPS = "SELECT campaign.id, ad_group.id, ad_group.name, ad_group.status, ad_group.cpc_bid_micros FROM ad_group"
 _Q_KEYWORDS = (

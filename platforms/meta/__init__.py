@@ -10,7 +10,9 @@ class Meta(Platform):
 
     Levels: campaign, ad_group (Meta's ad set), ad. Budgets live on the campaign under
     campaign budget optimization (CBO) and on the ad set otherwise; bids on the ad set.
-    Platform conversions over-report against Shopify (see catalog/credibility.yaml).
+    Budgets and bids travel in the currency's minimum denomination (cents for USD, whole
+    yen for JPY: Meta's currency offset). Platform conversions over-report against
+    Shopify (its credibility_ratio in catalog.yaml).
     """
 
     name = "meta"

@@ -4,26 +4,31 @@ Reads (`fetch`): campaigns, ad sets (level `ad_group`) and ads, and their daily 
 (`time_increment=1`) per level, all with cursor paging. Ranges longer than
 `ASYNC_AFTER_DAYS` days go through an async report job: POST `act_<id>/insights`, poll the
 report run until "Job Completed" (bounded by `max_polls`), then page its insights. Metrics
-and money attributes are normalized through catalog/field_mapping.yaml: list fields
+and money attributes are normalized through the field mapping in platforms/meta/catalog.yaml: list fields
 (`actions`, `action_values`, `outbound_clicks`, ...) are flattened to
-`<field>.<action_type>` keys first, and budgets and bids come in cents.
+`<field>.<action_type>` keys first, and budgets and bids come in the currency's minimum
+denomination (Meta's "offset": cents for USD, whole yen for JPY; converted by the template).
 
-Writes (`execute`, `rollback`): pause/enable a campaign, ad set or ad (`status`); set or
-change the daily budget (`daily_budget`, in cents) of a campaign under campaign budget
-optimization (CBO) or of an ad set of a non-CBO campaign (anything else is refused with
-PermanentError, naming where the budget lives); set or change the bid of an ad set
-(`bid_amount`, in cents). Every change is an absolute value, so repeating an action_id
-changes nothing twice; its rollback plan restores the state before the first attempt.
+Writes (the template, platforms/template.py, calls `write`): pause/enable a campaign, ad
+set or ad (`status`); set or change the daily budget (`daily_budget`) of a campaign under
+campaign budget optimization (CBO) or of an ad set of a non-CBO campaign (anything else is
+refused with PermanentError, naming where the budget lives); set or change the bid of an
+ad set (`bid_amount`).
 
 Errors: rate limit codes (4, 17, 32, 613, 80000-80014) -> RateLimited, with `retry_after`
 from `estimated_time_to_regain_access` (minutes) in `X-Business-Use-Case-Usage`; invalid
 or expired credentials (190, 102, 10, 200-299, OAuthException) -> AuthError; 5xx,
 transient errors and dropped connections -> TransientError; the rest -> PermanentError.
 Messages name the platform and account, never a credential. The last usage headers seen
-(`X-App-Usage`, `X-Ad-Account-Usage`, `X-Business-Use-Case-Usage`) are kept in `usage`.
+(`X-App-Usage`, `X-Ad-Account-Usage`, `X-Business-Use-Case-Usage`) are kept in `usage`;
+near any budget in them (a percentage), calls slow down (a pause through the retry policy).
+
+Every Graph call goes through the retry policy (engine/core/retry.py) on its own: each
+page of a list or of insights is one call, so a read that fails on a page retries that
+page with its cursor and never starts over.
 
 Credentials come from META_APP_ID, META_APP_SECRET, META_ACCESS_TOKEN (and
-META_AD_ACCOUNT_ID, declared by platforms/meta.py); `Account.endpoint` replaces the Graph
+META_AD_ACCOUNT_ID, declared by platforms/meta/__init__.py); `Account.endpoint` replaces the Graph
 address (a test server).
 """
 
@@ -31,22 +36,13 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from engine.core.execution import (
-    ActionRequest,
-    AuthError,
-    EntityKey,
-    ExecResult,
-    PermanentError,
-    RateLimited,
-    TransientError,
-)
-from platforms.live import Fetched, LiveAdapter, normalize_attribute, normalize_metrics
+from engine.core.execution import AdapterError, AuthError, EntityKey, PermanentError, RateLimited, TransientError
+from platforms.adapter import Fetched
+from platforms.template import Change, LiveAdapter, Written
 
 PLATFORM = "meta"
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
@@ -56,18 +52,33 @@ SLOW_DOWN_AT = 90.0  # percent of any usage budget in the headers
 SLOW_DOWN_PAUSE = 2.0  # seconds between calls while that high
 
 
+# The percentages of a budget in the usage headers: X-App-Usage and X-Business-Use-Case-Usage
+# (call_count, total_cputime, total_time) and X-Ad-Account-Usage (acc_id_util_pct). Their
+# other fields are not percentages: reset_time_duration (seconds), ads_api_access_tier,
+# estimated_time_to_regain_access (minutes), type.
+PERCENT_FIELDS = frozenset({"call_count", "total_cputime", "total_time", "acc_id_util_pct"})
+
+
 def usage_percent(usage: Any) -> float:
-    """The highest percentage in the usage headers (call_count, total_cputime, total_time, acc_id_util_pct...)."""
+    """The highest percentage of any budget in the usage headers."""
     if isinstance(usage, dict):
         values = [
             float(v)
             for k, v in usage.items()
-            if isinstance(v, int | float) and not isinstance(v, bool) and k != "estimated_time_to_regain_access"
+            if k in PERCENT_FIELDS and isinstance(v, int | float | str) and not isinstance(v, bool) and _number(v)
         ]
         return max([*values, *(usage_percent(v) for v in usage.values() if isinstance(v, dict | list))], default=0.0)
     if isinstance(usage, list):
         return max((usage_percent(v) for v in usage), default=0.0)
     return 0.0
+
+
+def _number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 _STATUS = {"ACTIVE": "active", "PAUSED": "paused", "DELETED": "removed", "ARCHIVED": "removed"}
@@ -77,16 +88,6 @@ _BID_STRATEGY = {
     "COST_CAP": "cost_cap",
     "LOWEST_COST_WITH_MIN_ROAS": "min_roas",
 }
-# action type -> the state attribute it changes
-_ATTRIBUTE = {
-    "pause": "status",
-    "enable": "status",
-    "set_budget": "daily_budget",
-    "change_budget": "daily_budget",
-    "set_bid": "bid",
-    "change_bid": "bid",
-}
-_GRAPH_FIELD = {"status": "status", "daily_budget": "daily_budget", "bid": "bid_amount"}
 _INSIGHT_LEVEL = {"campaign": "campaign", "ad_group": "adset", "ad": "ad"}
 _INSIGHT_ID = {"campaign": "campaign_id", "ad_group": "adset_id", "ad": "ad_id"}
 _INSIGHT_FIELDS = [
@@ -157,15 +158,13 @@ def _day(timestamp: str | None) -> str | None:
     return timestamp[:10] if timestamp else None
 
 
-def _cents(amount: Any) -> int:
-    return round(float(amount) * 100)
-
-
 class MetaAdsAdapter(LiveAdapter):
     """Meta Ads: one ad account (`act_<id>` or `<id>`) over the Graph API; see the module docstring."""
 
     ASYNC_AFTER_DAYS = 14
     PAGE_LIMIT = 500
+    # the SDK sends the access token in GET query strings, which urllib3 logs at DEBUG
+    transport_loggers = ("urllib3.connectionpool",)
 
     def __init__(self, account, catalog=None, *, poll_interval: float | None = None, max_polls: int = 150):
         super().__init__(account, catalog)
@@ -178,14 +177,9 @@ class MetaAdsAdapter(LiveAdapter):
         self.max_polls = max_polls
         self.usage: dict[str, Any] = {}
         self.throttled = 0  # pauses taken because a usage header neared its budget
-        self.sleep = time.sleep
         self._sdk_api: Any = None
-        self._done: dict[str, ExecResult] = {}  # action_id -> result, for retries within this instance
 
     # -- plumbing
-
-    def _where(self) -> dict[str, str]:
-        return {"platform": PLATFORM, "account_id": self.account.account_id}
 
     def _api(self) -> Any:
         if self._sdk_api is None:
@@ -198,53 +192,48 @@ class MetaAdsAdapter(LiveAdapter):
             )
             if self.account.endpoint:
                 session.GRAPH = self.account.endpoint.rstrip("/")  # this session only, not the class default
+            # every response's usage headers, errors included, whatever SDK call made it
+            session.requests.hooks["response"].append(
+                lambda response, *args, **kwargs: self._note_usage(response.headers, ok=response.status_code < 400)
+            )
             self._sdk_api = FacebookAdsApi(session)
         return self._sdk_api
 
-    def _scrub(self, text: str) -> str:
-        for name in ("META_ACCESS_TOKEN", "META_APP_SECRET"):
-            secret = os.environ.get(name)
-            if secret:
-                text = text.replace(secret, "***")
-        return text
-
-    def _note_usage(self, headers: Any) -> None:
+    def _note_usage(self, headers: Any, *, ok: bool = True) -> None:
+        seen: dict[str, Any] = {}
         for name in USAGE_HEADERS:
             raw = _header(headers, name)
             if raw:
                 try:
-                    self.usage[name] = json.loads(raw)
+                    seen[name] = json.loads(raw)
                 except ValueError:
-                    self.usage[name] = raw
-        # Slow down before Meta refuses: near a usage budget, pause between calls (bounded).
-        if usage_percent(self.usage) >= SLOW_DOWN_AT:
+                    seen[name] = raw
+        self.usage.update(seen)
+        # Slow down before Meta refuses: near a usage budget in this response, pause before the next call
+        # (bounded). A refusal says how long itself (retry_after): no pause on top of it.
+        percent = usage_percent(seen)
+        if ok and percent >= SLOW_DOWN_AT:
             self.throttled += 1
-            self.sleep(SLOW_DOWN_PAUSE)
+            self.pause(SLOW_DOWN_PAUSE, f"usage at {percent:g}% of a budget")
 
-    @contextmanager
-    def _calls(self, what: str) -> Iterator[None]:
-        """Translate SDK and transport errors raised inside into the engine's typed errors."""
+    def map_error(self, exc: Exception) -> AdapterError | None:
         import requests
         from facebook_business.exceptions import FacebookError, FacebookRequestError
 
-        where = self._where()
-        try:
-            yield
-        except FacebookRequestError as exc:
-            self._note_usage(exc.http_headers())
-            raise self._translate(what, exc) from None
-        except requests.RequestException as exc:
+        if isinstance(exc, FacebookRequestError):
+            return self._translate(exc)
+        if isinstance(exc, requests.RequestException):
             # the exception text holds the request URL, whose query has the token: name the type only
-            raise TransientError(f"{what}: connection failed ({type(exc).__name__})", **where) from None
-        except FacebookError as exc:
-            raise PermanentError(f"{what}: {self._scrub(str(exc))}", **where) from None
+            return TransientError(f"connection failed ({type(exc).__name__})")
+        if isinstance(exc, FacebookError):
+            return PermanentError(str(exc))
+        return None
 
-    def _translate(self, what: str, exc: Any) -> Exception:
-        where = self._where()
+    def _translate(self, exc: Any) -> AdapterError:
         code = exc.api_error_code()
         status = exc.http_status() or 0
         kind = exc.api_error_type() or ""
-        text = self._scrub(exc.api_error_message() or f"HTTP {status}")
+        text = exc.api_error_message() or f"HTTP {status}"
         body = exc.body()
         details = {
             "http_status": status,
@@ -253,37 +242,36 @@ class MetaAdsAdapter(LiveAdapter):
             "type": kind,
             "fbtrace_id": body.get("error", {}).get("fbtrace_id") if isinstance(body, dict) else None,
         }
-        message = f"{what}: {text} (code {code})"
+        message = f"{text} (code {code})"
         if code in RATE_LIMIT_CODES or status == 429:
             retry = buc_retry_after(exc.http_headers())
-            return RateLimited(
-                f"{what}: rate limited: {text} (code {code})", retry_after=retry, details=details, **where
-            )
+            return RateLimited(f"rate limited: {message}", retry_after=retry, details=details)
         if code in AUTH_CODES or (isinstance(code, int) and 200 <= code < 300):
-            return AuthError(message, details=details, **where)
+            return AuthError(message, details=details)
         if status >= 500 or exc.api_transient_error() or code in (1, 2):
-            return TransientError(message, details=details, **where)
+            return TransientError(message, details=details)
         if kind == "OAuthException" and code != 100:
-            return AuthError(message, details=details, **where)
-        return PermanentError(message, details=details, **where)
+            return AuthError(message, details=details)
+        return PermanentError(message, details=details)
 
-    def _list(self, cursor: Any) -> list[dict[str, Any]]:
-        rows = [obj.export_all_data() for obj in cursor]
-        self._note_usage(cursor.headers())
+    def _pages(self, first_page: Callable[[], Any]) -> list[dict[str, Any]]:
+        """Every row of a cursor-paged edge, each page one retried call (a failed page is asked again)."""
+        cursor = self.call(first_page)  # the SDK reads the first page when it makes the cursor
+        rows = [cursor[i].export_all_data() for i in range(len(cursor))]
+        while self.call(cursor.load_next_page):  # keeps its `after` cursor until a page succeeds
+            rows.extend(cursor[i].export_all_data() for i in range(len(cursor)))
         return rows
 
     # -- reads
 
-    def check_connection(self) -> str:
+    def probe(self) -> str:
         from facebook_business.adobjects.adaccount import AdAccount
 
-        with self._calls(f"reading ad account {self.act_id}"):
-            acct = AdAccount(self.act_id, api=self._api()).api_get(fields=["name"])
+        with self.calling(f"reading ad account {self.act_id}"):
+            acct = self.call(AdAccount(self.act_id, api=self._api()).api_get, fields=["name"])
         return acct.get("name") or self.act_id
 
-    def fetch(self, date_from: date, date_to: date) -> Fetched:
-        if date_to < date_from:
-            raise PermanentError(f"empty date range {date_from}..{date_to}", **self._where())
+    def read(self, date_from: date, date_to: date) -> Fetched:
         api = self._api()
         before = api.get_num_requests_attempted()
         entities = self._entities()
@@ -302,7 +290,7 @@ class MetaAdsAdapter(LiveAdapter):
                         "account_id": self.account.account_id,
                         "level": level,
                         "entity_id": str(entity_id),
-                        **normalize_metrics(PLATFORM, flatten_insight(row), self.catalog),
+                        **self.metrics(flatten_insight(row)),
                     }
                 )
         return Fetched(entities=entities, metrics=metrics, api_calls=api.get_num_requests_attempted() - before)
@@ -312,16 +300,16 @@ class MetaAdsAdapter(LiveAdapter):
 
         acct = AdAccount(self.act_id, api=self._api())
         params = {"limit": self.PAGE_LIMIT}
-        with self._calls(f"listing campaigns of {self.act_id}"):
-            campaigns = self._list(
-                acct.get_campaigns(
+        with self.calling(f"listing campaigns of {self.act_id}"):
+            campaigns = self._pages(
+                lambda: acct.get_campaigns(
                     fields=["id", "name", "status", "daily_budget", "lifetime_budget", "bid_strategy", "created_time"],
                     params=params,
                 )
             )
-        with self._calls(f"listing ad sets of {self.act_id}"):
-            adsets = self._list(
-                acct.get_ad_sets(
+        with self.calling(f"listing ad sets of {self.act_id}"):
+            adsets = self._pages(
+                lambda: acct.get_ad_sets(
                     fields=[
                         "id",
                         "name",
@@ -337,9 +325,11 @@ class MetaAdsAdapter(LiveAdapter):
                     params=params,
                 )
             )
-        with self._calls(f"listing ads of {self.act_id}"):
-            ads = self._list(
-                acct.get_ads(fields=["id", "name", "status", "adset_id", "campaign_id", "created_time"], params=params)
+        with self.calling(f"listing ads of {self.act_id}"):
+            ads = self._pages(
+                lambda: acct.get_ads(
+                    fields=["id", "name", "status", "adset_id", "campaign_id", "created_time"], params=params
+                )
             )
 
         out: list[dict[str, Any]] = []
@@ -347,7 +337,7 @@ class MetaAdsAdapter(LiveAdapter):
         for c in campaigns:
             cbo = bool(c.get("daily_budget") or c.get("lifetime_budget"))
             row = self._entity("campaign", c, parent_id=None)
-            row["daily_budget"] = self._money("daily_budget", c.get("daily_budget"))
+            row["daily_budget"] = self.money("daily_budget", c.get("daily_budget"))
             row["bid"] = None
             row["is_brand"] = "brand" in (c.get("name") or "").lower()
             row["learning_phase"] = None
@@ -359,8 +349,8 @@ class MetaAdsAdapter(LiveAdapter):
         for s in adsets:
             parent = by_campaign.get(str(s.get("campaign_id")), {})
             row = self._entity("ad_group", s, parent_id=s.get("campaign_id"))
-            row["daily_budget"] = None if parent.get("cbo") else self._money("daily_budget", s.get("daily_budget"))
-            row["bid"] = self._money("bid_amount", s.get("bid_amount"))
+            row["daily_budget"] = None if parent.get("cbo") else self.money("daily_budget", s.get("daily_budget"))
+            row["bid"] = self.money("bid_amount", s.get("bid_amount"))
             row["is_brand"] = bool(parent.get("is_brand")) or "brand" in (s.get("name") or "").lower()
             stage = s.get("learning_stage_info") or {}
             row["learning_phase"] = (stage.get("status") == "LEARNING") if stage else None
@@ -390,11 +380,6 @@ class MetaAdsAdapter(LiveAdapter):
             "currency": self.account.currency,
         }
 
-    def _money(self, field: str, value: Any) -> float | None:
-        if value in (None, "", "0", 0):
-            return None
-        return normalize_attribute(PLATFORM, field, float(value), self.catalog)[1]
-
     def _insights(self, level: str, date_from: date, date_to: date, use_async: bool) -> list[dict[str, Any]]:
         from facebook_business.adobjects.adaccount import AdAccount
 
@@ -407,26 +392,24 @@ class MetaAdsAdapter(LiveAdapter):
         }
         what = f"reading {_INSIGHT_LEVEL[level]} insights of {self.act_id}"
         if not use_async:
-            with self._calls(what):
-                return self._list(acct.get_insights(fields=_INSIGHT_FIELDS, params=params))
-        with self._calls(f"{what} (starting an async report)"):
-            job = acct.get_insights(fields=_INSIGHT_FIELDS, params=params, is_async=True)
+            with self.calling(what):
+                return self._pages(lambda: acct.get_insights(fields=_INSIGHT_FIELDS, params=params))
+        with self.calling(f"{what} (starting an async report)"):
+            job = self.call(acct.get_insights, fields=_INSIGHT_FIELDS, params=params, is_async=True)
         for attempt in range(self.max_polls):
-            with self._calls(f"{what} (polling report {job.get_id()})"):
-                job = job.api_get(fields=["async_status", "async_percent_completion"])
+            with self.calling(f"{what} (polling report {job.get_id()})"):
+                job = self.call(job.api_get, fields=["async_status", "async_percent_completion"])
             status = job.get("async_status")
             if status == "Job Completed":
                 break
             if status in ("Job Failed", "Job Skipped"):
-                raise TransientError(f"{what}: report {job.get_id()} ended with {status!r}", **self._where())
+                raise self.error(TransientError, f"{what}: report {job.get_id()} ended with {status!r}")
             if attempt + 1 < self.max_polls:
-                time.sleep(self.poll_interval)
+                self.sleep(self.poll_interval)
         else:
-            raise TransientError(
-                f"{what}: report {job.get_id()} not complete after {self.max_polls} polls", **self._where()
-            )
-        with self._calls(f"{what} (reading report {job.get_id()})"):
-            return self._list(job.get_insights(params={"limit": self.PAGE_LIMIT}))
+            raise self.error(TransientError, f"{what}: report {job.get_id()} not complete after {self.max_polls} polls")
+        with self.calling(f"{what} (reading report {job.get_id()})"):
+            return self._pages(lambda: job.get_insights(params={"limit": self.PAGE_LIMIT}))
 
     # -- writes
 
@@ -437,7 +420,7 @@ class MetaAdsAdapter(LiveAdapter):
 
         cls = {"campaign": Campaign, "ad_group": AdSet, "ad": Ad}.get(key.level)
         if cls is None:
-            raise PermanentError(f"Meta has no {key.level!r} entities to change", **self._where())
+            raise self.error(PermanentError, f"Meta has no {key.level!r} entities to change")
         return cls(key.entity_id, api=self._api())
 
     def _get(self, key: EntityKey) -> dict[str, Any]:
@@ -448,114 +431,55 @@ class MetaAdsAdapter(LiveAdapter):
             "ad_group": ["id", "account_id", "status", "campaign_id", "daily_budget", "lifetime_budget", "bid_amount"],
             "ad": ["id", "account_id", "status"],
         }[key.level]
-        with self._calls(f"reading {key.level} {key.entity_id}"):
-            data = node.api_get(fields=fields).export_all_data()
+        with self.calling(f"reading {key.level} {key.entity_id}"):
+            data = self.call(node.api_get, fields=fields).export_all_data()
         owner = str(data.get("account_id") or "").removeprefix("act_")
         if owner and owner != self.act_id.removeprefix("act_"):
-            raise PermanentError(f"{key.level} {key.entity_id} belongs to another ad account", **self._where())
+            raise self.error(PermanentError, f"{key.level} {key.entity_id} belongs to another ad account")
         return data
 
-    def read_state(self, key: EntityKey) -> dict[str, Any]:
+    def state(self, key: EntityKey) -> dict[str, Any]:
         data = self._get(key)
         state: dict[str, Any] = {"status": canonical_status(data.get("status"))}
         if key.level in ("campaign", "ad_group"):
-            state["daily_budget"] = self._money("daily_budget", data.get("daily_budget"))
+            state["daily_budget"] = self.money("daily_budget", data.get("daily_budget"))
         if key.level == "ad_group":
-            state["bid"] = self._money("bid_amount", data.get("bid_amount"))
+            state["bid"] = self.money("bid_amount", data.get("bid_amount"))
         return state
 
-    def execute(self, req: ActionRequest) -> ExecResult:
-        key = req.entity
-        if req.type == "notify":
-            return ExecResult({"notified": True}, None)
-        if req.action_id in self._done:
-            return self._done[req.action_id]
-        attr = _ATTRIBUTE.get(req.type)
-        if attr is None:
-            raise PermanentError(f"unsupported action type {req.type!r} on Meta", **self._where())
-        self._check_supported(req.type, key)
-        if attr == "status":
-            target: Any = "paused" if req.type == "pause" else "active"
-        elif req.after.get(attr) is not None:
-            target = float(req.after[attr])
-        else:
-            raise PermanentError(f"{req.type} without a new {attr}", **self._where())
-        result = self._change(key, attr, target, fallback=req.before.get(attr))
-        self._done[req.action_id] = result
-        return result
+    def write(self, change: Change) -> Written:
+        value = change.wire
+        if change.attribute == "status":
+            value = "PAUSED" if change.value == "paused" else "ACTIVE"
+        key = change.key
+        with self.calling(f"updating {change.attribute} of {key.level} {key.entity_id}"):
+            self.call(self._node(key).api_update, params={change.wire_field: value})
+        return Written({"id": key.entity_id})
 
-    def rollback(self, plan: dict[str, Any], key: EntityKey) -> ExecResult:
-        attr = _ATTRIBUTE.get(plan.get("type", ""))
-        if attr is None or attr not in (plan.get("after") or {}) or attr not in (plan.get("before") or {}):
-            raise PermanentError(f"not a rollback plan: {plan!r}", **self._where())
-        self._check_supported(plan["type"], key)
-        return self._change(key, attr, plan["after"][attr], fallback=plan["before"][attr])
-
-    def _check_supported(self, action_type: str, key: EntityKey) -> None:
-        from platforms.meta import Meta
-
-        if action_type not in Meta.actions.get(key.level, ()):
-            raise PermanentError(f"{action_type} is not supported on a Meta {key.level}", **self._where())
-
-    def _change(self, key: EntityKey, attr: str, target: Any, *, fallback: Any) -> ExecResult:
-        """Set `attr` of `key` to `target`; the undo plan restores the value before (or `fallback` if already set)."""
-        data = self._get(key)
-        label = f"{key.level} {key.entity_id}"
-        if attr == "status":
-            current: Any = canonical_status(data.get("status"))
-            if current not in ("active", "paused"):
-                raise PermanentError(f"{label} is {current}: it cannot be paused or enabled", **self._where())
-            value: Any = "PAUSED" if target == "paused" else "ACTIVE"
-        else:
-            if float(target) <= 0:
-                raise PermanentError(f"{label}: the new {attr} must be above zero, not {target}", **self._where())
-            if attr == "daily_budget":
-                self._check_budget_owner(key, data)
-            field = _GRAPH_FIELD[attr]
-            current = self._money(field, data.get(field))
-            if current is None:
-                what = "daily budget" if attr == "daily_budget" else "manual bid (bid_amount) under its bid strategy"
-                raise PermanentError(f"{label} has no {what} to change", **self._where())
-            value = _cents(target)
-            target = value / 100.0
-        if current == target:
-            restore = fallback if fallback is not None else current
-            return ExecResult({attr: target, "id": key.entity_id, "already": True}, _undo(attr, restore, target))
-        with self._calls(f"updating {attr} of {label}"):
-            self._node(key).api_update(params={_GRAPH_FIELD[attr]: value})
-        return ExecResult({attr: target, "id": key.entity_id}, _undo(attr, current, target))
-
-    def _check_budget_owner(self, key: EntityKey, data: dict[str, Any]) -> None:
+    def check_change(self, key: EntityKey, attribute: str, state: dict[str, Any]) -> None:
         """CBO-aware: the budget lives on a CBO campaign, or on the ad sets of a non-CBO campaign."""
+        if attribute != "daily_budget":
+            return
         from facebook_business.adobjects.campaign import Campaign
 
+        data = self._get(key)
         if key.level == "campaign":
             if not (data.get("daily_budget") or data.get("lifetime_budget")):
-                raise PermanentError(
+                raise self.error(
+                    PermanentError,
                     f"campaign {key.entity_id} does not use campaign budget optimization (CBO): "
                     "its budget lives on its ad sets; change an ad set's budget instead",
-                    **self._where(),
                 )
             return
         campaign_id = data.get("campaign_id")
         if campaign_id is None:
             return
-        with self._calls(f"reading campaign {campaign_id}"):
-            camp = Campaign(str(campaign_id), api=self._api()).api_get(fields=["daily_budget", "lifetime_budget"])
+        with self.calling(f"reading campaign {campaign_id}"):
+            campaign = Campaign(str(campaign_id), api=self._api())
+            camp = self.call(campaign.api_get, fields=["daily_budget", "lifetime_budget"])
         if camp.get("daily_budget") or camp.get("lifetime_budget"):
-            raise PermanentError(
+            raise self.error(
+                PermanentError,
                 f"ad set {key.entity_id} is in campaign {campaign_id}, which uses campaign budget optimization "
                 "(CBO): the budget lives on the campaign; change the campaign's budget instead",
-                **self._where(),
             )
-
-
-def _undo(attr: str, restore: Any, now: Any) -> dict[str, Any]:
-    """The rollback plan that takes `attr` from `now` back to `restore` (platforms/adapter.py)."""
-    if attr == "status":
-        kind, params = ("enable" if restore == "active" else "pause"), {}
-    elif attr == "daily_budget":
-        kind, params = "set_budget", {"amount": restore}
-    else:
-        kind, params = "set_bid", {"amount": restore}
-    return {"type": kind, "params": params, "before": {attr: now}, "after": {attr: restore}}

@@ -8,20 +8,26 @@ and applies mutates (partial_failure honoured). Scriptable faults:
 
 - `fail_next(kind, n=1, method=None)`: kind "quota" (RESOURCE_EXHAUSTED with a
   googleadsfailure-bin quota error and a retry delay), "unavailable", "auth"
-  (UNAUTHENTICATED with an authentication error), "malformed" (undecodable response bytes).
+  (UNAUTHENTICATED with an authentication error), "invalid_grant" (UNAVAILABLE as gRPC
+  reports a refresh token Google refused), "permanent" (INVALID_ARGUMENT with a request
+  error), "malformed" (undecodable response bytes).
 - `fail_operation(resource_name)`: that operation fails inside a partial-failure mutate.
 - requests for any customer other than `customer_id` fail with INVALID_CUSTOMER_ID.
 - `stream_batch`: rows per streamed SearchStream response (several batches per query).
+
+The account's `currency_code` sets the billable unit that budgets must be multiples of.
+Recording, the fault queue and latency come from tests/fakes/base.py.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
+
+from tests.fakes.base import HOST, FakeServer
 
 V = "v26"
 PKG = f"google.ads.googleads.{V}"
@@ -36,17 +42,12 @@ def _pb(module: str, name: str) -> Any:
 
 
 @dataclass
-class Fault:
-    kind: str
-    n: int
-    method: str | None
-
-
-@dataclass
 class Account:
     customer_id: str = "1234567890"
     name: str = "Acme Widgets (fake)"
+    currency_code: str = "USD"
     budgets: dict[str, int] = field(default_factory=dict)  # budget id -> amount_micros
+    shared_budgets: set[str] = field(default_factory=set)  # explicitly shared budget ids
     campaigns: dict[str, dict] = field(default_factory=dict)
     labels: list[tuple[str, str]] = field(default_factory=list)  # (campaign id, label)
     ad_groups: dict[str, dict] = field(default_factory=dict)
@@ -78,6 +79,14 @@ def default_account() -> Account:
     a.search_terms = [("22", "cheap widgets"), ("22", "widget repair"), ("21", "acme store")]
     a.negatives = {"12~901": {"text": "diy widgets", "match": "EXACT"}}
     a.days = [date(2026, 3, 1) + timedelta(days=i) for i in range(3)]
+    return a
+
+
+def bulk_account(ad_groups: int) -> Account:
+    """The default account plus `ad_groups` enabled ad groups with manual bids (ids 1000, 1001, ...)."""
+    a = default_account()
+    for i in range(ad_groups):
+        a.ad_groups[str(1000 + i)] = {"campaign": "11", "name": f"Bulk {i}", "status": "ENABLED", "cpc": 1_000_000}
     return a
 
 
@@ -128,23 +137,20 @@ def parse_gaql(query: str) -> dict[str, Any]:
     return {"fields": fields, "resource": m.group(2), "where": conds, "limit": int(m.group(4)) if m.group(4) else None}
 
 
-class GoogleAdsFake:
+class GoogleAdsFake(FakeServer):
     def __init__(self, account: Account | None = None, *, stream_batch: int = 2, latency: float = 0.0):
         import grpc
 
-        self.latency = latency  # seconds added to every call, like a real API's round trip
+        super().__init__(latency=latency)
         self.account = account or default_account()
         self.stream_batch = stream_batch
-        self.calls: list[tuple[str, Any]] = []
-        self.faults: list[Fault] = []
         self.failing_ops: set[str] = set()
         self._next_criterion = 950
-        self._lock = threading.Lock()
         self._grpc = grpc
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         self._register()
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
-        self.endpoint = f"127.0.0.1:{self.port}"
+        self.port = self.server.add_insecure_port(f"{HOST}:0")
+        self.endpoint = f"{HOST}:{self.port}"
         self.server.start()
 
     def stop(self) -> None:
@@ -152,14 +158,8 @@ class GoogleAdsFake:
 
     # ----------------------------------------------------------- scripting
 
-    def fail_next(self, kind: str, n: int = 1, method: str | None = None) -> None:
-        self.faults.append(Fault(kind, n, method))
-
     def fail_operation(self, resource_name: str) -> None:
         self.failing_ops.add(resource_name)
-
-    def methods_called(self) -> list[str]:
-        return [m for m, _ in self.calls]
 
     # ----------------------------------------------------------- server plumbing
 
@@ -209,7 +209,7 @@ class GoogleAdsFake:
         req_cls = self._req_class(module, req_name)
 
         def handle(request, context):
-            self._delay()
+            self.delay()
             out = self._guard(req_name, request, context)
             if out is not None:
                 return out
@@ -223,7 +223,7 @@ class GoogleAdsFake:
         req_cls = self._req_class(module, req_name)
 
         def handle(request, context):
-            self._delay()
+            self.delay()
             out = self._guard(req_name, request, context)
             if out is not None:
                 yield out
@@ -249,29 +249,17 @@ class GoogleAdsFake:
             err.details.quota_error_details.rate_name = "Requests per developer token per day"
         context.abort_with_status(_Status(code, message, ((FAILURE_KEY, failure.SerializeToString()),)))
 
-    def _delay(self) -> None:
-        if self.latency:
-            import time
-
-            time.sleep(self.latency)
-
     def _guard(self, req_name: str, request: Any, context) -> Any:
         """Auth, faults and the customer id, before any handler; returns bytes for a malformed reply."""
         grpc = self._grpc
         md = dict(context.invocation_metadata())
-        with self._lock:
-            self.calls.append((req_name, request))
-            fault = next((f for f in self.faults if f.method is None or f.method == req_name), None)
-            if fault is not None:
-                fault.n -= 1
-                if fault.n <= 0:
-                    self.faults.remove(fault)
+        fault = self.record(req_name, request)
         if md.get("authorization") != f"Bearer {TOKEN}" or not md.get("developer-token"):
             self._abort(
                 context, grpc.StatusCode.UNAUTHENTICATED, "authentication_error", "AUTHENTICATION_ERROR", "bad token"
             )
         if fault is not None:
-            if fault.kind == "quota":
+            if fault == "quota":
                 self._abort(
                     context,
                     grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -280,9 +268,9 @@ class GoogleAdsFake:
                     "Too many requests. Retry in 7 seconds.",
                     retry_seconds=7,
                 )
-            if fault.kind == "unavailable":
+            if fault == "unavailable":
                 context.abort(grpc.StatusCode.UNAVAILABLE, "The service is currently unavailable.")
-            if fault.kind == "auth":
+            if fault == "auth":
                 self._abort(
                     context,
                     grpc.StatusCode.UNAUTHENTICATED,
@@ -290,7 +278,18 @@ class GoogleAdsFake:
                     "OAUTH_TOKEN_EXPIRED",
                     "Authentication of the request failed.",
                 )
-            if fault.kind == "malformed":
+            if fault == "invalid_grant":
+                # what the client sees when google-auth cannot refresh the token in gRPC's metadata plugin
+                context.abort(
+                    grpc.StatusCode.UNAVAILABLE,
+                    "Getting metadata from plugin failed with error: ('invalid_grant: Token has been expired or "
+                    "revoked.', {'error': 'invalid_grant', 'error_description': 'Token has been expired or revoked.'})",
+                )
+            if fault == "permanent":
+                self._abort(
+                    context, grpc.StatusCode.INVALID_ARGUMENT, "request_error", "INVALID_INPUT", "The input is invalid."
+                )
+            if fault == "malformed":
                 return b"\xff\xff\xff\xff\x0f"
         customer = getattr(request, "customer_id", None)
         if customer is not None and customer != self.account.customer_id:
@@ -319,6 +318,7 @@ class GoogleAdsFake:
                 "campaign.bidding_strategy_type": x["bidding"],
                 "campaign.campaign_budget": f"customers/{c}/campaignBudgets/{x['budget']}",
                 "campaign_budget.amount_micros": a.budgets[x["budget"]],
+                "campaign_budget.explicitly_shared": "TRUE" if x["budget"] in a.shared_budgets else "FALSE",
             }
 
         def group(gid: str) -> dict[str, Any]:
@@ -507,6 +507,10 @@ class GoogleAdsFake:
                 value = getattr(op.update, path)
             target[fields[path]] = value
 
+    def billable_unit_micros(self) -> int:
+        """The smallest amount the account's currency bills (whole yen for JPY), in micros."""
+        return {"JPY": 1_000_000, "KRW": 1_000_000}.get(self.account.currency_code, 10_000)
+
     def _mutate_campaigns(self, request, context):
         def apply(op, which):
             rn = op.update.resource_name
@@ -552,7 +556,7 @@ class GoogleAdsFake:
                 raise KeyError(rn)
             box = {"amount": self.account.budgets[bid]}
             self._update(op, which, box, {"amount_micros": "amount"})
-            if box["amount"] % 10_000:
+            if box["amount"] % self.billable_unit_micros():
                 raise ValueError("NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT")
             self.account.budgets[bid] = box["amount"]
             return rn
@@ -617,3 +621,68 @@ class _Status:
         self.code = code
         self.details = details
         self.trailing_metadata = trailing_metadata
+
+
+class ContractHarness:
+    """The contract suite's handle on this fake (tests/contract/__init__.py)."""
+
+    platform = "google"
+    faults = ("auth", "rate_limit", "transient", "permanent")
+    DEV_TOKEN = "dev-token-SENTINEL-4242"
+
+    def __init__(self, tmp_path, monkeypatch) -> None:
+        self.fake = GoogleAdsFake()
+        self.secrets = [self.DEV_TOKEN, TOKEN, "client-secret-SENTINEL-77", "refresh-SENTINEL-99"]
+        monkeypatch.setenv("GOOGLE_ADS_DEVELOPER_TOKEN", self.DEV_TOKEN)
+        monkeypatch.setenv("GOOGLE_ADS_CLIENT_ID", "client-id")
+        monkeypatch.setenv("GOOGLE_ADS_CLIENT_SECRET", "client-secret-SENTINEL-77")
+        monkeypatch.setenv("GOOGLE_ADS_REFRESH_TOKEN", "refresh-SENTINEL-99")
+        monkeypatch.setenv("GOOGLE_ADS_ACCESS_TOKEN", TOKEN)
+        self._adapters: list[Any] = []
+
+    def adapter(self, currency: str = "USD") -> Any:
+        from platforms.adapter import Account
+        from platforms.google.adapter import GoogleAdsAdapter
+
+        account = Account("google", "123-456-7890", currency=currency, endpoint=f"http://{self.fake.endpoint}")
+        self._adapters.append(GoogleAdsAdapter(account))
+        return self._adapters[-1]
+
+    def _key(self, level: str, entity_id: str) -> Any:
+        from engine.core.execution import EntityKey
+
+        return EntityKey("google", "123-456-7890", level, entity_id)
+
+    def entity(self, action_type: str, level: str) -> Any:
+        if level == "search_term":
+            return self._key("search_term", "22~cheap widgets")
+        if action_type == "enable":
+            self.fake.account.ad_groups["21"]["status"] = "PAUSED"
+            return self._key(level, {"campaign": "13", "ad_group": "21", "keyword": "22~33"}[level])
+        return self._key(level, {"campaign": "12", "ad_group": "22", "keyword": "22~32"}[level])
+
+    def negative(self, key: Any) -> dict[str, Any]:
+        return {"text": key.entity_id.split("~", 1)[1], "match_type": "exact", "scope": "campaign"}
+
+    def writes(self) -> int:
+        return sum(1 for m in self.fake.methods_called() if m.startswith("Mutate"))
+
+    def fail_next(self, kind: str) -> None:
+        self.fake.fail_next({"rate_limit": "quota", "transient": "unavailable"}.get(kind, kind))
+
+    def fail_in_batch(self, key: Any) -> None:
+        _, _, rn = self.adapter()._resource(key)
+        self.fake.fail_operation(rn)
+
+    def use_jpy(self) -> tuple[Any, str]:
+        self.fake.account.currency_code = "JPY"
+        self.fake.account.budgets["502"] = 5_000_000_000
+        return self._key("campaign", "12"), "daily_budget"
+
+    def wire(self, key: Any, attribute: str) -> Any:
+        return self.fake.account.budgets[self.fake.account.campaigns[key.entity_id]["budget"]]
+
+    def close(self) -> None:
+        for adapter in self._adapters:
+            adapter.close()
+        self.fake.stop()

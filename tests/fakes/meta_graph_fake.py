@@ -17,9 +17,13 @@ for January 2026. It serves:
 
 Every request must carry `access_token=TOKEN` and its `appsecret_proof`. Scriptable faults:
 `rate_limit(n, minutes)` (error 17 with `X-Business-Use-Case-Usage` for the next n calls),
-`fail_page(n)` (HTTP 500 on the n-th follow-up page request, i.e. one with `after`). An
-unknown account or object answers error 100 (GraphMethodException). `requests` records
-(method, path, params) and `updates` records the POSTed changes.
+`fail_page(n, times=1)` (HTTP 500 on the n-th follow-up page request, i.e. one with `after`,
+and on its next `times - 1` requests),
+`fail_next(kind)` with kind `auth` (error 190), `rate_limit` (error 17), `transient`
+(HTTP 500, error 2) or `permanent` (error 100), and `fail_object(id)` (updates of that
+object fail with error 100). An unknown account or object answers error 100
+(GraphMethodException). `requests` records (method, path, params) and `updates` records
+the POSTed changes. The server scaffolding is tests/fakes/base.py.
 """
 
 from __future__ import annotations
@@ -28,12 +32,10 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
-import time
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.base import HttpFakeServer
 
 VERSION = "v26.0"
 ACCOUNT = "123"
@@ -85,11 +87,11 @@ def _ads() -> dict[str, dict[str, Any]]:
     return ads
 
 
-class MetaGraphFake:
+class MetaGraphFake(HttpFakeServer):
     def __init__(self, *, page_size: int = 2, async_polls: int = 2, latency: float = 0.0):
         self.page_size = page_size
-        self.latency = latency  # seconds added to every response, like a real API's round trip
         self.app_usage: int | None = None  # when set, every response carries X-App-Usage at this percent
+        self.extra_headers: dict[str, str] = {}  # sent with every response (usage headers, ...)
         self.async_polls = async_polls
         self.campaigns = _campaigns()
         self.adsets = _adsets()
@@ -105,38 +107,24 @@ class MetaGraphFake:
         self._rate_limited = 0
         self._rate_minutes = 0
         self._fail_page_at: int | None = None
+        self._fail_page_times = 0
         self._pages_seen = 0
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                fake._dispatch(self, "GET")
-
-            def do_POST(self):
-                fake._dispatch(self, "POST")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.failing_objects: set[str] = set()
+        super().__init__(latency=latency)
 
     # -- faults
 
     def rate_limit(self, calls: int, minutes: int | None = 5) -> None:
         self._rate_limited, self._rate_minutes = calls, minutes
 
-    def fail_page(self, nth: int = 1) -> None:
-        """HTTP 500 on the nth request for a follow-up page (one with an `after` cursor)."""
-        self._fail_page_at, self._pages_seen = nth, 0
+    def fail_object(self, object_id: str) -> None:
+        """Updates of this object fail (error 100), the others succeed."""
+        self.failing_objects.add(object_id)
+
+    def fail_page(self, nth: int = 1, times: int = 1) -> None:
+        """HTTP 500 on the nth request for a follow-up page (one with an `after` cursor), `times` times in a row."""
+        self._fail_page_at, self._pages_seen, self._fail_page_times = nth, 0, times
 
     # -- data
 
@@ -197,31 +185,24 @@ class MetaGraphFake:
 
     # -- HTTP
 
-    def _dispatch(self, h: BaseHTTPRequestHandler, method: str) -> None:
-        if self.latency:
-            time.sleep(self.latency)
-        parts = urlsplit(h.path)
-        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        if method == "POST":
-            length = int(h.headers.get("Content-Length") or 0)
-            params.update({k: v[-1] for k, v in parse_qs(h.rfile.read(length).decode()).items()})
-        path = parts.path.rstrip("/")
-        with self._lock:
+    def respond(self, method, path, params, headers) -> tuple[int, bytes, dict[str, str]]:
+        with self.lock:
             self.requests.append((method, path, {k: v for k, v in params.items() if k != "access_token"}))
-            status, body, headers = self._route(method, path, params)
-        data = json.dumps(body).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
+            fault = self.record(method, path)
+            status, body, out = self._fault(fault) if fault else self._route(method, path, params)
+        out = {"Content-Type": "application/json", **out}
         if self.app_usage is not None:
-            headers = {
-                **headers,
-                "X-App-Usage": json.dumps({"call_count": self.app_usage, "total_time": 10, "total_cputime": 10}),
-            }
-        for name, value in headers.items():
-            h.send_header(name, value)
-        h.end_headers()
-        h.wfile.write(data)
+            out["X-App-Usage"] = json.dumps({"call_count": self.app_usage, "total_time": 10, "total_cputime": 10})
+        return status, json.dumps(body).encode(), {**out, **self.extra_headers}
+
+    def _fault(self, kind: str) -> tuple[int, Any, dict[str, str]]:
+        if kind == "auth":
+            return self._error(400, "Error validating access token: Session has expired", 190)
+        if kind == "rate_limit":
+            return self._error(400, "(#17) User request limit reached", 17, is_transient=True)
+        if kind == "transient":
+            return self._error(500, "An unexpected error has occurred. Please retry your request later.", 2)
+        return self._error(400, "(#100) Invalid parameter", 100, "GraphMethodException")
 
     @staticmethod
     def _error(status: int, message: str, code: int, kind: str = "OAuthException", **extra: Any) -> tuple:
@@ -246,8 +227,10 @@ class MetaGraphFake:
             return status, body, {"X-Business-Use-Case-Usage": json.dumps({ACCOUNT: buc})}
         if "after" in params and self._fail_page_at is not None:
             self._pages_seen += 1
-            if self._pages_seen == self._fail_page_at:
-                self._fail_page_at = None
+            if self._pages_seen >= self._fail_page_at:
+                self._fail_page_times -= 1
+                if self._fail_page_times <= 0:
+                    self._fail_page_at = None
                 return self._error(500, "An unknown error occurred", 1, is_transient=True)
         segs = path.split("/")[1:]
         if not segs or segs[0] != VERSION:
@@ -336,6 +319,8 @@ class MetaGraphFake:
         return 200, body, self._usage()
 
     def _update(self, node: str, obj: dict[str, Any], params: dict[str, str]) -> tuple:
+        if node in self.failing_objects:
+            return self._error(400, f"(#100) the fake was told to refuse updates of {node}", 100)
         change = {k: params[k] for k in ("status", "daily_budget", "bid_amount") if k in params}
         if not change:
             return self._error(400, "(#100) nothing to update", 100)
@@ -355,3 +340,61 @@ class MetaGraphFake:
         obj.update(change)
         self.updates.append((node, change))
         return 200, {"success": True}, self._usage()
+
+
+class ContractHarness:
+    """The contract suite's handle on this fake (tests/contract/__init__.py)."""
+
+    platform = "meta"
+    faults = ("auth", "rate_limit", "transient", "permanent")
+    secrets = [TOKEN, APP_SECRET]
+
+    def __init__(self, tmp_path, monkeypatch) -> None:
+        self.fake = MetaGraphFake(page_size=50, async_polls=1)
+        monkeypatch.setenv("META_APP_ID", APP_ID)
+        monkeypatch.setenv("META_APP_SECRET", APP_SECRET)
+        monkeypatch.setenv("META_ACCESS_TOKEN", TOKEN)
+        monkeypatch.setenv("META_AD_ACCOUNT_ID", f"act_{ACCOUNT}")
+
+    def adapter(self, currency: str = "USD") -> Any:
+        from platforms.adapter import Account
+        from platforms.meta.adapter import MetaAdsAdapter
+
+        return MetaAdsAdapter(
+            Account("meta", f"act_{ACCOUNT}", currency=currency, endpoint=self.fake.url), poll_interval=0
+        )
+
+    def _key(self, level: str, entity_id: str) -> Any:
+        from engine.core.execution import EntityKey
+
+        return EntityKey("meta", f"act_{ACCOUNT}", level, entity_id)
+
+    def entity(self, action_type: str, level: str) -> Any:
+        if action_type == "enable":
+            self.fake.ads["a5"]["status"] = "PAUSED"
+            return self._key(level, {"campaign": "c3", "ad_group": "s3", "ad": "a5"}[level])
+        if action_type in ("set_budget", "change_budget"):
+            return self._key(level, {"campaign": "c1", "ad_group": "s2"}[level])
+        return self._key(level, {"campaign": "c1", "ad_group": "s2", "ad": "a2"}[level])
+
+    def negative(self, key: Any) -> dict[str, Any]:  # pragma: no cover - Meta has no negative keywords
+        raise NotImplementedError
+
+    def writes(self) -> int:
+        return len(self.fake.updates)
+
+    def fail_next(self, kind: str) -> None:
+        self.fake.fail_next(kind)
+
+    def fail_in_batch(self, key: Any) -> None:
+        self.fake.fail_object(key.entity_id)
+
+    def use_jpy(self) -> tuple[Any, str]:
+        self.fake.adsets["s2"]["daily_budget"] = "5000"
+        return self._key("ad_group", "s2"), "daily_budget"
+
+    def wire(self, key: Any, attribute: str) -> Any:
+        return int(self.fake.adsets[key.entity_id]["daily_budget"])
+
+    def close(self) -> None:
+        self.fake.close()

@@ -3,22 +3,14 @@
 `--source demo` (the default) needs no credentials. It describes a fictional D2C
 hardware brand selling three products, `bot` (a conference camera, about $899),
 `dot` (a portable display, about $399) and `board` (an interactive whiteboard, about
-$1,999), advertised on six ad platforms, with a Shopify store and Klaviyo email:
+$1,999), advertised on several ad platforms, with a Shopify store and email.
 
-- **google**: two accounts; search campaigns with ad groups, responsive search ads,
-  keywords (manual CPC bids or automated bidding) and search terms; a Shopping, a
-  Performance Max and a YouTube campaign; one paused and one removed campaign.
-- **meta**: a prospecting account with campaign budgets (CBO) and a retargeting/lead
-  account whose budgets live on the ad sets (level `ad_group`); ads under each ad set.
-- **amazon**: Sponsored Products (keywords, product ads, search terms), Sponsored
-  Brands and Sponsored Display campaigns.
-- **tiktok**: campaigns whose ad groups carry the budgets (lowest cost or cost cap).
-- **linkedin**: campaign groups (level `campaign`), campaigns (`ad_group`), creatives (`ad`).
-- **pinterest**: campaigns, ad groups with budgets and custom (manual) or automatic
-  bids, promoted pins (`ad`).
-- **shopify**: one store (level `account`) with daily sessions, add_to_carts, orders,
-  revenue and new_customers: the truth that platform conversions are compared with.
-- **klaviyo**: flows (daily rows) and email campaigns (one row, on the send date).
+Each platform's part of the dataset lives in its folder, `platforms/<name>/demo.py`
+(see engine/core/demodata.py): its entities, how they perform, the stable ids of its
+traps (entities real accounts have that rules and the safety layer must get right;
+TRAPS maps their names to ids, and each module's docstring describes them) and how its
+bulk ad groups look. This module discovers those modules when the source is
+materialized and turns the dataset into tables, set-based in DuckDB.
 
 Dates: the last day of data is always 2026-10-31, so the default evaluation date is
 2026-11-01; `days` (default 92) sets how far back the data goes (2026-08-01 by default).
@@ -26,64 +18,45 @@ Every value is derived from integer hashes of (entity, day, seed): the same para
 always give the same tables, and a given date has the same values whatever `days` is.
 Spend has weekday seasonality and daily noise; Shopify has its own weekly pattern.
 Money is in USD as float dollars (rounded to cents), never micros. A metric a platform
-does not report (catalog/field_mapping.yaml) is null on that platform's rows. Parent
-rows (ad group, campaign) are the sums of their children; ads beside keywords get a
-share of their ad group. Platform conversions over-report Shopify orders roughly by the
-ratios of catalog/credibility.yaml: Shopify orders are the platform conversions divided
-by those ratios, plus email-driven and organic orders.
+does not report (its field mapping) is null on that platform's rows. Parent rows (ad
+group, campaign) are the sums of their children; ads beside keywords get a share of
+their ad group. Platform conversions over-report Shopify orders roughly by the
+platforms' credibility ratios: Shopify orders are the platform conversions divided by
+those ratios, plus email-driven and organic orders.
 
-Traps real accounts have, with stable ids (see TRAPS) so tests and docs can name them:
-
-- `google_brand_zero_conversions`: a Google brand campaign (is_brand, label `brand`)
-  with about $600 spend and no conversions in the last 30 days: it matches
-  `pause_zero_conversion_campaigns`, and the safety layer must block the pause.
-- `google_zero_conversion_campaign`: a non-brand campaign the same rule may pause.
-- `tiktok_learning_ad_group`: a TikTok ad group still in the learning phase, created
-  four days before the end, with a poor CPA that would otherwise trigger a bid or
-  budget cut.
-- `pinterest_just_under_threshold`: a Pinterest ad group with about $590 spend in the
-  last 7 days (just under 2 x target_cpa = $600) and an outbound CTR under 0.3%, so
-  `pause_expensive_low_outbound` must not fire on it, while
-  `pinterest_expensive_low_outbound` (over $600, same CTR) must be paused.
-- `pinterest_low_outbound_manual_bid`: outbound CTR under 0.5% with a manual bid:
-  `lower_bid_low_outbound_ctr` lowers it.
-- `meta_zero_impressions_ad_group` (and its ad): active, with daily rows of zeros
-  (its audience is too small to deliver); `google_zero_impressions_keyword`: a
-  low-search-volume keyword with rows of zeros; `google_no_rows_keyword` and
-  `pinterest_no_rows_ad_group`: created on the last day, with no metric rows at all.
-- `google_wasted_search_term`: over $50 and 10+ clicks in the last 14 days with no
-  conversion: `negative_wasted_search_terms` adds it as a negative keyword.
-- `meta_high_cpa_ad`: a fatigued creative with no conversion in the last 7 days:
-  `pause_high_cpa_ads` pauses it.
-- `google_high_roas_keyword`: ROAS over 4 with 5+ conversions in the last 30 days:
-  `raise_bids_high_roas_keywords` raises its bid.
-- `meta_budget_clamp_campaign`: a strong campaign in an account whose campaign budgets
-  add up to $4,850/day, so raising its budget hits the +20% limit and the $5,000/day cap.
-- `google_large_budget_campaign`: a $1,500/day campaign: a budget change over
-  $500/day needs approval.
-- `klaviyo_spam_complaints_campaign`: an email campaign with spam complaint and
-  unsubscribe rates over the Klaviyo benchmarks.
-
-`demo:ad_groups=N` adds N bulk ad groups spread over the six ad platforms by the budget
-shares of catalog/benchmarks.yaml, under bulk campaigns of about 50 ad groups (accounts
-of 4 campaigns), with `days` rows each; a few percent of them are bleeders (conversions
-collapsed), stars, low outbound-CTR or dark (zero delivery) ad groups, so typical rules
-find some work. Bulk campaigns carry their own rows, statistically consistent with (not
-the exact sums of) their ad groups; bulk data does not feed the Shopify store.
+`demo:ad_groups=N` adds N bulk ad groups spread over the ad platforms (those with a bulk
+profile) by the budget shares of catalog/budget_allocation.yaml, under bulk campaigns of
+about 50 ad groups (accounts of 4 campaigns), with `days` rows each; a few percent of
+them are bleeders (conversions collapsed), stars, low outbound-CTR or dark (zero
+delivery) ad groups, so typical rules find some work. Bulk campaigns carry their own
+rows, statistically consistent with (not the exact sums of) their ad groups; bulk data
+does not feed the Shopify store.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import math
-import re
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from dataclasses import asdict, dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from engine.core.catalog import METRIC_KEY_COLUMNS
+from engine.core.demodata import (
+    CURRENCY,
+    DEFAULT_DAYS,
+    LAST_DAY,
+    PRODUCT_PRICE,
+    Dataset,
+    EmailPerf,
+    Node,
+    Perf,
+    PlatformDemo,
+)
 from engine.core.errors import UsageError
+from engine.core.resources import platform_files
 from engine.data.sources import Source, SourceInfo
 
 if TYPE_CHECKING:
@@ -91,74 +64,18 @@ if TYPE_CHECKING:
 
     from engine.core.catalog import Catalog
 
-# Bump whenever the generated data changes (entities, formulas, constants).
+# Bump whenever the generated data changes through this module or engine/core/demodata.py
+# (formulas, constants); the platforms' demo modules are part of the fingerprint.
 GENERATOR_VERSION = 1
 
-LAST_DAY = date(2026, 10, 31)
-DEFAULT_DAYS = 92
 MAX_DAYS = 3650
 MAX_AD_GROUPS = 50_000_000
-CURRENCY = "USD"
-
-PRODUCT_PRICE = {"bot": 899.0, "dot": 399.0, "board": 1999.0}
 
 # Day-of-week multipliers, Monday first; each list averages exactly 1 so any 7-day
 # window keeps its weekly total. Ads spend most early in the week; the store sells
 # most on Sunday and Monday.
 AD_SEASON = (1.03, 1.06, 1.05, 1.02, 0.97, 0.90, 0.97)
 COMMERCE_SEASON = (1.06, 1.04, 1.02, 0.99, 0.93, 0.92, 1.04)
-
-AD_PLATFORMS = ("google", "meta", "amazon", "tiktok", "linkedin", "pinterest")
-
-SHOPIFY_STORE = "vibe-store.myshopify.com"
-KLAVIYO_ACCOUNT = "XkP9Lm"
-
-# Stable ids of the traps described in the module docstring.
-TRAPS: dict[str, str] = {
-    "google_brand_zero_conversions": "21874500001",
-    "google_large_budget_campaign": "21874500002",
-    "google_zero_conversion_campaign": "21874500003",
-    "google_high_roas_keyword": "39581200001",
-    "google_zero_impressions_keyword": "39581200002",
-    "google_no_rows_keyword": "39581200003",
-    "google_wasted_search_term": "158933400001~free conference camera software",
-    "meta_budget_clamp_campaign": "120214563300001",
-    "meta_zero_impressions_ad_group": "120214563400001",
-    "meta_high_cpa_ad": "120214563500001",
-    "tiktok_learning_ad_group": "1781000000000001",
-    "pinterest_just_under_threshold": "2680067500001",
-    "pinterest_expensive_low_outbound": "2680067500002",
-    "pinterest_low_outbound_manual_bid": "2680067500003",
-    "pinterest_no_rows_ad_group": "2680067500004",
-    "klaviyo_spam_complaints_campaign": "01JBEM20261029",
-}
-
-# Entity id formats per (platform, level): realistic widths; counters 1-99 are kept
-# for the traps above, generated entities start at 101.
-_ID_FORMATS = {
-    ("google", "campaign"): "218745{:05d}",
-    ("google", "ad_group"): "1589334{:05d}",
-    ("google", "ad"): "6871022{:05d}",
-    ("google", "keyword"): "395812{:05d}",
-    ("meta", "campaign"): "1202145633{:05d}",
-    ("meta", "ad_group"): "1202145634{:05d}",
-    ("meta", "ad"): "1202145635{:05d}",
-    ("amazon", "campaign"): "2847100{:05d}",
-    ("amazon", "ad_group"): "3918200{:05d}",
-    ("amazon", "ad"): "4102900{:05d}",
-    ("amazon", "keyword"): "5530100{:05d}",
-    ("tiktok", "campaign"): "17800000000{:05d}",
-    ("tiktok", "ad_group"): "17810000000{:05d}",
-    ("tiktok", "ad"): "17820000000{:05d}",
-    ("linkedin", "campaign"): "6120{:05d}",
-    ("linkedin", "ad_group"): "3081{:05d}",
-    ("linkedin", "ad"): "1957{:05d}",
-    ("pinterest", "campaign"): "62674158{:05d}",
-    ("pinterest", "ad_group"): "26800675{:05d}",
-    ("pinterest", "ad"): "68719476{:05d}",
-    ("klaviyo", "flow"): "RcT{:05d}",
-}
-
 
 # ---------------------------------------------------------------------------
 # Parameters
@@ -230,7 +147,7 @@ class DemoSource(Source):
         return "demo:" + ",".join(parts) if parts else "demo"
 
     def fingerprint(self) -> str:
-        doc = {"kind": self.kind, "generator": GENERATOR_VERSION, **self.params.__dict__}
+        doc = {"kind": self.kind, "generator": GENERATOR_VERSION, "platforms": _demo_digest(), **self.params.__dict__}
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
     def materialize(self, con: duckdb.DuckDBPyConnection, schema: str, catalog: Catalog) -> SourceInfo:
@@ -238,765 +155,57 @@ class DemoSource(Source):
 
 
 # ---------------------------------------------------------------------------
-# The curated dataset: entities and how each one performs
+# The platforms' parts of the dataset
 
+DEMO_MODULE = "demo.py"
 
-@dataclass(frozen=True)
-class Perf:
-    """How a leaf entity performs; its daily metrics are generated from this.
 
-    Rates are per impression (ctr, vtr) or per click (outbound, cvr, leads). A regime
-    change `shift_age` days before the last day multiplies spend and CVR from then on
-    (a scaled-up campaign, a fatigued creative).
-    """
+@cache
+def platform_demos() -> dict[str, PlatformDemo]:
+    """Platform name -> its DEMO, for every platform folder with a demo.py, in `order`."""
+    demos = {}
+    for name in platform_files(DEMO_MODULE):
+        demo = getattr(importlib.import_module(f"platforms.{name}.demo"), "DEMO", None)
+        if not isinstance(demo, PlatformDemo):
+            raise TypeError(f"platforms/{name}/{DEMO_MODULE} must define DEMO = PlatformDemo(...)")
+        demos[name] = demo
+    return dict(sorted(demos.items(), key=lambda item: (item[1].order, item[0])))
 
-    spend: float  # mean daily spend, USD
-    cpm: float
-    ctr: float
-    cvr: float
-    outbound: float = 0.0
-    vtr: float = 0.0
-    leads: float = 0.0
-    aov: float | None = None  # None: the product's price
-    noise: float = 0.15  # relative daily spend noise (triangular, +-noise at most)
-    shift_age: int | None = None
-    shift_spend: float = 1.0
-    shift_cvr: float = 1.0
 
+@cache
+def _demo_digest() -> str:
+    """A digest of the platforms' demo modules (read, not imported): editing one, or
+    adding a platform, changes the data, so cached copies of it must not be reused."""
+    digest = hashlib.sha256()
+    for name, path in platform_files(DEMO_MODULE).items():
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
-@dataclass(frozen=True)
-class EmailPerf:
-    """How a Klaviyo flow (daily) or email campaign (one send) performs; rates are per
-    recipient (bounce), per delivered email (open, click, unsub, spam) or per click (conv)."""
 
-    recipients: float
-    open: float
-    click: float
-    conv: float
-    bounce: float = 0.006
-    unsub: float = 0.002
-    spam: float = 0.0001
-    aov: float = 650.0
-    noise: float = 0.1
-    seasonal: bool = True
+def ad_platforms() -> tuple[str, ...]:
+    """The platforms with bulk ad groups, in dataset order."""
+    return tuple(name for name, demo in platform_demos().items() if demo.bulk is not None)
 
 
-# Typical unit economics per platform (and Google campaign type): CPM, CTR over all
-# clicks, outbound share of clicks, video views per impression, leads per click, CVR.
-BASELINES: dict[str, dict[str, float]] = {
-    "google": {"cpm": 130.0, "ctr": 0.05, "cvr": 0.008},
-    "google_shopping": {"cpm": 11.0, "ctr": 0.012, "cvr": 0.0045},
-    "google_pmax": {"cpm": 10.0, "ctr": 0.009, "cvr": 0.0035},
-    "google_video": {"cpm": 9.0, "ctr": 0.004, "cvr": 0.002, "vtr": 0.3},
-    "meta": {"cpm": 18.0, "ctr": 0.012, "cvr": 0.006, "outbound": 0.55, "vtr": 0.06},
-    "amazon": {"cpm": 6.0, "ctr": 0.0045, "cvr": 0.004},
-    "tiktok": {"cpm": 9.0, "ctr": 0.009, "cvr": 0.004, "vtr": 0.25},
-    "linkedin": {"cpm": 40.0, "ctr": 0.005, "cvr": 0.012, "outbound": 0.7, "leads": 0.05},
-    "pinterest": {"cpm": 4.0, "ctr": 0.012, "cvr": 0.0012, "outbound": 0.65, "vtr": 0.05},
-}
+def traps() -> dict[str, str]:
+    """Trap name -> entity id, over every platform."""
+    return {name: entity_id for demo in platform_demos().values() for name, entity_id in demo.traps.items()}
 
 
-def perf(kind: str, spend: float, **overrides: Any) -> Perf:
-    """A Perf from a platform baseline (`kind` is a BASELINES key) with overrides."""
-    return Perf(spend=spend, **{**BASELINES[kind], **overrides})
-
-
-@dataclass
-class Node:
-    """One curated entity; `perf` makes it a leaf that generates metrics, `share` gives
-    it that part of its parent's metrics, otherwise it sums its children's."""
-
-    platform: str
-    account_id: str
-    level: str
-    entity_id: str
-    name: str
-    parent: Node | None = None
-    status: str = "active"
-    daily_budget: float | None = None
-    bid: float | None = None
-    is_brand: bool = False
-    product: str | None = None
-    learning_phase: bool | None = None
-    labels: tuple[str, ...] = ()
-    created_at: date = date(2026, 1, 5)
-    bidding_strategy: str | None = None
-    match_type: str | None = None
-    perf: Perf | None = None
-    share: float | None = None
-    email: EmailPerf | None = None
-    stopped_age: int = 0  # paused/removed: the last day with delivery, in days before LAST_DAY
-    children: list[Node] = field(default_factory=list, repr=False)
-
-    @property
-    def parent_id(self) -> str | None:
-        return self.parent.entity_id if self.parent else None
-
-    def attributes(self) -> dict[str, Any]:
-        return {
-            "platform": self.platform,
-            "account_id": self.account_id,
-            "level": self.level,
-            "entity_id": self.entity_id,
-            "parent_id": self.parent_id,
-            "name": self.name,
-            "status": self.status,
-            "daily_budget": self.daily_budget,
-            "bid": self.bid,
-            "is_brand": self.is_brand,
-            "product": self.product,
-            "learning_phase": self.learning_phase,
-            "labels": list(self.labels),
-            "created_at": self.created_at,
-            "currency": CURRENCY,
-            "bidding_strategy": self.bidding_strategy,
-            "match_type": self.match_type,
-        }
-
-
-_QUARTER = re.compile(r"(\d{4})Q([1-4])")
-_INHERITED = ("is_brand", "product", "bidding_strategy", "status", "stopped_age")
-
-
-def _created_from_name(name: str) -> date:
-    """Campaigns are named `[Product]-[Objective]-[Targeting]-[YYYYQn]`: launch a few
-    days into that quarter."""
-    match = _QUARTER.search(name)
-    if not match:
-        return date(2026, 1, 5)
-    year, quarter = int(match.group(1)), int(match.group(2))
-    return date(year, 3 * quarter - 2, 4)
-
-
-def _product_from_name(name: str) -> str | None:
-    head = name.split("-", 1)[0].lower()
-    return head if head in PRODUCT_PRICE else None
-
-
-class Dataset:
-    """Builds the curated entity tree with stable ids."""
-
-    def __init__(self) -> None:
-        self.nodes: list[Node] = []
-        self._counters: dict[tuple[str, str], int] = {}
-
-    def new_id(self, platform: str, level: str) -> str:
-        key = (platform, level)
-        self._counters[key] = self._counters.get(key, 100) + 1
-        return _ID_FORMATS[key].format(self._counters[key])
-
-    def add(self, parent: Node | None, level: str, name: str, **attrs: Any) -> Node:
-        """Add an entity under `parent`, inheriting account, brand, product, bidding
-        strategy, status and creation date unless given."""
-        if parent is not None:
-            attrs.setdefault("platform", parent.platform)
-            attrs.setdefault("account_id", parent.account_id)
-            attrs.setdefault("created_at", parent.created_at)
-            for key in _INHERITED:
-                attrs.setdefault(key, getattr(parent, key))
-        else:
-            attrs.setdefault("product", _product_from_name(name))
-            attrs.setdefault("created_at", _created_from_name(name))
-        if attrs.get("entity_id") is None:
-            attrs["entity_id"] = self.new_id(attrs["platform"], level)
-        node = Node(level=level, name=name, parent=parent, **attrs)
-        if parent is not None:
-            parent.children.append(node)
-        self.nodes.append(node)
-        return node
-
-    def root(self, account: tuple[str, str], level: str, name: str, **attrs: Any) -> Node:
-        """A top-level entity of `account` (platform, account_id)."""
-        return self.add(None, level, name, platform=account[0], account_id=account[1], **attrs)
-
-    def campaign(self, account: tuple[str, str], name: str, **attrs: Any) -> Node:
-        return self.root(account, "campaign", name, **attrs)
-
-    def keyword(
-        self, group: Node, text: str, match: str, p: Perf | None, bid: float | None = None, **attrs: Any
-    ) -> Node:
-        return self.add(group, "keyword", text, match_type=match, perf=p, bid=bid, **attrs)
-
-    def term(self, group: Node, text: str, match: str, p: Perf, **attrs: Any) -> Node:
-        """A search term: another view of its ad group's keyword traffic (no roll-up)."""
-        attrs.setdefault("entity_id", f"{group.entity_id}~{text}")
-        return self.add(group, "search_term", text, match_type=match, perf=p, **attrs)
-
-    def ads(self, group: Node, *ads: tuple[str, Perf]) -> None:
-        for name, p in ads:
-            self.add(group, "ad", name, perf=p)
-
-    def split_ads(self, group: Node, *names: str) -> None:
-        """Ads beside keywords (search ads, product ads): they split their ad group's traffic."""
-        shares = (0.62, 0.38) if len(names) == 2 else (1.0,)
-        for name, share in zip(names, shares, strict=True):
-            self.add(group, "ad", name, share=share)
-
-
-def _days_ago(age: int) -> date:
-    return LAST_DAY - timedelta(days=age)
-
-
-def _google(ds: Dataset) -> None:
-    main, edu = ("google", "482-913-5520"), ("google", "482-913-7731")
-    _google_brand(ds, main)
-    _google_bot_search(ds, main)
-    _google_dot_search(ds, main)
-    _google_other(ds, main)
-    _google_edu(ds, edu)
-
-
-def _google_brand(ds: Dataset, acct: tuple[str, str]) -> None:
-    # Brand search whose conversion tracking broke in a checkout migration: spend, no
-    # conversions. A rule pauses it; brand protection must block that.
-    camp = ds.campaign(
-        acct,
-        "Brand-Search-Exact-2026Q1",
-        entity_id=TRAPS["google_brand_zero_conversions"],
-        daily_budget=40.0,
-        is_brand=True,
-        labels=("brand", "always-on"),
-        bidding_strategy="target_impression_share",
-    )
-    group = ds.add(camp, "ad_group", "Brand-Core")
-    brand = {"cpm": 60.0, "ctr": 0.22, "cvr": 0.0}
-    ds.keyword(group, "vibe bot", "exact", perf("google", 9.0, **brand))
-    ds.keyword(group, "vibe board", "exact", perf("google", 7.0, **brand))
-    ds.keyword(group, "vibe smart board", "phrase", perf("google", 4.0, **brand))
-    ds.split_ads(group, "RSA-Brand-Core-v4")
-    ds.term(group, "vibe bot", "exact", perf("google", 6.0, **brand))
-    ds.term(group, "vibe board price", "exact", perf("google", 3.5, **brand))
-    ds.term(group, "vibe smartboard review", "exact", perf("google", 1.5, **brand))
-
-
-def _google_bot_search(ds: Dataset, acct: tuple[str, str]) -> None:
-    camp = ds.campaign(
-        acct,
-        "Bot-Conversion-Broad-2026Q3",
-        daily_budget=650.0,
-        bidding_strategy="manual_cpc",
-        labels=("prospecting", "nonbrand"),
-    )
-    cams = ds.add(camp, "ad_group", "Conference-Cameras", entity_id="158933400001")
-    ds.keyword(cams, "conference room camera", "broad", perf("google", 95.0), bid=3.1)
-    ds.keyword(cams, "ai meeting camera", "phrase", perf("google", 60.0), bid=2.6)
-    # Exact match, high intent: platform ROAS far above 4 with plenty of conversions.
-    high_roas = perf("google", 45.0, cvr=0.03)
-    ds.keyword(cams, "360 conference camera", "exact", high_roas, bid=2.4, entity_id=TRAPS["google_high_roas_keyword"])
-    # "Low search volume": active, never shown, rows of zeros.
-    ds.keyword(
-        cams,
-        "smart conference camera",
-        "exact",
-        perf("google", 0.0, cpm=1.0),
-        bid=1.5,
-        entity_id=TRAPS["google_zero_impressions_keyword"],
-        labels=("low-search-volume",),
-    )
-    ds.split_ads(cams, "RSA-Bot-Meetings-v2", "RSA-Bot-360-v1")
-    wasted = perf("google", 5.2, cvr=0.0, noise=0.1)
-    ds.term(cams, "free conference camera software", "broad", wasted, entity_id=TRAPS["google_wasted_search_term"])
-    ds.term(cams, "best conference room camera 2026", "broad", perf("google", 14.0, cvr=0.04))
-    ds.term(cams, "conference camera for small room", "broad", perf("google", 9.0, cvr=0.04))
-    ds.term(cams, "ai meeting camera", "phrase", perf("google", 22.0, cvr=0.012))
-    ds.term(cams, "360 conference camera", "exact", perf("google", 30.0, cvr=0.03))
-    owl = ds.add(camp, "ad_group", "Competitor-Owl")
-    ds.keyword(owl, "meeting owl", "phrase", perf("google", 70.0, cvr=0.005), bid=2.2)
-    ds.keyword(owl, "owl labs alternative", "broad", perf("google", 35.0), bid=1.9)
-    ds.split_ads(owl, "RSA-Bot-vs-Owl-v3")
-    ds.term(owl, "meeting owl 4 price", "broad", perf("google", 18.0, cvr=0.015))
-    ds.term(owl, "owl labs alternative", "broad", perf("google", 12.0, cvr=0.015))
-    webcam = ds.add(camp, "ad_group", "Webcam-Upgrade", status="paused", stopped_age=20)
-    ds.keyword(webcam, "4k webcam for meetings", "broad", perf("google", 25.0, cvr=0.004), bid=1.4)
-    ds.split_ads(webcam, "RSA-Bot-Webcam-v1")
-
-
-def _google_dot_search(ds: Dataset, acct: tuple[str, str]) -> None:
-    camp = ds.campaign(
-        acct,
-        "Dot-Conversion-Phrase-2026Q3",
-        daily_budget=350.0,
-        bidding_strategy="target_cpa",
-        labels=("prospecting", "nonbrand"),
-    )
-    group = ds.add(camp, "ad_group", "Portable-Display")
-    ds.keyword(group, "portable touchscreen monitor", "phrase", perf("google", 110.0, cvr=0.012, cpm=90.0))
-    ds.keyword(group, "smart display for home", "phrase", perf("google", 75.0, cvr=0.012, cpm=90.0))
-    ds.keyword(group, "portable monitor for laptop", "broad", perf("google", 60.0, cvr=0.012, cpm=90.0))
-    # Added on the last day: no metric rows yet.
-    ds.keyword(
-        group,
-        "vibe dot portable screen",
-        "exact",
-        None,
-        entity_id=TRAPS["google_no_rows_keyword"],
-        created_at=LAST_DAY,
-    )
-    ds.split_ads(group, "RSA-Dot-Portable-v2", "RSA-Dot-Price-v1")
-    ds.term(group, "portable touchscreen monitor 15.6", "phrase", perf("google", 28.0, cvr=0.015, cpm=90.0))
-    ds.term(group, "smart display for kitchen", "phrase", perf("google", 11.0, cvr=0.015, cpm=90.0))
-    old = ds.campaign(
-        acct,
-        "Dot-Conversion-Broad-2026Q1",
-        daily_budget=300.0,
-        status="paused",
-        stopped_age=45,
-        bidding_strategy="manual_cpc",
-        labels=("nonbrand",),
-    )
-    old_group = ds.add(old, "ad_group", "Portable-Display-Broad")
-    ds.keyword(old_group, "portable display", "broad", perf("google", 140.0, cvr=0.006), bid=1.8)
-    ds.split_ads(old_group, "RSA-Dot-Broad-v1")
-
-
-def _google_other(ds: Dataset, acct: tuple[str, str]) -> None:
-    shopping = ds.campaign(
-        acct,
-        "Bot-Shopping-Standard-2026Q3",
-        entity_id=TRAPS["google_large_budget_campaign"],
-        daily_budget=1500.0,
-        bidding_strategy="target_roas",
-        labels=("shopping",),
-    )
-    scaled = perf("google_shopping", 1150.0, shift_age=21, shift_spend=1.15)  # budget raised three weeks ago
-    products = ds.add(shopping, "ad_group", "All-Products", perf=scaled)
-    ds.split_ads(products, "Product-Ads-Bot")
-    pmax = ds.campaign(
-        acct, "Board-PMax-Feed-2026Q3", daily_budget=700.0, bidding_strategy="target_roas", labels=("pmax",)
-    )
-    ds.add(pmax, "ad_group", "AG-Classroom", perf=perf("google_pmax", 310.0))
-    ds.add(pmax, "ad_group", "AG-Office", perf=perf("google_pmax", 270.0, cvr=0.009))
-    video = ds.campaign(
-        acct,
-        "Bot-Awareness-YouTube-2026Q3",
-        daily_budget=250.0,
-        bidding_strategy="target_cpm",
-        labels=("awareness", "video"),
-    )
-    inmarket = ds.add(video, "ad_group", "Hybrid-Work-InMarket", perf=perf("google_video", 205.0))
-    ds.split_ads(inmarket, "YT-Bot-Demo-30s")
-    # A competitor test that never converted: a pause the safety layer should allow.
-    comp = ds.campaign(
-        acct,
-        "Board-Conversion-Competitor-2026Q3",
-        entity_id=TRAPS["google_zero_conversion_campaign"],
-        daily_budget=60.0,
-        bidding_strategy="manual_cpc",
-        labels=("nonbrand", "competitor"),
-    )
-    flip = ds.add(comp, "ad_group", "Samsung-Flip")
-    ds.keyword(flip, "samsung flip alternative", "broad", perf("google", 17.0, cvr=0.0), bid=2.0)
-    ds.keyword(flip, "samsung flip 2 price", "phrase", perf("google", 11.0, cvr=0.0), bid=1.6)
-    ds.split_ads(flip, "RSA-Board-vs-Flip-v1")
-    # Removed before the data window: no rows at all.
-    gone = ds.campaign(
-        acct,
-        "Bot-Conversion-Broad-2025Q4",
-        daily_budget=200.0,
-        status="removed",
-        stopped_age=150,
-        bidding_strategy="manual_cpc",
-    )
-    gone_group = ds.add(gone, "ad_group", "Conference-Cameras-Old")
-    ds.keyword(gone_group, "conference camera", "broad", perf("google", 80.0), bid=2.5)
-
-
-def _google_edu(ds: Dataset, acct: tuple[str, str]) -> None:
-    camp = ds.campaign(
-        acct,
-        "Board-Conversion-Exact-2026Q3",
-        daily_budget=400.0,
-        bidding_strategy="manual_cpc",
-        labels=("edu", "nonbrand"),
-    )
-    group = ds.add(camp, "ad_group", "Classroom-Displays")
-    ds.keyword(group, "interactive whiteboard for classroom", "exact", perf("google", 85.0, cvr=0.004), bid=4.1)
-    ds.keyword(group, "smart board for teachers", "phrase", perf("google", 60.0, cvr=0.004), bid=3.2)
-    ds.keyword(group, "digital whiteboard school", "broad", perf("google", 45.0, cvr=0.004), bid=2.8)
-    ds.split_ads(group, "RSA-Board-Classroom-v3", "RSA-Board-Grants-v1")
-    ds.term(group, "interactive whiteboard for classroom", "phrase", perf("google", 40.0, cvr=0.012))
-    ds.term(group, "smart board grants for schools", "phrase", perf("google", 8.0, cvr=0.025))
-    # A consumer query that never converts: a second, smaller negative-keyword candidate.
-    ds.term(group, "whiteboard for kids room", "phrase", perf("google", 4.0, cvr=0.0))
-    grants = ds.campaign(
-        acct,
-        "Board-Conversion-Broad-2026Q3-Grants",
-        daily_budget=250.0,
-        bidding_strategy="maximize_conversions",
-        labels=("edu",),
-    )
-    grant_group = ds.add(grants, "ad_group", "ESSER-Grants")
-    ds.keyword(grant_group, "classroom technology grants", "broad", perf("google", 120.0, cvr=0.004, cpm=95.0))
-    ds.split_ads(grant_group, "RSA-Board-ESSER-v1")
-
-
-def _meta(ds: Dataset) -> None:
-    _meta_prospecting(ds, ("meta", "act_1029384756"))
-    _meta_retargeting(ds, ("meta", "act_1029384757"))
-
-
-def _meta_prospecting(ds: Dataset, acct: tuple[str, str]) -> None:
-    # CBO campaigns: budgets on the campaigns, adding up to $4,850/day in this account.
-    cbo = {"bidding_strategy": "lowest_cost", "labels": ("prospecting", "cbo")}
-    clamp = ds.campaign(
-        acct,
-        "Bot-Conversion-Advantage-2026Q3",
-        entity_id=TRAPS["meta_budget_clamp_campaign"],
-        daily_budget=800.0,
-        **cbo,
-    )
-    adv = ds.add(clamp, "ad_group", "Advantage-Plus-Audience", learning_phase=False)
-    ds.ads(
-        adv,
-        ("Bot-UGC-Video-v3", perf("meta", 390.0, cvr=0.009)),
-        ("Bot-Static-Desk-v1", perf("meta", 330.0, cvr=0.007)),
-    )
-    lal = ds.campaign(acct, "Bot-Conversion-Lookalike-2026Q3", daily_budget=1100.0, **cbo)
-    for audience, spend in (("LAL-1pct-Purchasers", 560.0), ("LAL-3pct-Purchasers", 420.0)):
-        group = ds.add(lal, "ad_group", audience, learning_phase=False)
-        tag = audience[:9]
-        ds.ads(
-            group,
-            (f"Bot-UGC-Video-v3-{tag}", perf("meta", spend * 0.6)),
-            (f"Bot-Carousel-Features-v2-{tag}", perf("meta", spend * 0.4)),
-        )
-    dot = ds.campaign(acct, "Dot-Conversion-Broad-2026Q3", daily_budget=900.0, **cbo)
-    broad = ds.add(dot, "ad_group", "Broad-US-25-54", learning_phase=False)
-    # Creative fatigue: converted until ten days ago, nothing since.
-    fatigued = perf("meta", 105.0, cvr=0.005, noise=0.1, shift_age=10, shift_cvr=0.0)
-    ds.add(broad, "ad", "Dot-Carousel-Lifestyle-v2", entity_id=TRAPS["meta_high_cpa_ad"], perf=fatigued)
-    ds.ads(
-        broad,
-        ("Dot-Video-Unboxing-v1", perf("meta", 420.0, cvr=0.008, aov=420.0)),
-        ("Dot-Static-Price-v3", perf("meta", 270.0, cvr=0.007)),
-    )
-    board = ds.campaign(
-        acct, "Board-Conversion-Interest-2026Q3", daily_budget=650.0, **{**cbo, "bidding_strategy": "cost_cap"}
-    )
-    for audience, spend in (("Interest-Teachers", 330.0), ("Interest-Remote-Work", 240.0)):
-        group = ds.add(board, "ad_group", audience, learning_phase=False)
-        ds.ads(group, (f"Board-Demo-Video-v2-{audience[9:]}", perf("meta", spend, cvr=0.003)))
-    video = ds.campaign(
-        acct,
-        "Bot-Awareness-Video-2026Q3",
-        daily_budget=400.0,
-        bidding_strategy="lowest_cost",
-        labels=("awareness", "cbo"),
-    )
-    reach = ds.add(video, "ad_group", "Broad-Reach-18-65", learning_phase=False)
-    ds.ads(
-        reach,
-        ("Bot-Brand-Film-15s", perf("meta", 190.0, ctr=0.011, cvr=0.005, vtr=0.18)),
-        ("Bot-Brand-Film-6s", perf("meta", 120.0, ctr=0.011, cvr=0.005, vtr=0.25)),
-    )
-    ugc = ds.campaign(acct, "Dot-Conversion-UGC-2026Q3", daily_budget=1000.0, **cbo)
-    for audience, spend in (("Broad-Advantage", 520.0), ("Interest-Tech-Gadgets", 380.0)):
-        group = ds.add(ugc, "ad_group", audience, learning_phase=False)
-        ds.ads(
-            group,
-            (f"Dot-UGC-Creator-A-{audience[:5]}", perf("meta", spend * 0.55, cvr=0.008)),
-            (f"Dot-UGC-Creator-B-{audience[:5]}", perf("meta", spend * 0.45, cvr=0.007)),
-        )
-
-
-def _meta_retargeting(ds: Dataset, acct: tuple[str, str]) -> None:
-    # ABO: the budgets live on the ad sets; the campaigns have none.
-    visitors = ds.campaign(
-        acct, "Bot-Retargeting-Visitors-2026Q3", bidding_strategy="lowest_cost", labels=("retargeting",)
-    )
-    for audience, budget, spend in (("Visitors-30d", 180.0, 165.0), ("Engagers-IG-60d", 90.0, 80.0)):
-        group = ds.add(visitors, "ad_group", audience, daily_budget=budget, learning_phase=False)
-        ds.ads(group, (f"Bot-Testimonial-v1-{audience[:8]}", perf("meta", spend, cvr=0.014, ctr=0.016)))
-    cart = ds.campaign(acct, "Dot-Retargeting-Cart-2026Q3", bidding_strategy="lowest_cost", labels=("retargeting",))
-    # The audience is too small to deliver: active, rows of zeros.
-    empty = ds.add(
-        cart,
-        "ad_group",
-        "Cart-Abandoners-7d",
-        entity_id=TRAPS["meta_zero_impressions_ad_group"],
-        daily_budget=50.0,
-        learning_phase=False,
-    )
-    ds.ads(empty, ("Dot-Cart-Reminder-v1", perf("meta", 0.0, cpm=1.0)))
-    leads = ds.campaign(
-        acct,
-        "Board-Leads-Form-2026Q4",
-        bidding_strategy="lowest_cost",
-        labels=("leads",),
-        created_at=date(2026, 10, 6),
-    )
-    schools = ds.add(
-        leads, "ad_group", "Lead-Form-Schools", daily_budget=120.0, learning_phase=True, created_at=date(2026, 10, 26)
-    )
-    ds.ads(schools, ("Board-Lead-Form-Edu-v1", perf("meta", 110.0, cvr=0.008, leads=0.06)))
-    offices = ds.add(leads, "ad_group", "Lead-Form-Offices", daily_budget=100.0, learning_phase=False)
-    ds.ads(offices, ("Board-Lead-Form-Office-v2", perf("meta", 92.0, cvr=0.008, leads=0.05)))
-    test = ds.campaign(acct, "Bot-Conversion-Test-2026Q2", bidding_strategy="bid_cap", status="paused", stopped_age=30)
-    bid_cap = ds.add(test, "ad_group", "Bid-Cap-Test", daily_budget=150.0, bid=180.0, learning_phase=False)
-    ds.ads(bid_cap, ("Bot-Static-Offer-v1", perf("meta", 140.0, cvr=0.005)))
-
-
-def _amazon(ds: Dataset) -> None:
-    acct = ("amazon", "3847261904471")
-    sp = ds.campaign(
-        acct,
-        "Bot-SP-Exact-2026Q3",
-        daily_budget=600.0,
-        bidding_strategy="dynamic_down",
-        labels=("sponsored-products",),
-    )
-    group = ds.add(sp, "ad_group", "Bot-Keywords")
-    ds.keyword(group, "conference camera", "exact", perf("amazon", 210.0), bid=2.1)
-    ds.keyword(group, "360 meeting camera", "phrase", perf("amazon", 120.0), bid=1.8)
-    ds.keyword(group, "webcam for conference room", "broad", perf("amazon", 95.0), bid=1.25)
-    ds.split_ads(group, "B0CX4VBOT1 Vibe Bot")
-    ds.term(group, "conference camera for large rooms", "broad", perf("amazon", 40.0))
-    ds.term(group, "meeting owl", "broad", perf("amazon", 25.0))
-    ds.term(group, "vibe bot", "broad", perf("amazon", 12.0))
-    auto = ds.campaign(
-        acct,
-        "Dot-SP-Auto-2026Q3",
-        daily_budget=300.0,
-        bidding_strategy="dynamic_up_down",
-        labels=("sponsored-products", "auto"),
-    )
-    auto_group = ds.add(auto, "ad_group", "Auto-Targeting", bid=0.95, perf=perf("amazon", 240.0, cvr=0.006))
-    ds.split_ads(auto_group, "B0CX7VDOT2 Vibe Dot")
-    ds.term(auto_group, "portable monitor", "broad", perf("amazon", 45.0, cvr=0.005))
-    ds.term(auto_group, "touchscreen display", "broad", perf("amazon", 30.0, cvr=0.005))
-    ds.term(auto_group, "usb c monitor 15 inch", "broad", perf("amazon", 9.0, cvr=0.005))
-    brand = ds.campaign(
-        acct,
-        "Board-SB-Brand-2026Q3",
-        daily_budget=150.0,
-        bidding_strategy="manual_cpc",
-        is_brand=True,
-        labels=("brand", "sponsored-brands"),
-    )
-    store = ds.add(brand, "ad_group", "Brand-Store")
-    ds.keyword(store, "vibe board", "exact", perf("amazon", 95.0, cvr=0.012), bid=1.1)
-    ds.split_ads(store, "Vibe Brand Store Headline")
-    display = ds.campaign(
-        acct,
-        "Bot-SD-Retargeting-2026Q3",
-        daily_budget=120.0,
-        bidding_strategy="optimize_for_conversions",
-        labels=("sponsored-display",),
-    )
-    views = ds.add(display, "ad_group", "Views-Remarketing-30d", perf=perf("amazon", 105.0, cpm=3.0))
-    ds.split_ads(views, "B0CX4VBOT1 Vibe Bot Display")
-    old = ds.campaign(
-        acct,
-        "Bot-SP-Broad-2026Q2",
-        daily_budget=200.0,
-        bidding_strategy="dynamic_down",
-        status="paused",
-        stopped_age=60,
-    )
-    old_group = ds.add(old, "ad_group", "Broad-Keywords")
-    ds.keyword(old_group, "camera for meetings", "broad", perf("amazon", 150.0), bid=1.4)
-
-
-def _tiktok(ds: Dataset) -> None:
-    acct = ("tiktok", "7290114453661")
-    spark = ds.campaign(acct, "Bot-Awareness-Spark-2026Q3", labels=("awareness",), bidding_strategy="lowest_cost")
-    for name, budget, spend in (("Spark-UGC-Desk-Setup", 300.0, 280.0), ("Spark-Creator-Whitelist", 250.0, 230.0)):
-        group = ds.add(spark, "ad_group", name, daily_budget=budget, learning_phase=False)
-        ds.ads(
-            group, (f"{name}-Video-1", perf("tiktok", spend * 0.6)), (f"{name}-Video-2", perf("tiktok", spend * 0.4))
-        )
-    launch = ds.campaign(
-        acct,
-        "Dot-Conversion-Broad-2026Q4",
-        labels=("prospecting",),
-        bidding_strategy="cost_cap",
-        created_at=date(2026, 10, 27),
-    )
-    # Launched four days before the end and still learning: the CPA is poor, but the
-    # platform's guidance (and the safety layer) is to leave it alone.
-    learning = ds.add(
-        launch,
-        "ad_group",
-        "Broad-18-34-Purchase",
-        entity_id=TRAPS["tiktok_learning_ad_group"],
-        daily_budget=400.0,
-        bid=45.0,
-        learning_phase=True,
-    )
-    hooks = (perf("tiktok", 380.0 * 0.55, cvr=0.0012), perf("tiktok", 380.0 * 0.45, cvr=0.0012))
-    ds.ads(learning, ("Dot-Launch-Hook-1", hooks[0]), ("Dot-Launch-Hook-2", hooks[1]))
-    board = ds.campaign(
-        acct, "Board-Conversion-Interest-2026Q3", labels=("prospecting",), bidding_strategy="lowest_cost"
-    )
-    teachers = ds.add(board, "ad_group", "Teachers-Interest", daily_budget=150.0, learning_phase=False)
-    ds.ads(teachers, ("Board-Teachers-Interest-Video-1", perf("tiktok", 135.0, cvr=0.0025)))
-    office = ds.add(
-        board,
-        "ad_group",
-        "Home-Office",
-        daily_budget=120.0,
-        bid=60.0,
-        bidding_strategy="cost_cap",
-        learning_phase=False,
-    )
-    ds.ads(office, ("Board-Home-Office-Video-1", perf("tiktok", 105.0, cvr=0.0025)))
-    old = ds.campaign(
-        acct, "Bot-Conversion-Retarget-2026Q2", status="paused", stopped_age=40, bidding_strategy="lowest_cost"
-    )
-    old_group = ds.add(old, "ad_group", "Site-Visitors-30d", daily_budget=90.0, learning_phase=False)
-    ds.ads(old_group, ("Bot-Retarget-Video-1", perf("tiktok", 80.0, cvr=0.008)))
-
-
-def _linkedin(ds: Dataset) -> None:
-    # LinkedIn campaign groups are `campaign`s, its campaigns `ad_group`s, creatives `ad`s.
-    acct = ("linkedin", "508923114")
-    edu = ds.campaign(
-        acct,
-        "Board-Leads-Education-2026Q3",
-        daily_budget=150.0,
-        bidding_strategy="manual_cpc",
-        labels=("b2b", "leads"),
-    )
-    for name, bid, spend in (("Edu-Decision-Makers", 9.5, 80.0), ("Edu-IT-Admins", 8.0, 55.0)):
-        group = ds.add(edu, "ad_group", name, bid=bid)
-        ds.ads(group, (f"Board-Lead-Gen-{name[4:]}", perf("linkedin", spend)))
-    ent = ds.campaign(
-        acct,
-        "Bot-Conversion-Enterprise-2026Q3",
-        daily_budget=200.0,
-        bidding_strategy="maximum_delivery",
-        labels=("b2b",),
-    )
-    facilities = ds.add(ent, "ad_group", "Enterprise-Facilities")
-    ds.ads(facilities, ("Bot-Single-Image-Facilities", perf("linkedin", 110.0, cvr=0.008, leads=0.0)))
-    retarget = ds.add(ent, "ad_group", "Retarget-Website", bid=7.0, bidding_strategy="manual_cpc")
-    ds.ads(retarget, ("Bot-Single-Image-Retarget", perf("linkedin", 60.0, cvr=0.008, leads=0.0)))
-
-
-def _pinterest(ds: Dataset) -> None:
-    acct = ("pinterest", "549755885175")
-    closeups = {"ctr": 0.011, "outbound": 0.2}  # outbound CTR ~0.22%: most clicks are closeups
-    bot = ds.campaign(acct, "Bot-Consideration-Keyword-2026Q3", labels=("consideration",), bidding_strategy="custom")
-    # Two pins at $42.25/day with at most 0.6% noise: 7-day spend stays within $588-596.
-    under = ds.add(
-        bot,
-        "ad_group",
-        "Desk-Setup-Ideas",
-        entity_id=TRAPS["pinterest_just_under_threshold"],
-        daily_budget=90.0,
-        bid=1.1,
-    )
-    pin = perf("pinterest", 42.25, noise=0.006, **closeups)
-    ds.ads(under, ("Bot-Desk-Setup-Pin-1", pin), ("Bot-Desk-Setup-Pin-2", pin))
-    over = ds.add(
-        bot,
-        "ad_group",
-        "Home-Office-Inspo",
-        entity_id=TRAPS["pinterest_expensive_low_outbound"],
-        daily_budget=120.0,
-        bidding_strategy="automatic",
-    )
-    ds.ads(
-        over,
-        ("Bot-Home-Office-Pin-1", perf("pinterest", 62.0, noise=0.08, **closeups)),
-        ("Bot-Home-Office-Pin-2", perf("pinterest", 48.0, noise=0.08, **closeups)),
-    )
-    dot = ds.campaign(acct, "Dot-Consideration-Interest-2026Q3", labels=("consideration",), bidding_strategy="custom")
-    gadgets = ds.add(
-        dot,
-        "ad_group",
-        "Smart-Home-Gadgets",
-        entity_id=TRAPS["pinterest_low_outbound_manual_bid"],
-        daily_budget=70.0,
-        bid=0.95,
-    )
-    ds.ads(gadgets, ("Dot-Gadget-Pin-1", perf("pinterest", 55.0, ctr=0.011, outbound=0.36)))
-    gifts = ds.add(dot, "ad_group", "Gift-Guide-Tech", daily_budget=60.0, bidding_strategy="automatic")
-    ds.ads(gifts, ("Dot-Gift-Guide-Pin-1", perf("pinterest", 45.0, outbound=0.7)))
-    shop = ds.campaign(acct, "Board-Conversion-Shopping-2026Q3", labels=("shopping",), bidding_strategy="automatic")
-    catalog = ds.add(shop, "ad_group", "Catalog-All-Boards", daily_budget=100.0)
-    ds.ads(
-        catalog,
-        ("Board-Product-Pin-1", perf("pinterest", 50.0, outbound=0.8, cvr=0.002)),
-        ("Board-Product-Pin-2", perf("pinterest", 38.0, outbound=0.8, cvr=0.002)),
-    )
-    video = ds.campaign(
-        acct,
-        "Bot-Awareness-Video-2026Q4",
-        labels=("awareness",),
-        bidding_strategy="automatic",
-        created_at=date(2026, 10, 30),
-    )
-    # Created on the last day, not delivering yet: no metric rows at all.
-    no_rows = TRAPS["pinterest_no_rows_ad_group"]
-    ds.add(video, "ad_group", "Video-Hybrid-Work", entity_id=no_rows, daily_budget=40.0, created_at=LAST_DAY)
-
-
-# Klaviyo flows: (name, daily recipients, open rate, click rate, conversion per click).
-_FLOWS = (
-    ("Welcome Series", 420.0, 0.52, 0.061, 0.045),
-    ("Abandoned Cart", 260.0, 0.48, 0.083, 0.11),
-    ("Browse Abandonment", 520.0, 0.41, 0.047, 0.035),
-    ("Post-Purchase Onboarding", 45.0, 0.63, 0.092, 0.02),
-    ("Winback 90d", 310.0, 0.27, 0.018, 0.03),
-    ("Sunset Unengaged", 150.0, 0.12, 0.006, 0.01),
-)
-
-# Newsletter topics, picked by send date: (product, subject).
-_TOPICS = (
-    ("bot", "Meetings everyone can hear"),
-    ("dot", "A second screen that fits in your bag"),
-    ("board", "Your classroom, interactive"),
-    ("bot", "Customer story: hybrid teams"),
-    ("dot", "Five desk setups we love"),
-    ("board", "Grants that cover a Vibe Board"),
-    (None, "What's new at Vibe"),
-)
-
-
-def _klaviyo(ds: Dataset, days: int) -> None:
-    acct = ("klaviyo", KLAVIYO_ACCOUNT)
-    for name, recipients, open_rate, click, conv in _FLOWS:
-        email = EmailPerf(recipients, open_rate, click, conv, unsub=0.012 if name.startswith("Sunset") else 0.002)
-        flow_id = ds.new_id("klaviyo", "flow")
-        ds.root(acct, "flow", name, entity_id=flow_id, created_at=date(2025, 11, 3), email=email)
-    for age in range(days):
-        sent = _days_ago(age)
-        if sent.isoweekday() not in (2, 4):  # newsletters go out on Tuesdays and Thursdays
-            continue
-        product, subject = _TOPICS[sent.toordinal() % len(_TOPICS)]
-        email = EmailPerf(52_000.0 - 30.0 * age, 0.38, 0.021, 0.012, noise=0.01, seasonal=False)
-        entity_id = f"01JBEM{sent:%Y%m%d}"
-        if entity_id == TRAPS["klaviyo_spam_complaints_campaign"]:
-            # Sent to the whole list, unengaged profiles included: complaints spike.
-            product, subject = "board", "Early access: Board Black Friday"
-            email = replace(email, recipients=88_000.0, open=0.21, unsub=0.009, spam=0.0018, bounce=0.014)
-        name, created = f"{sent:%Y-%m-%d} {subject}", sent - timedelta(days=2)
-        ds.root(
-            acct,
-            "email_campaign",
-            name,
-            entity_id=entity_id,
-            created_at=created,
-            product=product,
-            email=email,
-            labels=("newsletter",),
-            stopped_age=age,
-        )
-
-
-def _shopify(ds: Dataset) -> None:
-    store = ("shopify", SHOPIFY_STORE)
-    ds.root(store, "account", "Vibe Store (US)", entity_id=SHOPIFY_STORE, created_at=date(2021, 3, 15))
+def __getattr__(name: str) -> Any:
+    # TRAPS is computed on first use: importing this module must not import the platforms' demo modules.
+    if name == "TRAPS":
+        return traps()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def curated_dataset(days: int = DEFAULT_DAYS) -> Dataset:
-    """Every curated entity; Klaviyo email campaigns exist for the sends in the window."""
-    ds = Dataset()
-    for build in (_google, _meta, _amazon, _tiktok, _linkedin, _pinterest):
-        build(ds)
-    _klaviyo(ds, days)
-    _shopify(ds)
+    """Every curated entity of every platform, for a window of `days` (dated entities
+    such as email sends exist when they fall in it)."""
+    demos = platform_demos()
+    ds = Dataset(days, {name: demo.ids for name, demo in demos.items()})
+    for demo in demos.values():
+        demo.build(ds)
     return ds
 
 
@@ -1157,7 +366,7 @@ def _metric_select(
     catalog: Catalog, platform_expr: str, platform_token: dict[str, str], *, skip_null: bool = False
 ) -> str:
     """The metric columns of metrics_daily in catalog order, null where the platform does
-    not report the metric (catalog/field_mapping.yaml). `platform_token` maps a platform
+    not report the metric (its field mapping). `platform_token` maps a platform
     name to the SQL literal `platform_expr` is compared with. With `skip_null`, columns
     that would be null on every row are left out (the narrow bulk table)."""
     return _items(_metric_items(catalog, platform_expr, platform_token, skip_null))
@@ -1186,36 +395,6 @@ def _metric_items(
 # Bulk ad groups (`demo:ad_groups=N`)
 
 
-@dataclass(frozen=True)
-class BulkPlatform:
-    """How bulk ad groups look on one platform."""
-
-    objective: str
-    targetings: tuple[str, ...]
-    budget_on_group: bool  # budgets on ad groups (else on campaigns)
-    manual_share: float  # share of ad groups with a manual bid
-    manual_strategy: str
-    auto_strategy: str
-    learns: bool  # the platform reports learning_phase
-
-
-_BROAD_MIX = ("Broad", "Lookalike", "Interest", "Retargeting")
-BULK_PLATFORMS: dict[str, BulkPlatform] = {
-    "google": BulkPlatform(
-        "Conversion", ("Broad", "Phrase", "Exact", "Competitor"), False, 0.5, "manual_cpc", "target_cpa", False
-    ),
-    "meta": BulkPlatform("Conversion", _BROAD_MIX, True, 0.0, "bid_cap", "lowest_cost", True),
-    "amazon": BulkPlatform(
-        "SP", ("Exact", "Phrase", "Broad", "Auto"), False, 1.0, "dynamic_down", "dynamic_down", False
-    ),
-    "tiktok": BulkPlatform("Conversion", ("Broad", "Interest", "Creator"), True, 0.3, "cost_cap", "lowest_cost", True),
-    "linkedin": BulkPlatform(
-        "Leads", ("Titles", "Industries", "Retargeting"), False, 0.6, "manual_cpc", "max_delivery", False
-    ),
-    "pinterest": BulkPlatform(
-        "Consideration", ("Keyword", "Interest", "Actalike"), True, 0.4, "custom", "automatic", False
-    ),
-}
 BULK_GROUPS_PER_CAMPAIGN = 50
 BULK_CAMPAIGNS_PER_ACCOUNT = 4
 # Archetypes by cumulative probability: most ad groups are ordinary; a few percent are
@@ -1230,18 +409,19 @@ _BULK_KEY, _BULK_CAMPAIGN_KEY = 1_000_000, 60_000_000  # hash keys: apart from t
 
 def bulk_counts(total: int, catalog: Catalog) -> dict[str, int]:
     """Split `total` bulk ad groups over the ad platforms by their budget shares
-    (midpoints of catalog/benchmarks.yaml budget_allocation; evenly without one)."""
+    (midpoints of catalog/budget_allocation.yaml; evenly without one)."""
     alloc = catalog.budget_allocation or {}
+    platforms = ad_platforms()
     weights = {}
-    for platform in AD_PLATFORMS:
+    for platform in platforms:
         share = alloc.get(platform) or {}
         weights[platform] = (float(share.get("min", 0)) + float(share.get("max", 0))) / 2
     if not sum(weights.values()):
-        weights = dict.fromkeys(AD_PLATFORMS, 1.0)
+        weights = dict.fromkeys(platforms, 1.0)
     scale = total / sum(weights.values())
     counts = {p: math.floor(w * scale) for p, w in weights.items()}
     # Largest remainder (ties in platform order), so the counts add up to `total`.
-    by_remainder = sorted(AD_PLATFORMS, key=lambda p: -(weights[p] * scale - counts[p]))
+    by_remainder = sorted(platforms, key=lambda p: -(weights[p] * scale - counts[p]))
     for platform in by_remainder[: total - sum(counts.values())]:
         counts[platform] += 1
     return counts
@@ -1332,7 +512,7 @@ _GEN_COLUMNS = {
     "p_shift_age": "INTEGER",
     "cred": "DOUBLE",
     "truth": "BOOLEAN",  # counts toward Shopify orders (search terms duplicate keywords)
-    "site_mode": "INTEGER",  # 0: no store sessions (Amazon), 1: clicks land, 2: outbound clicks land
+    "site_mode": "INTEGER",  # 0: no store sessions (store_traffic False), 1: clicks land, 2: outbound clicks land
 }
 _EMAIL_COLUMNS = {
     "ent": "INTEGER",
@@ -1458,7 +638,7 @@ class _Materializer:
                     out.contrib.append({"gen": gen, "ent": index[id(member)], "weight": 1.0})
             elif node.email is not None:
                 out.emails.append(self._email_row(ent, node))
-            elif node.platform == "shopify":
+            elif node.truth_store:
                 out.shop_ent = ent
         for ent, node in enumerate(nodes):
             if node.share is not None and node.parent is not None:
@@ -1477,6 +657,7 @@ class _Materializer:
         assert node.perf is not None
         first, last = self._age_range(node)
         reports_outbound = "outbound_clicks" in self.catalog.metrics_available(node.platform)
+        store_traffic = platform_demos()[node.platform].store_traffic
         profile = {f"p_{k}": v for k, v in node.perf.__dict__.items()}
         profile["p_aov"] = node.perf.aov or PRODUCT_PRICE.get(node.product or "", ORGANIC_AOV)
         return {
@@ -1488,7 +669,7 @@ class _Materializer:
             **profile,
             "cred": self.catalog.credibility_ratio(node.platform),
             "truth": node.level != "search_term",
-            "site_mode": 0 if node.platform == "amazon" else 2 if reports_outbound else 1,
+            "site_mode": 0 if not store_traffic else 2 if reports_outbound else 1,
         }
 
     def _email_row(self, ent: int, node: Node) -> dict:
@@ -1515,9 +696,9 @@ class _Materializer:
             CREATE TEMP TABLE {_T}email_daily AS
             SELECT ent, age, {", ".join(_EMAIL_RAW)}
             FROM (SELECT *, {_email_metrics()} FROM ({_hashed(email_days, "key", "age", seed, 3)}))""")
-        self._shopify_daily()
+        self._store_daily()
         rollup = ", ".join(f"sum(round(a.{c} * c.weight))::BIGINT AS {c}" for c in _AD_RAW)
-        tokens = {p: f"'{p}'" for p in (*AD_PLATFORMS, "shopify", "klaviyo")}
+        tokens = {p: f"'{p}'" for p in platform_demos()}
         self.con.execute(f"""
             INSERT INTO {self.schema}.metrics_daily
             SELECT d.date, k.platform, k.account_id, k.level, k.entity_id,
@@ -1531,7 +712,7 @@ class _Materializer:
             JOIN {_T}keys k USING (ent) JOIN {_T}days d USING (age)
             ORDER BY m.ent, m.age DESC""")
 
-    def _shopify_daily(self) -> None:
+    def _store_daily(self) -> None:
         """The store's truth: platform conversions divided by their over-reporting ratio,
         part of the email conversions, organic demand."""
         site_clicks = "CASE site_mode WHEN 1 THEN clicks WHEN 2 THEN outbound_clicks ELSE 0 END"
@@ -1564,9 +745,10 @@ class _Materializer:
         """One row per ad platform: where its ad groups, campaigns and accounts start,
         its baseline economics and bulk settings. Returns the platforms' start indexes."""
         rows, start, camps, accts = [], 0, 0, 0
-        for pidx, platform in enumerate(AD_PLATFORMS):
-            base = {"outbound": 0.0, "vtr": 0.0, "leads": 0.0, **BASELINES[platform]}
-            spec = BULK_PLATFORMS[platform].__dict__
+        demos = platform_demos()
+        for pidx, platform in enumerate(ad_platforms()):
+            spec = asdict(demos[platform].bulk)
+            base = spec.pop("baseline")
             rows.append(
                 {
                     "pidx": pidx,
@@ -1680,7 +862,7 @@ class _Materializer:
         Bulk rows go to a narrow table holding only the metrics ad platforms report, and
         `metrics_daily` becomes a view over both tables: writing millions of all-null
         email and store columns is most of the cost of a wide insert."""
-        tokens = {p: str(k) for k, p in enumerate(AD_PLATFORMS)}  # compared with pidx: cheaper than strings
+        tokens = {p: str(k) for k, p in enumerate(ad_platforms())}  # compared with pidx: cheaper than strings
         items = _metric_items(self.catalog, "pidx", tokens, skip_null=True)
         keys = ", ".join(f"{_ident(k)} {t}" for k, t in self.catalog.metric_columns()[: len(METRIC_KEY_COLUMNS)])
         cols = ", ".join(f"{_ident(m)} DOUBLE" for m, _ in items)

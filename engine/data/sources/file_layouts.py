@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from engine.core.errors import Diagnostic
+from engine.language.sql import quote_ident, sql_literal
 
 _NUMERIC_TYPES = (
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
@@ -90,7 +91,7 @@ class Layout:
     def select_list(self, names: Iterable[str] | None = None) -> str:
         """The staged columns (all, or the canonical `names`) and the helper columns, over `source`."""
         wanted = self.exprs if names is None else {n: self.exprs[n] for n in self.exprs if n in set(names)}
-        return ", ".join(f"{sql} AS {ident(name)}" for name, sql in {**wanted, **self.extras}.items())
+        return ", ".join(f"{sql} AS {quote_ident(name)}" for name, sql in {**wanted, **self.extras}.items())
 
     def staged(self) -> str:
         """A FROM item with every staged column, read from the file."""
@@ -100,7 +101,7 @@ class Layout:
         """`base` (a FROM item with staged columns) with the vocabularies' helper columns joined."""
         if not self.vocabularies:
             return base
-        helpers = ", ".join(f"{v.alias}.canonical AS {ident(v.helper)}" for v in self.vocabularies.values())
+        helpers = ", ".join(f"{v.alias}.canonical AS {quote_ident(v.helper)}" for v in self.vocabularies.values())
         joins = " ".join(f"LEFT JOIN {v.values} ON {v.on}" for v in self.vocabularies.values())
         return f"(SELECT s.*, {helpers} FROM {base} s {joins})"
 
@@ -159,7 +160,7 @@ def csv_layout(vcon, f: TableFile, columns: list[Column], warnings: list) -> Lay
     positions = _match_columns(f, header, columns, warnings, line=1)
     raw = {f"c{i}": "VARCHAR" for i in range(1, len(header) + 1)}
     source = (
-        f"read_csv({lit(str(f.path))}, header = true, auto_detect = false, delim = ',', quote = '\"', "
+        f"read_csv({sql_literal(str(f.path))}, header = true, auto_detect = false, delim = ',', quote = '\"', "
         f"escape = '\"', columns = {_struct(raw)})"
     )
     exprs = {}
@@ -198,13 +199,13 @@ def _csv_header(f: TableFile, columns: list[Column]) -> list[str]:
 
 
 def jsonl_layout(vcon, f: TableFile, columns: list[Column], warnings: list) -> Layout:
-    reader = f"read_ndjson_objects({lit(str(f.path))})"
+    reader = f"read_ndjson_objects({sql_literal(str(f.path))})"
     keys = query(vcon, f"SELECT DISTINCT unnest(json_keys(json)) FROM {reader} WHERE json_type(json) = 'OBJECT'")
     if not keys and not query(vcon, f"SELECT count(*) FROM {reader}")[0][0]:
         raise FileInvalid([no_rows(f)])
     present = _match_columns(f, sorted(k for (k,) in keys), columns, warnings, line=None)
     names = [c.name for c in columns if c.name in present]
-    paths = "[" + ", ".join(lit("$." + _json_key(n)) for n in names) + "]"
+    paths = "[" + ", ".join(sql_literal("$." + _json_key(n)) for n in names) + "]"
     # One json_extract per line parses each line once, not once per column.
     source = f"(SELECT json_type(json) AS _jt, json_extract(json, {paths}) AS v FROM {reader})"
     exprs, nested = {}, []
@@ -217,10 +218,10 @@ def jsonl_layout(vcon, f: TableFile, columns: list[Column], warnings: list) -> L
                 f"CASE json_type({value}) WHEN 'ARRAY' THEN {items} "
                 f"WHEN 'OBJECT' THEN NULL ELSE {_split_labels(scalar)} END"
             )
-            nested.append(f"CASE WHEN json_type({value}) = 'OBJECT' THEN {lit(name)} END")
+            nested.append(f"CASE WHEN json_type({value}) = 'OBJECT' THEN {sql_literal(name)} END")
         else:
             exprs[name] = f"CASE WHEN json_type({value}) IN ('OBJECT', 'ARRAY') THEN NULL ELSE {scalar} END"
-            nested.append(f"CASE WHEN json_type({value}) IN ('OBJECT', 'ARRAY') THEN {lit(name)} END")
+            nested.append(f"CASE WHEN json_type({value}) IN ('OBJECT', 'ARRAY') THEN {sql_literal(name)} END")
     extras = {"_jt": "_jt", "_nested": f"[n FOR n IN [{', '.join(nested)}] IF n IS NOT NULL]"}
     text = {n for n in names if _kind(columns, n) != "labels"}
     return Layout(source, exprs, text, dict.fromkeys(names), extras=extras)
@@ -231,13 +232,13 @@ def _json_key(name: str) -> str:
 
 
 def parquet_layout(vcon, f: TableFile, columns: list[Column], warnings: list) -> Layout:
-    source = f"read_parquet({lit(str(f.path))})"
+    source = f"read_parquet({sql_literal(str(f.path))})"
     types = {row[0]: row[1] for row in query(vcon, f"DESCRIBE SELECT * FROM {source}")}
     present = _match_columns(f, list(types), columns, warnings, line=None)
     exprs, text = {}, set()
     for c in columns:
         if c.name in present:
-            exprs[c.name], is_text = _parquet_expr(c, ident(c.name), types[c.name])
+            exprs[c.name], is_text = _parquet_expr(c, quote_ident(c.name), types[c.name])
             if is_text:
                 text.add(c.name)
     return Layout(source, exprs, text, dict.fromkeys(exprs))
@@ -333,16 +334,8 @@ def query(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _struct(items: dict[str, str]) -> str:
-    return "{" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in items.items()) + "}"
+    return "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in items.items()) + "}"
 
 
 def quote(value: object, limit: int = 60) -> str:

@@ -90,6 +90,7 @@ import duckdb
 
 from engine.core.catalog import DUCKDB_TYPES, KEY_COLUMNS, METRIC_KEY_COLUMNS
 from engine.core.errors import DataError, Diagnostic, UsageError
+from engine.core.platform_catalog import STATUSES
 from engine.data.sources import Source, SourceInfo
 from engine.data.sources.file_layouts import (
     LAYOUTS,
@@ -98,8 +99,6 @@ from engine.data.sources.file_layouts import (
     Layout,
     TableFile,
     Vocabulary,
-    ident,
-    lit,
     no_rows,
     query,
     quote,
@@ -113,6 +112,9 @@ from engine.data.sources.file_problems import (
     read_failure,
     unreadable,
 )
+from engine.language.sql import quote_ident, sql_literal
+from platforms import all_platforms, platform_names
+from platforms.base import LEVEL_ALIASES
 
 if TYPE_CHECKING:
     from engine.core.catalog import Catalog
@@ -231,10 +233,21 @@ def table_columns(table: str, catalog: Catalog) -> list[Column]:
 
 def level_vocabulary() -> dict[str, str]:
     """Every level name a file may use (lower case) -> the canonical level."""
-    from platforms import all_platforms
-    from platforms.base import LEVEL_ALIASES
-
     return LEVEL_ALIASES | {level: level for p in all_platforms() for level in p.levels}
+
+
+def status_vocabularies(catalog: Catalog) -> dict[str, dict[str, str]]:
+    """Per platform, the status values a file may use (lower case) -> the canonical status.
+
+    The canonical statuses are accepted everywhere (a platform's own value of the same name
+    wins); "" stands for the platforms rulerun does not know, which accept only those.
+    """
+    canonical = {status: status for status in STATUSES}
+    vocabularies = {
+        platform: canonical | {value.lower(): status for value, status in catalog.status_vocabulary(platform).items()}
+        for platform in platform_names()
+    }
+    return vocabularies | {"": canonical}
 
 
 # --------------------------------------------------------------------------- locating
@@ -369,12 +382,13 @@ def _scan(vcon, columns: list[Column], layout: Layout, checks: list[_Check]) -> 
     Plain aggregates (counts, minimum, maximum) screen most checks: far cheaper than
     evaluating each check's predicate on every row, which happens only when a screen fires.
     """
-    numbers = [f"TRY_CAST({ident(c.name)} AS DOUBLE)" for c in columns if c.kind == "number" and c.name in layout.exprs]
+    present = [c for c in columns if c.name in layout.exprs]
+    numbers = [f"TRY_CAST({quote_ident(c.name)} AS DOUBLE)" for c in present if c.kind == "number"]
     # NaN sorts above infinity: a NaN or infinite value shows in the minimum or maximum.
     nonfinite = [f"NOT isfinite({agg}({x}))" for x in numbers for agg in ("min", "max")]
     # count() of every column makes DuckDB read (and check the encoding of) each one, so
     # that storing the rows cannot fail on a value the scan skipped.
-    read = [f"count({ident(n)})" for n in layout.exprs]
+    read = [f"count({quote_ident(n)})" for n in layout.exprs]
     aggregates = [
         "count(*)",
         " OR ".join(f"coalesce({ch.screen or f'bool_or({ch.where})'}, false)" for ch in checks) or "false",
@@ -396,16 +410,14 @@ def _count_of(predicate: str) -> str:
 
 
 def _status_vocabulary(catalog: Catalog) -> Vocabulary:
-    """Every platform's status values, and the canonical ones for platforms rulerun does not know."""
-    from platforms import platform_names
-
-    known = platform_names()
-    vocabulary = {platform: catalog.status_vocabulary(platform) for platform in known}
-    canonical = sorted({status for values in vocabulary.values() for status in values.values()})
-    pairs = [(p, value, status) for p in known for value, status in sorted(vocabulary[p].items())]
-    pairs += [("", status, status) for status in canonical]
-    rows = ", ".join(f"({lit(p)}, {lit(value)}, {lit(status)})" for p, value, status in pairs)
-    platform = f"CASE WHEN s.platform IN ({', '.join(map(lit, known))}) THEN s.platform ELSE '' END"
+    vocabularies = status_vocabularies(catalog)
+    rows = ", ".join(
+        f"({sql_literal(platform)}, {sql_literal(value)}, {sql_literal(status)})"
+        for platform, values in vocabularies.items()
+        for value, status in sorted(values.items())
+    )
+    known = ", ".join(sql_literal(platform) for platform in vocabularies if platform)
+    platform = f"CASE WHEN s.platform IN ({known}) THEN s.platform ELSE '' END"
     return Vocabulary(
         "status",
         "_status",
@@ -416,7 +428,8 @@ def _status_vocabulary(catalog: Catalog) -> Vocabulary:
 
 
 def _level_vocabulary() -> Vocabulary:
-    rows = ", ".join(f"({lit(name)}, {lit(level)})" for name, level in sorted(level_vocabulary().items()))
+    levels = sorted(level_vocabulary().items())
+    rows = ", ".join(f"({sql_literal(name)}, {sql_literal(level)})" for name, level in levels)
     values = f"(VALUES {rows}) AS _lv(value, canonical)"
     return Vocabulary("level", "_level", "_lv", values, "_lv.value = lower(s.level)")
 
@@ -442,8 +455,8 @@ def _has_duplicates(vcon, columns: list[Column], layout: Layout) -> bool:
     if day is None:
         sql = f"SELECT count(*) AS n FROM {relation} GROUP BY {', '.join(keys.values())}"
         return bool(query(vcon, f"SELECT coalesce(bool_or(n > 1), false) FROM ({sql})")[0][0])
-    others = ", ".join(f"{sql} AS {ident(name)}" for name, sql in keys.items())
-    group = ", ".join(ident(name) for name in keys)
+    others = ", ".join(f"{sql} AS {quote_ident(name)}" for name, sql in keys.items())
+    group = ", ".join(quote_ident(name) for name in keys)
     # Rows per entity and 64-day block with one bit per day: a day counted twice is a
     # duplicate. An entity makes one or two groups rather than one per row.
     blocks = (
@@ -457,7 +470,7 @@ def _has_duplicates(vcon, columns: list[Column], layout: Layout) -> bool:
 def _nonfinite_warnings(vcon, f: TableFile, columns: list[Column], layout: Layout) -> list[dict]:
     """NaN and infinite values counted per column: read again only when the scan saw some."""
     names = [c.name for c in columns if c.kind == "number" and c.name in layout.exprs]
-    predicates = [f"NOT isfinite(TRY_CAST({ident(n)} AS DOUBLE))" for n in names]
+    predicates = [f"NOT isfinite(TRY_CAST({quote_ident(n)} AS DOUBLE))" for n in names]
     counts = query(vcon, f"SELECT {', '.join(map(_count_of, predicates))} FROM {layout.staged()}")[0]
     found = []
     for name, n in zip(names, counts, strict=True):
@@ -479,7 +492,7 @@ def _checks(f: TableFile, columns: list[Column], layout: Layout, catalog: Catalo
     for c in columns:
         if c.name not in layout.exprs:
             continue
-        col = ident(c.name)
+        col = quote_ident(c.name)
         if jsonl:
             if c.kind == "labels":
                 expected, found = "a list of strings or a ';'-separated string", "a JSON object"
@@ -488,13 +501,13 @@ def _checks(f: TableFile, columns: list[Column], layout: Layout, catalog: Catalo
             checks.append(
                 _Check(
                     c.name,
-                    f"list_contains(_nested, {lit(c.name)})",
+                    f"list_contains(_nested, {sql_literal(c.name)})",
                     f"column {c.name}: expected {expected}, found {found}",
                     f"give {c.name} a plain JSON value",
                 )
             )
         if c.key:
-            cell_ok = f" AND _jt = 'OBJECT' AND NOT list_contains(_nested, {lit(c.name)})" if jsonl else ""
+            cell_ok = f" AND _jt = 'OBJECT' AND NOT list_contains(_nested, {sql_literal(c.name)})" if jsonl else ""
             checks.append(
                 _Check(
                     c.name,
@@ -518,8 +531,8 @@ def _level_check() -> _Check:
     read_as = "; ".join(f"{_and(names)} are read as {level}" for level, names in aliases.items() if names)
     hint = f"write one of {', '.join(canonical)} (any letter case; {read_as})"
     # The canonical spelling first: lower() only runs on the rare other rows.
-    known = ", ".join(map(lit, sorted(levels)))
-    where = f"level NOT IN ({', '.join(map(lit, canonical))}) AND lower(level) NOT IN ({known})"
+    known = ", ".join(map(sql_literal, sorted(levels)))
+    where = f"level NOT IN ({', '.join(map(sql_literal, canonical))}) AND lower(level) NOT IN ({known})"
     # The scan lists the levels present: unknown ones are found in Python, not per row.
     return _Check("level", where, "column level: {value} is not a level", hint, (("value", "level"),), (), "false")
 
@@ -529,18 +542,15 @@ def _and(names: list[str]) -> str:
 
 
 def _status_check(catalog: Catalog) -> _Check:
-    from platforms import platform_names
-
     def accepted(platform: str) -> str:
-        return ", ".join(sorted(catalog.status_vocabulary(platform)))
+        own = [value for value in catalog.status_vocabulary(platform) if value.lower() not in STATUSES]
+        return (", ".join(own) + " or " if own else "") + ", ".join(STATUSES)
 
-    known = platform_names()
-    cases = " ".join(f"WHEN {lit(p)} THEN {lit(accepted(p))}" for p in known)
-    canonical = sorted({s for p in known for s in catalog.status_vocabulary(p).values()})
+    cases = " ".join(f"WHEN {sql_literal(p)} THEN {sql_literal(accepted(p))}" for p in platform_names())
     shown = (
         ("value", "status"),
         ("platform", "platform"),
-        ("accepted", f"CASE platform {cases} ELSE {lit(', '.join(canonical))} END"),
+        ("accepted", f"CASE platform {cases} ELSE {sql_literal(', '.join(STATUSES))} END"),
     )
     return _Check(
         "status",
@@ -567,7 +577,7 @@ def _value_checks(c: Column, col: str, is_text: bool) -> list[_Check]:
         message = f"column {c.name}: {{value}} is negative"
         checks.append(_Check(c.name, bad, message, NEGATIVE_HINT, shown, (), f"min({number}) < 0"))
     if c.kind == "boolean" and is_text:
-        accepted = ", ".join(lit(v) for v in BOOLEAN_TRUE + BOOLEAN_FALSE)
+        accepted = ", ".join(sql_literal(v) for v in BOOLEAN_TRUE + BOOLEAN_FALSE)
         bad = f"lower({col}) NOT IN ({accepted})"
         checks.append(_Check(c.name, bad, f"column {c.name}: {{value}} is not a boolean", BOOLEAN_HINT, shown))
     if c.kind == "date":
@@ -593,13 +603,13 @@ def _value_checks(c: Column, col: str, is_text: bool) -> list[_Check]:
 def _convert(c: Column, layout: Layout) -> str:
     """SQL turning the staged value of `c` into its canonical type (validated before)."""
     if c.name in layout.vocabularies:
-        return ident(layout.vocabularies[c.name].helper)
-    col = ident(c.name)
+        return quote_ident(layout.vocabularies[c.name].helper)
+    col = quote_ident(c.name)
     if c.kind == "number":
         number = f"TRY_CAST({col} AS DOUBLE)"
         return f"CASE WHEN isfinite({number}) THEN {number} END"
     if c.kind == "boolean" and c.name in layout.text:
-        true, false = (", ".join(lit(v) for v in values) for values in (BOOLEAN_TRUE, BOOLEAN_FALSE))
+        true, false = (", ".join(sql_literal(v) for v in values) for values in (BOOLEAN_TRUE, BOOLEAN_FALSE))
         return f"CASE WHEN lower({col}) IN ({true}) THEN true WHEN lower({col}) IN ({false}) THEN false END"
     if c.kind == "date":
         return f"TRY_CAST({col} AS DATE)"
@@ -686,11 +696,11 @@ def _missing_metrics_warning(
 
 
 def _orphan_warnings(con, schema: str, metrics: TableFile, entities: TableFile) -> list[dict]:
-    keys = ", ".join(ident(k) for k in KEY_COLUMNS)
+    keys = ", ".join(quote_ident(k) for k in KEY_COLUMNS)
     ((n, example),) = query(
         con,
-        f"SELECT count(*), any_value(concat_ws('/', {keys})) FROM {ident(schema)}.metrics_daily "
-        f"ANTI JOIN {ident(schema)}.entities USING ({keys})",
+        f"SELECT count(*), any_value(concat_ws('/', {keys})) FROM {quote_ident(schema)}.metrics_daily "
+        f"ANTI JOIN {quote_ident(schema)}.entities USING ({keys})",
     )
     if not n:
         return []
@@ -709,8 +719,8 @@ def _orphan_warnings(con, schema: str, metrics: TableFile, entities: TableFile) 
 
 
 def _create_table(con, schema: str, table: str, columns: list[Column], layout: Layout) -> None:
-    name = f"{ident(schema)}.{ident(table)}"
-    definitions = ", ".join(f"{ident(c.name)} {c.sql_type}" for c in columns)
+    name = f"{quote_ident(schema)}.{quote_ident(table)}"
+    definitions = ", ".join(f"{quote_ident(c.name)} {c.sql_type}" for c in columns)
     values = ", ".join(
         _convert(c, layout) if c.name in layout.exprs else f"CAST(NULL AS {c.sql_type})" for c in columns
     )
@@ -719,9 +729,9 @@ def _create_table(con, schema: str, table: str, columns: list[Column], layout: L
 
 
 def _source_info(con, schema: str, metric_columns: list[Column], layout: Layout, warnings: list) -> SourceInfo:
-    ((entity_rows,),) = query(con, f"SELECT count(*) FROM {ident(schema)}.entities")
+    ((entity_rows,),) = query(con, f"SELECT count(*) FROM {quote_ident(schema)}.entities")
     ((metric_rows, min_date, max_date),) = query(
-        con, f"SELECT count(*), min(date), max(date) FROM {ident(schema)}.metrics_daily"
+        con, f"SELECT count(*), min(date), max(date) FROM {quote_ident(schema)}.metrics_daily"
     )
     present = frozenset(c.name for c in metric_columns if c.kind == "number" and c.name in layout.exprs)
     return SourceInfo(present, min_date, max_date, entity_rows, metric_rows, warnings)

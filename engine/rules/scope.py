@@ -158,7 +158,7 @@ class RuleScope:
             raise ExprError(
                 f"metric {name!r} is not reported by platform {self.platform}",
                 offset,
-                "catalog/field_mapping.yaml lists the metrics each platform reports",
+                f"platforms/{self.platform}/catalog.yaml (field_mapping) lists the metrics it reports",
             )
         return Ref("metric", name, Type.NUM, window=window, text=text)
 
