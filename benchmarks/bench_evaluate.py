@@ -1,20 +1,26 @@
 """Benchmark: `rulerun evaluate --dry-run --format json` on the demo at scale.
 
 Measures, on this machine:
-- end-to-end wall time and peak RSS of the command (cold: the demo is materialized into the
+- end-to-end wall time and peak RSS of the command (cold: the source is materialized into the
   store; warm: the store is reused), with 20 rules over N ad groups x D days;
+- with `--source-kind file-parquet` or `file-csv`: the same through `--source file:DIR`, on
+  entities and metrics_daily files written once from the bulk demo data (DuckDB COPY, in a
+  temporary directory), and for comparison a plain DuckDB `CREATE TABLE ... AS SELECT * FROM
+  read_parquet/read_csv` of those files into a new database (wall time and peak RSS), and the ratio;
 - the evaluation stage's throughput (entity-rule evaluations per second);
 - the naive design for comparison: the same 20 rules evaluated entity by entity with simpleeval
   on pre-parsed ASTs (measured on a sample, reported as a rate), and the ratio;
 - the wall time of `rulerun --help` and `rulerun validate` on the shipped library.
 
 Usage: python benchmarks/bench_evaluate.py [--ad-groups 1000000] [--days 30] [--sample 20000]
+       [--source-kind demo|file-parquet|file-csv]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import re
 import statistics
@@ -23,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
 AD_PLATFORMS = ("meta", "google", "amazon", "tiktok", "linkedin", "pinterest")
@@ -71,15 +78,24 @@ def write_rules(root: Path) -> Path:
     return rules
 
 
-def run_measured(args: list[str], stdout_path: Path) -> tuple[float, int, str, int]:
-    """Wall seconds, peak RSS (bytes), stderr and exit code of one command."""
+class Measured(NamedTuple):
+    wall_s: float
+    cpu_s: float  # user + system, all threads: less sensitive than wall time to a busy machine
+    rss: int  # peak, bytes
+    stderr: str
+    code: int
+
+
+def run_measured(args: list[str], stdout_path: Path) -> Measured:
+    """Wall and CPU seconds, peak RSS, stderr and exit code of one command."""
     with stdout_path.open("wb") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE, cwd=REPO)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
     stderr = proc.stderr.read().decode() if proc.stderr else ""
-    return wall, usage.ru_maxrss * 1024, stderr, os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(wall, cpu, usage.ru_maxrss * 1024, stderr, os.waitstatus_to_exitcode(status))
 
 
 def profile_of(stderr: str) -> dict[str, float]:
@@ -136,6 +152,46 @@ def naive_rate(rules_dir: Path, state_dir: Path, source: str, sample: int) -> tu
     return n / seconds, n
 
 
+def write_files(directory: Path, demo_spec: str, fmt: str) -> None:
+    """entities and metrics_daily of the demo source as `fmt` files in `directory/data`."""
+    sys.path.insert(0, str(REPO))
+    import duckdb
+
+    from engine.core.catalog import load_catalog
+    from engine.data.sources import parse_source
+
+    data = directory / "data"
+    data.mkdir()
+    con = duckdb.connect(str(directory / "demo.duckdb"), config={"memory_limit": "2GB"})
+    con.execute("CREATE SCHEMA src")
+    parse_source(demo_spec).materialize(con, "src", load_catalog())
+    options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
+    for table in ("entities", "metrics_daily"):
+        columns = "* REPLACE (array_to_string(labels, ';') AS labels)" if table == "entities" and fmt == "csv" else "*"
+        con.execute(f"COPY (SELECT {columns} FROM src.{table}) TO '{data / f'{table}.{fmt}'}' ({options})")
+    con.close()
+    (directory / "demo.duckdb").unlink()
+
+
+PLAIN_LOAD = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+for table in ("entities", "metrics_daily"):
+    con.execute(f"CREATE TABLE {table} AS SELECT * FROM {sys.argv[2]}('{sys.argv[3]}/{table}.{sys.argv[4]}')")
+con.close()
+"""
+
+
+def plain_duckdb(data: Path, fmt: str, root: Path) -> Measured:
+    """A plain DuckDB copy of the files into a new database file, measured."""
+    reader = "read_parquet" if fmt == "parquet" else "read_csv"
+    args = [sys.executable, "-c", PLAIN_LOAD, str(root / "plain.duckdb"), reader, str(data), fmt]
+    run = run_measured(args, root / "plain.out")
+    if run.code != 0:
+        sys.exit(f"plain DuckDB load failed ({run.code}):\n{run.stderr}")
+    return run
+
+
 def median_wall(args: list[str], runs: int = 10) -> float:
     times = []
     for _ in range(runs):
@@ -150,12 +206,31 @@ def main() -> None:
     parser.add_argument("--ad-groups", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--sample", type=int, default=20_000, help="entities for the naive measurement")
+    parser.add_argument(
+        "--source-kind",
+        choices=("demo", "file-parquet", "file-csv"),
+        default="demo",
+        help="read the bulk demo directly, or from Parquet or CSV files written from it",
+    )
     args = parser.parse_args()
     rulerun = [sys.executable, "-m", "engine.cli.main"]
     source = f"demo:ad_groups={args.ad_groups},days={args.days}"
+    plain = None
     with tempfile.TemporaryDirectory(prefix="rulerun-bench-") as tmp:
         root = Path(tmp)
         rules = write_rules(root)
+        if args.source_kind != "demo":
+            fmt = args.source_kind.removeprefix("file-")
+            # In a child process: a child forked later would report this process's peak RSS as its own.
+            writer = multiprocessing.get_context("spawn").Process(target=write_files, args=(root, source, fmt))
+            writer.start()
+            writer.join()
+            if writer.exitcode != 0:
+                sys.exit(f"writing the {fmt} files failed ({writer.exitcode})")
+            data = root / "data"
+            source = f"file:{data}"
+            file_mib = sum(f.stat().st_size for f in data.iterdir()) / 2**20
+            plain = plain_duckdb(data, fmt, root)
         state = root / "state"
         cmd = [
             *rulerun,
@@ -174,13 +249,14 @@ def main() -> None:
         results = {}
         for phase in ("cold", "warm"):
             out = root / f"plan-{phase}.json"
-            wall, rss, stderr, code = run_measured(cmd, out)
-            if code != 0:
-                sys.exit(f"evaluate failed ({code}):\n{stderr}")
+            run = run_measured(cmd, out)
+            if run.code != 0:
+                sys.exit(f"evaluate failed ({run.code}):\n{run.stderr}")
             results[phase] = {
-                "wall_s": wall,
-                "peak_rss_mib": rss / 2**20,
-                "stages": profile_of(stderr),
+                "wall_s": run.wall_s,
+                "cpu_s": run.cpu_s,
+                "peak_rss_mib": run.rss / 2**20,
+                "stages": profile_of(run.stderr),
                 "plan_mib": out.stat().st_size / 2**20,
             }
             results[phase]["actions"] = len(json.loads(out.read_text())["actions"]) if phase == "warm" else None
@@ -192,13 +268,21 @@ def main() -> None:
 
     print(
         f"rulerun benchmark: {args.ad_groups:,} bulk ad groups x {args.days} days, {len(RULES)} rules "
-        f"x {len(AD_PLATFORMS)} operators, {os.cpu_count()} cores"
+        f"x {len(AD_PLATFORMS)} operators, {os.cpu_count()} cores, source {args.source_kind}"
     )
+    if plain:
+        print(
+            f"  plain DuckDB CREATE TABLE AS SELECT * FROM {args.source_kind.removeprefix('file-')} files "
+            f"({file_mib:.0f} MiB): {plain.wall_s:.2f} s wall, {plain.cpu_s:.2f} s CPU, "
+            f"{plain.rss / 2**20:.0f} MiB peak RSS; rulerun cold / plain: "
+            f"{results['cold']['wall_s'] / plain.wall_s:.1f}x wall, {results['cold']['cpu_s'] / plain.cpu_s:.1f}x CPU"
+        )
     for phase in ("cold", "warm"):
         r = results[phase]
         stages = ", ".join(f"{k} {v:.2f}s" for k, v in r["stages"].items() if k not in ("evaluations", "total"))
         print(
-            f"  end-to-end ({phase}): {r['wall_s']:.2f} s wall, {r['peak_rss_mib']:.0f} MiB peak RSS, "
+            f"  end-to-end ({phase}): {r['wall_s']:.2f} s wall, {r['cpu_s']:.2f} s CPU, "
+            f"{r['peak_rss_mib']:.0f} MiB peak RSS, "
             f"plan {r['plan_mib']:.1f} MiB  [{stages}]"
         )
     print(f"  actions in plan: {results['warm']['actions']:,}")
@@ -217,6 +301,10 @@ def main() -> None:
             {
                 "ad_groups": args.ad_groups,
                 "days": args.days,
+                "source_kind": args.source_kind,
+                "plain_duckdb": (
+                    {"wall_s": plain.wall_s, "cpu_s": plain.cpu_s, "peak_rss_mib": plain.rss / 2**20} if plain else None
+                ),
                 "rules": len(RULES),
                 "results": results,
                 "batch_rate": batch_rate,

@@ -7,6 +7,9 @@ from typing import ClassVar
 # Action types every platform supports at every level: they change nothing on the platform.
 UNIVERSAL_ACTIONS = ("notify",)
 
+# Names exports use for a canonical level (lower case) -> that level; read with a warning.
+LEVEL_ALIASES: dict[str, str] = {"adset": "ad_group", "ad_set": "ad_group", "adgroup": "ad_group"}
+
 
 class Platform:
     """Base class for platforms. Subclasses are documentation: keep their docstrings user-facing."""

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.core.catalog import load_catalog
 from engine.core.errors import DataError, Diagnostic, UsageError
 from engine.data.sources import parse_source
-from engine.data.sources.files import MAX_PROBLEMS_PER_FILE, FileSource
+from engine.data.sources.files import MAX_PROBLEMS_PER_FILE, FileSource, status_vocabularies
 
 VALID = Path(__file__).parent / "data" / "files" / "valid"
 CATALOG = load_catalog()
@@ -47,6 +50,7 @@ def write_csvs(directory: Path, entities_rows: list[str], metrics_rows: list[str
 
 GOOD_ENTITY = "meta,A1,campaign,c1,Brand,100,yes,brand,2024-01-01"
 GOOD_METRIC = "2024-03-01,meta,A1,campaign,c1,10.5,1000,20"
+ONE_METRIC = f"{METRICS_HEADER}\n{GOOD_METRIC}\n"
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -122,7 +126,9 @@ def test_csv_round_trip(data: Path) -> None:
     assert (info.entity_rows, info.metric_rows) == (4, 5)
     missing = only_warning(info.data_quality, "rules using them will see null")
     assert missing["file"] == os.path.join("data", "metrics_daily.csv")
-    assert "revenue" in missing["message"] and "spend" not in missing["message"]
+    # Only metrics the file's platforms (meta, pinterest) report: not Shopify's revenue.
+    assert "video_views, leads" in missing["message"]
+    assert "revenue" not in missing["message"] and "spend" not in missing["message"]
 
 
 def only_warning(data_quality: list[dict], fragment: str) -> dict:
@@ -140,13 +146,13 @@ def test_csv_quoting_crlf_bom_and_spaces(data: Path) -> None:
         'meta,A1,campaign,c2,"two\r\nlines", a ;; b \r\n'
     )
     write(data, "entities.csv", entities)
-    write(data, "metrics_daily.csv", METRICS_HEADER + "\n")
+    write(data, "metrics_daily.csv", ONE_METRIC)
     con, info = load()
     assert rows(con, "SELECT account_id, entity_id, name, labels FROM src.entities ORDER BY entity_id") == [
         ("A1", "c1", 'Say "hi", twice', None),
         ("A1", "c2", "two\r\nlines", ["a", "b"]),
     ]
-    assert (info.metric_rows, info.min_date) == (0, None)
+    assert (info.metric_rows, info.min_date) == (1, date(2024, 3, 1))
 
 
 def test_jsonl_round_trip(data: Path) -> None:
@@ -240,7 +246,7 @@ def test_metrics_of_unknown_entities_are_kept_with_a_warning(data: Path) -> None
 
 def test_unknown_columns_warn_once_with_suggestion(data: Path) -> None:
     write(data, "entities.csv", "platform,account_id,level,entity_id,Status,foo\nmeta,A1,campaign,c1,1,2\n")
-    write(data, "metrics_daily.csv", METRICS_HEADER + "\n")
+    write(data, "metrics_daily.csv", ONE_METRIC)
     _, info = load()
     warning = only_warning(info.data_quality, "ignored columns")
     assert "Status, foo" in warning["message"]
@@ -306,10 +312,10 @@ def test_not_utf8_names_line_and_column(data: Path) -> None:
 
 
 def test_not_utf8_across_chunk_boundary(data: Path) -> None:
-    from engine.data.sources import files
+    from engine.data.sources import file_problems
 
     write_csvs(data, [GOOD_ENTITY], [GOOD_METRIC])
-    filler = "x" * (files._CHUNK - len(ENTITIES_HEADER) - 2)
+    filler = "x" * (file_problems.CHUNK - len(ENTITIES_HEADER) - 2)
     # A valid 2-byte sequence split by the chunk boundary, then a bad byte on the next line.
     content = (ENTITIES_HEADER + "\n" + filler + "é\n").encode() + b"\xff\n"
     write(data, "entities.csv", content)
@@ -335,7 +341,7 @@ def test_missing_key_columns(data: Path) -> None:
 
 def test_semicolon_separated_csv_gets_a_hint(data: Path) -> None:
     write(data, "entities.csv", "platform;account_id;level;entity_id\nmeta;A1;campaign;c1\n")
-    write(data, "metrics_daily.csv", METRICS_HEADER + "\n")
+    write(data, "metrics_daily.csv", ONE_METRIC)
     assert "semicolon-separated" in only(problems(), "missing key columns").hint
 
 
@@ -401,7 +407,7 @@ def test_duplicate_keys_name_both_lines(data: Path) -> None:
 def test_lines_are_physical_lines(data: Path) -> None:
     entities = ENTITIES_HEADER + '\nmeta,A1,campaign,c1,"two\nlines",1,no,,\n\nmeta,A1,campaign,c2,x,1,no,,soon\n'
     write(data, "entities.csv", entities)
-    write(data, "metrics_daily.csv", METRICS_HEADER + "\n")
+    write(data, "metrics_daily.csv", ONE_METRIC)
     bad = only(problems(), "'soon' is not a date")
     assert (bad.line, bad.col) == (5, 9)
 
@@ -461,7 +467,7 @@ def test_jsonl_problems(data: Path) -> None:
             ]
         ),
     )
-    write(data, "metrics_daily.csv", METRICS_HEADER + "\n")
+    write(data, "metrics_daily.csv", ONE_METRIC)
     diagnostics = problems()
     assert (only(diagnostics, "line is not a JSON object").line) == 3
     bid = only(diagnostics, "column bid: 'x' is not a number")
@@ -474,14 +480,14 @@ def test_jsonl_problems(data: Path) -> None:
 def test_malformed_jsonl(data: Path) -> None:
     good = '{"platform": "meta", "account_id": "A1", "level": "campaign", "entity_id": "c1"}'
     write(data, "entities.jsonl", f'{good}\n\n{{"platform": \n{good}\n')
-    write(data, "metrics_daily.csv", METRICS_HEADER + "\n")
+    write(data, "metrics_daily.csv", ONE_METRIC)
     bad = only(problems(), "line is not valid JSON")
     assert (bad.file, bad.line) == (os.path.join("data", "entities.jsonl"), 3)
 
 
 def test_jsonl_with_byte_order_mark(data: Path) -> None:
     write(data, "entities.jsonl", '\ufeff{"platform": "meta"}\n')
-    write(data, "metrics_daily.csv", METRICS_HEADER + "\n")
+    write(data, "metrics_daily.csv", ONE_METRIC)
     assert only(problems(), "byte order mark").line == 1
 
 
@@ -506,7 +512,7 @@ def test_parquet_problems_name_the_row(data: Path) -> None:
 
 def test_corrupt_parquet(data: Path) -> None:
     write(data, "entities.parquet", b"PAR1 definitely not parquet")
-    write(data, "metrics_daily.csv", METRICS_HEADER + "\n")
+    write(data, "metrics_daily.csv", ONE_METRIC)
     bad = only(problems(), "entities.parquet: cannot read the file")
     assert bad.file == os.path.join("data", "entities.parquet")
 
@@ -514,3 +520,286 @@ def test_corrupt_parquet(data: Path) -> None:
 def test_invalid_files_create_nothing_even_if_one_is_valid(data: Path) -> None:
     write_csvs(data, [GOOD_ENTITY], [GOOD_METRIC, "2024-03-01,meta,A1,campaign,c9,1,1,x"])
     problems()  # asserts the schema is still empty
+
+
+# --------------------------------------------------------------------------- platform vocabularies
+
+
+def status_rows(pairs: list[tuple[str, str]]) -> str:
+    rows = [f"{platform},A1,campaign,e{i},{status}" for i, (platform, status) in enumerate(pairs)]
+    return "\n".join(["platform,account_id,level,entity_id,status", *rows]) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("platform", "written", "canonical"),
+    [
+        ("meta", "ACTIVE", "active"),
+        ("meta", "PAUSED", "paused"),
+        ("meta", "ARCHIVED", "archived"),
+        ("meta", "DELETED", "removed"),
+        ("google", "ENABLED", "active"),
+        ("google", "REMOVED", "removed"),
+        ("amazon", "enabled", "active"),
+        ("amazon", "archived", "archived"),
+        ("tiktok", "ENABLE", "active"),
+        ("tiktok", "DISABLE", "paused"),
+        ("tiktok", "Delete", "removed"),
+        ("pinterest", "Paused", "paused"),
+        ("linkedin", "CANCELED", "removed"),
+        ("linkedin", "paused", "paused"),  # canonical names are always accepted
+        ("bing", "Active", "active"),  # a platform rulerun does not know: canonical names, any case
+    ],
+)
+def test_platform_statuses_are_normalized(data: Path, platform: str, written: str, canonical: str) -> None:
+    write(data, "entities.csv", status_rows([(platform, written), (platform, "")]))
+    write(data, "metrics_daily.csv", ONE_METRIC)
+    con, _ = load()
+    assert rows(con, "SELECT status FROM src.entities ORDER BY entity_id") == [(canonical,), (None,)]
+
+
+def test_unknown_status_names_what_the_platform_accepts(data: Path) -> None:
+    write(data, "entities.csv", status_rows([("google", "ENABLED"), ("google", "RUNNING"), ("bing", "ENABLED")]))
+    write(data, "metrics_daily.csv", ONE_METRIC)
+    diagnostics = problems()
+    google = only(diagnostics, "column status: 'RUNNING' is not a status of google")
+    assert (google.file, google.line, google.col) == (os.path.join("data", "entities.csv"), 3, 5)
+    assert google.hint == "google accepts ENABLED or active, paused, removed, archived (any letter case)"
+    bing = only(diagnostics, "column status: 'ENABLED' is not a status of bing")
+    assert (bing.line, bing.col) == (4, 5)
+    assert bing.hint == "bing accepts active, paused, removed, archived (any letter case)"
+
+
+VOCABULARIES = status_vocabularies(CATALOG)  # "" holds what platforms rulerun does not know accept
+
+
+@settings(max_examples=30)
+@given(
+    st.lists(
+        st.sampled_from(sorted(VOCABULARIES)).flatmap(
+            lambda platform: st.tuples(
+                st.just(platform or "unknown"),
+                st.sampled_from(sorted(VOCABULARIES[platform].items())),
+                st.lists(st.booleans(), min_size=1, max_size=12),
+            )
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_any_letter_case_of_a_platform_status_is_its_canonical_status(written) -> None:
+    pairs = [
+        (platform, "".join(ch.upper() if upper[i % len(upper)] else ch for i, ch in enumerate(value)))
+        for platform, (value, _), upper in written
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        write(directory, "entities.csv", status_rows(pairs))
+        write(directory, "metrics_daily.csv", ONE_METRIC)
+        con = connect()
+        FileSource(tmp, directory).materialize(con, "src", CATALOG)
+        stored = rows(con, "SELECT status FROM src.entities ORDER BY CAST(entity_id[2:] AS INTEGER)")
+    assert stored == [(status,) for _, (_, status), _ in written]
+
+
+def test_booleans_in_any_spelling(data: Path) -> None:
+    spellings = ["TRUE", "false", "Yes", "no", "Y", "n", "t", "F", "1", "0", ""]
+    entities = [f"meta,A1,campaign,c{i},x,,{b},," for i, b in enumerate(spellings)]
+    write_csvs(data, entities, [GOOD_METRIC])
+    con, _ = load()
+    stored = rows(con, "SELECT is_brand FROM src.entities ORDER BY CAST(entity_id[2:] AS INTEGER)")
+    assert stored == [(v,) for v in [True, False, True, False, True, False, True, False, True, False, None]]
+
+
+def test_bad_boolean_lists_the_accepted_spellings(data: Path) -> None:
+    write_csvs(data, [GOOD_ENTITY.replace(",yes,", ",oui,")], [GOOD_METRIC])
+    bad = only(problems(), "column is_brand: 'oui' is not a boolean")
+    assert (bad.line, bad.col) == (2, 7)
+    assert "1/0, yes/no, y/n and t/f" in bad.hint
+
+
+def test_level_aliases_are_read_as_ad_group_with_a_warning(data: Path) -> None:
+    write_csvs(
+        data,
+        ["meta,A1,adset,s1,x,,,,", "tiktok,T1,AdGroup,t1,x,,,,", "meta,A1,Campaign,c1,x,,,,"],
+        ["2024-03-01,meta,A1,ad_set,s1,1,1,1", "2024-03-01,meta,A1,CAMPAIGN,c1,1,1,1"],
+    )
+    con, info = load()
+    assert rows(con, "SELECT entity_id, level FROM src.entities ORDER BY entity_id") == [
+        ("c1", "campaign"),
+        ("s1", "ad_group"),
+        ("t1", "ad_group"),
+    ]
+    assert rows(con, "SELECT entity_id, level FROM src.metrics_daily ORDER BY entity_id") == [
+        ("c1", "campaign"),
+        ("s1", "ad_group"),
+    ]
+    assert not [w for w in info.data_quality if "missing from entities.csv" in w["message"]]
+    warning = only_warning(info.data_quality, "entities.csv: read level")
+    assert "AdGroup as ad_group, Campaign as campaign, adset as ad_group" in warning["message"]
+    assert "write ad_group, campaign" in warning["message"]
+    only_warning(info.data_quality, "metrics_daily.csv: read level CAMPAIGN as campaign, ad_set as ad_group")
+
+
+def test_unknown_level_is_an_error_listing_the_levels(data: Path) -> None:
+    write_csvs(data, [GOOD_ENTITY], [GOOD_METRIC, "2024-03-01,meta,A1,widget,w1,1,1,1"])
+    bad = only(problems(), "column level: 'widget' is not a level")
+    assert (bad.file, bad.line, bad.col) == (os.path.join("data", "metrics_daily.csv"), 3, 4)
+    assert "write one of account, ad, ad_group, campaign" in bad.hint
+    assert "ad_set, adgroup and adset are read as ad_group" in bad.hint
+
+
+def test_an_alias_and_its_level_are_the_same_key(data: Path) -> None:
+    write_csvs(data, ["meta,A1,adset,s1,x,,,,", "meta,A1,ad_group,s1,y,,,,"], [GOOD_METRIC])
+    duplicate = only(problems(), "duplicate entity platform=meta, account_id=A1, level=ad_group, entity_id=s1")
+    assert duplicate.line == 3 and "(lines 2 and 3)" in duplicate.message
+
+
+def test_rules_see_platform_statuses_and_levels_as_canonical(tmp_path: Path) -> None:
+    from engine.data.store import Store
+    from engine.evaluation.evaluate import build_plan, default_as_of
+    from engine.rules.loader import load_project
+    from tests.helpers.data import day, entity, write_source
+    from tests.helpers.rules import PINTEREST_OPERATOR, write_rules
+
+    workflow = """\
+workflow: status
+operator: pinterest
+level: ad_group
+window: last_7d
+rules:
+  - id: pause_spenders
+    when: spend > 10
+    action: pause
+  - id: active_ones
+    when: status == 'active'
+    action: {type: notify, message: active}
+"""
+    rules = write_rules(tmp_path, {"pinterest/operator.yaml": PINTEREST_OPERATOR, "pinterest/status.yaml": workflow})
+    project = load_project(rules, CATALOG)
+    source = write_source(
+        tmp_path / "data",
+        [entity("g1", level="AdGroup", status="ACTIVE")],
+        [day("2026-10-31", "g1", level="adgroup", spend=50, impressions=1000, clicks=5)],
+    )
+    with Store(tmp_path / "state") as store:
+        loaded = store.load(parse_source(f"file:{source}"), CATALOG)
+        plan = build_plan(store.con, loaded, CATALOG, project, project.workflows, default_as_of(loaded))
+    assert sorted((a.rule_id, a.before, a.after) for a in plan.actions) == [
+        ("active_ones", {}, {"message": "active"}),
+        ("pause_spenders", {"status": "active"}, {"status": "paused"}),
+    ]
+
+
+# --------------------------------------------------------------------------- empty exports and extreme dates
+
+
+@pytest.mark.parametrize("table", ["entities", "metrics_daily"])
+def test_header_without_rows_is_an_error(data: Path, table: str) -> None:
+    write_csvs(data, [GOOD_ENTITY], [GOOD_METRIC])
+    write(data, f"{table}.csv", (ENTITIES_HEADER if table == "entities" else METRICS_HEADER) + "\r\n\r\n")
+    bad = only(problems(), f"{table}.csv has a header line but no rows")
+    assert (bad.file, bad.line) == (os.path.join("data", f"{table}.csv"), 1)
+    assert "export the table again" in bad.hint
+
+
+def test_jsonl_and_parquet_without_rows_are_errors(data: Path) -> None:
+    write(data, "entities.jsonl", "\n  \n")
+    path = data / "metrics_daily.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT DATE '2024-03-01' AS date, 'meta' AS platform, 'A1' AS account_id, 'campaign' AS level, "
+        f"'c1' AS entity_id, 1.0 AS spend LIMIT 0) TO '{path}' (FORMAT parquet)"
+    )
+    diagnostics = problems()
+    assert only(diagnostics, "entities.jsonl has only blank lines").line == 1
+    parquet = only(diagnostics, "metrics_daily.parquet has no rows")
+    assert "every metric would be 0" in parquet.hint
+
+
+@pytest.mark.parametrize(("cell", "line"), [("0000-01-01", 3), ("9999-12-31", 3), ("1969-12-31", 3)])
+def test_dates_outside_the_range_are_refused(data: Path, cell: str, line: int) -> None:
+    write_csvs(data, [GOOD_ENTITY], [GOOD_METRIC, f"{cell},meta,A1,campaign,c1,1,1,1"])
+    bad = only(problems(), f"column date: '{cell}' is not between 1970-01-01 and 2200-12-31")
+    assert (bad.file, bad.line, bad.col) == (os.path.join("data", "metrics_daily.csv"), line, 1)
+    assert "placeholder" in bad.hint and "leave the cell empty" not in bad.hint
+
+
+def test_the_ends_of_the_date_range_are_accepted(data: Path) -> None:
+    write_csvs(
+        data,
+        [GOOD_ENTITY.replace("2024-01-01", "2200-12-31")],
+        [GOOD_METRIC.replace("2024-03-01", "1970-01-01"), GOOD_METRIC.replace("2024-03-01", "2200-12-31")],
+    )
+    _, info = load()
+    assert (info.min_date, info.max_date) == (date(1970, 1, 1), date(2200, 12, 31))
+
+
+def test_extreme_dates_in_typed_parquet_and_attributes(data: Path) -> None:
+    path = data / "metrics_daily.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT * FROM (VALUES (DATE '2024-03-01'), (DATE '9999-12-31')) t(date), "
+        "(SELECT 'meta' AS platform, 'A1' AS account_id, 'campaign' AS level, 'c1' AS entity_id)) "
+        f"TO '{path}' (FORMAT parquet)"
+    )
+    write(data, "entities.csv", ENTITIES_HEADER + "\n" + GOOD_ENTITY.replace("2024-01-01", "2201-01-01") + "\n")
+    diagnostics = problems()
+    only(diagnostics, "metrics_daily.parquet: row 2: column date: '9999-12-31' is not between")
+    created = only(diagnostics, "column created_at: '2201-01-01' is not between")
+    assert (created.line, created.col) == (2, 9)
+    assert "or leave the cell empty" in created.hint
+
+
+# --------------------------------------------------------------------------- screens and duplicates
+
+
+def test_blank_and_negative_infinite_numbers_are_no_problem(data: Path) -> None:
+    # Both make the cheap screens of the scan fire; the row-by-row checks then find nothing.
+    write_csvs(data, [GOOD_ENTITY], ['2024-03-01,meta,A1,campaign,c1,"  ",-inf,1'])
+    con, info = load()
+    assert rows(con, "SELECT spend, impressions, clicks FROM src.metrics_daily") == [(None, None, 1.0)]
+    only_warning(info.data_quality, "1 value of impressions was NaN or infinite")
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.tuples(st.sampled_from(["c1", "c2"]), st.integers(0, 200)), min_size=1, max_size=40),
+)
+def test_a_key_and_date_seen_twice_is_always_found(keys: list[tuple[str, int]]) -> None:
+    # Days far apart and close together: duplicates are found per entity and 64-day block.
+    start = date(2024, 1, 1).toordinal()
+    lines = [f"{date.fromordinal(start + d)},meta,A1,campaign,{e},1,1,1" for e, d in keys]
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        write(directory, "entities.csv", ENTITIES_HEADER + "\n" + GOOD_ENTITY + "\n")
+        write(directory, "metrics_daily.csv", "\n".join([METRICS_HEADER, *lines]) + "\n")
+        con = connect()
+        try:
+            info = FileSource(tmp, directory).materialize(con, "src", CATALOG)
+        except DataError as exc:
+            found = [d for d in exc.diagnostics if "duplicate row for" in d.message]
+            assert found and len(set(keys)) < len(keys)
+        else:
+            assert len(set(keys)) == len(keys) and info.metric_rows == len(keys)
+
+
+def test_missing_metrics_are_those_of_the_platforms_in_the_file(data: Path) -> None:
+    write_csvs(data, [GOOD_ENTITY], [GOOD_METRIC])
+    _, info = load()
+    meta = only_warning(info.data_quality, "has no columns")["message"]
+    assert "outbound_clicks, conversions, conversion_value, video_views, leads:" in meta
+    assert "revenue" not in meta and "opens" not in meta
+
+    write_csvs(data, [GOOD_ENTITY], [GOOD_METRIC, GOOD_METRIC.replace("meta", "bing")])
+    _, info = load()
+    unknown = only_warning(info.data_quality, "has no columns")["message"]
+    assert "revenue" in unknown and "opens" in unknown  # a platform the catalog does not know may have any
+
+
+def test_not_utf8_in_the_header(data: Path) -> None:
+    write_csvs(data, [GOOD_ENTITY], [GOOD_METRIC])
+    write(
+        data,
+        "entities.csv",
+        ("platform,account_id,level,entity_id,caf\xe9\n" + "meta,A1,campaign,c1,x\n").encode("latin-1"),
+    )
+    bad = only(problems(), "line 1 is not valid UTF-8 (byte 0xe9)")
+    assert (bad.line, bad.col) == (1, 5)
