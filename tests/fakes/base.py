@@ -2,7 +2,8 @@
 a queue of injected faults, and an optional latency per call (for benchmarks; tests leave it 0).
 
 A gRPC fake binds its own server and uses `FakeServer` for the rest; an HTTP fake subclasses
-`HttpFakeServer` and answers `respond(method, path, params, headers)`.
+`HttpFakeServer` and answers `respond(method, path, params, headers)`, or `handle(..., body)`
+when it needs the raw request body (a JSON API).
 """
 
 from __future__ import annotations
@@ -70,6 +71,15 @@ class HttpFakeServer(FakeServer):
             def do_POST(self):
                 fake._serve(self, "POST")
 
+            def do_PUT(self):
+                fake._serve(self, "PUT")
+
+            def do_PATCH(self):
+                fake._serve(self, "PATCH")
+
+            def do_DELETE(self):
+                fake._serve(self, "DELETE")
+
             def log_message(self, *args):
                 pass
 
@@ -87,14 +97,22 @@ class HttpFakeServer(FakeServer):
     ) -> tuple[int, bytes, dict[str, str]]:
         raise NotImplementedError
 
+    def handle(
+        self, method: str, path: str, params: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """Answer one request with its raw body; the default answers with `respond`."""
+        return self.respond(method, path, params, headers)
+
     def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
         self.delay()
         parts = urlsplit(h.path)
         params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        if method == "POST":
-            length = int(h.headers.get("Content-Length") or 0)
-            params.update({k: v[-1] for k, v in parse_qs(h.rfile.read(length).decode()).items()})
-        status, body, headers = self.respond(method, parts.path.rstrip("/"), params, dict(h.headers))
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        if method == "POST" and "json" not in (h.headers.get("Content-Type") or ""):
+            # a form (the SDKs post their parameters form-encoded): its fields join the query's
+            params.update({k: v[-1] for k, v in parse_qs(body.decode(errors="replace")).items()})
+        status, body, headers = self.handle(method, parts.path.rstrip("/"), params, dict(h.headers), body)
         h.send_response(status)
         h.send_header("Content-Length", str(len(body)))
         for name, value in headers.items():
