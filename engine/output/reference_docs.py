@@ -33,7 +33,8 @@ def _source_facts(cat: Catalog, name: str) -> str:
     if spec is None:
         return "not in the catalog"
     window = f"restates the last {spec.restatement_days} days" if spec.restatement_days else "no restatement"
-    return f"{window}; freshness SLA {spec.freshness_sla_hours:g}h"
+    settle = f"; rules should leave out the newest {spec.settle_days} days" if spec.settle_days else ""
+    return f"{window}{settle}; freshness SLA {spec.freshness_sla_hours:g}h"
 
 
 def markdown(topic: str) -> str:
