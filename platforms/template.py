@@ -22,6 +22,8 @@ name) supplies only:
 - negative keywords are the attribute `negative_keyword` of `write` (value None removes
   `change.current`), where the platform has them;
 - `probe() -> str`: the cheapest authenticated call, for `rulerun connections`;
+- `notes() -> list[str]`: what `rulerun connections` should tell besides (automation the
+  platform runs on the account by itself, ...); none by default;
 - `map_error(exc) -> AdapterError | None`: its SDK's errors as the typed errors
   (engine/core/execution.py); None leaves the template's PermanentError.
 
@@ -151,6 +153,10 @@ class LiveAdapter(Adapter):
     def probe(self) -> str:
         """The cheapest authenticated call; returns what it saw (e.g. the account's name)."""
 
+    def notes(self) -> list[str]:
+        """What `rulerun connections` should tell about the account besides its check (none by default)."""
+        return []
+
     def write_batch(self, changes: list[Change]) -> list[Written | AdapterError]:
         """Several changes; one result or error per change. The default writes them one by one.
 
@@ -254,6 +260,10 @@ class LiveAdapter(Adapter):
     def check_connection(self) -> str:
         with self.calling("checking the connection"):
             return self.probe()
+
+    def connection_notes(self) -> list[str]:
+        with self.calling("reading what to note about the account"):
+            return self.notes()
 
     def read_state(self, key: EntityKey) -> dict[str, Any]:
         with self.calling(f"reading {key.level} {key.entity_id}"):

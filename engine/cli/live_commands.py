@@ -98,6 +98,7 @@ def connections_command(*, rules, state_dir) -> None:
     for col in ("platform", "account", "credentials", "check"):
         table.add_column(col, overflow="fold")
     failures = 0
+    notes: list[str] = []
     for account in accounts:
         names = get_platform(account.platform).credentials
         present = ", ".join(f"{n} {'set' if os.environ.get(n) else 'MISSING'}" for n in names)
@@ -105,6 +106,11 @@ def connections_command(*, rules, state_dir) -> None:
             adapter = live_adapter(account, catalog)
             adapter.check_credentials()
             check = f"[green]ok[/] ({adapter.check_connection()})"
+            try:
+                said = adapter.connection_notes()
+            except AdapterError as exc:
+                said = [f"could not read everything worth noting: {exc.message}"]
+            notes += [f"{account.platform} {account.account_id}: {note}" for note in said]
         except AdapterError as exc:
             failures += 1
             check = f"[red]failed[/]: {exc}"
@@ -113,5 +119,7 @@ def connections_command(*, rules, state_dir) -> None:
             check = f"[red]failed[/]: {exc.message}"
         table.add_row(account.platform, account.account_id, present, check)
     out.print(table)
+    for note in notes:
+        out.print(f"note: {note}", markup=False)
     if failures:
         sys.exit(1)
