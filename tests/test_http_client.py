@@ -196,3 +196,12 @@ def test_the_token_never_appears_in_errors_or_logs(server, sleeps, caplog, reply
     for secret in ("sk-live-7f3a9c2e5b1d8f40", "k3y-0123456789", "qs-secret-123456"):
         assert not any(secret in text for text in exposed)
     assert "[redacted]" in str(err.value)
+
+
+def test_clients_share_one_verifying_tls_context():
+    import ssl
+
+    from platforms.http import _tls
+
+    assert _tls() is _tls()  # built once: reading the CA bundle for every client is slow
+    assert _tls().verify_mode == ssl.CERT_REQUIRED and _tls().check_hostname
