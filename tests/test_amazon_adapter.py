@@ -130,6 +130,22 @@ def test_a_range_longer_than_31_days_is_split_into_reports(fake):
     assert spans == [("2026-01-01", "2026-01-31"), ("2026-02-01", "2026-02-09")]
 
 
+def test_search_terms_come_from_the_last_31_days_and_their_metrics_from_the_range(fake):
+    got = make(fake).fetch(date(2026, 1, 20), date(2026, 1, 22))
+    terms = [
+        r["body"]
+        for r in api(fake, "POST", "/reporting/reports")
+        if "searchTerm" in r["body"]["configuration"]["groupBy"]
+    ]
+    assert [(t["startDate"], t["endDate"]) for t in terms] == [("2025-12-23", "2026-01-22")]
+    assert {e["entity_id"] for e in got.entities if e["level"] == "search_term"} == {
+        "201~conference camera 4k",
+        "201~meeting room camera",
+        "202~portable monitor",
+    }
+    assert {m["date"] for m in got.metrics} == {"2026-01-20", "2026-01-21", "2026-01-22"}
+
+
 def test_the_profile_gives_currency_and_timezone(fake):
     fake.use_jpy()
     adapter = make(fake)

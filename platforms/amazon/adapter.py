@@ -29,7 +29,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -45,7 +45,7 @@ from engine.core.execution import (
 )
 from platforms.adapter import Account, Fetched
 from platforms.amazon.auth import CLIENT_ID, REFRESH_TOKEN, AccessTokens, region_for
-from platforms.amazon.reports import Reports, ReportType
+from platforms.amazon.reports import REPORTS, Reports, ReportType
 from platforms.amazon.resources import (
     AD_GROUPS,
     ANY_STATE,
@@ -71,6 +71,7 @@ PLATFORM = "amazon"
 PAGE_SIZE = 100  # maxResults of a v3 list: 10 to 100
 BUDGET_RULES_PAGE = 30
 MAX_WRITE_ITEMS = 1000  # items in one create, update or delete call
+SEARCH_TERM_DAYS = 31  # the search terms a sync knows: those of the last 31 days (one report)
 
 
 @dataclass
@@ -338,13 +339,19 @@ class AmazonAdsAdapter(LiveAdapter):
             poll_interval=self.poll_interval,
             max_wait=self.max_report_wait,
         )
-        jobs = reports.start(date_from, date_to)  # Amazon generates them while the entities are listed
+        # Search terms have no list of their own: they are the terms in the last SEARCH_TERM_DAYS days'
+        # report (a daily sync reads only a few days), whose older rows name entities, not metrics.
+        terms_from = min(date_from, date_to - timedelta(days=SEARCH_TERM_DAYS - 1))
+        jobs = [  # Amazon generates them while the entities are listed
+            *reports.start(date_from, date_to, [r for r in REPORTS if r.level != "search_term"]),
+            *reports.start(terms_from, date_to, [r for r in REPORTS if r.level == "search_term"]),
+        ]
         campaigns = self._list(CAMPAIGNS, LISTED)
         ad_groups = self._list(AD_GROUPS, LISTED)
         keywords = self._list(KEYWORDS, LISTED)
         targets = self._list(TARGETS, LISTED)
         entities = _Entities(self, campaigns, ad_groups, keywords, targets)
-        metrics = entities.metrics(reports.rows(jobs))
+        metrics = entities.metrics(reports.rows(jobs), date_from)
         return Fetched(entities.rows(), metrics, api_calls=self.api_calls + tokens.issued - issued)
 
     def _status(self, state: Any) -> str | None:
@@ -622,12 +629,16 @@ class _Entities:
     def rows(self) -> list[dict[str, Any]]:
         return list(self.out.values())
 
-    def metrics(self, rows: Iterable[tuple[ReportType, dict[str, Any]]]) -> list[dict[str, Any]]:
-        """Report rows -> one metrics row per entity and day (a search term reached by several targets summed)."""
+    def metrics(self, rows: Iterable[tuple[ReportType, dict[str, Any]]], since: date) -> list[dict[str, Any]]:
+        """Report rows from `since` on -> one metrics row per entity and day (a search term reached by
+        several targets summed); older rows only name entities."""
         sums: dict[tuple[str, str, str], dict[str, Any]] = {}
+        first = since.isoformat()
         for report, row in rows:
             level, entity_id = self._entity_of(report, row)
             day = str(row["date"])[:10]
+            if day < first:
+                continue
             values = self.adapter.metrics(row)
             got = sums.get((level, entity_id, day))
             if got is None:

@@ -42,7 +42,7 @@ class ReportType:
         return ("date", *(c for c in self.ids if c not in self.optional))
 
 
-REPORTS = (
+REPORTS: tuple[ReportType, ...] = (
     ReportType("campaign", "spCampaigns", ("campaign",), ("campaignId",)),
     ReportType("ad_group", "spCampaigns", ("campaign", "adGroup"), ("campaignId", "adGroupId")),
     ReportType(
@@ -84,10 +84,10 @@ class Reports:
     max_wait: float = 900.0  # the total pause before giving up on a report
     waited: float = field(default=0.0, init=False)
 
-    def start(self, date_from: date, date_to: date) -> list[Job]:
+    def start(self, date_from: date, date_to: date, reports: Iterable[ReportType] = REPORTS) -> list[Job]:
         jobs = []
         for start, end in spans(date_from, date_to):
-            for report in REPORTS:
+            for report in reports:
                 jobs.append(Job(report, start, end, self._create(report, start, end)))
         return jobs
 
