@@ -9,6 +9,8 @@ that range, so a failure leaves no partial rows for it and the other accounts st
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -96,8 +98,6 @@ def plan_range(con, catalog: Catalog, account, since: date | None, today: date |
 
 def _store_account(con, catalog: Catalog, account, fetched, date_from: date, date_to: date) -> None:
     """Replace the account's entities and its metric rows in [date_from, date_to], atomically."""
-    entity_cols = [c for c, _ in catalog.entity_columns()]
-    metric_cols = [c for c, _ in catalog.metric_columns()]
     con.execute("BEGIN TRANSACTION")
     try:
         key = [account.platform, account.account_id]
@@ -107,21 +107,39 @@ def _store_account(con, catalog: Catalog, account, fetched, date_from: date, dat
             "AND date >= ? AND date <= ?",
             [*key, date_from, date_to],
         )
-        if fetched.entities:
-            con.executemany(
-                f'INSERT INTO "{LIVE_SCHEMA}".entities VALUES ({", ".join("?" for _ in entity_cols)})',
-                [[e.get(c) for c in entity_cols] for e in fetched.entities],
-            )
-        if fetched.metrics:
-            con.executemany(
-                f'INSERT INTO "{LIVE_SCHEMA}".metrics_daily VALUES ({", ".join("?" for _ in metric_cols)})',
-                [[m.get(c) for c in metric_cols] for m in fetched.metrics],
-            )
+        _insert(con, f'"{LIVE_SCHEMA}".entities', catalog.entity_columns(), fetched.entities)
+        _insert(con, f'"{LIVE_SCHEMA}".metrics_daily', catalog.metric_columns(), fetched.metrics)
         con.execute(f"INSERT OR REPLACE INTO {SYNC_TABLE} VALUES (?, ?, ?, current_timestamp)", [*key, date_to])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _insert(con, table: str, columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
+    """Insert rows through one newline-delimited JSON file that DuckDB reads in bulk.
+
+    executemany (or multi-row VALUES) pays per row: a 30-day sync of 10,000 entities took
+    minutes to store, this a few seconds.
+    """
+    if not rows:
+        return
+    import orjson
+
+    with tempfile.NamedTemporaryFile("wb", prefix="rulerun-sync-", suffix=".ndjson", delete=False) as out:
+        for row in rows:
+            out.write(orjson.dumps({name: row.get(name) for name, _ in columns}, default=str))
+            out.write(b"\n")
+    try:
+        types = ", ".join(f"'{name}': '{sql_type}'" for name, sql_type in columns)
+        names = ", ".join(f'"{name}"' for name, _ in columns)
+        path = out.name.replace("'", "''")
+        con.execute(
+            f"INSERT INTO {table} SELECT {names} FROM "
+            f"read_json('{path}', format = 'newline_delimited', columns = {{{types}}})"
+        )
+    finally:
+        os.unlink(out.name)
 
 
 def sync(
