@@ -181,8 +181,9 @@ def parse(data: bytes, job: Job) -> list[dict[str, Any]]:
         raise PermanentError(f"malformed {job.what}: not gzip-compressed JSON") from None
     if not isinstance(rows, list):
         raise PermanentError(f"malformed {job.what}: expected an array of rows")
+    required = job.report.required
     for row in rows:
-        missing = [c for c in job.report.required if not isinstance(row, dict) or row.get(c) in (None, "")]
+        missing = [c for c in required if not isinstance(row, dict) or row.get(c) in (None, "")]
         if missing:
             raise PermanentError(f"malformed {job.what}: a row without {', '.join(missing)}")
         try:
