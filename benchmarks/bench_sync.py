@@ -27,6 +27,21 @@ from tests.fakes.google_ads_fake import GoogleAdsFake  # noqa: E402
 from tests.fakes.meta_graph_fake import ACCOUNT, APP_ID, APP_SECRET, TOKEN, MetaGraphFake  # noqa: E402
 
 
+def cli_sync(root: Path, platform: str, since: str, env: dict[str, str]) -> tuple[int, int, float, float]:
+    """`rulerun sync --platform P --since S` in a real process: (metric rows, API calls, fetch s, wall s)."""
+    cmd = [sys.executable, "-m", "engine.cli.main", "sync", "--rules", str(root / "rules")]
+    cmd += ["--platform", platform, "--since", since]
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, cwd=root, env={**env, "COLUMNS": "200"}, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    m = re.search(r"([\d,]+) metric rows, ([\d,]+) API calls", res.stdout)
+    if res.returncode != 0 or not m:
+        sys.exit(f"{platform} sync failed:\n{res.stdout}\n{res.stderr}")
+    rows, calls = int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
+    secs = re.search(r"│ *" + platform + r" .*?│ *([\d.]+) *│ *ok", res.stdout)
+    return rows, calls, float(secs.group(1)) if secs else wall, wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--latency", type=float, default=0.05)
@@ -53,27 +68,7 @@ def main() -> None:
             )
             print(f"rulerun sync benchmark: {args.latency * 1000:.0f} ms added to every API call")
             for platform, since in (("meta", "2026-01-01"), ("google", "2026-03-01")):
-                cmd = [
-                    sys.executable,
-                    "-m",
-                    "engine.cli.main",
-                    "sync",
-                    "--rules",
-                    str(root / "rules"),
-                    "--platform",
-                    platform,
-                    "--since",
-                    since,
-                ]
-                t0 = time.perf_counter()
-                res = subprocess.run(cmd, cwd=root, env={**env, "COLUMNS": "200"}, capture_output=True, text=True)
-                wall = time.perf_counter() - t0
-                m = re.search(r"([\d,]+) metric rows, ([\d,]+) API calls", res.stdout)
-                if res.returncode != 0 or not m:
-                    sys.exit(f"{platform} sync failed:\n{res.stdout}\n{res.stderr}")
-                rows, calls = int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
-                secs = re.search(r"│ *" + platform + r" .*?│ *([\d.]+) *│ *ok", res.stdout)
-                fetch_s = float(secs.group(1)) if secs else wall
+                rows, calls, fetch_s, wall = cli_sync(root, platform, since, env)
                 print(
                     f"  {platform}: {rows:,} metric rows in {calls} API calls; fetch {fetch_s:.2f} s "
                     f"= {rows / fetch_s:,.0f} rows/s ({wall:.2f} s for the whole command)"

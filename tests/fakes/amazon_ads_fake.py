@@ -39,6 +39,7 @@ import copy
 import gzip
 import itertools
 import json
+import threading
 import zlib
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -357,10 +358,10 @@ class AmazonAdsFake(HttpFakeServer):
                 status, answer, extra = self._fault(fault)
             elif kind == "token":
                 status, answer, extra = self._token(parsed)
-            elif kind == "download":
-                return self._download(path, h)
-            else:
+            elif kind == "api":
                 status, answer, extra = self._api(method, path, params, h, parsed)
+        if kind == "download" and not fault:
+            return self._download(path, h)  # outside the lock: it may wait for the report's generation
         return status, json.dumps(answer).encode(), {"Content-Type": "application/json", **extra}
 
     def _step_fault(self, method: str, path: str) -> str | None:
@@ -642,8 +643,16 @@ class AmazonAdsFake(HttpFakeServer):
                 if other["request"] == body and not other["done"]:
                     return 425, {"code": "425", "detail": f"The Request is a duplicate of : {rid}"}, {}
         rid = f"{next(self._ids):08d}-44d8-425c-a3fc-c6aa51e91b39"
-        self.reports[rid] = {"id": rid, "request": body, "polls": 0, "done": False}
-        return 200, self._report_view(self.reports[rid], "PENDING"), {}
+        report = {"id": rid, "request": body, "polls": 0, "done": False, "ready": threading.Event()}
+        self.reports[rid] = report
+        # generated in the background, as Amazon does while the client goes on
+        threading.Thread(target=self._generate, args=(report,), daemon=True).start()
+        return 200, self._report_view(report, "PENDING"), {}
+
+    def _generate(self, report: dict[str, Any]) -> None:
+        rows = self.report_rows(report["request"])
+        report["file"] = gzip.compress(json.dumps(rows).encode(), compresslevel=1)
+        report["ready"].set()
 
     def _report_view(self, report: dict[str, Any], status: str) -> dict[str, Any]:
         body = report["request"]
@@ -675,8 +684,8 @@ class AmazonAdsFake(HttpFakeServer):
             return 404, b"<Error><Code>NoSuchKey</Code></Error>", {"Content-Type": "application/xml"}
         if self.report_outcome == "CORRUPT":
             return 200, b"\x1f\x8b not really gzip", {"Content-Type": "application/x-gzip"}
-        rows = self.report_rows(report["request"])
-        return 200, gzip.compress(json.dumps(rows).encode(), compresslevel=1), {"Content-Type": "application/x-gzip"}
+        report["ready"].wait(300)
+        return 200, report["file"], {"Content-Type": "application/x-gzip"}
 
     def report_rows(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         config = request["configuration"]
