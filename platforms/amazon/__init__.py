@@ -9,8 +9,9 @@ class Amazon(Platform):
 
     Account: the advertising profile id (`id:` in rulerun.yaml; `rulerun connections` lists
     the profiles the credentials reach when it is wrong) and its `region` (NA, the default,
-    EU or FE). Amounts and dates are in the profile's currency and timezone, read from the
-    profile itself.
+    EU or FE). Amounts are in the profile's currency, read from the profile itself; sync reads
+    up to yesterday in the `timezone:` of rulerun.yaml (UTC by default): set it to the
+    profile's.
 
     Levels: campaign (state, daily budget), ad_group (state, default bid), keyword and target
     (a product target; state, bid: a keyword without a bid of its own shows its ad group's
