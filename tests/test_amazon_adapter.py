@@ -373,8 +373,13 @@ def test_one_call_per_resource_for_a_batch(fake):
         req("d", "keyword", "302", "set_bid", {"bid": 1.0}, {"bid": 0.9}),
         req("e", "target", "401", "pause", {"status": "active"}, {"status": "paused"}),
     ]
+    seen = len(fake.requests)
     done = adapter.execute_batch(reqs)
     assert set(done) == {"a", "b", "c", "d", "e"}
+    # the states are read together before any write: one list call per level (keyword 302's
+    # default bid comes from ad group 201 in the same ad-group call)
+    reads = [r["path"] for r in fake.requests[seen:] if r["path"].endswith("/list")]
+    assert sorted(reads) == ["/sp/adGroups/list", "/sp/campaigns/list", "/sp/keywords/list", "/sp/targets/list"]
     puts = api(fake, "PUT")
     assert [(r["path"], len(r["body"][next(iter(r["body"]))])) for r in puts] == [
         ("/sp/campaigns", 2),
@@ -398,6 +403,17 @@ def test_a_207_with_failed_items_settles_each_change_on_its_own(fake):
     assert "rangeError: the fake was told to refuse changes of 302" in err.value.failed["refused"]
     assert fake.keywords["301"]["state"] == "PAUSED" and fake.keywords["302"]["state"] == "ENABLED"
     assert len(api(fake, "PUT")) == 1  # both in one call
+
+
+def test_an_unknown_entity_in_a_batch_fails_alone(fake):
+    reqs = [
+        req("known", "keyword", "301", "pause", {"status": "active"}, {"status": "paused"}),
+        req("unknown", "keyword", "399", "pause", {"status": "active"}, {"status": "paused"}),
+    ]
+    with pytest.raises(PartialFailure) as err:
+        make(fake).execute_batch(reqs)
+    assert set(err.value.succeeded) == {"known"} and "unknown keyword 399" in err.value.failed["unknown"]
+    assert fake.keywords["301"]["state"] == "PAUSED"
 
 
 def test_an_item_missing_from_the_207_is_not_confirmed(fake):

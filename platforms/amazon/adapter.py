@@ -367,20 +367,58 @@ class AmazonAdsAdapter(LiveAdapter):
         res = BY_LEVEL.get(key.level)
         if res is not None:
             item = self._one(res, key.entity_id)
-            state: dict[str, Any] = {"status": self._status(item.get("state"))}
-            if res is CAMPAIGNS:
-                state["daily_budget"] = self._daily_budget(item)
-            else:
-                bid = item.get(res.bid) if res.bid else None
-                if bid is None and res in (KEYWORDS, TARGETS):  # no bid of its own: the ad group's default
-                    bid = self._one(AD_GROUPS, str(item.get("adGroupId"))).get("defaultBid")
-                state["bid"] = self.money("bid", bid)
-            return state
+            default = None
+            if res in (KEYWORDS, TARGETS) and item.get("bid") is None:  # no bid of its own: the ad group's default
+                default = self._one(AD_GROUPS, str(item.get("adGroupId"))).get("defaultBid")
+            return self._state_of(res, item, default)
         if key.level == "search_term":
             ad_group_id, _ = _split(key)
             negatives = self._negatives(self._campaign_for(ad_group_id), ad_group_id)
             return {"negative_keywords": [{k: n[k] for k in ("text", "match_type", "scope")} for n in negatives]}
         raise PermanentError(f"amazon has no {key.level!r} entities to read")
+
+    def states(self, keys: list[EntityKey]) -> list[dict[str, Any] | AdapterError]:
+        """Campaigns, ad groups, keywords and targets a page of ids per call; search terms one by one."""
+        self._profile_info()
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for res in BY_LEVEL.values():
+            ids = sorted({k.entity_id for k in keys if k.level == res.level and k.entity_id.isdigit()})
+            for start in range(0, len(ids), PAGE_SIZE):
+                chunk = ids[start : start + PAGE_SIZE]
+                for item in self._list(res, ANY_STATE, **{res.id_filter: chunk}):
+                    found[(res.level, str(item[res.id]))] = item
+        defaults = sorted(
+            {
+                str(item.get("adGroupId"))
+                for (level, _), item in found.items()
+                if level in ("keyword", "target") and item.get("bid") is None
+            }
+            - {eid for level, eid in found if level == "ad_group"}
+        )
+        for start in range(0, len(defaults), PAGE_SIZE):
+            for item in self._list(AD_GROUPS, ANY_STATE, **{AD_GROUPS.id_filter: defaults[start : start + PAGE_SIZE]}):
+                found[("ad_group", str(item["adGroupId"]))] = item
+        out: list[dict[str, Any] | AdapterError] = []
+        for key in keys:
+            res = BY_LEVEL.get(key.level)
+            item = found.get((key.level, key.entity_id))
+            if res is None:
+                out.extend(super().states([key]))  # search terms: their negatives, one by one
+            elif item is None:
+                out.append(PermanentError(f"unknown {key.level} {key.entity_id} in profile {self.profile_id}"))
+            else:
+                group = found.get(("ad_group", str(item.get("adGroupId"))), {})
+                out.append(self._state_of(res, item, group.get("defaultBid")))
+        return out
+
+    def _state_of(self, res: Resource, item: dict[str, Any], default_bid: Any) -> dict[str, Any]:
+        state: dict[str, Any] = {"status": self._status(item.get("state"))}
+        if res is CAMPAIGNS:
+            state["daily_budget"] = self._daily_budget(item)
+        else:
+            bid = item.get(res.bid) if res.bid else None
+            state["bid"] = self.money("bid", bid if bid is not None else default_bid)
+        return state
 
     def _one(self, res: Resource, entity_id: str) -> dict[str, Any]:
         if not entity_id.isdigit():
