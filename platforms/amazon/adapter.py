@@ -145,11 +145,6 @@ class AmazonAdsAdapter(LiveAdapter):
         token = tokens.current if tokens is not None else None
         return [*super().secrets(), *([token] if token else [])]
 
-    def map_error(self, exc: Exception) -> AdapterError | None:
-        if isinstance(exc, KeyError | TypeError | ValueError | AttributeError):
-            return PermanentError(f"malformed response ({type(exc).__name__}: {exc})")
-        return None
-
     def _call(
         self,
         method: str,
