@@ -94,9 +94,10 @@ def naive_rate(rules_dir: Path, state_dir: Path, source: str, sample: int) -> tu
     """Entity-rule evaluations per second of simpleeval with pre-parsed ASTs, one entity at a time."""
     sys.path.insert(0, str(REPO))
     from engine.core.catalog import load_catalog
+    from engine.data.metrics import MetricsService
     from engine.data.sources import parse_source
     from engine.data.store import Store
-    from engine.evaluation.evaluate import Context, GroupEvaluator, default_as_of, group_rules
+    from engine.evaluation.evaluate import GroupEvaluator, default_as_of, group_rules
     from engine.evaluation.explain import ref_value
     from engine.language.expr.reference import Reference
     from engine.rules.loader import load_project
@@ -105,9 +106,9 @@ def naive_rate(rules_dir: Path, state_dir: Path, source: str, sample: int) -> tu
     project = load_project(rules_dir, catalog)
     with Store(state_dir) as store:
         loaded = store.load(parse_source(source), catalog)
-        ctx = Context(store.con, loaded, catalog, project, default_as_of(loaded))
+        metrics = MetricsService(store.con, loaded, catalog, default_as_of(loaded))
         group = max(group_rules(project.workflows), key=lambda g: len(g.rules))
-        ev = GroupEvaluator(ctx, group)
+        ev = GroupEvaluator(metrics, project, group)
         ev.aggregate()
         cur = store.con.execute(f"SELECT * FROM {ev.table} LIMIT {int(sample)}")
         names = [d[0] for d in cur.description]
@@ -120,10 +121,10 @@ def naive_rate(rules_dir: Path, state_dir: Path, source: str, sample: int) -> tu
             variables = {}
             for _, rule in group.rules:
                 for var, ref in rule.when.variables.items():
-                    variables[(rule.id, var)] = ref_value(ctx, wf, ref, row)
+                    variables[(rule.id, var)] = ref_value(metrics, project, wf, ref, row)
             prepared.append(variables)
         exprs = [rule.when for _, rule in group.rules]
-        reference = Reference({"as_of": ctx.as_of})  # one simpleeval instance, reused: the naive design at its best
+        reference = Reference({"as_of": metrics.as_of})  # one simpleeval instance, reused: the naive design at its best
         evaluator = reference.evaluator
         t0 = time.perf_counter()
         for variables in prepared:

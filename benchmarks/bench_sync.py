@@ -2,7 +2,9 @@
 
 Starts the Google Ads (gRPC) and Meta (Graph API) fakes from tests/fakes with a latency
 added to every call, syncs each platform's account through the real CLI and SDKs, and
-prints metric rows per second and the number of API calls per sync.
+prints metric rows per second and the number of API calls per sync. A last Meta sync has a
+follow-up page fail once (HTTP 500): the read retries that page alone, so it costs one call
+more, not a read from page 1 again.
 
 Usage: python benchmarks/bench_sync.py [--latency 0.05]
 """
@@ -67,10 +69,17 @@ def main() -> None:
                 f"  google:\n    accounts:\n      - {{id: '123-456-7890', endpoint: 'http://{google.endpoint}'}}\n"
             )
             print(f"rulerun sync benchmark: {args.latency * 1000:.0f} ms added to every API call")
-            for platform, since in (("meta", "2026-01-01"), ("google", "2026-03-01")):
+            runs = (("meta", "2026-01-01", ""), ("google", "2026-03-01", ""), ("meta", "2026-01-01", "fail"))
+            for platform, since, fault in runs:
+                if fault:
+                    meta.fail_page(2)  # the second follow-up page answers 500 once
+                served = len(meta.requests) + len(google.calls)
                 rows, calls, fetch_s, wall = cli_sync(root, platform, since, env)
+                served = len(meta.requests) + len(google.calls) - served
+                label = f"{platform}, a page failing once" if fault else platform
                 print(
-                    f"  {platform}: {rows:,} metric rows in {calls} API calls; fetch {fetch_s:.2f} s "
+                    f"  {label}: {rows:,} metric rows in {calls} API calls ({served} served by the fake); "
+                    f"fetch {fetch_s:.2f} s "
                     f"= {rows / fetch_s:,.0f} rows/s ({wall:.2f} s for the whole command)"
                 )
     finally:

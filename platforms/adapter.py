@@ -1,8 +1,9 @@
 """The adapter contract: how `rulerun sync` reads one platform account and `rulerun apply` changes it.
 
 An adapter turns an `ActionRequest` (engine/core/execution.py) into platform calls and
-reports an `ExecResult`, or raises one of the typed `AdapterError`s there: the executor
-retries `RateLimited` and `TransientError`, and fails the action on anything else.
+reports an `ExecResult`, or raises one of the typed `AdapterError`s there. Adapters
+retry `RateLimited` and `TransientError` themselves, per API call, under the one retry
+policy (engine/core/retry.py); the executor fails the action on any error that reaches it.
 
 Every change an adapter makes comes with a **rollback plan**, a plain dict that the
 action log stores and `rollback` applies later (`RollbackPlan.to_dict`, engine/core/actions.py)::
@@ -78,6 +79,9 @@ class Adapter(ABC):
     """
 
     platform: str
+    # The most requests one `execute_batch` call takes: `rulerun apply` groups an account's
+    # actions in batches of this size (1: one call per action).
+    max_batch: int = 1
 
     def check_credentials(self) -> None:
         """Raise AuthError naming the missing environment variables (names only, never values).

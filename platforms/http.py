@@ -1,29 +1,36 @@
 """The HTTP layer of the live adapters: one client with retries, backoff and typed errors.
 
-`HttpClient` wraps an `httpx.Client` for one platform account. A request that fails
-for a reason worth another try is retried (tenacity) up to `max_attempts` in all:
+`HttpClient` wraps an `httpx.Client` for one platform account. Every request goes
+through the retry policy (engine/core/retry.py, where the whole policy is documented):
+429, 5xx, timeouts and failed or dropped connections are tried again, after the wait the
+platform asks for in `Retry-After` (seconds or an HTTP date) or with exponential backoff.
+Inside a live adapter's write step a request is sent once: the template retries the write
+after reading the live state again (platforms/template.py); `retry=False` also sends once.
 
-- 429: after the wait the platform asks for in `Retry-After` (seconds or an HTTP date),
-  capped at `max_wait`; without one, like the others below;
-- 5xx, a timeout, a failed or dropped connection: exponential backoff with jitter
-  (0.5 s, 1 s, 2 s, ... plus up to 0.5 s, capped at `max_wait`).
+A platform with its own signals passes two hooks:
+
+- `wait_from(response)`: the seconds the platform asks to wait before the next call, read
+  from its headers (default: `Retry-After` on an error response). On an error it becomes
+  the error's `retry_after`; on a success (a quota header saying the budget is spent) the
+  client pauses that long, through the policy, before returning;
+- `error_from(response)`: the typed error a successful response reports in its body (an
+  API that answers HTTP 200 with an error code), raised inside the retried call.
 
 After the last attempt, or at once when retrying cannot help, the failure is raised as
-the typed error of engine/execution.py: RateLimited (429, with `retry_after`),
-TransientError (5xx, timeouts, connection errors), AuthError (401, 403) or
-PermanentError (any other 4xx). Messages name the method, the path (without its query
-string) and the status, with an excerpt of the response body; header values (tokens)
-never appear in errors or logs: they are redacted from the excerpt as well.
+the typed error of engine/core/execution.py: RateLimited (429), TransientError (5xx,
+timeouts, connection errors), AuthError (401, 403) or PermanentError (any other 4xx).
+Messages name the method, the path (without its query string) and the status, with an
+excerpt of the response body; header values (tokens) never appear in errors or logs:
+they are redacted from the excerpt as well.
 
-Retrying a request that timed out may repeat it: adapters send absolute values (set the
-budget to X, not add Y) or the platform's idempotency key, or pass `retry=False`.
+A write the client sends outside a write step is retried like a read: adapters send
+absolute values (set the budget to X, not add Y) or the platform's idempotency key.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import random
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -33,11 +40,9 @@ from functools import cache
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from engine.core.execution import AdapterError, AuthError, PermanentError, RateLimited, TransientError
-
-log = logging.getLogger("rulerun.http")
+from engine.core.retry import RetryPolicy, single_attempt
 
 
 class _DropQueryStrings(logging.Filter):
@@ -85,11 +90,19 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, seconds)
 
 
+def retry_after_header(response: httpx.Response) -> float | None:
+    """The default `wait_from`: an error response's Retry-After header."""
+    if response.status_code < 400:
+        return None
+    return parse_retry_after(response.headers.get("Retry-After"))
+
+
 class HttpClient:
     """An HTTP client for one platform account, with retries and typed errors (see the module docstring).
 
-    `sleep` is what waits between attempts (tests pass a recorder); `headers` are sent
-    with every request and treated as secrets.
+    `policy` is the retry policy (default: `RetryPolicy(max_attempts, max_wait)`); `sleep`
+    is what waits between attempts (tests pass a recorder); `headers` are sent with every
+    request and treated as secrets.
     """
 
     def __init__(
@@ -103,14 +116,18 @@ class HttpClient:
         max_attempts: int = 4,
         max_wait: float = 60,
         sleep: Callable[[float], None] = time.sleep,
+        policy: RetryPolicy | None = None,
+        wait_from: Callable[[httpx.Response], float | None] = retry_after_header,
+        error_from: Callable[[httpx.Response], AdapterError | None] | None = None,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        self.policy = policy or RetryPolicy(max_attempts=max_attempts, max_wait=max_wait)
         self.platform = platform
         self.account_id = account_id
-        self.max_attempts = max_attempts
-        self.max_wait = max_wait
+        self.max_attempts = self.policy.max_attempts
+        self.max_wait = self.policy.max_wait
         self._sleep = sleep
+        self._wait_from = wait_from
+        self._error_from = error_from
         self._headers = dict(headers or {})
         self._client = httpx.Client(base_url=base_url, headers=self._headers, timeout=timeout, verify=_tls())
 
@@ -123,15 +140,14 @@ class HttpClient:
         # query parameters can carry tokens too (Graph's access_token): redact them like headers
         params = kw.get("params") if isinstance(kw.get("params"), Mapping) else {}
         secrets = _secrets({**self._headers, **(kw.get("headers") or {}), **params})
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts if retry else 1),
-            wait=self._wait,
-            retry=retry_if_exception(lambda exc: isinstance(exc, AdapterError) and exc.retryable),
-            sleep=self._sleep,
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
-        return retrying(self._send, method.upper(), path, secrets, kw)
+
+        def send() -> httpx.Response:
+            return self._send(method.upper(), path, secrets, kw)
+
+        if not retry:
+            with single_attempt():
+                return self.policy.run(send, sleep=self._sleep)
+        return self.policy.run(send, sleep=self._sleep)
 
     def json(self, method: str, path: str, **kw: Any) -> Any:
         """`request`, then the decoded JSON body (None for an empty body)."""
@@ -164,6 +180,12 @@ class HttpClient:
         except httpx.TransportError as exc:
             raise self._err(TransientError, f"{what}: connection failed ({type(exc).__name__})") from None
         if response.status_code < 400:
+            reported = self._error_from(response) if self._error_from else None
+            if reported is not None:
+                raise self._own(reported, secrets)
+            pause = self._wait_from(response)
+            if pause:
+                self.policy.pause(pause, sleep=self._sleep, why=f"{self.platform} asks to slow down")
             return response
         raise self._classify(response, what, secrets)
 
@@ -173,28 +195,24 @@ class HttpClient:
         body = " ".join(_redact(response.text, secrets).split())[:_EXCERPT]
         message = f"{what}: HTTP {code}" + (f": {body}" if body else "")
         details = {"status": code, "body": body}
+        retry_after = self._wait_from(response)
         if code == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
             return self._err(RateLimited, message, retry_after=retry_after, details=details)
         if code in (401, 403):
             return self._err(AuthError, message, details=details)
         if code >= 500:
-            return self._err(TransientError, message, details=details)
+            return self._err(TransientError, message, retry_after=retry_after, details=details)
         return self._err(PermanentError, message, details=details)
 
     def _err(self, cls: type[AdapterError], message: str, **kw: Any) -> AdapterError:
         return cls(message, platform=self.platform, account_id=self.account_id, **kw)
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            return min(exc.retry_after, self.max_wait)
-        return min(self.max_wait, 0.5 * 2 ** (state.attempt_number - 1) + random.uniform(0, 0.5))
-
-    def _log_retry(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.info("%s; retrying in %.2f s (attempt %d of %d)", exc, wait, state.attempt_number + 1, self.max_attempts)
+    def _own(self, err: AdapterError, secrets: list[str]) -> AdapterError:
+        err.platform = err.platform or self.platform
+        err.account_id = err.account_id or self.account_id
+        err.message = _redact(err.message, secrets)
+        err.args = (err.message,)
+        return err
 
 
 def _bare(path: str) -> str:

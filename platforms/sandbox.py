@@ -25,6 +25,14 @@ entity's state now: whether it changed since the action (the plan's `before`) is
 caller's check, through `read_state`. Rolling back what is already restored changes
 nothing (the result says `"already": True`).
 
+Like a live adapter, the sandbox puts each call through the retry policy
+(engine/core/retry.py): a call that fails with a rate limit or a transient error is tried
+again, and a retry first reads the ledger, so a change whose response was lost is never
+made twice. Its clock is simulated: the waits the policy asks for are recorded in
+`waits`, not slept (pass `sleep=` to wait for real). It takes one action per call unless
+`max_batch` (default: the environment variable `RULERUN_SANDBOX_BATCH`, else 1) lets
+`rulerun apply` send batches, as a platform with a batch endpoint would.
+
 Fault injection, for testing the executor: `faults` (default: the environment variable
 `RULERUN_SANDBOX_FAULTS`; "" for none) is a list of items separated by commas or spaces:
 
@@ -32,30 +40,31 @@ Fault injection, for testing the executor: `faults` (default: the environment va
 - `500xN` (any 5xx status): the next N calls raise TransientError;
 - `timeoutxN` (or `timeout x N`): the next N calls raise TransientError("timed out");
 - `lostxN`: the next N calls make the change, then raise TransientError("timed out")
-  as if the response were lost (a retry with the same action_id must not apply it twice);
+  as if the response were lost (the retry finds it done and must not apply it twice);
 - `fail:<action_id>`: that action always fails with PermanentError;
 - `partialxN`: the next N `execute_batch` calls apply all but the last request, which
   fails with PermanentError, and raise PartialFailure.
 
 `xN` may be left out (once). The call faults queue up in the order written ("429x2,500"
-is two rate limits, then a 5xx, then success) and count the calls to `execute`,
-`execute_batch` (one call for the whole batch) and `rollback` of this instance;
-`read_state` is never faulted.
+is two rate limits, then a 5xx, then success) and count the attempts of `execute`,
+`execute_batch` (one attempt for the whole batch) and `rollback` of this instance, retries
+included; `read_state` is never faulted.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.core import money
 from engine.core.actions import ACTIONS, FROM_REQUEST, RollbackPlan, toggleable_statuses, undo_plan
@@ -69,10 +78,13 @@ from engine.core.execution import (
     RateLimited,
     TransientError,
 )
+from engine.core.retry import RetryPolicy
 from platforms.adapter import Adapter, Baseline
 
 FAULTS_ENV = "RULERUN_SANDBOX_FAULTS"
+BATCH_ENV = "RULERUN_SANDBOX_BATCH"
 DB_NAME = "sandbox.sqlite"
+T = TypeVar("T")
 
 _SCALARS = ("status", "daily_budget", "bid")
 _LABEL = {"daily_budget": "daily budget", "bid": "manual bid"}
@@ -188,6 +200,8 @@ class DemoSandbox(Adapter):
     lives in `<state_dir>/sandbox.sqlite`, shared by every instance on that directory.
     """
 
+    retry_policy = RetryPolicy()
+
     def __init__(
         self,
         state_dir: Path | str,
@@ -195,12 +209,17 @@ class DemoSandbox(Adapter):
         *,
         platform: str = "demo",
         faults: str | None = None,
+        max_batch: int | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.platform = platform
         self.state_dir = Path(state_dir)
         self.path = self.state_dir / DB_NAME
         self._baseline = baseline
         self._faults = _Faults(os.environ.get(FAULTS_ENV, "") if faults is None else faults)
+        self.max_batch = _batch_size(os.environ.get(BATCH_ENV, "") if max_batch is None else str(max_batch))
+        self.waits: list[float] = []  # what the retry policy waited, on the simulated clock
+        self.sleep = sleep or self.waits.append
         self.state_dir.mkdir(parents=True, exist_ok=True)
         db = self._connect()
         try:
@@ -242,15 +261,21 @@ class DemoSandbox(Adapter):
 
     def execute(self, req: ActionRequest) -> ExecResult:
         self._check_platform(req.entity)
-        lost = self._faults.on_call(req.entity)
-        result = self._execute(req)
-        if lost:
-            raise TransientError("timed out", platform=req.entity.platform, account_id=req.entity.account_id)
-        return result
+
+        def attempt(again: bool) -> ExecResult:
+            recorded = self._recorded(req) if again else None
+            if recorded is not None:  # the last response was lost: the change is made
+                return recorded
+            lost = self._faults.on_call(req.entity)
+            result = self._execute(req)
+            if lost:
+                raise TransientError("timed out", platform=req.entity.platform, account_id=req.entity.account_id)
+            return result
+
+        return self._retried(attempt)
 
     def rollback(self, plan: dict[str, Any], key: EntityKey) -> ExecResult:
         self._check_platform(key)
-        lost = self._faults.on_call(key)
         where = _where(key)
         try:
             parsed = RollbackPlan.from_dict(plan)
@@ -262,36 +287,50 @@ class DemoSandbox(Adapter):
                 raise PermanentError(f"not a rollback plan: {plan!r}", **where)
             restore = _negative(restore, where) if restore is not None else None
             expect = _negative(expect, where) if expect is not None else None
-        result = self._change(key, parsed.type, attr, restore, action_id=None, expect=expect)
-        if lost:
-            raise TransientError("timed out", **where)
-        return result
+
+        def attempt(again: bool) -> ExecResult:
+            # a rollback reads the state before changing it: after a lost response it finds it restored
+            lost = self._faults.on_call(key)
+            result = self._change(key, parsed.type, attr, restore, action_id=None, expect=expect)
+            if lost:
+                raise TransientError("timed out", **where)
+            return result
+
+        return self._retried(attempt)
 
     def execute_batch(self, reqs: list[ActionRequest]) -> dict[str, ExecResult]:
         """Execute `reqs` in one call: each change in its own transaction, so successes stay applied."""
         for req in reqs:
             self._check_platform(req.entity)
-        lost = self._faults.on_call(reqs[0].entity if reqs else None)
-        partial = self._faults.take_partial()
-        succeeded: dict[str, ExecResult] = {}
-        failed: dict[str, str] = {}
-        for i, req in enumerate(reqs):
-            try:
-                if partial and i == len(reqs) - 1:
-                    raise PermanentError("rejected by the sandbox (partial fault)", **_where(req.entity))
-                succeeded[req.action_id] = self._execute(req)
-            except AdapterError as exc:
-                failed[req.action_id] = str(exc)
-        if lost:
-            raise TransientError("timed out", platform=self.platform)
-        if failed:
-            raise PartialFailure(
-                f"{len(failed)} of {len(reqs)} changes failed",
-                succeeded=succeeded,
-                failed=failed,
-                platform=self.platform,
-            )
-        return succeeded
+
+        def attempt(again: bool) -> dict[str, ExecResult]:
+            lost = self._faults.on_call(reqs[0].entity if reqs else None)
+            partial = self._faults.take_partial()
+            succeeded: dict[str, ExecResult] = {}
+            failed: dict[str, str] = {}
+            for i, req in enumerate(reqs):
+                recorded = self._recorded(req) if again else None
+                if recorded is not None:
+                    succeeded[req.action_id] = recorded
+                    continue
+                try:
+                    if partial and i == len(reqs) - 1:
+                        raise PermanentError("rejected by the sandbox (partial fault)", **_where(req.entity))
+                    succeeded[req.action_id] = self._execute(req)
+                except AdapterError as exc:
+                    failed[req.action_id] = str(exc)
+            if lost:
+                raise TransientError("timed out", platform=self.platform)
+            if failed:
+                raise PartialFailure(
+                    f"{len(failed)} of {len(reqs)} changes failed",
+                    succeeded=succeeded,
+                    failed=failed,
+                    platform=self.platform,
+                )
+            return succeeded
+
+        return self._retried(attempt)
 
     # -- what the evaluator overlays on the demo entities
 
@@ -318,6 +357,29 @@ class DemoSandbox(Adapter):
         return rows
 
     # -- internals
+
+    def _retried(self, attempt: Callable[[bool], T]) -> T:
+        """`attempt(again)` under the retry policy; `again` is False for the first try only."""
+        tries = itertools.count()
+        return self.retry_policy.run(lambda: attempt(next(tries) > 0), sleep=self.sleep)
+
+    def _recorded(self, req: ActionRequest) -> ExecResult | None:
+        """What the ledger holds for this very change (its action id, type and entity), or None."""
+        if not req.action_id:
+            return None
+        db = self._connect()
+        try:
+            done = db.execute(
+                "SELECT type, platform, account_id, level, entity_id, result, rollback_plan FROM changes "
+                "WHERE action_id = ? AND kind = 'execute'",
+                (req.action_id,),
+            ).fetchone()
+        finally:
+            db.close()
+        if done is None or tuple(done)[:5] != (req.type, *_key_args(req.entity)):
+            return None
+        plan = json.loads(done["rollback_plan"]) if done["rollback_plan"] else None
+        return ExecResult(json.loads(done["result"]), plan)
 
     def _connect(self) -> sqlite3.Connection:
         # One connection per operation: adapters may be called from several threads, and
@@ -444,6 +506,18 @@ def _complete(db: sqlite3.Connection, seq: int, result: dict, plan: dict | None)
         "UPDATE changes SET result = ?, rollback_plan = ? WHERE seq = ?",
         (json.dumps(result), json.dumps(plan) if plan is not None else None, seq),
     )
+
+
+def _batch_size(text: str) -> int:
+    if not text.strip():
+        return 1
+    try:
+        size = int(text)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise ValueError(f"{BATCH_ENV}: cannot read {text!r}; expected a whole number of actions, 1 or more")
+    return size
 
 
 def _where(key: EntityKey) -> dict[str, str]:

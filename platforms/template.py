@@ -19,7 +19,8 @@ name) supplies only:
   can read many entities in one call (a batch reads them all before writing);
 - `write(change) -> Written`: one attribute of one entity (`Change`: the canonical value
   and, for money, the wire value the template converted); `write_batch(changes)` when the
-  platform has a batch endpoint (one result or AdapterError per change);
+  platform has a batch endpoint (one result or AdapterError per change), with
+  `max_batch` set to the most changes one call takes (`rulerun apply` groups that many);
 - negative keywords are the attribute `negative_keyword` of `write` (value None removes
   `change.current`), where the platform has them;
 - `probe() -> str`: the cheapest authenticated call, for `rulerun connections`;
@@ -27,6 +28,18 @@ name) supplies only:
   platform runs on the account by itself, ...); none by default;
 - `map_error(exc) -> AdapterError | None`: its SDK's errors as the typed errors
   (engine/core/execution.py); None leaves the template's PermanentError.
+
+Retries (the policy: engine/core/retry.py) are per API call. An HTTP platform makes its
+calls with `self.http_client(...)` (platforms/http.py), which retries each request; an
+SDK platform passes each SDK call through `self.call(fn, ...)`, each page of a paged read
+included, so a read resumes at the page that failed. A platform that learns from its
+responses how long to wait turns it into the error's `retry_after` (in `map_error`) or
+calls `self.pause(seconds, why)`. All waiting goes through `self.sleep` (tests replace
+it). `retry_policy` holds the numbers; a platform may declare its own.
+
+Writes are retried as a step: `execute`, `execute_batch` and `rollback` read the live
+state, write, and on a retryable failure read again and write only what is still not so
+(calls inside the step run once). A batch retries only the changes that failed.
 
 Idempotency survives a new process: before writing, the template reads the live state,
 and when it already shows the requested change nothing is written and the result carries
@@ -41,12 +54,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from abc import abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from engine.core import money
 from engine.core.actions import (
@@ -68,9 +82,14 @@ from engine.core.execution import (
     PartialFailure,
     PermanentError,
 )
+from engine.core.retry import RetryPolicy, single_attempt
 from platforms.adapter import Account, Adapter, Fetched
 
+if TYPE_CHECKING:
+    from platforms.http import HttpClient
+
 log = logging.getLogger("rulerun.platforms")
+T = TypeVar("T")
 
 
 class _SecretMask(logging.Filter):
@@ -124,11 +143,14 @@ class LiveAdapter(Adapter):
 
     # Loggers of the platform's transport that may write a credential (a token in a logged URL)
     transport_loggers: tuple[str, ...] = ()
+    # How the platform's calls are retried (engine/core/retry.py); a platform may declare its own
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
 
     def __init__(self, account: Account, catalog: Catalog | None = None):
         self.account = account
         self.platform = account.platform
         self.catalog = catalog or load_catalog()
+        self.sleep: Callable[[float], None] = time.sleep  # every wait goes through it (tests record)
         self._done: dict[str, ExecResult] = {}
         _MASK.secrets.update(self.secrets())
         for name in self.transport_loggers:
@@ -155,15 +177,16 @@ class LiveAdapter(Adapter):
         """The cheapest authenticated call; returns what it saw (e.g. the account's name)."""
 
     def states(self, keys: list[EntityKey]) -> list[dict[str, Any] | AdapterError]:
-        """The live states of several entities, one state or PermanentError each; the default reads them one by one.
+        """The live states of several entities, one state or error each; the default reads them one by one.
 
-        An error that concerns the whole call (auth, rate limit, transient) is raised, not returned.
+        An error that concerns the whole call (auth; a rate limit on a call reading them all) is raised.
         """
         out: list[dict[str, Any] | AdapterError] = []
         for key in keys:
             try:
-                out.append(self.state(key))
-            except PermanentError as exc:
+                with self.calling(f"reading {key.level} {key.entity_id}"):
+                    out.append(self.state(key))
+            except AdapterError as exc:
                 if isinstance(exc, AuthError):
                     raise
                 out.append(exc)
@@ -176,15 +199,21 @@ class LiveAdapter(Adapter):
     def write_batch(self, changes: list[Change]) -> list[Written | AdapterError]:
         """Several changes; one result or error per change. The default writes them one by one.
 
-        An error that concerns the whole call (auth, rate limit, transient) is raised, not returned.
+        An AuthError is raised. A retryable error (a rate limit, a dropped connection) is
+        the result of that change and of the ones after it, which are not sent: the write
+        step retries them after waiting.
         """
         out: list[Written | AdapterError] = []
-        for change in changes:
+        for i, change in enumerate(changes):
             try:
-                out.append(self.write(change))
-            except PermanentError as exc:
-                if isinstance(exc, AuthError):
-                    raise
+                with self.calling(f"writing {change.attribute} of {change.key.level} {change.key.entity_id}"):
+                    out.append(self.write(change))
+            except AuthError:
+                raise
+            except AdapterError as exc:
+                if exc.retryable:
+                    out.extend([exc] * (len(changes) - i))
+                    break
                 out.append(exc)
         return out
 
@@ -207,6 +236,37 @@ class LiveAdapter(Adapter):
 
     # ------------------------------------------------------------------ helpers for platforms
 
+    def call(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """One API call, `fn(*args, **kw)`, retried under `retry_policy`.
+
+        An SDK exception is typed through `map_error` to decide whether to retry and how
+        long to wait; the last one is re-raised as it came (the enclosing `calling`, or the
+        template around `read`, `state`, `write` and `probe`, names and types it).
+        """
+        return self.retry_policy.run(lambda: fn(*args, **kw), sleep=self._sleep, classify=self._typed)
+
+    def pause(self, seconds: float, why: str) -> None:
+        """Wait before the next call because the platform's responses ask to slow down (capped by the policy)."""
+        where = f"{self.platform} account {self.account.account_id}"
+        self.retry_policy.pause(seconds, sleep=self._sleep, why=f"{where}: {why}")
+
+    def http_client(self, base_url: str, **kw: Any) -> HttpClient:
+        """An HttpClient (platforms/http.py) for this account, under this adapter's retry policy and sleep.
+
+        Keyword arguments go to HttpClient: `headers` (treated as secrets), `timeout`,
+        `wait_from`, `error_from`.
+        """
+        from platforms.http import HttpClient
+
+        return HttpClient(
+            base_url,
+            platform=self.platform,
+            account_id=self.account.account_id,
+            policy=self.retry_policy,
+            sleep=self._sleep,
+            **kw,
+        )
+
     def error(self, cls: type[AdapterError], message: str, **kw: Any) -> AdapterError:
         return cls(self.scrub(message), platform=self.platform, account_id=self.account.account_id, **kw)
 
@@ -226,6 +286,14 @@ class LiveAdapter(Adapter):
             err = self.map_error(exc) or PermanentError(f"unexpected response ({type(exc).__name__}: {exc})")
             err.message = f"{what}: {err.message}" if what else err.message
             raise self._own(err) from None
+
+    def _sleep(self, seconds: float) -> None:
+        self.sleep(seconds)  # looked up at each wait: a test may replace `sleep` after the client exists
+
+    def _typed(self, exc: BaseException) -> AdapterError | None:
+        if isinstance(exc, AdapterError):
+            return self._own(exc)
+        return self._own(mapped) if isinstance(exc, Exception) and (mapped := self.map_error(exc)) else None
 
     def _own(self, err: AdapterError) -> AdapterError:
         err.platform = err.platform or self.platform
@@ -292,13 +360,19 @@ class LiveAdapter(Adapter):
         return done[req.action_id]
 
     def execute_batch(self, reqs: list[ActionRequest]) -> dict[str, ExecResult]:
-        """One batch write for the whole list where the platform has one; PartialFailure names each failure."""
+        """One batch write for the whole list where the platform has one; PartialFailure names each failure.
+
+        When nothing succeeded and every change failed with one error (the whole call
+        failed), that error is raised.
+        """
         done, errors = self._run(reqs)
+        if errors and not done and len({id(err) for err in errors.values()}) == 1:
+            raise next(iter(errors.values()))
         if errors:
             raise PartialFailure(
                 f"{len(errors)} of {len(reqs)} changes failed",
                 succeeded=done,
-                failed={action_id: err.message for action_id, err in errors.items()},
+                failed={action_id: str(err) for action_id, err in errors.items()},
                 platform=self.platform,
                 account_id=self.account.account_id,
             )
@@ -315,6 +389,32 @@ class LiveAdapter(Adapter):
     # ------------------------------------------------------------------ internals
 
     def _run(self, reqs: list[ActionRequest]) -> tuple[dict[str, ExecResult], dict[str, AdapterError]]:
+        """The write step under the retry policy: each attempt reads again and writes what is still not so."""
+        done: dict[str, ExecResult] = {}
+        errors: dict[str, AdapterError] = {}
+        todo = list(reqs)
+
+        def attempt() -> None:
+            nonlocal todo
+            try:
+                with single_attempt():
+                    ok, failed = self._write_step(todo)
+            except AdapterError as exc:  # the whole call failed (auth, a dropped connection): every change did
+                ok, failed = {}, {req.action_id: self._own(exc) for req in todo}
+            done.update(ok)
+            errors.update(failed)
+            for action_id in ok:
+                errors.pop(action_id, None)
+            todo = [req for req in todo if req.action_id in failed and failed[req.action_id].retryable]
+            if todo:
+                raise failed[todo[0].action_id]  # the policy waits as it asks, then these go again
+
+        with suppress(AdapterError):  # each change's last error is in `errors`
+            self.retry_policy.run(attempt, sleep=self._sleep)
+        return done, errors
+
+    def _write_step(self, reqs: list[ActionRequest]) -> tuple[dict[str, ExecResult], dict[str, AdapterError]]:
+        """One attempt: read each entity's live state, then one write (a batch where the platform has one)."""
         done: dict[str, ExecResult] = {}
         errors: dict[str, AdapterError] = {}
         pending: list[tuple[ActionRequest, Change]] = []
@@ -322,7 +422,7 @@ class LiveAdapter(Adapter):
         for req in reqs:
             try:
                 prepared = self._prepare(req, read)
-            except PermanentError as exc:
+            except AdapterError as exc:
                 if isinstance(exc, AuthError):
                     raise
                 errors[req.action_id] = self._own(exc)

@@ -112,7 +112,9 @@ def test_approve_then_apply_executes_the_approved_action(ws):
 def test_rejected_action_never_runs(ws):
     assert rr(ws, "apply").returncode == 0
     (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
-    assert rr(ws, "approvals", "reject", queued["action_id"], "--note", "no").returncode == 0
+    rejected = rr(ws, "approvals", "reject", queued["action_id"], "--note", "no", "--by", "maria", "--format", "json")
+    assert rejected.returncode == 0, rejected.stderr
+    assert json.loads(rejected.stdout) == {"action_id": queued["action_id"], "decision": "rejected", "by": "maria"}
     rr(ws, "apply")
     assert queued["action_id"] not in sandbox_calls(ws)
     bad = rr(ws, "approvals", "approve", queued["action_id"])
@@ -180,6 +182,45 @@ def test_crash_at_each_step_never_repeats_or_loses_an_action(ws, point):
     calls = sandbox_calls(ws)
     assert sorted(calls) == sorted(expected)  # every action exactly once: none twice, none lost
     assert {r["action_id"] for r in log_rows(ws, "--status", "executed")} == expected
+
+
+BATCH = {"RULERUN_SANDBOX_BATCH": "10"}  # the sandbox takes batches, as a platform with a batch endpoint
+
+
+def first_batch(p: dict, size: int = 10) -> set[str]:
+    """The actions apply sends in its first batch: the first account's, in plan order, one per entity."""
+    auto = [a for a in p["actions"] if a["action_id"] in auto_actions(p)]
+    account = (auto[0]["platform"], auto[0]["account_id"])
+    batch: list[dict] = []
+    for a in (a for a in auto if (a["platform"], a["account_id"]) == account):
+        if len(batch) == size or any((b["level"], b["entity_id"]) == (a["level"], a["entity_id"]) for b in batch):
+            break
+        batch.append(a)
+    return {a["action_id"] for a in batch}
+
+
+@pytest.mark.parametrize("point", ["before_call", "after_call"])
+def test_a_crash_around_a_batch_call_never_repeats_or_loses_an_action(ws, point):
+    p = plan(ws)
+    expected, first = auto_actions(p), first_batch(p)
+    assert len(first) > 1
+    crashed = rr(ws, "apply", env={**BATCH, "RULERUN_CRASH_AT": point})
+    assert crashed.returncode == -signal.SIGKILL
+    # killed after the batch call, before any outcome was logged: the whole batch is in doubt
+    assert set(sandbox_calls(ws)) == (set() if point == "before_call" else first)
+    res = rr(ws, "apply", env=BATCH)
+    assert res.returncode == 0, res.stderr
+    assert sorted(sandbox_calls(ws)) == sorted(expected)  # every action exactly once, none replayed
+    assert {r["action_id"] for r in log_rows(ws, "--status", "executed")} == expected
+    if point == "after_call":  # each action of the batch settled from the live state
+        assert f"{len(first)} reconciled" in res.stdout
+
+
+def test_lost_responses_and_faults_in_batches_change_nothing_twice(ws):
+    expected = auto_actions(plan(ws))
+    res = rr(ws, "apply", env={**BATCH, "RULERUN_SANDBOX_FAULTS": "lostx1,503x1,lostx1"})
+    assert res.returncode == 0, res.stderr
+    assert sorted(sandbox_calls(ws)) == sorted(expected)
 
 
 def test_two_applies_at_once_execute_nothing_twice(ws):
@@ -389,8 +430,8 @@ def test_rollback_refuses_a_changed_entity_unless_forced(ws):
     key = EntityKey(bid["platform"], bid["account_id"], bid["level"], bid["entity_id"])
     now_bid = bid["payload"]["after"]["bid"]
     # someone changes the bid in the platform's own UI after rulerun did
-    from engine.cli.apply_commands import store_baseline
     from engine.core.catalog import load_catalog
+    from engine.data.entities import store_baseline
     from engine.data.sources import parse_source
     from engine.data.store import Store
 
@@ -411,9 +452,10 @@ def test_rollback_refuses_a_changed_entity_unless_forced(ws):
 def test_emergency_stop_is_checked_before_every_single_action(tmp_path):
     """Engaging the stop while an apply runs halts it before its next action (in-process, real log and sandbox)."""
     from engine.apply.actionlog import open_log
+    from engine.apply.adapters import Platforms
     from engine.apply.executor import Executor, apply_plan
-    from engine.cli.apply_commands import Platforms, store_baseline
     from engine.core.catalog import load_catalog
+    from engine.data.entities import store_baseline
     from engine.data.sources import parse_source
     from engine.data.store import Store
     from engine.evaluation.evaluate import build_plan, default_as_of

@@ -10,22 +10,15 @@ from itertools import pairwise
 
 import pytest
 
-from engine.apply.executor import parse_duration
-from engine.authoring.backtest import (
-    OUTCOMES,
-    Backtest,
-    Simulation,
-    backtest_command,
-    render_chart,
-    render_markdown,
-    render_table,
-    run_backtest,
-)
+from engine.authoring.backtest import OUTCOMES, Backtest, Simulation, run_backtest
+from engine.cli.authoring_commands import backtest_command
 from engine.core.catalog import load_catalog
 from engine.core.errors import RulerunError, UsageError
 from engine.core.plan import PlannedAction
 from engine.data.sources import parse_source
 from engine.data.store import Store
+from engine.output.backtest import render_chart, render_markdown, render_table
+from engine.rules.durations import parse_duration
 from engine.rules.loader import load_project
 from tests.helpers.cli import REPO
 

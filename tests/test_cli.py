@@ -9,7 +9,7 @@ import sys
 import jsonschema
 import pytest
 
-from engine.rules.schemagen import all_schemas
+from engine.authoring.schemas import all_schemas
 from tests.helpers.cli import REPO, run
 from tests.helpers.data import constant_days, entity, october, write_source
 from tests.helpers.rules import PINTEREST_WORKFLOW, pinterest_rules

@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from engine.authoring.diff import compare_plans, diff_command, effects
+from engine.authoring.diff import compare_plans, effects
+from engine.cli.authoring_commands import diff_command
 from engine.core.errors import RulerunError, ValidationFailed
 from engine.core.plan import PlannedAction
 from tests.helpers.cli import REPO

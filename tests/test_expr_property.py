@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from engine.language.expr import ExprError, Ref, Type, compile_expr
 from engine.language.expr.functions import finite
 from engine.language.expr.reference import evaluate
-from engine.language.expr.sqlgen import SqlProgram, quote_ident
+from engine.language.expr.sqlgen import SqlProgram
+from engine.language.sql import quote_ident
 
 AS_OF = date(2026, 11, 1)
 NUMS = ["x0", "x1", "x2", "x3"]

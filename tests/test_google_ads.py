@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -32,23 +33,31 @@ def fake():
     server.stop()
 
 
-def make_adapter(fake, monkeypatch, account_id=ACCOUNT, token=None):
+def make_adapter(fake, monkeypatch, account_id=ACCOUNT, token=None, waits=None):
+    """An adapter on the fake whose waits go to `waits` (or nowhere), never to a real sleep."""
     from google.oauth2.credentials import Credentials
 
     from platforms.google.adapter import GoogleAdsAdapter
     from tests.fakes.google_ads_fake import TOKEN
 
     monkeypatch.setenv("GOOGLE_ADS_DEVELOPER_TOKEN", DEV_TOKEN)
-    return GoogleAdsAdapter(
+    ad = GoogleAdsAdapter(
         Account("google", account_id, endpoint=fake.endpoint),
         credentials=Credentials(token=token or TOKEN),
         insecure=True,
     )
+    ad.sleep = (waits if waits is not None else []).append
+    return ad
 
 
 @pytest.fixture
-def adapter(fake, monkeypatch):
-    ad = make_adapter(fake, monkeypatch)
+def waits() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def adapter(fake, monkeypatch, waits):
+    ad = make_adapter(fake, monkeypatch, waits=waits)
     yield ad
     ad.close()
 
@@ -221,28 +230,54 @@ def test_partial_failure_per_operation(adapter, fake):
     assert "FIELD_HAS_SUBFIELDS" in str(single.value) and ACCOUNT in str(single.value)
 
 
-def test_quota_error_is_rate_limited_then_succeeds(adapter, fake):
+def test_quota_error_waits_googles_retry_delay_then_succeeds(adapter, fake, waits):
     k = key("campaign", "12")
     r = req("q", k, "pause", {"status": "active"}, {"status": "paused"})
     fake.fail_next("quota", method="MutateCampaignsRequest")
+    assert adapter.execute(r).result["status"] == "paused"
+    assert waits == [7.0]  # the quota error's retry_delay
+    assert fake.account.campaigns["12"]["status"] == "PAUSED"
+    assert fake.methods_called().count("MutateCampaignsRequest") == 2
+
+    fake.fail_next("quota")
+    assert len(adapter.fetch(D0, D1).entities) == 12 and waits == [7.0, 7.0]
+
+
+def test_quota_error_on_every_attempt_is_rate_limited(adapter, fake, waits):
+    r = req("q", key("campaign", "12"), "pause", {"status": "active"}, {"status": "paused"})
+    fake.fail_next("quota", n=4, method="MutateCampaignsRequest")
     with pytest.raises(RateLimited) as err:
         adapter.execute(r)
     assert err.value.retryable and err.value.retry_after == 7
-    assert fake.account.campaigns["12"]["status"] == "ENABLED"
-    adapter.execute(r)  # the caller's retry
-    assert fake.account.campaigns["12"]["status"] == "PAUSED"
-
-    fake.fail_next("quota")
-    with pytest.raises(RateLimited):
-        adapter.fetch(D0, D1)
-    assert len(adapter.fetch(D0, D1).entities) == 12
+    assert waits == [7.0, 7.0, 7.0] and fake.account.campaigns["12"]["status"] == "ENABLED"
 
 
-def test_unavailable_is_transient(adapter, fake):
-    fake.fail_next("unavailable")
+def test_unavailable_is_transient(adapter, fake, waits):
+    fake.fail_next("unavailable", n=4)
     with pytest.raises(TransientError) as err:
         adapter.fetch(D0, D1)
-    assert err.value.retryable
+    assert err.value.retryable and len(waits) == 3
+
+
+def test_a_failed_query_is_retried_alone(fake, monkeypatch, waits):
+    recorded, failed = fake.record, []
+
+    def record(method, request):  # the fake answers the keyword query UNAVAILABLE, once
+        kind = recorded(method, request)
+        keywords = method == "SearchGoogleAdsStreamRequest" and "FROM ad_group_criterion" in request.query
+        if keywords and not failed:
+            failed.append(request.query)
+            return "unavailable"
+        return kind
+
+    monkeypatch.setattr(fake, "record", record)
+    ad = make_adapter(fake, monkeypatch, waits=waits)
+    got = ad.fetch(D0, D1)
+    ad.close()
+    queries = Counter(r.query for m, r in fake.calls if m == "SearchGoogleAdsStreamRequest")
+    assert [q for q, n in queries.items() if n > 1] == [q for q in queries if "FROM ad_group_criterion" in q]
+    assert all(n == 1 for q, n in queries.items() if "FROM ad_group_criterion" not in q)  # nothing read twice
+    assert len(waits) == 1 and len(got.entities) == 12 and ad.api_calls == sum(queries.values())
 
 
 def test_auth_error_never_shows_credentials(fake, monkeypatch):
@@ -319,13 +354,10 @@ def test_usd_micros_round_to_the_cent_not_below(adapter, fake):
     assert fake.account.budgets["502"] == 33_510_000  # a multiple of 10,000 micros: accepted
 
 
-def test_revoked_refresh_token_is_an_auth_error_never_retried(adapter, fake):
-    from engine.core.execution import with_retries
-
+def test_revoked_refresh_token_is_an_auth_error_never_retried(adapter, fake, waits):
     fake.fail_next("invalid_grant", n=5)
-    waits: list[float] = []
     with pytest.raises(AuthError) as err:
-        with_retries(lambda: adapter.check_connection(), sleep=waits.append)
+        adapter.check_connection()
     assert "GOOGLE_ADS_REFRESH_TOKEN" in str(err.value) and not err.value.retryable
     assert waits == [] and len(fake.calls) == 1  # one call, no retry
 

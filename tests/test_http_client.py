@@ -7,12 +7,14 @@ import logging
 import socket
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from engine.core.execution import AdapterError, AuthError, PermanentError, RateLimited, TransientError
+from engine.core.retry import MAX_WAIT_ENV, RetryPolicy, single_attempt
 from platforms.http import HttpClient, parse_retry_after
 
 TOKEN = "Bearer sk-live-7f3a9c2e5b1d8f40"
@@ -141,10 +143,19 @@ def test_a_429_after_the_last_attempt_is_rate_limited(server, sleeps):
     assert len(server.requests) == 2 and sleeps == [1.0]
 
 
-def test_retry_after_over_max_wait_is_capped(server, sleeps):
+def test_retry_after_over_max_wait_is_not_called_again_in_this_run(server, sleeps):
+    # calling again before the platform said would only be refused again: the error goes up at once
     server.script = [Reply(429, "", {"Retry-After": "3600"}), Reply(200)]
-    client(server, sleeps, max_wait=5).request("GET", "/x")
-    assert sleeps == [5.0]
+    with pytest.raises(RateLimited) as err:
+        client(server, sleeps, max_wait=5).request("GET", "/x")
+    assert err.value.retry_after == 3600.0
+    assert len(server.requests) == 1 and sleeps == []
+
+
+def test_a_503_with_retry_after_waits_that_long(server, sleeps):
+    server.script = [Reply(503, "", {"Retry-After": "3"}), Reply(200)]
+    assert client(server, sleeps).request("GET", "/x").status_code == 200
+    assert sleeps == [3.0]
 
 
 def test_retry_after_as_an_http_date(server, sleeps):
@@ -152,9 +163,14 @@ def test_retry_after_as_an_http_date(server, sleeps):
     assert parse_retry_after("Sun, 01 Nov 2026 06:00:30 GMT", now=now) == 30.0
     assert parse_retry_after("Sun, 01 Nov 2026 05:59:00 GMT", now=now) == 0.0
     assert parse_retry_after("soon", now=now) is None and parse_retry_after(None) is None
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    server.script = [Reply(429, "", {"Retry-After": soon}), Reply(200)]
+    client(server, sleeps).request("GET", "/x")
+    assert len(sleeps) == 1 and 28.0 <= sleeps[0] <= 30.0
     server.script = [Reply(429, "", {"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"}), Reply(200)]
-    client(server, sleeps, max_wait=7).request("GET", "/x")
-    assert sleeps == [7.0]
+    with pytest.raises(RateLimited):
+        client(server, sleeps, max_wait=7).request("GET", "/x")
+    assert len(sleeps) == 1
 
 
 def test_a_refused_connection_is_transient(sleeps):
@@ -205,3 +221,45 @@ def test_clients_share_one_verifying_tls_context():
 
     assert _tls() is _tls()  # built once: reading the CA bundle for every client is slow
     assert _tls().verify_mode == ssl.CERT_REQUIRED and _tls().check_hostname
+
+
+def test_inside_a_write_step_a_request_is_sent_once(server, sleeps):
+    server.script = [Reply(503), Reply(200)]
+    with single_attempt(), pytest.raises(TransientError):
+        client(server, sleeps).request("POST", "/ad_groups")
+    assert len(server.requests) == 1 and sleeps == []
+
+
+def test_a_quota_header_on_a_success_pauses_before_the_next_call(server, sleeps):
+    def remaining(response):  # a platform whose header says the window is spent, and when it resets
+        if response.headers.get("X-RateLimit-Remaining") == "0":
+            return float(response.headers["X-RateLimit-Reset"])
+        return None
+
+    server.script = [Reply(200, "{}", {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "4"}), Reply(200, "{}")]
+    http = client(server, sleeps, wait_from=remaining)
+    http.request("GET", "/a")
+    http.request("GET", "/b")
+    assert sleeps == [4.0] and len(server.requests) == 2
+
+
+def test_an_error_in_a_200_body_is_typed_and_retried(server, sleeps):
+    def body_code(response):  # an API that answers HTTP 200 with {"code": 40100} when rate limited
+        if response.json().get("code") == 40100:
+            return RateLimited("request too frequent (code 40100)", retry_after=1.0)
+        return None
+
+    server.script = [Reply(200, '{"code": 40100}'), Reply(200, '{"code": 0, "data": {"id": 7}}')]
+    assert client(server, sleeps, error_from=body_code).json("GET", "/x")["data"] == {"id": 7}
+    assert sleeps == [1.0] and len(server.requests) == 2
+
+
+def test_a_policy_and_the_environment_cap_the_waits(server, sleeps, monkeypatch):
+    server.script = [Reply(500), Reply(500), Reply(200)]
+    policy = RetryPolicy(max_attempts=3, base=10.0, jitter=0.0, max_wait=15.0)
+    assert client(server, sleeps, policy=policy).request("GET", "/x").status_code == 200
+    assert sleeps == [10.0, 15.0]
+    monkeypatch.setenv(MAX_WAIT_ENV, "0")
+    server.script = [Reply(500), Reply(200)]
+    assert client(server, sleeps, policy=policy).request("GET", "/x").status_code == 200
+    assert sleeps[2:] == [0.0]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.authoring.lint import lint_command, lint_project
+from engine.authoring.lint import lint_project
+from engine.cli.check_commands import lint_command
 from engine.core.catalog import load_catalog
 from engine.core.errors import ValidationFailed
 from engine.rules.loader import load_project
@@ -507,8 +508,8 @@ def test_never_fires_and_shadowing_are_sound():
     from engine.authoring.lint import _conjuncts, _implies, _never, _scenarios
     from engine.language.expr import Type, compile_expr
     from engine.language.expr.reference import Reference
-    from engine.language.scope import RuleScope
     from engine.rules.model import ActionSpec, Operator, Project, Rule, Threshold
+    from engine.rules.scope import RuleScope
 
     thresholds = {
         "t": Threshold("t", 250.0, {"bot": 300.0, "dot": 220.0}),

@@ -7,6 +7,7 @@ CLI runs in subprocesses with credentials in their environment, as cron would ru
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -101,8 +102,14 @@ def test_a_500_mid_page_is_retried_and_a_bad_token_fails_cleanly(ws, fake):
     import duckdb
 
     fake.fail_page(1)
-    recovered = cli(ws, "sync", "--since", "2026-01-01")
+    # RULERUN_RETRY_MAX_WAIT=0: the retry goes at once, the test never sleeps
+    recovered = cli(ws, "sync", "--since", "2026-01-01", env={"RULERUN_RETRY_MAX_WAIT": "0"})
     assert recovered.returncode == 0 and "1 of 1 account(s)" in recovered.stdout, recovered.stdout
+    edges = ("campaigns", "adsets", "ads", "insights")
+    gets = [(path, p) for m, path, p in fake.requests if m == "GET" and path.rsplit("/", 1)[-1] in edges]
+    pages = Counter((path, p.get("after")) for path, p in gets)
+    repeated = [page for page, n in pages.items() if n > 1]
+    assert len(repeated) == 1 and repeated[0][1] is not None  # only the failed page, asked again with its cursor
 
     root, _ = ws
     state = root / ".rulerun" / "metrics.duckdb"

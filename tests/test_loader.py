@@ -315,3 +315,27 @@ def test_impossible_dates_are_diagnostics_not_crashes(tmp_path):
     (p,) = problems
     assert (p.line, p.col) == (1, 4) and "not a valid date" in p.message
     assert doc.data == {"a": "2026-11-31", "b": "ok"}
+
+
+@pytest.mark.parametrize("schedule", ["0 6 * * MON", "30 5 * * mon-fri", "*/15 6-18 * * 1-5", "0 6 1 JAN *", "@daily"])
+def test_cron_schedules_croniter_accepts_load(tmp_path, schedule):
+    (wf,) = load(pinterest_rules(tmp_path, workflow=PINTEREST_WORKFLOW.replace("0 6 * * *", schedule))).workflows
+    assert wf.schedule == schedule
+
+
+@pytest.mark.parametrize(
+    "schedule, reason",
+    [
+        ("99 99 99 99 99", "minute '99' is not valid"),
+        ("0 25 * * *", "hour '25' is not valid"),
+        ("0 6 * * FUNDAY", "weekday 'FUNDAY' is not valid"),
+        ("0 6 * *", "4 fields, not 5"),
+        ("0 0 6 * * *", "6 fields, not 5"),
+        ("@fortnightly", "unknown alias '@fortnightly'"),
+    ],
+)
+def test_invalid_cron_schedules_are_reported_at_the_schedule(tmp_path, schedule, reason):
+    err = one_error(pinterest_rules(tmp_path, workflow=PINTEREST_WORKFLOW.replace("0 6 * * *", schedule)))
+    assert err.file.endswith("daily_optimize.yaml") and (err.line, err.col) == (4, 11)
+    assert err.message == f"invalid cron schedule {schedule!r}: {reason}"
+    assert "minute (0-59) hour (0-23)" in err.hint

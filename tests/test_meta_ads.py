@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -30,8 +31,11 @@ def env(monkeypatch):
     monkeypatch.setenv("META_AD_ACCOUNT_ID", "act_123")
 
 
-def make(fake, account_id="act_123"):
-    return MetaAdsAdapter(Account("meta", account_id, endpoint=fake.url), poll_interval=0, max_polls=5)
+def make(fake, account_id="act_123", waits=None):
+    """An adapter on the fake whose waits go to `waits` (or nowhere), never to a real sleep."""
+    adapter = MetaAdsAdapter(Account("meta", account_id, endpoint=fake.url), poll_interval=0, max_polls=5)
+    adapter.sleep = (waits if waits is not None else []).append
+    return adapter
 
 
 def key(level, entity_id):
@@ -161,23 +165,44 @@ def test_unsupported_action_for_level(fake, env):
 
 
 def test_rate_limit_is_typed_with_retry_after(fake, env):
+    # Meta asks for 3 minutes (estimated_time_to_regain_access): longer than the policy waits, so not retried now
+    waits: list[float] = []
     fake.rate_limit(1, minutes=3)
     with pytest.raises(RateLimited) as err:
-        make(fake).fetch(date(2026, 1, 1), date(2026, 1, 2))
-    assert err.value.retry_after == 180.0
+        make(fake, waits=waits).fetch(date(2026, 1, 1), date(2026, 1, 2))
+    assert err.value.retry_after == 180.0 and waits == []
     assert "meta account act_123" in str(err.value)
-    fake.rate_limit(1, minutes=None)
+    fake.rate_limit(4, minutes=None)
     with pytest.raises(RateLimited) as err:
-        make(fake).read_state(key("campaign", "c1"))
-    assert err.value.retry_after is None
+        make(fake, waits=waits).read_state(key("campaign", "c1"))
+    assert err.value.retry_after is None and len(waits) == 3  # backoff between the 4 attempts
 
 
-def test_500_mid_page_is_transient_and_returns_nothing(fake, env):
+def test_a_rate_limit_within_the_wait_bound_is_waited_out(fake, env):
+    waits: list[float] = []
+    fake.rate_limit(1, minutes=0.5)
+    assert make(fake, waits=waits).read_state(key("campaign", "c1"))["status"] == "active"
+    assert waits == [30.0]  # estimated_time_to_regain_access, in minutes, honoured exactly
+
+
+def test_500_mid_page_retries_that_page_only(fake, env):
     fake.fail_page(2)
+    waits: list[float] = []
+    got = make(fake, waits=waits).fetch(date(2026, 1, 1), date(2026, 1, 3))
+    assert len(got.entities) == 3 + 4 + 5 and len(got.metrics) == 3 * 12 and len(waits) == 1
+    asked = Counter((path, p.get("level"), p.get("after")) for m, path, p in fake.requests if m == "GET")
+    repeated = [request for request, n in asked.items() if n > 1]
+    assert len(repeated) == 1 and repeated[0][2] is not None  # the failed follow-up page, asked again with its cursor
+    assert all(n == 1 for request, n in asked.items() if request[2] is None)  # no list started over from page 1
+
+
+def test_a_page_that_keeps_failing_fails_the_read_and_returns_nothing(fake, env):
+    fake.fail_page(2, times=4)
     adapter = make(fake)
     with pytest.raises(TransientError):
         adapter.fetch(date(2026, 1, 1), date(2026, 1, 3))
-    assert any("after" in p for _, _, p in fake.requests)
+    follow_ups = [p["after"] for m, _, p in fake.requests if m == "GET" and "after" in p]
+    assert len(follow_ups) == 5 and len(set(follow_ups[1:])) == 1  # the first page 2, then 4 attempts at the other
 
 
 def test_invalid_token_is_auth_error_without_the_token(fake, env, monkeypatch):

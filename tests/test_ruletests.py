@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from engine.authoring import ruletests
+from engine.cli.authoring_commands import test_command
 from engine.core.catalog import load_catalog
 from engine.core.errors import UsageError, ValidationFailed
 from engine.core.yamlpos import display_path
@@ -59,7 +60,7 @@ def write_tests(tmp_path: Path, text: str, name: str = "daily_optimize.test.yaml
 
 
 def run(rules: Path, *, paths: list[str] | None = None, run_regex=None, junit=None, fmt="text") -> int:
-    return ruletests.test_command(paths or [str(rules)], str(rules), run_regex, junit, fmt)
+    return test_command(paths or [str(rules)], str(rules), run_regex, junit, fmt)
 
 
 def position(text: str, marker: str) -> tuple[int, int]:
@@ -74,7 +75,7 @@ def position(text: str, marker: str) -> tuple[int, int]:
 
 def test_shipped_rule_tests_all_pass(monkeypatch, capsys):
     monkeypatch.chdir(REPO)  # the default path is the rules folder
-    assert ruletests.test_command([], None, None, None, "text") == 0
+    assert test_command([], None, None, None, "text") == 0
     lines = capsys.readouterr().out.strip().splitlines()
     total = len(ruletests.load_tests(ruletests.find_test_files([REPO / "rules"]), None, load_catalog()))
     assert total >= 30

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
@@ -16,6 +17,7 @@ from engine.core.execution import (
     RateLimited,
     TransientError,
 )
+from engine.core.retry import RetryPolicy
 from platforms import adapter_for
 from platforms.adapter import Adapter
 from platforms.sandbox import DemoSandbox
@@ -42,6 +44,17 @@ NEGATIVE = {"text": "free camera software", "match_type": "exact", "scope": "cam
 def baseline(key: EntityKey) -> dict | None:
     state = BASELINE.get(key)
     return dict(state) if state is not None else None
+
+
+def tried_once(sandbox: DemoSandbox) -> DemoSandbox:
+    """The sandbox with a one-attempt policy: each fault surfaces as the call's error."""
+    sandbox.retry_policy = RetryPolicy(max_attempts=1)
+    return sandbox
+
+
+def replays(sandbox: DemoSandbox) -> list[str]:
+    with sqlite3.connect(sandbox.path) as con:
+        return [r[0] for r in con.execute("SELECT action_id FROM replays")]
 
 
 @pytest.fixture
@@ -233,7 +246,7 @@ def test_unknown_entity_state(sandbox):
 
 
 def test_call_faults_raise_typed_errors_in_order(tmp_path):
-    sandbox = DemoSandbox(tmp_path, baseline, faults="429x2, 503x1, timeout x1")
+    sandbox = tried_once(DemoSandbox(tmp_path, baseline, faults="429x2, 503x1, timeout x1"))
     pause = REVERSIBLE[0][0]
     raised = []
     for _ in range(4):
@@ -248,11 +261,27 @@ def test_call_faults_raise_typed_errors_in_order(tmp_path):
     ]
     assert sandbox.read_state(CAMPAIGN)["status"] == "active"  # nothing reached the "platform"
     assert sandbox.execute(pause).result["status"] == "paused"
+    assert sandbox.waits == []
+
+
+def test_call_faults_are_retried_through_the_policy_on_a_simulated_clock(tmp_path):
+    sandbox = DemoSandbox(tmp_path, baseline, faults="429x2, 503x1")
+    assert sandbox.execute(REVERSIBLE[0][0]).result["status"] == "paused"
+    # the rate limits' own delay, then exponential backoff with jitter for the 5xx (attempt 3: 2 s + up to 0.5 s)
+    assert sandbox.waits[:2] == [0.01, 0.01] and 2.0 <= sandbox.waits[2] <= 2.5 and len(sandbox.waits) == 3
+    assert len(sandbox.changes()) == 1
+
+
+def test_faults_beyond_the_attempts_fail_the_call(tmp_path):
+    sandbox = DemoSandbox(tmp_path, baseline, faults="500x4")
+    with pytest.raises(TransientError, match="HTTP 500"):
+        sandbox.execute(REVERSIBLE[0][0])
+    assert len(sandbox.waits) == 3 and sandbox.read_state(CAMPAIGN)["status"] == "active"
 
 
 def test_rate_limit_fault_says_when_to_retry(tmp_path):
     with pytest.raises(RateLimited) as err:
-        DemoSandbox(tmp_path, baseline, faults="429").execute(REVERSIBLE[0][0])
+        tried_once(DemoSandbox(tmp_path, baseline, faults="429")).execute(REVERSIBLE[0][0])
     assert err.value.retry_after == 0.01 and err.value.retryable
 
 
@@ -265,7 +294,7 @@ def test_fail_fault_fails_that_action_only(tmp_path):
 
 
 def test_lost_response_is_applied_once(tmp_path):
-    sandbox = DemoSandbox(tmp_path, baseline, faults="lost")
+    sandbox = tried_once(DemoSandbox(tmp_path, baseline, faults="lost"))
     with pytest.raises(TransientError, match="timed out"):
         sandbox.execute(REVERSIBLE[0][0])
     assert sandbox.read_state(CAMPAIGN)["status"] == "paused"
@@ -274,11 +303,40 @@ def test_lost_response_is_applied_once(tmp_path):
     assert len(sandbox.changes()) == 1
 
 
+def test_a_lost_response_is_read_back_before_the_retry(tmp_path):
+    sandbox = DemoSandbox(tmp_path, baseline, faults="lost")
+    done = sandbox.execute(REVERSIBLE[0][0])
+    assert done.rollback_plan["type"] == "enable" and len(sandbox.waits) == 1
+    assert len(sandbox.changes()) == 1 and replays(sandbox) == []  # found in the ledger, not executed again
+    batch = [REVERSIBLE[4][0], REVERSIBLE[5][0]]
+    lost_batch = DemoSandbox(tmp_path, baseline, faults="lost")
+    assert set(lost_batch.execute_batch(batch)) == {"a-setbid", "a-chgbid"}
+    assert len(sandbox.changes()) == 3 and replays(sandbox) == []
+
+
+def test_a_lost_rollback_response_finds_it_restored(tmp_path):
+    done = DemoSandbox(tmp_path, baseline, faults="").execute(REVERSIBLE[0][0])
+    sandbox = DemoSandbox(tmp_path, baseline, faults="lost")
+    undone = sandbox.rollback(done.rollback_plan, CAMPAIGN)
+    assert undone.result == {"status": "active", "already": True} and len(sandbox.waits) == 1
+    assert [c["kind"] for c in sandbox.changes()] == ["execute", "rollback"]
+
+
 def test_faults_default_to_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("RULERUN_SANDBOX_FAULTS", "500")
     with pytest.raises(TransientError):
-        DemoSandbox(tmp_path, baseline).execute(REVERSIBLE[0][0])
+        tried_once(DemoSandbox(tmp_path, baseline)).execute(REVERSIBLE[0][0])
     DemoSandbox(tmp_path, baseline, faults="").execute(REVERSIBLE[0][0])  # "" turns them off
+
+
+def test_batch_size_defaults_to_one_and_reads_the_environment(tmp_path, monkeypatch):
+    assert DemoSandbox(tmp_path, baseline, faults="").max_batch == 1
+    monkeypatch.setenv("RULERUN_SANDBOX_BATCH", "25")
+    assert DemoSandbox(tmp_path, baseline, faults="").max_batch == 25
+    assert DemoSandbox(tmp_path, baseline, faults="", max_batch=3).max_batch == 3
+    monkeypatch.setenv("RULERUN_SANDBOX_BATCH", "lots")
+    with pytest.raises(ValueError, match="RULERUN_SANDBOX_BATCH: cannot read 'lots'"):
+        DemoSandbox(tmp_path, baseline, faults="")
 
 
 def test_a_bad_fault_spec_is_reported(tmp_path):

@@ -10,10 +10,10 @@ import jsonschema
 import pytest
 import yaml
 
+from engine.authoring.schemas import all_schemas, render
 from engine.core.actions import ACTIONS
 from engine.core.catalog import load_catalog
 from engine.output.reference_docs import TOPICS, markdown
-from engine.rules.schemagen import all_schemas, render
 from tests.helpers.cli import REPO
 
 SCHEMAS = REPO / "schemas"

@@ -1,22 +1,26 @@
 """`rulerun apply`: execute a plan exactly once, safely, and log everything.
 
 For every action the plan marks executable (planned or clamped, autonomy `auto`), and
-for every action a human approved earlier, apply runs, in order:
+for every action a human approved earlier, apply runs them in batches: the actions of
+one (platform, account), up to the adapter's `max_batch` at a time (1 unless the
+platform has a batch endpoint), never two on one entity in the same batch. For each batch:
 
-1. the emergency stop (checked before every single action, from the log and from the
-   RULERUN_EMERGENCY_STOP environment variable);
-2. the rate limit (max_actions_per_hour, counted from the log across runs) and the
-   rule's cooldown for that entity;
-3. pre-execution checks: credentials present, not rejected by a human, no similar
+1. the emergency stop (checked before every batch and again right before its call, from
+   the log and from the RULERUN_EMERGENCY_STOP environment variable);
+2. for each action: the rate limit (max_actions_per_hour, counted from the log across
+   runs, and the actions already admitted to the batch) and the rule's cooldown for that
+   entity; pre-execution checks: credentials present, not rejected by a human, no similar
    action failed on the entity in the last 24 hours, the entity's live state still
    equals the plan's `before`, and the guardrails still pass on fresh numbers;
-4. the intent is recorded in the log (a compare-and-set on the action id, which is the
-   idempotency key: rule, entity, action type and evaluation date), then the platform
-   call (retried with backoff on rate limits and transient errors), then the outcome
-   with the rollback plan, then a verification read.
+3. each action's intent is recorded in the log (a compare-and-set on the action id, which
+   is the idempotency key: rule, entity, action type and evaluation date), then one
+   platform call for the batch (the adapter retries rate limits and transient errors per
+   API call, engine/core/retry.py; apply does not retry on top), then each action's
+   outcome with its rollback plan (a partial failure settles each action on its own),
+   then a verification read per action.
 
-A crash anywhere leaves at most an `executing` row; the next apply reconciles it by
-reading the live state: applied means executed, not applied means it runs again.
+A crash anywhere leaves at most the batch's `executing` rows; the next apply reconciles
+each by reading the live state: applied means executed, not applied means it runs again.
 Actions needing approval are queued (expiring after 72 hours by default).
 """
 
@@ -24,35 +28,24 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from engine.core.actions import MONEY_ATTRIBUTES
+from engine.apply import slack
+from engine.apply.actionlog.values import now
+from engine.core.actions import OPERATIONS, undo_plan
 from engine.core.errors import EXIT_APPLY_FAILED, EXIT_OK, EXIT_STOPPED, RulerunError
-from engine.core.execution import ActionRequest, AdapterError, EntityKey, ExecResult, with_retries
+from engine.core.execution import ActionRequest, AdapterError, EntityKey, ExecResult, PartialFailure
 from engine.core.plan import Plan, PlannedAction
+from engine.rules.durations import parse_duration
+from engine.rules.workspace import APPROVAL_TTL
 
 STOP_ENV = "RULERUN_EMERGENCY_STOP"
 CRASH_ENV = "RULERUN_CRASH_AT"  # test hook: before_call | after_call | after_log
-APPROVAL_TTL = timedelta(hours=72)
 FAILURE_WINDOW = timedelta(hours=24)
-MAX_ATTEMPTS = 4
-MAX_RETRY_WAIT = 30.0
-STATE_KEYS = ("status", *MONEY_ATTRIBUTES)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def parse_duration(text: str) -> timedelta:
-    """`30m`, `12h`, `3d` (the cooldown notation)."""
-    unit = {"m": "minutes", "h": "hours", "d": "days"}[text[-1]]
-    return timedelta(**{unit: int(text[:-1])})
 
 
 def stop_from_env() -> str | None:
@@ -73,14 +66,6 @@ class Outcome:
         if self.stopped:
             return EXIT_STOPPED
         return EXIT_APPLY_FAILED if self.failed else EXIT_OK
-
-    def line(self) -> str:
-        order = ("executed", "reconciled", "failed", "queued", "blocked", "skipped", "dry_run", "not_executed")
-        parts = [f"{self.counts[k]} {k.replace('_', ' ')}" for k in order if self.counts[k]]
-        text = "Apply: " + (", ".join(parts) if parts else "nothing to do")
-        if self.stopped:
-            text += f" (emergency stop: {self.stopped})"
-        return text
 
 
 def log_row(a: PlannedAction, run_id: str, status: str | None = None) -> dict[str, Any]:
@@ -144,7 +129,7 @@ def state_matches(live: dict[str, Any], expected: dict[str, Any]) -> bool:
 
 
 class Executor:
-    """Runs the per-action protocol against one action log and the platforms' adapters."""
+    """Runs the per-action protocol, in batches, against one action log and the platforms' adapters."""
 
     def __init__(
         self,
@@ -154,7 +139,6 @@ class Executor:
         recheck: Callable[[PlannedAction], str | None],
         run_id: str,
         executed_by: str,
-        sleep: Callable[[float], None] = time.sleep,
     ):
         self.log = log
         self.adapter = adapter
@@ -162,7 +146,6 @@ class Executor:
         self.recheck = recheck  # fresh-numbers guardrail check: None, or why the action must not run
         self.run_id = run_id
         self.executed_by = executed_by
-        self.sleep = sleep
         self.outcome = Outcome()
 
     # -- stop, rate limit, cooldown -----------------------------------------------------------
@@ -173,11 +156,14 @@ class Executor:
         state = self.log.stop_state()
         return state.get("reason") or "engaged" if state else None
 
-    def _gate(self, a: PlannedAction) -> str | None:
-        """Why this action may not run now (rate limit, cooldown, pre-execution checks), or None."""
+    def _gate(self, a: PlannedAction, admitted: int = 0) -> str | None:
+        """Why this action may not run now (rate limit, cooldown, pre-execution checks), or None.
+
+        `admitted`: actions of the same batch already past their gate, not logged yet.
+        """
         g = self.guardrails_of(a)
         hour_ago = now() - timedelta(hours=1)
-        if self.log.executed_since(hour_ago) >= g["max_actions_per_hour"]:
+        if self.log.executed_since(hour_ago) + admitted >= g["max_actions_per_hour"]:
             return f"rate limit: {g['max_actions_per_hour']} actions per hour reached"
         if a.cooldown:
             last = self.log.last_executed(a.workflow, a.rule_id, a.platform, a.account_id, a.entity_id)
@@ -203,57 +189,115 @@ class Executor:
         return self.recheck(a)
 
     # -- the protocol --------------------------------------------------------------------------
-    def run(self, a: PlannedAction) -> str:
-        """Execute one action; returns its final status for this run."""
+    def run_all(self, actions: list[PlannedAction], progress: Callable[[int, int], None] | None = None) -> None:
+        """Execute the actions in batches; `progress(done, total)` counts actions after each batch."""
+        done = 0
+        for batch in self.batches(actions):
+            self.run_batch(batch)
+            done += len(batch)
+            if progress:
+                progress(done, len(actions))
+
+    def batches(self, actions: list[PlannedAction]) -> Iterator[list[PlannedAction]]:
+        """The actions of each (platform, account), in plan order, up to its adapter's `max_batch` at a time.
+
+        Two actions on one entity never share a batch: the second is gated after the first
+        ran (its cooldown, the state it left).
+        """
+        groups: dict[tuple[str, str], list[PlannedAction]] = {}
+        for a in actions:
+            groups.setdefault((a.platform, a.account_id), []).append(a)
+        for (platform, account_id), group in groups.items():
+            size = self._batch_size(platform, account_id)
+            batch: list[PlannedAction] = []
+            for a in group:
+                if len(batch) == size or any((b.level, b.entity_id) == (a.level, a.entity_id) for b in batch):
+                    yield batch
+                    batch = []
+                batch.append(a)
+            if batch:
+                yield batch
+
+    def _batch_size(self, platform: str, account_id: str) -> int:
+        try:
+            return max(1, int(getattr(self.adapter(platform, account_id), "max_batch", 1)))
+        except AdapterError:
+            return 1  # not connected: each action's gate says so
+
+    def run_batch(self, batch: list[PlannedAction]) -> None:
+        """Gate each action, record each intent, make one platform call, settle each action on its own."""
+        if self._halted(batch):
+            return
+        admitted: list[PlannedAction] = []
+        for a in batch:
+            why = self._gate(a, admitted=len(admitted))
+            if why:
+                self._skip(a, why)
+            else:
+                admitted.append(a)
+        if not admitted or self._halted(admitted):  # the gates read live state: look at the stop again
+            return
+        claimed = []
+        for a in admitted:
+            row = log_row(a, self.run_id, a.status)
+            row["executed_by"] = self.executed_by
+            if self.log.record_intent(row):
+                claimed.append(a)
+            else:
+                self.outcome.counts["skipped"] += 1  # another run executed or is executing it: exactly once
+        if not claimed:
+            return
+        adapter = self.adapter(claimed[0].platform, claimed[0].account_id)
+        _crash_point("before_call")
+        results = _call(adapter, claimed)
+        _crash_point("after_call")
+        for a in claimed:
+            result = results.get(a.action_id, "no result from the platform for this action")
+            if isinstance(result, ExecResult):
+                self.log.record_outcome(
+                    a.action_id, "executed", result=result.result, rollback_plan=result.rollback_plan, executed_at=now()
+                )
+            else:
+                self.log.record_outcome(a.action_id, "failed", error=result)
+                self._failed(a)
+        _crash_point("after_log")
+        for a in claimed:
+            result = results.get(a.action_id)
+            if isinstance(result, ExecResult):
+                self._verify(adapter, a, result)
+
+    def _verify(self, adapter, a: PlannedAction, result: ExecResult) -> None:
+        try:
+            live = adapter.read_state(EntityKey(a.platform, a.account_id, a.level, a.entity_id))
+        except AdapterError as exc:  # executed as far as the platform said; only the read-back failed
+            self.log.note(a.action_id, f"executed; verification read failed: {exc}")
+            live = None
+        if live is not None and not state_matches(live, a.after):
+            message = "verification failed: live state is " + _diff(live, a.after)
+            self.log.record_outcome(a.action_id, "failed", error=message, rollback_plan=result.rollback_plan)
+            self._failed(a)
+            return
+        self.outcome.counts["executed"] += 1
+        a.status = "executed"
+
+    def _halted(self, actions: list[PlannedAction]) -> bool:
         stop = self.stopped()
         if stop:
             self.outcome.stopped = stop
-            self.outcome.counts["not_executed"] += 1
-            return "not_executed"
-        why = self._gate(a)
-        if why:
-            self.log.upsert_action(log_row(a, self.run_id, "skipped"))
-            if not self.log.record_status(a.action_id, "skipped", why):
-                self.log.note(a.action_id, why)  # approved (or decided) rows keep their status
-            self.outcome.counts["skipped"] += 1
-            a.status, a.reasons = "skipped", [*a.reasons, why]
-            return "skipped"
-        row = log_row(a, self.run_id, a.status)
-        row["executed_by"] = self.executed_by
-        if not self.log.record_intent(row):
-            self.outcome.counts["skipped"] += 1
-            return "skipped"  # another run executed or is executing it: exactly once
-        return self._call(a)
+            self.outcome.counts["not_executed"] += len(actions)
+        return bool(stop)
 
-    def _call(self, a: PlannedAction) -> str:
-        adapter = self.adapter(a.platform, a.account_id)
-        _crash_point("before_call")
-        try:
-            result = self._with_retries(lambda: adapter.execute(request_of(a)))
-        except AdapterError as exc:
-            self.log.record_outcome(a.action_id, "failed", error=str(exc))
-            self.outcome.counts["failed"] += 1
-            self.outcome.failed.append(a.action_id)
-            a.status = "failed"
-            return "failed"
-        _crash_point("after_call")
-        self.log.record_outcome(
-            a.action_id, "executed", result=result.result, rollback_plan=result.rollback_plan, executed_at=now()
-        )
-        _crash_point("after_log")
-        live = adapter.read_state(EntityKey(a.platform, a.account_id, a.level, a.entity_id))
-        if not state_matches(live, a.after):
-            message = "verification failed: live state is " + _diff(live, a.after)
-            self.log.record_outcome(a.action_id, "failed", error=message, rollback_plan=result.rollback_plan)
-            self.outcome.counts["failed"] += 1
-            self.outcome.failed.append(a.action_id)
-            return "failed"
-        self.outcome.counts["executed"] += 1
-        a.status = "executed"
-        return "executed"
+    def _skip(self, a: PlannedAction, why: str) -> None:
+        self.log.upsert_action(log_row(a, self.run_id, "skipped"))
+        if not self.log.record_status(a.action_id, "skipped", why):
+            self.log.note(a.action_id, why)  # approved (or decided) rows keep their status
+        self.outcome.counts["skipped"] += 1
+        a.status, a.reasons = "skipped", [*a.reasons, why]
 
-    def _with_retries(self, call: Callable[[], ExecResult]) -> ExecResult:
-        return with_retries(call, sleep=self.sleep, max_attempts=MAX_ATTEMPTS, max_wait=MAX_RETRY_WAIT, base=0.2)
+    def _failed(self, a: PlannedAction) -> None:
+        self.outcome.counts["failed"] += 1
+        self.outcome.failed.append(a.action_id)
+        a.status = "failed"
 
     # -- crash recovery ------------------------------------------------------------------------
     def reconcile(self) -> list[PlannedAction]:
@@ -296,10 +340,21 @@ class Executor:
         return again
 
 
+def _call(adapter, actions: list[PlannedAction]) -> dict[str, ExecResult | str]:
+    """One platform call for the actions: each action's result, or the message it failed with."""
+    reqs = [request_of(a) for a in actions]
+    try:
+        if len(reqs) == 1:
+            return {reqs[0].action_id: adapter.execute(reqs[0])}
+        return dict(adapter.execute_batch(reqs))
+    except PartialFailure as exc:
+        return {**exc.failed, **exc.succeeded}
+    except AdapterError as exc:
+        return {req.action_id: str(exc) for req in reqs}
+
+
 def _rollback_plan_for(a: PlannedAction) -> dict[str, Any] | None:
     """The rollback plan of an action reconciled after a crash (its call's own plan was lost)."""
-    from engine.core.actions import OPERATIONS, undo_plan
-
     key = OPERATIONS[a.type].key()
     if key is None:
         return None
@@ -364,27 +419,18 @@ def apply_plan(
         if a.action_id not in seen:
             to_run.append(a)
             seen.add(a.action_id)
-    for i, a in enumerate(to_run):
-        executor.run(a)
-        if progress:
-            progress(i + 1, len(to_run))
+    executor.run_all(to_run, progress)
     return outcome
 
 
 def notify(a: PlannedAction) -> str | None:
-    """Deliver a `notify` action: to the Slack webhook when RULERUN_SLACK_WEBHOOK is set."""
-    url = os.environ.get("RULERUN_SLACK_WEBHOOK")
-    if not url:
-        return None
-    import httpx
-
+    """Deliver a `notify` action: "slack" when posted to the team's webhook, None otherwise."""
     message = a.after.get("message") or a.rule_id
     text = f"rulerun {a.workflow}/{a.rule_id}: {message} ({a.platform} {a.level} {a.entity_name or a.entity_id})"
     try:
-        httpx.post(url, json={"text": text}, timeout=10).raise_for_status()
-    except httpx.HTTPError:  # the webhook URL is a secret: never echo it
-        return None
-    return "slack"
+        return "slack" if slack.post(text) else None
+    except slack.SlackFailed:
+        return None  # the action log records where it went; a failed post is not an apply failure
 
 
 def check_plan_freshness(generated_at: str, max_age: timedelta, at: datetime | None = None) -> None:

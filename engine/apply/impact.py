@@ -6,36 +6,32 @@ from D on with the N days before D, once the data covers them (checked at every 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from engine.apply.executor import now
+from engine.apply.actionlog.values import now
+from engine.data.metrics import MetricsService
+from engine.language.windows import Range
 
 DAYS = (1, 3, 7)
 RECENT_DAYS = 30
 SUMS = ("spend", "impressions", "clicks", "conversions", "conversion_value")
+DERIVED = ("cpa", "roas")
 
 
-def _window_sums(ctx, row: dict, start: date, end: date) -> dict[str, float | None]:
-    present = [m for m in SUMS if m in ctx.loaded.info.present_metrics]
+def _window_metrics(metrics: MetricsService, row: dict, start: date, end: date) -> dict[str, float | None]:
+    """The entity's sums of the reported additive metrics over [start, end), and cpa and roas from them."""
+    present = [m for m in SUMS if metrics.present(m)]
     if not present:
         return {}
-    cols = ", ".join(f"coalesce(sum({m}), 0)" for m in present)
-    values = ctx.con.execute(
-        f"SELECT {cols} FROM {ctx.loaded.table('metrics_daily')} WHERE platform = ? AND account_id = ? AND level = ? "
-        "AND entity_id = ? AND date >= ? AND date < ?",
-        [row["platform"], row["account_id"], row["level"], row["entity_id"], start, end],
-    ).fetchone()
-    sums = {m: float(v) for m, v in zip(present, values, strict=True)}
-    spend, conv = sums.get("spend"), sums.get("conversions")
-    sums["cpa"] = spend / conv if spend is not None and conv else None
-    sums["roas"] = sums["conversion_value"] / spend if spend and "conversion_value" in sums else None
-    return sums
+    key = (row["platform"], row["account_id"], row["level"], row["entity_id"])
+    window = Range(start, end)
+    return metrics.values([key], {m: (m, window) for m in (*present, *DERIVED)})[key]
 
 
-def record_due_checkpoints(ctx, log) -> int:
-    newest = ctx.loaded.info.max_date
+def record_due_checkpoints(metrics: MetricsService, log) -> int:
+    newest = metrics.loaded.info.max_date
     if newest is None:
         return 0
     recorded = 0
@@ -53,42 +49,51 @@ def record_due_checkpoints(ctx, log) -> int:
         for day in DAYS:
             if day in done or effective + timedelta(days=day - 1) > newest:
                 continue
-            before = _window_sums(ctx, row, effective - timedelta(days=day), effective)
-            after = _window_sums(ctx, row, effective, effective + timedelta(days=day))
+            before = _window_metrics(metrics, row, effective - timedelta(days=day), effective)
+            after = _window_metrics(metrics, row, effective, effective + timedelta(days=day))
             log.add_checkpoint(row["action_id"], day, {"before": before, "after": after}, now())
             recorded += 1
     return recorded
 
 
-def impact_report(rows: list[dict]) -> dict[str, Any]:
+@dataclass
+class Checkpoint:
+    """One action's metrics N days before and after it took effect."""
+
+    action_id: str
+    rule: str  # workflow/rule_id
+    entity: str
+    day: int
+    metrics: dict[str, Any]  # {"before": {...}, "after": {...}} as recorded
+
+
+@dataclass
+class RuleImpact:
+    """The spend of a rule's actions' entities before and after, summed over its checkpoints of one day."""
+
+    before: float = 0.0
+    after: float = 0.0
+    n: int = 0
+
+
+@dataclass
+class ImpactReport:
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    rules: dict[str, dict[int, RuleImpact]] = field(default_factory=dict)
+
+
+def impact_report(rows: list[dict[str, Any]]) -> ImpactReport:
     """Before/after per action and, summed, per rule."""
-    actions, per_rule = [], defaultdict(lambda: defaultdict(lambda: {"before": 0.0, "after": 0.0, "n": 0}))
+    report = ImpactReport()
     for row in rows:
+        rule = f"{row['workflow']}/{row['rule_id']}"
         for cp in row.get("measurement_checkpoints") or []:
             metrics = cp.get("metrics") or {}
-            actions.append(
-                {
-                    "action_id": row["action_id"],
-                    "rule": f"{row['workflow']}/{row['rule_id']}",
-                    "entity": row.get("entity_name") or row["entity_id"],
-                    "day": cp.get("day"),
-                    **metrics,
-                }
+            report.checkpoints.append(
+                Checkpoint(row["action_id"], rule, row.get("entity_name") or row["entity_id"], cp.get("day"), metrics)
             )
-            bucket = per_rule[f"{row['workflow']}/{row['rule_id']}"][cp.get("day")]
-            for side in ("before", "after"):
-                bucket[side] += (metrics.get(side) or {}).get("spend") or 0.0
-            bucket["n"] += 1
-    lines = [f"{len(actions)} checkpoint(s)"]
-    for a in actions:
-        b, f = a.get("before") or {}, a.get("after") or {}
-        lines.append(
-            f"  {a['action_id']} {a['rule']} {a['entity']} +{a['day']}d: spend {b.get('spend')} -> "
-            f"{f.get('spend')}, conversions {b.get('conversions')} -> {f.get('conversions')}"
-        )
-    for rule, days in per_rule.items():
-        for day, agg in sorted(days.items()):
-            lines.append(
-                f"  rule {rule} +{day}d over {agg['n']} action(s): spend {agg['before']:.2f} -> {agg['after']:.2f}"
-            )
-    return {"actions": actions, "rules": {r: dict(d) for r, d in per_rule.items()}, "text": "\n".join(lines)}
+            bucket = report.rules.setdefault(rule, {}).setdefault(cp.get("day"), RuleImpact())
+            bucket.before += (metrics.get("before") or {}).get("spend") or 0.0
+            bucket.after += (metrics.get("after") or {}).get("spend") or 0.0
+            bucket.n += 1
+    return report

@@ -19,8 +19,8 @@ The summary line says what the change means in practice:
 each side; "spend affected" is the daily spend (the rule window's spend divided by its
 days) of the entities touched by added actions that are neither blocked nor skipped.
 
-`--format markdown` is meant for a pull-request comment, `json` for tools. With
-`--detailed-exitcode` the command exits 2 when the plans differ and 0 when they do not
+`--format markdown` is meant for a pull-request comment, `json` for tools (engine/output/diff.py).
+With `--detailed-exitcode` the command exits 2 when the plans differ and 0 when they do not
 (as `terraform plan -detailed-exitcode`). REF must be a commit of the git repository that
 holds the rules folder; rules that were invalid at REF are reported at `REF:path:line:col`.
 """
@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import subprocess
-import sys
 import tarfile
 import tempfile
 from collections import Counter
@@ -40,15 +38,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from engine.core.actions import ACTIONS
-from engine.core.errors import EXIT_OK, RulerunError, UsageError, ValidationFailed
-from engine.core.plan import Plan, PlannedAction
+from engine.core.catalog import Catalog
+from engine.core.errors import Diagnostic, RulerunError, UsageError, ValidationFailed
+from engine.core.plan import PlannedAction
+from engine.core.progress import QUIET, Progress
+from engine.core.yamlpos import display_path
+from engine.data.store import LoadedSource
+from engine.evaluation.dataset import open_dataset
+from engine.evaluation.evaluate import build_plan, default_as_of
+from engine.language.windows import date_range
+from engine.rules.loader import load_project
+from engine.rules.model import Project, Workflow
+from engine.rules.service import OpenProject
 
-EXIT_DIFF = 2  # --detailed-exitcode: the plans differ
 GIT_TIMEOUT = 60
-MARKDOWN_ROWS = 100  # rows per section: a GitHub comment holds at most 65,536 characters
 ACTS = ("planned", "clamped")  # statuses of actions that would go ahead
 TOUCHES = ("planned", "clamped", "needs_approval")  # statuses of actions that may change spend
 COMPARED = ("params", "after", "status")
@@ -190,10 +196,8 @@ def _plural(level: str, n: int) -> str:
     return word if n == 1 or word.endswith("s") else word + "s"
 
 
-def window_days(project, loaded, as_of: date) -> Callable[[PlannedAction], float]:
+def window_days(project: Project, loaded: LoadedSource, as_of: date) -> Callable[[PlannedAction], float]:
     """An action's entity spend per day: the rule window's spend over the window's length in days."""
-    from engine.language.windows import date_range
-
     windows = {(wf.id, r.id): r.window for wf in project.workflows for r in wf.rules}
     first = loaded.info.min_date
 
@@ -272,10 +276,8 @@ def exported_rules(rules: Path, ref: str) -> Iterator[tuple[Path | None, str, st
         yield root / rel, commit, rel
 
 
-def load_base_project(rules: Path, ref: str, catalog) -> tuple[Any, str, str]:
+def load_base_project(rules: Path, ref: str, catalog: Catalog) -> tuple[Project | None, str, str]:
     """(project at ref or None, commit, rel path), with errors located at `REF:path:line:col`."""
-    from engine.rules.loader import load_project
-
     with exported_rules(rules, ref) as (folder, commit, rel):
         if folder is None:
             return None, commit, rel
@@ -289,10 +291,8 @@ def load_base_project(rules: Path, ref: str, catalog) -> tuple[Any, str, str]:
             ) from None
 
 
-def _at_ref(d, folder: Path, ref: str, rel: str):
+def _at_ref(d: Diagnostic, folder: Path, ref: str, rel: str) -> Diagnostic:
     """A diagnostic from the exported copy, renamed to the file as committed: `HEAD~1:rules/x.yaml`."""
-    from engine.core.yamlpos import display_path
-
     for prefix in (str(folder.resolve()), display_path(folder), str(folder)):
         if d.file and d.file.startswith(prefix):
             inner = d.file[len(prefix) :].lstrip("/\\")
@@ -301,185 +301,43 @@ def _at_ref(d, folder: Path, ref: str, rel: str):
     return d
 
 
-# -- output ------------------------------------------------------------------------------------
-
-
-def _change(a: PlannedAction) -> str:
-    from engine.output.text import change
-
-    return change(a)
-
-
-def _entity(a: PlannedAction) -> str:
-    from engine.output.text import entity_label
-
-    return entity_label(a)
-
-
-def _rows(diff: PlanDiff) -> list[tuple[str, PlannedAction, str, str]]:
-    """(mark, action, change, status) for every difference, in plan order."""
-    rows = [("+", a, _change(a), a.status) for a in diff.added]
-    rows += [("-", a, _change(a), a.status) for a in diff.removed]
-    for c in diff.changed:
-        old, new = _change(c.base), _change(c.head)
-        text = new if old == new else f"{old} => {new}"
-        status = c.head.status if c.base.status == c.head.status else f"{c.base.status} -> {c.head.status}"
-        rows.append(("~", c.head, text, status))
-    return sorted(rows, key=lambda r: (r[1].workflow, r[1].rule_id, r[1].entity_id, r[0]))
-
-
-def render_table(diff: PlanDiff, out: IO[bytes]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=160, highlight=False, soft_wrap=False)
-    console.print(
-        f"[bold]rulerun diff[/] {diff.base_ref} ({diff.base_commit[:12]}) -> working tree · "
-        f"as of {diff.as_of.isoformat()} · source {diff.source}"
-    )
-    rows = _rows(diff)
-    if rows:
-        table = Table(expand=False)
-        table.add_column("", no_wrap=True)
-        table.add_column("Workflow", overflow="fold", max_width=28)
-        table.add_column("Entity", overflow="fold", max_width=40)
-        table.add_column("Rule", overflow="fold", max_width=28)
-        table.add_column("Change", overflow="fold", max_width=48)
-        table.add_column("Status", overflow="fold", max_width=30)
-        style = {"+": "green", "-": "red", "~": "yellow"}
-        for mark, a, change, status in rows:
-            table.add_row(f"[{style[mark]}]{mark}[/]", a.workflow, _entity(a), a.rule_id, change, status)
-        console.print(table)
-    for note in diff.notes:
-        console.print(f"[yellow]note:[/] {note}")
-    console.print(f"[bold]{diff.summary_line()}[/]")
-    out.write(buffer.getvalue().encode("utf-8"))
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(diff: PlanDiff, out: IO[bytes]) -> None:
-    lines = [
-        f"### rulerun diff vs `{diff.base_ref}` · as of {diff.as_of.isoformat()}",
-        "",
-        f"**{diff.summary_line()}** · base `{diff.base_commit[:12]}` · source `{diff.source}`",
-        "",
-    ]
-    sections = (
-        ("Added", [r for r in _rows(diff) if r[0] == "+"]),
-        ("Removed", [r for r in _rows(diff) if r[0] == "-"]),
-        ("Changed", [r for r in _rows(diff) if r[0] == "~"]),
-    )
-    for title, rows in sections:
-        if not rows:
-            continue
-        lines += [
-            f"#### {title} ({len(rows)})",
-            "",
-            "| Workflow | Entity | Rule | Change | Status |",
-            "|---|---|---|---|---|",
-        ]
-        for _, a, change, status in rows[:MARKDOWN_ROWS]:
-            cells = (a.workflow, _entity(a), a.rule_id, change, status)
-            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-        if len(rows) > MARKDOWN_ROWS:
-            lines.append(f"\n… {len(rows) - MARKDOWN_ROWS:,} more (`--format json` lists all)")
-        lines.append("")
-    lines += [f"> note: {n}" for n in diff.notes]
-    out.write(("\n".join(lines) + "\n").encode("utf-8"))
-
-
-def render_json(diff: PlanDiff, out: IO[bytes]) -> None:
-    out.write((json.dumps(diff.to_dict(), indent=2, default=str) + "\n").encode("utf-8"))
-
-
-_WORDS = {"+": "added", "-": "removed", "~": "changed"}
-
-
-def render_github(diff: PlanDiff, out: IO[bytes]) -> None:
-    """Annotations on the rules whose actions changed, the summary line, and the Markdown diff
-    in the job's step summary."""
-    import io
-
-    from engine.output.ci import annotation, write_step_summary
-
-    lines = []
-    for kind, a, *_ in _rows(diff):
-        lines.append(
-            annotation(
-                "notice",
-                f"{_WORDS[kind]}: {a.workflow}/{a.rule_id} {a.type} on {_entity(a)}",
-                a.rule_file,
-                a.rule_line,
-                title="rulerun diff",
-            )
-        )
-    lines.append(diff.summary_line())
-    out.write(("\n".join(lines) + "\n").encode("utf-8"))
-    buffer = io.BytesIO()
-    render_markdown(diff, buffer)
-    write_step_summary(buffer.getvalue().decode("utf-8"))
-
-
-RENDERERS = {"table": render_table, "markdown": render_markdown, "json": render_json, "github": render_github}
-
-
 # -- the command -------------------------------------------------------------------------------
 
 
-def _plan(store, loaded, catalog, project, workflows, as_of, overrides) -> Plan:
-    from engine.evaluation.evaluate import build_plan
-
-    return build_plan(store.con, loaded, catalog, project, workflows, as_of, overrides=overrides)
-
-
-def _base_workflows(base_project, wanted: tuple[str, ...] | list[str] | None) -> list:
+def _base_workflows(base_project: Project, wanted: tuple[str, ...] | list[str] | None) -> list[Workflow]:
     """The base's workflows among those asked for; a workflow the change adds has none at the base."""
     if not wanted:
         return [w for w in base_project.workflows if w.enabled]
     return [w for w in base_project.workflows if w.id in wanted or w.operator.name in wanted]
 
 
-def diff_command(
-    *,
+def diff(
+    opened: OpenProject,
     base: str,
-    rules: str | None,
-    source: str,
-    as_of: date | None,
-    state_dir: str | None,
-    fmt: str,
+    *,
     workflows: tuple[str, ...] | list[str] | None = None,
-    detailed_exitcode: bool = False,
-) -> int:
-    """Evaluate the rules at `base` and in the working tree on the same data; print the difference.
-
-    Returns the exit code: 0, or 2 when `detailed_exitcode` is set and the plans differ.
-    """
-    from engine.cli.apply_commands import sandbox_overrides
-    from engine.cli.commands import _load, _project, status
-    from engine.evaluation.evaluate import default_as_of
-
-    if fmt not in RENDERERS:
-        raise UsageError(f"unknown format {fmt!r}", hint="formats: " + ", ".join(RENDERERS))
-    ws, catalog, head_project = _project(rules, state_dir)
+    source: str = "demo",
+    as_of: date | None = None,
+    progress: Progress = QUIET,
+) -> PlanDiff:
+    """Evaluate the rules at `base` and in the working tree on the same data, and compare the plans."""
+    catalog, head_project = opened.catalog, opened.project
     selected = head_project.select(workflows)
-    base_project, commit, rel = load_base_project(ws.rules, base, catalog)
-    store, loaded = _load(ws, catalog, source)
-    try:
-        as_of = as_of or default_as_of(loaded)
-        overrides = sandbox_overrides(source, ws.state_dir)
-        with status(f"Evaluating the rules at {base} and in the working tree …"):
-            head_plan = _plan(store, loaded, catalog, head_project, selected, as_of, overrides)
+    base_project, commit, rel = load_base_project(opened.workspace.rules, base, catalog)
+    with open_dataset(opened.workspace, catalog, source, progress) as data:
+        as_of = as_of or default_as_of(data.loaded)
+        with progress.status(f"Evaluating the rules at {base} and in the working tree …"):
+            head_plan = build_plan(
+                data.con, data.loaded, catalog, head_project, selected, as_of, overrides=data.overrides
+            )
             base_actions: list[PlannedAction] = []
             if base_project is not None:
                 base_selected = _base_workflows(base_project, workflows)
-                base_actions = _plan(store, loaded, catalog, base_project, base_selected, as_of, overrides).actions
-    finally:
-        store.close()
-    diff = compare_plans(
+                base_actions = build_plan(
+                    data.con, data.loaded, catalog, base_project, base_selected, as_of, overrides=data.overrides
+                ).actions
+        loaded = data.loaded
+    result = compare_plans(
         base_actions,
         head_plan.actions,
         window_days(head_project, loaded, as_of),
@@ -489,7 +347,5 @@ def diff_command(
         as_of=as_of,
     )
     if base_project is None:
-        diff.notes.append(f"{rel} did not exist at {base}: every action is new")
-    RENDERERS[fmt](diff, sys.stdout.buffer)
-    sys.stdout.buffer.flush()
-    return EXIT_DIFF if detailed_exitcode and diff.has_changes else EXIT_OK
+        result.notes.append(f"{rel} did not exist at {base}: every action is new")
+    return result

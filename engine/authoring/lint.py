@@ -39,14 +39,13 @@ not understand (a comparison between two metrics, a function of data) counts as 
 true. `shadowed` and `opposite` consider enabled rules of enabled workflows that can fire.
 
 `lint --strict` exits 1 when there is any warning, for CI; `--format github` adds
-`::warning file=...,line=...,col=...::message` annotations.
+`::warning file=...,line=...,col=...::message` annotations (engine/output/diagnostics.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import math
 import operator
 from collections import defaultdict
@@ -54,9 +53,10 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.core.actions import ACTIONS
+from engine.core.catalog import Catalog, load_catalog
 from engine.core.errors import Diagnostic, DiagnosticsError
 from engine.core.yamlpos import Document, load_file
 from engine.language.expr import Expr
@@ -77,10 +77,9 @@ from engine.language.expr.types import (
     Unary,
 )
 from engine.language.windows import date_range
+from engine.rules.loader import load_project
 from engine.rules.model import ActionSpec, Project, Rule, Workflow
-
-if TYPE_CHECKING:
-    from engine.core.catalog import Catalog
+from engine.rules.workspace import Workspace
 
 # -- constant folding --------------------------------------------------------------------------
 
@@ -751,8 +750,6 @@ def _order(d: Diagnostic) -> tuple:
 def lint_project(project: Project, catalog: Catalog | None = None) -> list[Diagnostic]:
     """Every lint warning for a loaded rules folder (default: the shipped catalog), sorted by file and position."""
     if catalog is None:
-        from engine.core.catalog import load_catalog
-
         catalog = load_catalog()
     ctx = _Context(project, catalog, _Sources(), [])
     never = _check_never_fires(ctx)
@@ -773,43 +770,20 @@ def lint_project(project: Project, catalog: Catalog | None = None) -> list[Diagn
 # -- the command ---------------------------------------------------------------------------------------------
 
 
-def _report(warnings: list[Diagnostic], fmt: str) -> None:
-    if fmt == "json":
-        print(json.dumps({"warnings": [d.to_dict() for d in warnings]}, indent=2))
-        return
-    for d in warnings:
-        print(d.format())
-    print(f"lint: {len(warnings)} warning(s)")
-    if fmt == "github":
-        from engine.output.ci import diagnostic_annotations, write_step_summary
+@dataclass
+class LintReport:
+    """`rulerun lint`: the loader's and lint's warnings, sorted by position; or why the rules cannot load."""
 
-        if warnings:
-            print("\n".join(diagnostic_annotations(warnings)))
-        listed = "\n".join(f"- `{d.location}` {d.code}: {d.message}" for d in warnings)
-        write_step_summary(f"### rulerun lint\n\n{len(warnings)} warning(s)\n\n{listed}")
+    warnings: list[Diagnostic] = dataclasses.field(default_factory=list)
+    error: DiagnosticsError | None = None
 
 
-def lint_command(rules: str | None, strict: bool, fmt: str) -> int:
-    """Load the rules folder, print its lint warnings; 1 with `strict` when there are any, else 0.
-
-    `fmt`: text (file:line:col: warning: message, hint, summary line), github (text plus
-    `::warning` annotations and the step summary) or json. Invalid rules raise
-    ValidationFailed, as the loader does.
-    """
-    from engine.core.catalog import load_catalog
-    from engine.rules.loader import load_project
-    from engine.rules.workspace import Workspace
-
+def lint(rules: str | None) -> LintReport:
+    """Load the rules folder and lint it; invalid rules are returned as `error` (ValidationFailed)."""
     workspace = Workspace.resolve(rules, None)
     catalog = load_catalog()
     try:
         project = load_project(workspace.rules, catalog)
     except DiagnosticsError as exc:
-        if fmt == "github":
-            from engine.output.ci import diagnostic_annotations
-
-            print("\n".join(diagnostic_annotations(exc.diagnostics)))
-        raise
-    warnings = sorted([*project.warnings, *lint_project(project, catalog)], key=_order)
-    _report(warnings, fmt)
-    return 1 if strict and warnings else 0
+        return LintReport(error=exc)
+    return LintReport(sorted([*project.warnings, *lint_project(project, catalog)], key=_order))

@@ -84,15 +84,12 @@ import difflib
 import functools
 import json
 import math
-import os
 import re
-import sys
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -100,21 +97,24 @@ from jsonschema import Draft202012Validator
 from engine.core.actions import ACTIONS
 from engine.core.catalog import Catalog, load_catalog
 from engine.core.errors import Diagnostic, UsageError, ValidationFailed
+from engine.core.plan import PlannedAction
 from engine.core.yamlpos import Document, display_path, load_file
+from engine.data.metrics import TRUTH_METRICS
+from engine.data.sources import SourceInfo
+from engine.data.store import LoadedSource
+from engine.evaluation.evaluate import build_plan
 from engine.language import windows
+from engine.language.sql import quote_ident
+from engine.rules.escalation import DEFAULT_ESCALATIONS
 from engine.rules.guardrails import GUARDRAILS
+from engine.rules.loader import _explain, load_project
+from engine.rules.model import Project, Workflow
+from engine.rules.workspace import Workspace
 from platforms import all_platforms, get_platform, platform_names
-
-if TYPE_CHECKING:
-    from engine.core.plan import PlannedAction
-    from engine.data.store import LoadedSource
-    from engine.rules.model import Project, Workflow
 
 SUFFIXES = (".test.yaml", ".test.yml")
 DEFAULT_ACCOUNT = "test"
 FINAL_STATUSES = ("planned", "clamped", "blocked", "needs_approval", "skipped")
-# The Shopify columns Context.truth reads (engine/evaluate.py); ad spend comes from the ad platforms.
-TRUTH_METRICS = ("revenue", "orders", "new_customers", "sessions")
 TRUTH_ENTITY = "_truth_store"
 MATCH_KEYS = ("rule", "entity", "type", "status", "params", "before", "after", "guardrails")
 SERIES = re.compile(r"^\s*(?P<value>-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*[x×]\s*(?P<days>[0-9]+)\s*(?:d|days?)?\s*$")
@@ -189,7 +189,9 @@ def _matcher_schema() -> dict:
     }
 
 
-def _schema() -> dict:
+@functools.cache
+def rule_test_schema() -> dict:
+    """The JSON Schema of a test file (schemas/rule-test.schema.json)."""
     catalog = load_catalog()
     additive = [m for m in catalog.metrics.values() if m.kind == "additive"]
     metrics = {
@@ -241,8 +243,6 @@ def _schema() -> dict:
         },
     }
 
-
-SCHEMA: dict[str, Any] = _schema()
 
 # --------------------------------------------------------------------------- model
 
@@ -386,9 +386,7 @@ class _TestFile:
         return built
 
     def _schema(self) -> None:
-        from engine.rules.loader import _explain
-
-        validator = Draft202012Validator(SCHEMA)
+        validator = Draft202012Validator(rule_test_schema())
         for err in sorted(validator.iter_errors(self.data), key=lambda e: list(map(str, e.absolute_path))):
             path = tuple(err.absolute_path)
             if self._checked_later(path, err.validator):
@@ -702,8 +700,6 @@ class _TestFile:
 
     @functools.cached_property
     def _guardrail_names(self) -> set[str]:
-        from engine.rules.escalation import DEFAULT_ESCALATIONS
-
         names = {*GUARDRAILS, "conflict", "autonomy"} | {f"escalation:{i}" for i, _, _ in DEFAULT_ESCALATIONS}
         operator = self.project.operators.get(self.folder)
         return names | {f"escalation:{e.id}" for e in (operator.escalation if operator else [])}
@@ -804,8 +800,6 @@ def load_tests(files: list[Path], rules: Path | None, catalog: Catalog) -> list[
 
     Without `rules`, a test file's rules folder is the one holding its operator folder.
     """
-    from engine.rules.loader import load_project
-
     projects: dict[Path, Project] = {}
     problems: list[Diagnostic] = []
     tests: list[RuleTest] = []
@@ -848,35 +842,31 @@ def _rules_root(path: Path, rules: Path | None) -> Path | None:
 
 def run_test(con, catalog: Catalog, test: RuleTest, schema: str = "rule_test") -> Outcome:
     """Evaluate the test's workflow on its data (safety pipeline included) and check the actions."""
-    from engine.evaluation.evaluate import build_plan
-
     started = time.perf_counter()
     loaded = _materialize(con, schema, catalog, test)
     try:
         plan = build_plan(con, loaded, catalog, test.project, [test.workflow], test.as_of)
     finally:
-        con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        con.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
     return Outcome(test, check_actions(test, plan.actions), time.perf_counter() - started)
 
 
 def _materialize(con, schema: str, catalog: Catalog, test: RuleTest) -> LoadedSource:
     """The test's entities and metrics as the two canonical tables in `schema`."""
-    from engine.data.sources import SourceInfo
-    from engine.data.store import LoadedSource
-
-    con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    con.execute(f'CREATE SCHEMA "{schema}"')
+    con.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
+    con.execute(f"CREATE SCHEMA {quote_ident(schema)}")
     for table, columns, rows in (
         ("entities", catalog.entity_columns(), test.entities),
         ("metrics_daily", catalog.metric_columns(), test.metrics),
     ):
-        definitions = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
-        con.execute(f'CREATE TABLE "{schema}"."{table}" ({definitions})')
+        definitions = ", ".join(f"{quote_ident(name)} {sql_type}" for name, sql_type in columns)
+        qualified = f"{quote_ident(schema)}.{quote_ident(table)}"
+        con.execute(f"CREATE TABLE {qualified} ({definitions})")
         if rows:
             # One statement for all rows: executemany pays a round trip per row.
             marks = "(" + ", ".join("?" for _ in columns) + ")"
             values = [r.get(c) for r in rows for c, _ in columns]
-            con.execute(f'INSERT INTO "{schema}"."{table}" VALUES {", ".join([marks] * len(rows))}', values)
+            con.execute(f"INSERT INTO {qualified} VALUES {', '.join([marks] * len(rows))}", values)
     dates = [r["date"] for r in test.metrics]
     info = SourceInfo(
         present_metrics=frozenset(m.name for m in catalog.metrics.values() if m.kind == "additive"),
@@ -928,7 +918,7 @@ def _subset(expected: Any, actual: Any) -> bool:
     return expected == actual
 
 
-# --------------------------------------------------------------------------- reporting
+# --------------------------------------------------------------------------- failure messages
 
 
 _FLOW_SPECIAL = re.compile(r"^$|^[\s&*!|>'\"%@`?-]|[,:{}\[\]#]|\s$")
@@ -988,70 +978,29 @@ def describe(a: PlannedAction) -> str:
     return _flow(fields)
 
 
-def _report(outcomes: list[Outcome], fmt: str, out: TextIO) -> None:
-    from engine.output.ci import annotation
-
-    for o in outcomes:
-        if o.passed:
-            continue
-        print(f"FAIL {o.test.file}:{o.test.line}: {o.test.name}", file=out)
-        for failure in o.failures:
-            print(f"  {failure}", file=out)
-        if fmt == "github":
-            message = f"{o.test.name}: " + "\n".join(o.failures)
-            print(annotation("error", message, o.test.file, o.test.line), file=out)
-    failed = sum(1 for o in outcomes if not o.passed)
-    print(f"{len(outcomes) - failed} passed, {failed} failed", file=out)
-
-
-def write_junit(path: Path, outcomes: list[Outcome]) -> None:
-    """JUnit XML: a testsuite per file, a testcase per test, a failure element with the message. Atomic."""
-    suites = ET.Element("testsuites", tests=str(len(outcomes)), failures=str(sum(not o.passed for o in outcomes)))
-    by_file: dict[str, list[Outcome]] = {}
-    for o in outcomes:
-        by_file.setdefault(o.test.file, []).append(o)
-    for file, group in by_file.items():
-        suite = ET.SubElement(
-            suites,
-            "testsuite",
-            name=file,
-            tests=str(len(group)),
-            failures=str(sum(not o.passed for o in group)),
-            errors="0",
-            time=f"{sum(o.seconds for o in group):.3f}",
-        )
-        for o in group:
-            case = ET.SubElement(
-                suite,
-                "testcase",
-                name=o.test.name,
-                classname=file,
-                file=file,
-                line=str(o.test.line),
-                time=f"{o.seconds:.3f}",
-            )
-            if not o.passed:
-                failure = ET.SubElement(case, "failure", message=o.failures[0].splitlines()[0])
-                failure.text = "\n".join(o.failures)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        ET.ElementTree(suites).write(tmp, encoding="utf-8", xml_declaration=True)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 # --------------------------------------------------------------------------- the command
 
 
-def test_command(paths: list[str], rules: str | None, run_regex: str | None, junit: str | None, fmt: str) -> int:
-    """`rulerun test`: check the test files, run the selected tests, report; returns the exit code."""
+@dataclass
+class RuleTestReport:
+    """`rulerun test`: each selected test's outcome, or the problems that kept the test files from loading."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    error: ValidationFailed | None = None
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.passed]
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and not self.failed
+
+
+def run_tests(paths: list[str], rules: str | None, run_regex: str | None) -> RuleTestReport:
+    """Check the test files under `paths` (default: the rules folder), then run those matching `run_regex`."""
     import duckdb
 
-    from engine.rules.workspace import Workspace
-
-    if fmt not in ("text", "github"):
-        raise UsageError(f"unknown format {fmt!r}", hint="use --format text or --format github")
     selector = _compile(run_regex)
     default = Workspace.resolve(rules, None).rules
     files = find_test_files([Path(p) for p in paths] if paths else [default])
@@ -1062,32 +1011,12 @@ def test_command(paths: list[str], rules: str | None, run_regex: str | None, jun
     try:
         tests = load_tests(files, Path(rules) if rules else None, catalog)
     except ValidationFailed as exc:
-        if fmt == "github":
-            from engine.output.ci import diagnostic_annotations
-
-            print("\n".join(diagnostic_annotations(exc.diagnostics)))
-        raise
+        return RuleTestReport(error=exc)
     selected = [t for t in tests if selector is None or selector.search(t.id)]
     if not selected:
         raise UsageError(f"no test matches --run {run_regex!r}", hint="tests are named <file>::<test name>")
     with duckdb.connect(":memory:") as con:
-        outcomes = [run_test(con, catalog, t) for t in selected]
-    _report(outcomes, fmt, sys.stdout)
-    if fmt == "github":
-        from engine.output.ci import write_step_summary
-
-        failed = [o for o in outcomes if not o.passed]
-        passed = len(outcomes) - len(failed)
-        write_step_summary(
-            f"### rulerun test\n\n{passed} passed, {len(failed)} failed\n\n"
-            + "\n".join(f"- failed: `{o.test.id}`" for o in failed)
-        )
-    if junit:
-        write_junit(Path(junit), outcomes)
-    return 0 if all(o.passed for o in outcomes) else 1
-
-
-test_command.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, whatever its name
+        return RuleTestReport([run_test(con, catalog, t) for t in selected])
 
 
 def _compile(run_regex: str | None) -> re.Pattern | None:

@@ -1,17 +1,22 @@
-"""The `rulerun` command line.
+"""The `rulerun` command line: options and arguments only.
 
-Only click is imported at start-up: each command imports what it needs when it runs,
-so `rulerun --help` stays fast and never loads DuckDB or a platform SDK.
+Each command parses its options, calls its implementation (engine/cli/*_commands.py: a
+service, then the result rendered) and exits with the documented code. Only click and
+the light format registry are imported at start-up: implementations are imported when a
+command runs, so `rulerun --help` stays fast and never loads DuckDB or a platform SDK.
 """
 
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import click
 
 from engine import __version__
+from engine.core.errors import RulerunError, UsageError
+from engine.output import formats_for
+from engine.rules.durations import parse_duration
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -24,36 +29,32 @@ Exit codes:
 """
 
 
-def _fail(exc) -> None:
+def _fail(exc: RulerunError) -> None:
     """Print a user error (no traceback) and exit with its code."""
-    from rich.console import Console
+    from engine.output.errors import render_error
 
-    from engine.core.errors import DiagnosticsError
-
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
-    if isinstance(exc, DiagnosticsError):
-        errors = sum(1 for d in exc.diagnostics if d.severity == "error")
-        for d in exc.diagnostics:
-            color = "red" if d.severity == "error" else "yellow"
-            console.print(f"[bold]{d.location}[/]: [{color}]{d.severity}[/]: {d.message}", markup=True)
-            if d.hint:
-                console.print(f"  [dim]hint:[/] {d.hint}")
-        console.print(f"[red]{exc.message}[/]" if errors else exc.message)
-    else:
-        console.print(f"[red]error:[/] {exc.message}")
-        if exc.hint:
-            console.print(f"  [dim]hint:[/] {exc.hint}")
+    render_error(exc)
     sys.exit(exc.exit_code)
 
 
 class _Group(click.Group):
     def invoke(self, ctx):
-        from engine.core.errors import RulerunError
-
         try:
             return super().invoke(ctx)
         except RulerunError as exc:
             _fail(exc)
+
+
+def _format(*result_types: str, default: str, help: str | None = None):
+    """--format with the formats registered for what the command shows (engine/output)."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(formats_for(*result_types)),
+        default=default,
+        show_default=True,
+        help=help,
+    )
 
 
 def _parse_date(ctx, param, value: str | None) -> date | None:
@@ -102,12 +103,9 @@ def main() -> None:
 
 @main.command()
 @rules_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "github"]),
+@_format(
+    "engine.rules.service.Validation",
     default="text",
-    show_default=True,
     help="github: annotations on the pull request's files and a step summary.",
 )
 def validate(rules: str | None, fmt: str) -> None:
@@ -116,7 +114,7 @@ def validate(rules: str | None, fmt: str) -> None:
     Reports every problem at once as file:line:col with a hint; exits 1 when any is an
     error. Reads no data.
     """
-    from engine.cli.commands import validate_command
+    from engine.cli.check_commands import validate_command
 
     validate_command(rules, fmt)
 
@@ -138,12 +136,9 @@ def validate(rules: str | None, fmt: str) -> None:
 )
 @source_option
 @as_of_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "jsonl", "markdown", "github"]),
+@_format(
+    "engine.core.plan.Plan",
     default="table",
-    show_default=True,
     help="Output format; json is the plan contract (schemas/plan.schema.json); github "
     "annotates the rules in a pull request and writes the plan to the step summary.",
 )
@@ -192,15 +187,30 @@ log_url_option = click.option(
 by_option = click.option("--by", metavar="NAME", help="Who is acting (default: $RULERUN_USER or the login name).")
 
 
-def _duration(ctx, param, value: str):
-    from datetime import timedelta
-
-    units = {"m": "minutes", "h": "hours", "d": "days"}
+def _duration(ctx, param, value: str | None) -> timedelta | None:
     if value is None:
         return None
-    if not value or value[-1] not in units or not value[:-1].isdigit():
-        raise click.BadParameter(f"{value!r} is not a duration; use e.g. 30m, 6h or 2d")
-    return timedelta(**{units[value[-1]]: int(value[:-1])})
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _since(ctx, param, value: str | None) -> datetime | None:
+    """A date (2026-11-01), a time, or a duration back from now (24h, 7d)."""
+    if not value:
+        return None
+    try:
+        return datetime.now(UTC) - parse_duration(value)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"--since {value!r} is neither a date nor a duration", hint="e.g. --since 24h or 2026-11-01"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @main.command()
@@ -259,7 +269,12 @@ def apply(
 @log_url_option
 @by_option
 @click.option("--note", help="Why (kept in the log).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_format(
+    "engine.apply.records.ActionListing",
+    "engine.apply.records.ActionRecord",
+    "engine.apply.records.Decision",
+    default="table",
+)
 def approvals(action, action_id, rules, state_dir, log_url, by, note, fmt) -> None:
     """List, show, approve or reject actions waiting for a human.
 
@@ -314,10 +329,12 @@ def resume(rules, state_dir, log_url, by) -> None:
 
 
 @main.command(name="log")
-@click.option("--since", metavar="WHEN", help="A date (2026-11-01) or a duration back from now (24h, 7d).")
+@click.option(
+    "--since", metavar="WHEN", callback=_since, help="A date (2026-11-01) or a duration back from now (24h, 7d)."
+)
 @click.option("--status", "status_filter", help="Only actions with this status.")
 @click.option("--platform", help="Only this platform.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_format("engine.apply.records.ActionListing", "engine.apply.impact.ImpactReport", default="table")
 @click.option("--impact", is_flag=True, help="Before/after metrics at +1, +3 and +7 days, per action and per rule.")
 @click.option("--limit", default=1000, show_default=True)
 @rules_option
@@ -363,11 +380,11 @@ def explain(rules, workflow, entity_id, source, as_of, state_dir) -> None:
 @main.command()
 @rules_option
 @click.option("--strict", is_flag=True, help="Exit 1 when there is any warning.")
-@click.option("--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text", show_default=True)
+@_format("engine.authoring.lint.LintReport", default="text")
 def lint(rules, strict, fmt) -> None:
     """Warn about rules that can never fire, shadowed rules, rules that propose opposite changes
     to one entity, thresholds nobody uses, and workflows without tests (each at file:line)."""
-    from engine.authoring.lint import lint_command
+    from engine.cli.check_commands import lint_command
 
     sys.exit(lint_command(rules, strict, fmt))
 
@@ -384,14 +401,12 @@ def lint(rules, strict, fmt) -> None:
 @source_option
 @as_of_option
 @state_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "markdown", "json", "github"]), default="table", show_default=True
-)
+@_format("engine.authoring.diff.PlanDiff", default="table")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when the plans are equal, 2 when they differ.")
 def diff(base, rules, workflows, source, as_of, state_dir, fmt, detailed_exitcode) -> None:
     """What a rules change does: actions added, removed and changed against GIT_REF's rules,
     on the same data and evaluation date (the pull-request view)."""
-    from engine.authoring.diff import diff_command
+    from engine.cli.authoring_commands import diff_command
 
     sys.exit(
         diff_command(
@@ -418,12 +433,12 @@ def diff(base, rules, workflows, source, as_of, state_dir, fmt, detailed_exitcod
 @click.option("--workflow", "workflows", multiple=True, metavar="OP/WF", help="Only this workflow (repeatable).")
 @source_option
 @state_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@_format("engine.authoring.backtest.Backtest", default="table")
 @click.option("--chart", metavar="FILE.html", help="Also draw actions and spend affected per day into FILE.html.")
 def backtest(date_from, date_to, rules, workflows, source, state_dir, fmt, chart) -> None:
     """Replay workflows day by day on history, as if each day's safe actions had been applied
     (cooldowns and the safety pipeline included), and report what would have fired per day and rule."""
-    from engine.authoring.backtest import backtest_command
+    from engine.cli.authoring_commands import backtest_command
 
     sys.exit(
         backtest_command(
@@ -444,11 +459,11 @@ def backtest(date_from, date_to, rules, workflows, source, state_dir, fmt, chart
 @rules_option
 @click.option("--run", "run_regex", metavar="REGEX", help="Only tests whose `file::name` matches.")
 @click.option("--junit", metavar="FILE", help="Also write JUnit XML to FILE.")
-@click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text", show_default=True)
+@_format("engine.authoring.ruletests.RuleTestReport", default="text")
 def test_(paths, rules, run_regex, junit, fmt) -> None:
     """Run the rule unit tests (rules/<operator>/<workflow>.test.yaml): given entities and daily
     metrics, the expected actions and final statuses, and the actions that must not happen."""
-    from engine.authoring.ruletests import test_command
+    from engine.cli.authoring_commands import test_command
 
     sys.exit(test_command(list(paths), rules, run_regex, junit, fmt))
 
@@ -491,7 +506,7 @@ def connections(rules, state_dir) -> None:
 @click.option("--write", "write_dir", metavar="DIR", help="Write every schema into DIR (e.g. schemas).")
 def schema(name: str | None, write_dir: str | None) -> None:
     """Print a JSON Schema (workflow, operator, guardrails, plan, entities, metrics-daily) or list them."""
-    from engine.cli.commands import schema_command
+    from engine.cli.reference_commands import schema_command
 
     schema_command(name, write_dir)
 
@@ -504,7 +519,7 @@ def schema(name: str | None, write_dir: str | None) -> None:
 )
 def docs(topic: str | None) -> None:
     """Reference for rule writers, generated from the registries and the catalog."""
-    from engine.cli.commands import docs_command
+    from engine.cli.reference_commands import docs_command
 
     docs_command(topic)
 

@@ -12,6 +12,7 @@ from typing import Literal
 EXIT_OK = 0
 EXIT_INVALID = 1  # invalid rules or data
 EXIT_USAGE = 2  # bad command-line usage (click's own code)
+EXIT_CHANGES = 2  # --detailed-exitcode: the plan has changes, or two plans differ (Terraform's convention)
 EXIT_APPLY_FAILED = 3  # apply: at least one action failed
 EXIT_STOPPED = 4  # apply: emergency stop engaged
 EXIT_STATE_BUSY = 5  # the state directory is locked by another rulerun process

@@ -125,6 +125,11 @@ class Plan:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     suppressed: int = 0  # actions not proposed because their autonomy is `off`
 
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying it would change something (or ask a human to): `--detailed-exitcode`."""
+        return any(a.status in ("planned", "clamped", "needs_approval") for a in self.actions)
+
     def summary(self) -> dict[str, Any]:
         by_type = Counter(a.type for a in self.actions)
         by_status = Counter(a.status for a in self.actions)

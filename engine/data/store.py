@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from engine.core.errors import RulerunError, StateBusy
 from engine.data.sources import Source, SourceInfo
+from engine.language.sql import quote_ident
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,7 +38,7 @@ class LoadedSource:
     reused: bool
 
     def table(self, name: str) -> str:
-        return f'"{self.schema}"."{name}"'
+        return f"{quote_ident(self.schema)}.{quote_ident(name)}"
 
 
 class Store:
@@ -112,8 +113,8 @@ class Store:
             return LoadedSource(schema, described, _info_from_json(row[1]), reused=True)
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            con.execute(f'CREATE SCHEMA "{schema}"')
+            con.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
+            con.execute(f"CREATE SCHEMA {quote_ident(schema)}")
             info = source.materialize(con, schema, catalog)
             con.execute(f"DELETE FROM {META} WHERE schema_name = ?", [schema])
             con.execute(

@@ -5,6 +5,10 @@ platform's restatement window from the catalog (Meta and Google revise the last 
 up to yesterday in the account's timezone. Accounts are read concurrently (within each
 platform's limit); every account's range is written in one transaction that replaces
 that range, so a failure leaves no partial rows for it and the other accounts still land.
+
+Each account is read once: the adapter retries each of its API calls (each page) under the
+retry policy (engine/core/retry.py), so a read resumes at the page that failed. An account
+whose read still fails is reported failed; the next sync reads its range again.
 """
 
 from __future__ import annotations
@@ -20,15 +24,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.core.catalog import KEY_COLUMNS, Catalog
-from engine.core.execution import AdapterError, with_retries
+from engine.core.execution import AdapterError
 from engine.data.sources import SourceInfo
 from engine.data.store import LoadedSource, Store
+from engine.language.sql import quote_ident
 
 LIVE_SCHEMA = "live"
 INITIAL_DAYS = 90  # a new account's first sync reads this much history
 SYNC_TABLE = "_rulerun_sync"
-MAX_ATTEMPTS = 4  # reads of one account: the first try and three retries
-MAX_RETRY_WAIT = 60.0
 
 
 @dataclass
@@ -52,18 +55,11 @@ class SyncReport:
     def failed(self) -> list[AccountResult]:
         return [a for a in self.accounts if a.error]
 
-    def line(self) -> str:
-        rows = sum(a.rows for a in self.accounts)
-        calls = sum(a.api_calls for a in self.accounts)
-        ok = len(self.accounts) - len(self.failed)
-        text = f"Sync: {ok} of {len(self.accounts)} account(s), {rows:,} metric rows, {calls:,} API calls"
-        return text + (f"; {len(self.failed)} failed" if self.failed else "")
-
 
 def ensure_live_tables(con, catalog: Catalog) -> None:
     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{LIVE_SCHEMA}"')
     for table, columns in (("entities", catalog.entity_columns()), ("metrics_daily", catalog.metric_columns())):
-        cols = ", ".join(f'"{name}" {typ}' for name, typ in columns)
+        cols = ", ".join(f"{quote_ident(name)} {typ}" for name, typ in columns)
         con.execute(f'CREATE TABLE IF NOT EXISTS "{LIVE_SCHEMA}"."{table}" ({cols})')
     con.execute(f"""CREATE TABLE IF NOT EXISTS {SYNC_TABLE} (platform VARCHAR, account_id VARCHAR,
         last_date DATE, synced_at TIMESTAMP, PRIMARY KEY (platform, account_id))""")
@@ -152,7 +148,6 @@ def sync(
     today: date | None = None,
     concurrency: dict[str, int] | None = None,
     progress=None,
-    sleep=time.sleep,
 ) -> SyncReport:
     """Read every account (concurrently per platform) and store each one all-or-nothing."""
     con = store.connect()
@@ -170,13 +165,7 @@ def sync(
         with gates[account.platform]:
             t0 = time.perf_counter()
             try:
-                fetched = with_retries(
-                    lambda: adapter_for(account).fetch(date_from, date_to),
-                    sleep=sleep,
-                    max_attempts=MAX_ATTEMPTS,
-                    max_wait=MAX_RETRY_WAIT,
-                    base=0.5,
-                )
+                fetched = adapter_for(account).fetch(date_from, date_to)
             except AdapterError as exc:
                 result.error = str(exc)
                 return None, result

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,12 +19,13 @@ from typing import Any
 from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.plan import Plan, PlannedAction, action_key
+from engine.core.timings import Timings
+from engine.data.metrics import MetricsService, in_list
 from engine.data.store import LoadedSource
-from engine.language.expr import Expr, ExprError, Ref, Type, compile_expr
-from engine.language.expr.reference import evaluate as ref_evaluate
-from engine.language.expr.sqlgen import SqlProgram, quote_ident, sql_literal
+from engine.language.expr import Ref, Type
+from engine.language.expr.sqlgen import SqlProgram
 from engine.language.expr.types import Node
-from engine.language.windows import date_range
+from engine.language.sql import quote_ident, sql_literal
 from engine.rules.escalation import default_escalations
 from engine.rules.model import Project, Rule, Workflow
 from engine.safety.facts import account_budgets, gather_facts
@@ -45,139 +45,6 @@ ENTITY_FIELDS = (
     "shared_budget",
     "budget_campaigns",
 )
-
-
-@dataclass
-class Timings:
-    stages: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    evaluations: int = 0  # entity x rule evaluations performed in batch
-
-    def add(self, stage: str, seconds: float) -> None:
-        self.stages[stage] += seconds
-
-
-class _FormulaScope:
-    """Names inside catalog formulas: additive metrics of one window, and builtins."""
-
-    def __init__(self, catalog: Catalog, window: str, kind: str = "metric"):
-        self.catalog, self.window, self.kind = catalog, window, kind
-
-    def resolve(self, parts, offset):
-        name = ".".join(parts)
-        if name == "credibility_ratio":
-            return Ref("builtin", name, Type.NUM)
-        if self.kind == "truth":
-            return Ref("truthsum", name, Type.NUM, window=self.window)
-        if name in self.catalog.metrics and self.catalog.metrics[name].kind == "additive":
-            return Ref("metric", name, Type.NUM, window=self.window)
-        raise ExprError(f"catalog formula uses unknown metric {name!r}", offset)
-
-
-class Context:
-    """Everything one evaluation needs besides the rules: data, date, catalog, guardrails.
-
-    `overrides` are live entity states that differ from the source (the demo sandbox's
-    changes after `apply`): every read of entities sees them.
-    """
-
-    def __init__(
-        self,
-        con,
-        loaded: LoadedSource,
-        catalog: Catalog,
-        project: Project,
-        as_of: date,
-        overrides: list[dict] | None = None,
-    ):
-        self.con = con
-        self.loaded = loaded
-        self.catalog = catalog
-        self.project = project
-        self.as_of = as_of
-        self._formulas: dict[tuple[str, str, str], Expr] = {}
-        self._truth: dict[str, dict[str, float | None]] = {}
-        self.overrides = overrides or []
-        self.entities = self._live_entities(self.overrides)
-
-    def _live_entities(self, overrides: list[dict]) -> str:
-        base = self.loaded.table("entities")
-        if not overrides:
-            return base
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _rulerun_overrides (platform VARCHAR, account_id VARCHAR, "
-            "level VARCHAR, entity_id VARCHAR, status VARCHAR, daily_budget DOUBLE, bid DOUBLE)"
-        )
-        self.con.executemany(
-            "INSERT INTO _rulerun_overrides VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [[o.get(k) for k in (*KEY_COLUMNS, "status", "daily_budget", "bid")] for o in overrides],
-        )
-        live = {"status", "daily_budget", "bid"}
-        cols = ", ".join(
-            f"coalesce(o.{c}, e.{c}) AS {c}" if c in live else f"e.{quote_ident(c)}"
-            for c, _ in self.catalog.entity_columns()
-        )
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW _rulerun_entities AS SELECT {cols} FROM {base} e "
-            f"LEFT JOIN _rulerun_overrides o USING ({', '.join(KEY_COLUMNS)})"
-        )
-        return "_rulerun_entities"
-
-    def formula(self, name: str, window: str, kind: str = "metric") -> Expr:
-        key = (kind, name, window)
-        if key not in self._formulas:
-            source = self.catalog.truth[name].formula if kind == "truth" else self.catalog.metrics[name].formula
-            self._formulas[key] = compile_expr(str(source), _FormulaScope(self.catalog, window, kind))
-        return self._formulas[key]
-
-    def additive_inputs(self, ref: Ref) -> list[Ref]:
-        """The additive (window, metric) refs behind a metric ref."""
-        metric = self.catalog.metrics[ref.name]
-        if metric.kind == "additive":
-            return [ref]
-        expr = self.formula(ref.name, ref.window or "")
-        return [r for r in expr.refs if r.kind == "metric"]
-
-    def truth(self, window: str) -> dict[str, float | None]:
-        """Truth metrics over a window: Shopify against total ad spend (campaign rows)."""
-        if window not in self._truth:
-            rng = date_range(window, self.as_of)
-            cond = _date_cond(rng)
-            present = self.loaded.info.present_metrics
-            ad_platforms = [s.name for s in self.catalog.sources.values() if s.type == "ad_platform"]
-            truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
-            cols = []
-            for m in ("revenue", "orders", "new_customers", "sessions"):
-                cols.append(
-                    f"sum({m}) FILTER (WHERE platform IN ({_in_list(truth_sources)}) AND {cond})"
-                    if m in present
-                    else "NULL"
-                )
-            cols.append(
-                f"sum(spend) FILTER (WHERE platform IN ({_in_list(ad_platforms)}) AND level = 'campaign' AND {cond})"
-                if "spend" in present
-                else "NULL"
-            )
-            row = self.con.execute(f"SELECT {', '.join(cols)} FROM {self.loaded.table('metrics_daily')}").fetchone()
-            sums = dict(zip(("revenue", "orders", "new_customers", "sessions", "ad_spend"), row, strict=True))
-            values = {}
-            for name in self.catalog.truth:
-                expr = self.formula(name, window, "truth")
-                values[name] = ref_evaluate(expr, {r.key: _f(sums.get(r.name)) for r in expr.refs}, {})
-            self._truth[window] = values
-        return self._truth[window]
-
-
-def _f(v: Any) -> float | None:
-    return None if v is None else float(v)
-
-
-def _in_list(values) -> str:
-    return ", ".join(sql_literal(v) for v in values) or "NULL"
-
-
-def _date_cond(rng) -> str:
-    end = f"date < DATE '{rng.end.isoformat()}'"
-    return end if rng.start is None else f"date >= DATE '{rng.start.isoformat()}' AND {end}"
 
 
 @dataclass
@@ -202,8 +69,9 @@ def group_rules(workflows: list[Workflow]) -> list[Group]:
 class GroupEvaluator:
     """Builds and runs the aggregate and evaluate queries of one group."""
 
-    def __init__(self, ctx: Context, group: Group, entity_filter: str | None = None):
-        self.ctx = ctx
+    def __init__(self, metrics: MetricsService, project: Project, group: Group, entity_filter: str | None = None):
+        self.metrics = metrics
+        self.project = project
         self.group = group
         self.entity_filter = entity_filter
         self.refs: dict[str, Ref] = {}
@@ -218,7 +86,7 @@ class GroupEvaluator:
 
     def _fact_refs(self, rule: Rule) -> dict[str, Ref]:
         """Metrics the summary and the guardrails need besides the rule's own names."""
-        available = self.ctx.catalog.metrics_available(self.group.platform)
+        available = self.metrics.catalog.metrics_available(self.group.platform)
         wanted = {
             "spend": ("spend", rule.window),
             "lifetime_spend": ("spend", "lifetime"),
@@ -228,33 +96,16 @@ class GroupEvaluator:
 
     # -- stage: aggregate ----------------------------------------------------------------------
     def aggregate_sql(self) -> str:
-        ctx, g = self.ctx, self.group
-        present = ctx.loaded.info.present_metrics
+        metrics, g = self.metrics, self.group
         additive: dict[str, Ref] = {}
         for ref in self.refs.values():
             if ref.kind == "metric":
-                for inner in ctx.additive_inputs(ref):
+                for inner in metrics.additive_inputs(ref):
                     additive[inner.key] = inner
-        ranges = {r.window: date_range(r.window, ctx.as_of) for r in additive.values()}
-        sums = [
-            f"sum({r.name}) FILTER (WHERE {_date_cond(ranges[r.window])}) AS {quote_ident(r.key)}"
-            for r in additive.values()
-            if r.name in present
-        ]
-        starts = [rng.start for rng in ranges.values()]
-        bounds = [f"platform = {sql_literal(g.platform)}", f"level = {sql_literal(g.level)}"]
-        if starts and None not in starts:
-            bounds.append(f"date >= DATE '{min(starts).isoformat()}'")
-        if ranges:
-            bounds.append(f"date < DATE '{max(r.end for r in ranges.values()).isoformat()}'")
         keys = ", ".join(KEY_COLUMNS)
-        agg = (
-            (
-                f"SELECT {keys}, {', '.join(sums)} FROM {ctx.loaded.table('metrics_daily')} "
-                f"WHERE {' AND '.join(bounds)} GROUP BY {keys}"
-            )
-            if sums
-            else None
+        agg = metrics.sums_query(
+            {r.key: (r.name, r.window or "") for r in additive.values()},
+            [f"platform = {sql_literal(g.platform)}", f"level = {sql_literal(g.level)}"],
         )
 
         cols = [f"e.{c}" for c in KEY_COLUMNS] + [f"e.{c} AS {quote_ident('attr:' + c)}" for c in ENTITY_FIELDS]
@@ -269,52 +120,52 @@ class GroupEvaluator:
         for r in additive.values():
             cols.append(
                 f"coalesce(a.{quote_ident(r.key)}, 0.0) AS {quote_ident(r.key)}"
-                if r.name in present
+                if metrics.present(r.name)
                 else f"CAST(NULL AS DOUBLE) AS {quote_ident(r.key)}"
             )
-        sql = f"SELECT {', '.join(cols)} FROM {ctx.entities} e"
+        sql = f"SELECT {', '.join(cols)} FROM {metrics.entities} e"
         if agg:
             sql += f" LEFT JOIN ({agg}) a USING ({keys})"
         if parent_refs:
             names = sorted({quote_ident(r.name) for r in parent_refs})
             sql += (
                 f" LEFT JOIN (SELECT platform, account_id, entity_id, "
-                f"{', '.join(f'any_value({n}) AS {n}' for n in names)} FROM {ctx.entities} "
+                f"{', '.join(f'any_value({n}) AS {n}' for n in names)} FROM {metrics.entities} "
                 f"WHERE platform = {sql_literal(g.platform)} GROUP BY platform, account_id, entity_id) p "
                 f"ON p.platform = e.platform AND p.account_id = e.account_id AND p.entity_id = e.parent_id"
             )
         where = [
             f"e.platform = {sql_literal(g.platform)}",
             f"e.level = {sql_literal(g.level)}",
-            f"coalesce(e.status, '') NOT IN ({_in_list(INACTIVE)})",
+            f"coalesce(e.status, '') NOT IN ({in_list(INACTIVE)})",
         ]
         if self.entity_filter:
             where.append(self.entity_filter)
         return f"{sql} WHERE {' AND '.join(where)}"
 
     def aggregate(self) -> int:
-        self.ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.table} AS {self.aggregate_sql()}")
-        return self.ctx.con.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
+        self.metrics.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.table} AS {self.aggregate_sql()}")
+        return self.metrics.con.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
 
     # -- stage: evaluate -----------------------------------------------------------------------
     def resolve(self, ref: Ref) -> str | Node:
-        ctx = self.ctx
+        metrics, project = self.metrics, self.project
         if ref.kind == "metric":
-            metric = ctx.catalog.metrics[ref.name]
-            return quote_ident(ref.key) if metric.kind == "additive" else ctx.formula(ref.name, ref.window).ir
+            metric = metrics.catalog.metrics[ref.name]
+            return quote_ident(ref.key) if metric.kind == "additive" else metrics.formula(ref.name, ref.window).ir
         if ref.kind in ("attr", "parent"):
             return quote_ident(ref.key)
         if ref.kind == "builtin":
-            return sql_literal(ctx.catalog.credibility_ratio(self.group.platform))
+            return sql_literal(metrics.catalog.credibility_ratio(self.group.platform))
         if ref.kind == "guardrail":
-            return sql_literal(ctx.project.guardrails[ref.name])
+            return sql_literal(project.guardrails[ref.name])
         if ref.kind == "benchmark":
-            return sql_literal(ctx.catalog.benchmarks[self.group.platform][ref.name])
+            return sql_literal(metrics.catalog.benchmarks[self.group.platform][ref.name])
         if ref.kind == "truth":
-            return sql_literal(ctx.truth(ref.window)[ref.name])
+            return sql_literal(metrics.truth(ref.window)[ref.name])
         if ref.kind == "threshold":
             operator, _, name = ref.name.partition("/")
-            th = ctx.project.operators[operator].thresholds[name]
+            th = project.operators[operator].thresholds[name]
             if not th.by_product:
                 return sql_literal(th.default)
             cases = " ".join(f"WHEN {sql_literal(p)} THEN {sql_literal(v)}" for p, v in th.by_product.items())
@@ -323,11 +174,12 @@ class GroupEvaluator:
 
     def _program(self) -> tuple[SqlProgram, list[str], dict[str, str]]:
         """All rules of the group compiled into one program: verdict columns and evidence columns."""
-        present = self.ctx.loaded.info.present_metrics
         # Present additive metrics are coalesce(sum, 0) in the base table: comparisons on them need no null guard.
-        additive = [inner for r in self.refs.values() if r.kind == "metric" for inner in self.ctx.additive_inputs(r)]
-        nonnull = {quote_ident(r.key) for r in additive if r.name in present}
-        program = SqlProgram(self.resolve, {"as_of": self.ctx.as_of}, nonnull_values=nonnull)
+        additive = [
+            inner for r in self.refs.values() if r.kind == "metric" for inner in self.metrics.additive_inputs(r)
+        ]
+        nonnull = {quote_ident(r.key) for r in additive if self.metrics.present(r.name)}
+        program = SqlProgram(self.resolve, {"as_of": self.metrics.as_of}, nonnull_values=nonnull)
         verdicts: list[str] = []
         evidence: dict[str, str] = {}
         for i, (_wf, rule) in enumerate(self.group.rules):
@@ -347,8 +199,8 @@ class GroupEvaluator:
         program, verdicts, _ = self._program()
         where = " OR ".join(quote_ident(f"fired:{i}") for i in range(len(self.group.rules)))
         query = program.select(f'SELECT rowid AS "_rid", * FROM {self.table}', ['"_rid"', *verdicts], where)
-        self.ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.fired_table} AS {query}")
-        return self.ctx.con.execute(f"SELECT count(*) FROM {self.fired_table}").fetchone()[0]
+        self.metrics.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.fired_table} AS {query}")
+        return self.metrics.con.execute(f"SELECT count(*) FROM {self.fired_table}").fetchone()[0]
 
     def fetch(self) -> tuple[list[str], list[tuple]]:
         """The fired entities with every rule's verdict and evidence (build_plan sorts the actions)."""
@@ -360,13 +212,13 @@ class GroupEvaluator:
         columns = ['"_rid"', *KEY_COLUMNS, *(quote_ident(f"attr:{c}") for c in ENTITY_FIELDS)]
         columns += [f"{sql} AS {quote_ident(name)}" for name, sql in evidence.items()]
         query = f'SELECT * FROM ({program.select(base, columns)}) AS ev JOIN {self.fired_table} f USING ("_rid")'
-        cursor = self.ctx.con.execute(query)
+        cursor = self.metrics.con.execute(query)
         names = [d[0] for d in cursor.description]
         return names, cursor.fetchall()
 
     def drop(self) -> None:
-        self.ctx.con.execute(f"DROP TABLE IF EXISTS {self.table}")
-        self.ctx.con.execute(f"DROP TABLE IF EXISTS {self.fired_table}")
+        self.metrics.con.execute(f"DROP TABLE IF EXISTS {self.table}")
+        self.metrics.con.execute(f"DROP TABLE IF EXISTS {self.fired_table}")
 
 
 def default_as_of(loaded: LoadedSource) -> date:
@@ -394,12 +246,12 @@ def build_plan(
     `overrides` are live entity states that differ from the source (the demo sandbox).
     """
     timings = timings or Timings()
-    ctx = Context(con, loaded, catalog, project, as_of, overrides)
+    metrics = MetricsService(con, loaded, catalog, as_of, overrides)
     actions: list[PlannedAction] = []
     facts: dict[str, Facts] = {}
     entities = 0
     for group in group_rules(workflows):
-        ev = GroupEvaluator(ctx, group)
+        ev = GroupEvaluator(metrics, project, group)
         t0 = time.perf_counter()
         n = ev.aggregate()
         t1 = time.perf_counter()
@@ -418,8 +270,8 @@ def build_plan(
         entities += n
     actions.sort(key=lambda a: (a.workflow, a.rule_id, a.platform, a.account_id, a.entity_id))
     t0 = time.perf_counter()
-    gather_facts(ctx, actions, facts)
-    safety = run_pipeline(actions, facts, account_budgets(ctx), project.operators, default_escalations(catalog))
+    gather_facts(metrics, actions, facts)
+    safety = run_pipeline(actions, facts, account_budgets(metrics), project.operators, default_escalations(catalog))
     timings.add("safety", time.perf_counter() - t0)
     return Plan(
         run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6],

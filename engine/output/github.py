@@ -10,11 +10,10 @@ from typing import IO
 from engine.core.plan import Plan
 from engine.output import RenderOptions
 from engine.output.ci import annotation, write_step_summary
+from engine.output.markdown import render_markdown
 
 
 def render_github(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
-    from engine.output.markdown import render_markdown
-
     by_rule: dict[tuple[str, str], Counter] = defaultdict(Counter)
     where = {}
     for a in plan.actions:

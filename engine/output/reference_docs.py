@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from rich.console import Group
 from rich.markdown import Markdown
@@ -12,7 +14,9 @@ from engine.core.actions import ACTIONS
 from engine.core.catalog import Catalog, load_catalog
 from engine.language import windows
 from engine.language.expr.functions import FUNCTIONS
-from engine.language.scope import BUILTINS
+from engine.output import RenderOptions
+from engine.output.console import console
+from engine.rules.scope import BUILTINS
 from platforms import all_platforms
 
 TOPICS = ("functions", "metrics", "attributes", "names", "actions", "platforms", "windows")
@@ -101,6 +105,17 @@ def markdown(topic: str) -> str:
     raise KeyError(topic)
 
 
-def render_docs(topic: str | None):
-    topics = [topic] if topic else list(TOPICS)
-    return Group(*(Markdown(markdown(t)) for t in topics))
+@dataclass
+class ReferenceDocs:
+    """`rulerun docs`: the reference of some topics (all of them when none is named)."""
+
+    topics: list[str]
+
+    @classmethod
+    def of(cls, topic: str | None) -> ReferenceDocs:
+        return cls([topic] if topic else list(TOPICS))
+
+
+def render_text(docs: ReferenceDocs, out: IO[bytes], options: RenderOptions) -> None:
+    with console(out, soft_wrap=False) as c:
+        c.print(Group(*(Markdown(markdown(t)) for t in docs.topics)))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from engine.core.catalog import Catalog
 from engine.language.expr import Expr, ExprError, Ref, Type, compile_expr
 from engine.language.expr.types import Compare, Const, Logical, Member, Name, Node
-from engine.language.scope import ATTR_TYPES
+from engine.rules.scope import ATTR_TYPES
 
 ACTION_FIELDS = {
     "type": Type.STR,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import re
 from pathlib import Path
 from typing import Any
 
+from croniter import croniter
 from jsonschema import Draft202012Validator
 
 from engine.core.actions import ACTIONS
@@ -20,14 +20,18 @@ from engine.core.errors import Diagnostic, UsageError, ValidationFailed
 from engine.core.yamlpos import Document, display_path, load_file
 from engine.language import windows
 from engine.language.expr import ExprError, Type, compile_expr
-from engine.language.scope import RuleScope
+from engine.rules.escalation import DEFAULT_ESCALATIONS, EscalationRule, compile_escalation
 from engine.rules.guardrails import GUARDRAILS, defaults, loosens
 from engine.rules.model import ActionSpec, Operator, Project, Rule, Threshold, Workflow
-from engine.rules.schemagen import all_schemas
+from engine.rules.schemagen import rule_file_schema
+from engine.rules.scope import RuleScope
 from platforms import get_platform, platform_names
 
-CRON_FIELD = re.compile(r"^(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?(,(\*|\d{1,2}(-\d{1,2})?)(/\d{1,2})?)*$")
-CRON_ALIASES = {"@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight"}
+CRON_FIELDS = ("minute", "hour", "day", "month", "weekday")
+CRON_HINT = (
+    "five fields: minute (0-59) hour (0-23) day (1-31) month (1-12 or JAN-DEC) weekday (0-6 or SUN-SAT), "
+    'e.g. "0 6 * * MON"; or @hourly, @daily, @weekly, @monthly, @yearly'
+)
 
 
 def _is_rule_file(path: Path) -> bool:
@@ -111,7 +115,7 @@ class Loader:
         return doc if len(self.problems) == before else _Partial(doc)
 
     def _schema(self, doc: Document, kind: str) -> None:
-        validator = Draft202012Validator(all_schemas()[f"{kind}.schema.json"])
+        validator = Draft202012Validator(rule_file_schema(kind))
         for err in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
             path = tuple(err.absolute_path)
             if "action" in path and err.validator in (
@@ -206,8 +210,6 @@ class Loader:
         return effective
 
     def _escalation(self, doc: Document, items: list) -> list:
-        from engine.rules.escalation import DEFAULT_ESCALATIONS, EscalationRule, compile_escalation
-
         rules, seen = [], {i for i, _, _ in DEFAULT_ESCALATIONS}
         for i, item in enumerate(items if isinstance(items, list) else []):
             if (
@@ -261,14 +263,9 @@ class Loader:
                 )
             )
         schedule = data.get("schedule")
-        if isinstance(schedule, str) and not _valid_cron(schedule):
-            self.problems.append(
-                doc.diag(
-                    ("schedule",),
-                    f"invalid cron schedule {schedule!r}",
-                    'five fields: minute hour day month weekday, e.g. "0 6 * * *"',
-                )
-            )
+        problem = _cron_problem(schedule) if isinstance(schedule, str) else None
+        if problem:
+            self.problems.append(doc.diag(("schedule",), f"invalid cron schedule {schedule!r}: {problem}", CRON_HINT))
         platform = get_platform(op.platform)
         level = data.get("level") if isinstance(data.get("level"), str) else None
         window = data.get("window") if isinstance(data.get("window"), str) else None
@@ -445,11 +442,21 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def _valid_cron(text: str) -> bool:
-    if text.strip() in CRON_ALIASES:
-        return True
+def _cron_problem(text: str) -> str | None:
+    """Why `text` is not a five-field cron schedule (or an @alias), or None when it is one."""
     fields = text.split()
-    return len(fields) == 5 and all(CRON_FIELD.match(f) for f in fields)
+    if len(fields) == 1 and fields[0].startswith("@"):
+        return None if croniter.is_valid(fields[0]) else f"unknown alias {fields[0]!r}"
+    if len(fields) != 5:
+        return f"{len(fields)} field{'s' if len(fields) != 1 else ''}, not 5"
+    if croniter.is_valid(text):
+        return None
+    for i, (name, value) in enumerate(zip(CRON_FIELDS, fields, strict=True)):
+        alone = ["*"] * 5
+        alone[i] = value
+        if not croniter.is_valid(" ".join(alone)):
+            return f"{name} {value!r} is not valid"
+    return "the fields do not combine"
 
 
 def _type_name(value: Any) -> str:

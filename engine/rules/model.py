@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.core.errors import Diagnostic
+from engine.core.actions import ACTIONS
+from engine.core.errors import Diagnostic, UsageError
 from engine.language.expr import Expr
+from engine.rules.autonomy import default_level
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,6 @@ class Operator:
     autonomy: dict[str, str] = field(default_factory=dict)  # action type (or "default") -> level
 
     def autonomy_for(self, action_type: str) -> str:
-        from engine.core.actions import ACTIONS
-        from engine.rules.autonomy import default_level
-
         level = self.autonomy.get(action_type) or self.autonomy.get("default") or default_level(action_type)
         action = ACTIONS.get(action_type)
         if level == "auto" and action is not None and not action.reversible:
@@ -107,8 +106,6 @@ class Project:
         for wanted in ids:
             found = [w for w in self.workflows if w.id == wanted or w.operator.name == wanted]
             if not found:
-                from engine.core.errors import UsageError
-
                 known = ", ".join(w.id for w in self.workflows) or "none"
                 raise UsageError(f"no workflow {wanted!r} in {self.root}", hint=f"known workflows: {known}")
             chosen.extend(w for w in found if w not in chosen)

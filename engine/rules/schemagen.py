@@ -1,20 +1,22 @@
-"""JSON Schemas (draft 2020-12) of every file kind, generated from the registries.
+"""JSON Schemas (draft 2020-12) of the rules folder, the data contract, the plan and the
+catalog, generated from the registries.
 
-`rulerun schema --write` regenerates schemas/; a test fails when the committed files
-and the registries disagree. The loader validates with the same generated schemas.
+The loader validates rule files with these very schemas. The rule-test and workspace
+schemas live beside the code that reads those files; `engine/authoring/schemas.py`
+publishes them all (`rulerun schema`, schemas/).
 """
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from pathlib import Path
 
 from engine.core.actions import ACTIONS
 from engine.core.catalog import load_catalog
+from engine.core.plan import STATUSES
 from engine.core.platform_catalog import fragment_schema
 from engine.language import windows
 from engine.rules.autonomy import LEVELS
+from engine.rules.durations import PATTERN as DURATION
 from engine.rules.guardrails import GUARDRAILS
 from platforms import all_platforms
 
@@ -22,7 +24,6 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 BASE = "https://rulerun.dev/schemas/"
 NAME = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 RULE_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,79}$"
-DURATION = r"^[1-9][0-9]{0,4}[mhd]$"
 
 
 def _doc(obj: type) -> str:
@@ -230,7 +231,7 @@ def guardrails_schema() -> dict:
     }
 
 
-def _table_schema(kind: str) -> dict:
+def table_schema(kind: str) -> dict:
     cat = load_catalog()
     json_types = {
         "string": "string",
@@ -280,8 +281,6 @@ def _table_schema(kind: str) -> dict:
 
 
 def plan_schema() -> dict:
-    from engine.core.plan import STATUSES
-
     string_or_null = {"type": ["string", "null"]}
     action = {
         "type": "object",
@@ -375,7 +374,7 @@ def plan_schema() -> dict:
     }
 
 
-def _catalog_schemas() -> dict[str, dict]:
+def catalog_schemas() -> dict[str, dict]:
     def doc(name: str, title: str, body: dict) -> dict:
         return {"$schema": DRAFT, "$id": BASE + name, "title": title, "type": "object", **body}
 
@@ -471,43 +470,7 @@ def _catalog_schemas() -> dict[str, dict]:
     }
 
 
-def _rule_test_schema() -> dict:
-    from engine.authoring.ruletests import SCHEMA
-
-    return SCHEMA
-
-
-def _workspace_schema() -> dict:
-    from engine.rules.workspace import SCHEMA
-
-    return SCHEMA
-
-
 @cache
-def all_schemas() -> dict[str, dict]:
-    """File name -> schema, for every schema rulerun publishes."""
-    return {
-        "workflow.schema.json": workflow_schema(),
-        "operator.schema.json": operator_schema(),
-        "guardrails.schema.json": guardrails_schema(),
-        "plan.schema.json": plan_schema(),
-        "entities.schema.json": _table_schema("entities"),
-        "metrics-daily.schema.json": _table_schema("metrics_daily"),
-        "workspace.schema.json": _workspace_schema(),
-        "rule-test.schema.json": _rule_test_schema(),
-        **_catalog_schemas(),
-    }
-
-
-def render(schema: dict) -> str:
-    return json.dumps(schema, indent=2, sort_keys=False) + "\n"
-
-
-def write_all(directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, schema in all_schemas().items():
-        path = directory / name
-        path.write_text(render(schema), encoding="utf-8")
-        written.append(path)
-    return written
+def rule_file_schema(kind: str) -> dict:
+    """The schema the loader validates a rules-folder file of `kind` with (workflow, operator, guardrails)."""
+    return {"workflow": workflow_schema, "operator": operator_schema, "guardrails": guardrails_schema}[kind]()

@@ -33,9 +33,14 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from engine.core.errors import ValidationFailed
+from engine.core.yamlpos import load_file
+from engine.rules.durations import PATTERN as DURATION
+from engine.rules.durations import parse_duration
+from engine.rules.loader import _explain
+from platforms.adapter import Account
 
 CONFIG_NAME = "rulerun.yaml"
-DURATION = r"^[1-9][0-9]{0,4}[mhd]$"
+APPROVAL_TTL = timedelta(hours=72)  # how long a queued action waits for a human, unless configured
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 
 SCHEMA: dict[str, Any] = {
@@ -111,11 +116,6 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-def parse_duration(text: str) -> timedelta:
-    unit = {"m": "minutes", "h": "hours", "d": "days"}[text[-1]]
-    return timedelta(**{unit: int(text[:-1])})
-
-
 @dataclass
 class Workspace:
     rules: Path
@@ -155,10 +155,8 @@ class Workspace:
         env = (self.settings.get("action_log") or {}).get("url_env")
         return os.environ.get(env) if env else None
 
-    def accounts(self, platform: str | None = None) -> list:
+    def accounts(self, platform: str | None = None) -> list[Account]:
         """The live accounts rulerun.yaml configures (optionally of one platform)."""
-        from platforms.adapter import Account
-
         out = []
         for name, spec in (self.settings.get("platforms") or {}).items():
             if platform and name != platform:
@@ -181,15 +179,12 @@ class Workspace:
 
     def approval_ttl(self, given: timedelta | None) -> timedelta:
         text = (self.settings.get("approvals") or {}).get("expire_after")
-        return given or (parse_duration(text) if text else timedelta(hours=72))
+        return given or (parse_duration(text) if text else APPROVAL_TTL)
 
 
 def _read_config(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
-    from engine.core.yamlpos import load_file
-    from engine.rules.loader import _explain
-
     doc, problems = load_file(path)
     if doc is not None and doc.data is not None:
         if not isinstance(doc.data, dict):

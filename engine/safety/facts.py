@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from engine.core.plan import PlannedAction
-
-if TYPE_CHECKING:
-    from engine.evaluation.evaluate import Context
-    from engine.safety.pipeline import Facts
+from engine.data.metrics import MetricsService
+from engine.safety.pipeline import Facts
 
 MAX_DEPTH = 6  # campaign > ad group > ad / keyword > search term, with room to spare
 BRAND_SENSITIVE = ("pause", "add_negative_keyword")  # the action types the brand guardrail looks at
 
 
-def brand_lineage(ctx: Context, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+def brand_lineage(metrics: MetricsService, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
     """Which (platform, account_id, entity_id) are brand entities or descendants of one."""
     if not keys:
         return set()
-    entities = ctx.entities
-    rows = ctx.con.execute(
+    entities = metrics.entities
+    rows = metrics.con.execute(
         f"""
         WITH RECURSIVE up(platform, account_id, start_id, node_id, brand, depth) AS (
             SELECT e.platform, e.account_id, e.entity_id, e.parent_id, coalesce(e.is_brand, FALSE), 0
@@ -38,71 +34,60 @@ def brand_lineage(ctx: Context, keys: set[tuple[str, str, str]]) -> set[tuple[st
     return {tuple(r) for r in rows}
 
 
-def data_age_hours(ctx: Context) -> dict[tuple[str, str], float]:
+def data_age_hours(metrics: MetricsService) -> dict[tuple[str, str], float]:
     """Per (platform, account): hours from the end of the newest day of data to the as-of date."""
-    rows = ctx.con.execute(
-        f"SELECT platform, account_id, max(date) FROM {ctx.loaded.table('metrics_daily')} "
-        f"WHERE date < DATE '{ctx.as_of.isoformat()}' GROUP BY ALL"
+    rows = metrics.con.execute(
+        f"SELECT platform, account_id, max(date) FROM {metrics.daily} "
+        f"WHERE date < DATE '{metrics.as_of.isoformat()}' GROUP BY ALL"
     ).fetchall()
-    return {(p, a): max(0, (ctx.as_of - newest).days - 1) * 24.0 for p, a, newest in rows}
+    return {(p, a): max(0, (metrics.as_of - newest).days - 1) * 24.0 for p, a, newest in rows}
 
 
-def account_budgets(ctx: Context) -> dict[tuple[str, str], float]:
+def account_budgets(metrics: MetricsService) -> dict[tuple[str, str], float]:
     """Per (platform, account): the sum of the daily budgets of active entities today."""
-    rows = ctx.con.execute(
-        f"SELECT platform, account_id, sum(daily_budget) FROM {ctx.entities} "
+    rows = metrics.con.execute(
+        f"SELECT platform, account_id, sum(daily_budget) FROM {metrics.entities} "
         "WHERE status = 'active' AND daily_budget IS NOT NULL GROUP BY ALL"
     ).fetchall()
     return {(p, a): float(total) for p, a, total in rows}
 
 
-def gather_facts(ctx: Context, actions: list[PlannedAction], facts: dict[str, Facts]) -> None:
+def gather_facts(metrics: MetricsService, actions: list[PlannedAction], facts: dict[str, Facts]) -> None:
     """Complete each action's facts with brand lineage, data freshness and blended MER."""
     if not actions:
         return
-    brand = brand_lineage(ctx, {(a.platform, a.account_id, a.entity_id) for a in actions if a.type in BRAND_SENSITIVE})
-    ages = data_age_hours(ctx)
+    brand = brand_lineage(
+        metrics, {(a.platform, a.account_id, a.entity_id) for a in actions if a.type in BRAND_SENSITIVE}
+    )
+    ages = data_age_hours(metrics)
     for a in actions:
         f = facts[a.action_id]
         f.brand_lineage = (a.platform, a.account_id, a.entity_id) in brand
         f.data_age_hours = ages.get((a.platform, a.account_id))
-        spec = ctx.catalog.sources.get(a.platform)
+        spec = metrics.catalog.sources.get(a.platform)
         f.sla_hours = spec.freshness_sla_hours if spec else None
-        f.mer = ctx.truth(f.window).get("mer")
+        f.mer = metrics.truth(f.window).get("mer")
 
 
-def fresh_facts(ctx: Context, a: PlannedAction, window: str) -> Facts:
+def fresh_facts(metrics: MetricsService, a: PlannedAction, window: str) -> Facts:
     """Facts for one action computed now, for re-checking guardrails before execution."""
-    from engine.evaluation.evaluate import _date_cond
-    from engine.language.windows import date_range
-    from engine.safety.pipeline import Facts
-
-    metrics = ctx.loaded.table("metrics_daily")
-    key = [a.platform, a.account_id, a.level, a.entity_id]
-    present = ctx.loaded.info.present_metrics
-    window_cond = _date_cond(date_range(window, ctx.as_of))
-    lifetime = f"sum(spend) FILTER (WHERE date < DATE '{ctx.as_of.isoformat()}')" if "spend" in present else "NULL"
-    conversions = f"sum(conversions) FILTER (WHERE {window_cond})" if "conversions" in present else "NULL"
-    row = ctx.con.execute(
-        f"SELECT {lifetime}, {conversions} FROM {metrics} "
-        "WHERE platform = ? AND account_id = ? AND level = ? AND entity_id = ?",
-        key,
-    ).fetchone()
-    entity = ctx.con.execute(
-        f"SELECT learning_phase FROM {ctx.entities} WHERE platform = ? AND account_id = ? AND level = ? "
+    key = (a.platform, a.account_id, a.level, a.entity_id)
+    sums = metrics.values([key], {"lifetime": ("spend", "lifetime"), "conversions": ("conversions", window)})[key]
+    entity = metrics.con.execute(
+        f"SELECT learning_phase FROM {metrics.entities} WHERE platform = ? AND account_id = ? AND level = ? "
         "AND entity_id = ?",
-        key,
+        list(key),
     ).fetchone()
-    spec = ctx.catalog.sources.get(a.platform)
+    spec = metrics.catalog.sources.get(a.platform)
     return Facts(
-        lifetime_spend=float(row[0] or 0.0),
-        window_conversions=float(row[1] or 0.0),
+        lifetime_spend=sums["lifetime"] or 0.0,
+        window_conversions=sums["conversions"] or 0.0,
         brand_lineage=(a.platform, a.account_id, a.entity_id)
-        in brand_lineage(ctx, {(a.platform, a.account_id, a.entity_id)}),
+        in brand_lineage(metrics, {(a.platform, a.account_id, a.entity_id)}),
         learning_phase=bool(entity and entity[0]),
-        data_age_hours=data_age_hours(ctx).get((a.platform, a.account_id)),
+        data_age_hours=data_age_hours(metrics).get((a.platform, a.account_id)),
         sla_hours=spec.freshness_sla_hours if spec else None,
         source=a.platform,
-        mer=ctx.truth(window).get("mer"),
+        mer=metrics.truth(window).get("mer"),
         window=window,
     )

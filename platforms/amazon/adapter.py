@@ -1,9 +1,10 @@
 """Amazon Ads: one advertising profile read and changed over the Amazon Ads API (httpx).
 
-Plain httpx through the shared client (platforms/http.py: one retry per call, honouring
-Retry-After) rather than python-amazon-ad-api: the API needs a versioned media type per
-resource and answers writes with 207 Multi-Status, both easier to get exactly right by hand
-(PLATFORM-FACTS 4.7, 11).
+Plain httpx through the shared client rather than python-amazon-ad-api: the API needs a
+versioned media type per resource and answers writes with 207 Multi-Status, both easier to
+get exactly right by hand (PLATFORM-FACTS 4.7, 11). The client retries each request under
+the template's policy, honouring Retry-After; inside a write step a request is sent once
+and the template retries the step after reading the live state again.
 
 Every call carries an access token from Login with Amazon (platforms/amazon/auth.py; a
 401 renews it once and repeats the call), `Amazon-Advertising-API-ClientId` and, for
@@ -105,15 +106,13 @@ class AmazonAdsAdapter(LiveAdapter):
         clock: Callable[[], float] = time.monotonic,
         poll_interval: float = 2.0,
         max_report_wait: float = 900.0,
-        max_attempts: int = 4,
     ):
         super().__init__(account, catalog)
         self.profile_id = str(account.account_id).strip()
-        self.sleep = sleep
+        self.sleep = sleep  # retries (the template's policy) and report polls wait through it
         self.clock = clock
         self.poll_interval = poll_interval
         self.max_report_wait = max_report_wait
-        self.max_attempts = max_attempts
         self.api_calls = 0
         self._http: HttpClient | None = None
         self._tokens: AccessTokens | None = None
@@ -126,13 +125,7 @@ class AmazonAdsAdapter(LiveAdapter):
         if self._http is None or self._tokens is None:
             self.check_credentials()
             hosts = region_for(self.account.region, self.account.endpoint)
-            self._http = HttpClient(
-                hosts.api,
-                platform=PLATFORM,
-                account_id=self.account.account_id,
-                sleep=self.sleep,
-                max_attempts=self.max_attempts,
-            )
+            self._http = self.http_client(hosts.api)
             self._tokens = AccessTokens(self._http, hosts.token, clock=self.clock)
         return self._http, self._tokens
 

@@ -92,8 +92,15 @@ class GoogleAdsAdapter(LiveAdapter):
     `budget_campaigns`, and a change to it names every campaign it serves. Errors: quota ->
     RateLimited (retry_after from the quota error's retry delay), UNAVAILABLE /
     DEADLINE_EXCEEDED -> TransientError, authentication / authorization and a refresh
-    token Google refuses (invalid_grant) -> AuthError, anything else PermanentError.
+    token Google refuses (invalid_grant) -> AuthError, anything else PermanentError. Every
+    gRPC call (each query, each mutate) is retried on its own under the retry policy.
+    `rulerun apply` sends up to `max_batch` changes of an account in one batch: one mutate
+    call per service.
     """
+
+    # Google takes up to 10,000 operations per mutate request; 100 keeps what one call
+    # leaves in doubt after a crash, and what runs after an emergency stop, small.
+    max_batch = 100
 
     def __init__(
         self,
@@ -211,9 +218,14 @@ class GoogleAdsAdapter(LiveAdapter):
         return [*super().secrets(), *([token] if token else [])]
 
     def _call(self, fn, *args: Any, **kw: Any) -> Any:
-        """One API call (counted); the template maps its errors (`map_error`)."""
-        self.api_calls += 1
-        return fn(*args, **kw)
+        """One API call, each attempt counted, retried under the template's policy (a quota
+        error waits the retry delay Google gives); the template maps its errors (`map_error`)."""
+
+        def attempt() -> Any:
+            self.api_calls += 1
+            return fn(*args, **kw)
+
+        return self.call(attempt)
 
     def map_error(self, exc: Exception) -> AdapterError | None:
         import grpc
@@ -551,7 +563,15 @@ class GoogleAdsAdapter(LiveAdapter):
                 continue
             groups[service].append((i, op, finish))
         for service, items in groups.items():
-            results, errors = self._mutate(service, [op for _, op, _ in items])
+            try:
+                with self.calling(f"mutating through {service}"):
+                    results, errors = self._mutate(service, [op for _, op, _ in items])
+            except AdapterError as exc:  # this service's call failed whole: its changes, not the others'
+                if isinstance(exc, AuthError):
+                    raise
+                for i, _, _ in items:
+                    out[i] = exc
+                continue
             for j, (i, _, finish) in enumerate(items):
                 out[i] = self.error(PermanentError, errors[j]) if j in errors else finish(results[j])
         return [o for o in out if o is not None]

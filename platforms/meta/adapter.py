@@ -21,7 +21,11 @@ or expired credentials (190, 102, 10, 200-299, OAuthException) -> AuthError; 5xx
 transient errors and dropped connections -> TransientError; the rest -> PermanentError.
 Messages name the platform and account, never a credential. The last usage headers seen
 (`X-App-Usage`, `X-Ad-Account-Usage`, `X-Business-Use-Case-Usage`) are kept in `usage`;
-near any budget in them (a percentage), calls slow down.
+near any budget in them (a percentage), calls slow down (a pause through the retry policy).
+
+Every Graph call goes through the retry policy (engine/core/retry.py) on its own: each
+page of a list or of insights is one call, so a read that fails on a page retries that
+page with its cursor and never starts over.
 
 Credentials come from META_APP_ID, META_APP_SECRET, META_ACCESS_TOKEN (and
 META_AD_ACCOUNT_ID, declared by platforms/meta/__init__.py); `Account.endpoint` replaces the Graph
@@ -32,7 +36,7 @@ from __future__ import annotations
 
 import json
 import os
-import time
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -173,7 +177,6 @@ class MetaAdsAdapter(LiveAdapter):
         self.max_polls = max_polls
         self.usage: dict[str, Any] = {}
         self.throttled = 0  # pauses taken because a usage header neared its budget
-        self.sleep = time.sleep
         self._sdk_api: Any = None
 
     # -- plumbing
@@ -191,23 +194,27 @@ class MetaAdsAdapter(LiveAdapter):
                 session.GRAPH = self.account.endpoint.rstrip("/")  # this session only, not the class default
             # every response's usage headers, errors included, whatever SDK call made it
             session.requests.hooks["response"].append(
-                lambda response, *args, **kwargs: self._note_usage(response.headers)
+                lambda response, *args, **kwargs: self._note_usage(response.headers, ok=response.status_code < 400)
             )
             self._sdk_api = FacebookAdsApi(session)
         return self._sdk_api
 
-    def _note_usage(self, headers: Any) -> None:
+    def _note_usage(self, headers: Any, *, ok: bool = True) -> None:
+        seen: dict[str, Any] = {}
         for name in USAGE_HEADERS:
             raw = _header(headers, name)
             if raw:
                 try:
-                    self.usage[name] = json.loads(raw)
+                    seen[name] = json.loads(raw)
                 except ValueError:
-                    self.usage[name] = raw
-        # Slow down before Meta refuses: near a usage budget, pause between calls (bounded).
-        if usage_percent(self.usage) >= SLOW_DOWN_AT:
+                    seen[name] = raw
+        self.usage.update(seen)
+        # Slow down before Meta refuses: near a usage budget in this response, pause before the next call
+        # (bounded). A refusal says how long itself (retry_after): no pause on top of it.
+        percent = usage_percent(seen)
+        if ok and percent >= SLOW_DOWN_AT:
             self.throttled += 1
-            self.sleep(SLOW_DOWN_PAUSE)
+            self.pause(SLOW_DOWN_PAUSE, f"usage at {percent:g}% of a budget")
 
     def map_error(self, exc: Exception) -> AdapterError | None:
         import requests
@@ -247,8 +254,13 @@ class MetaAdsAdapter(LiveAdapter):
             return AuthError(message, details=details)
         return PermanentError(message, details=details)
 
-    def _list(self, cursor: Any) -> list[dict[str, Any]]:
-        return [obj.export_all_data() for obj in cursor]
+    def _pages(self, first_page: Callable[[], Any]) -> list[dict[str, Any]]:
+        """Every row of a cursor-paged edge, each page one retried call (a failed page is asked again)."""
+        cursor = self.call(first_page)  # the SDK reads the first page when it makes the cursor
+        rows = [cursor[i].export_all_data() for i in range(len(cursor))]
+        while self.call(cursor.load_next_page):  # keeps its `after` cursor until a page succeeds
+            rows.extend(cursor[i].export_all_data() for i in range(len(cursor)))
+        return rows
 
     # -- reads
 
@@ -256,7 +268,7 @@ class MetaAdsAdapter(LiveAdapter):
         from facebook_business.adobjects.adaccount import AdAccount
 
         with self.calling(f"reading ad account {self.act_id}"):
-            acct = AdAccount(self.act_id, api=self._api()).api_get(fields=["name"])
+            acct = self.call(AdAccount(self.act_id, api=self._api()).api_get, fields=["name"])
         return acct.get("name") or self.act_id
 
     def read(self, date_from: date, date_to: date) -> Fetched:
@@ -289,15 +301,15 @@ class MetaAdsAdapter(LiveAdapter):
         acct = AdAccount(self.act_id, api=self._api())
         params = {"limit": self.PAGE_LIMIT}
         with self.calling(f"listing campaigns of {self.act_id}"):
-            campaigns = self._list(
-                acct.get_campaigns(
+            campaigns = self._pages(
+                lambda: acct.get_campaigns(
                     fields=["id", "name", "status", "daily_budget", "lifetime_budget", "bid_strategy", "created_time"],
                     params=params,
                 )
             )
         with self.calling(f"listing ad sets of {self.act_id}"):
-            adsets = self._list(
-                acct.get_ad_sets(
+            adsets = self._pages(
+                lambda: acct.get_ad_sets(
                     fields=[
                         "id",
                         "name",
@@ -314,8 +326,10 @@ class MetaAdsAdapter(LiveAdapter):
                 )
             )
         with self.calling(f"listing ads of {self.act_id}"):
-            ads = self._list(
-                acct.get_ads(fields=["id", "name", "status", "adset_id", "campaign_id", "created_time"], params=params)
+            ads = self._pages(
+                lambda: acct.get_ads(
+                    fields=["id", "name", "status", "adset_id", "campaign_id", "created_time"], params=params
+                )
             )
 
         out: list[dict[str, Any]] = []
@@ -379,23 +393,23 @@ class MetaAdsAdapter(LiveAdapter):
         what = f"reading {_INSIGHT_LEVEL[level]} insights of {self.act_id}"
         if not use_async:
             with self.calling(what):
-                return self._list(acct.get_insights(fields=_INSIGHT_FIELDS, params=params))
+                return self._pages(lambda: acct.get_insights(fields=_INSIGHT_FIELDS, params=params))
         with self.calling(f"{what} (starting an async report)"):
-            job = acct.get_insights(fields=_INSIGHT_FIELDS, params=params, is_async=True)
+            job = self.call(acct.get_insights, fields=_INSIGHT_FIELDS, params=params, is_async=True)
         for attempt in range(self.max_polls):
             with self.calling(f"{what} (polling report {job.get_id()})"):
-                job = job.api_get(fields=["async_status", "async_percent_completion"])
+                job = self.call(job.api_get, fields=["async_status", "async_percent_completion"])
             status = job.get("async_status")
             if status == "Job Completed":
                 break
             if status in ("Job Failed", "Job Skipped"):
                 raise self.error(TransientError, f"{what}: report {job.get_id()} ended with {status!r}")
             if attempt + 1 < self.max_polls:
-                time.sleep(self.poll_interval)
+                self.sleep(self.poll_interval)
         else:
             raise self.error(TransientError, f"{what}: report {job.get_id()} not complete after {self.max_polls} polls")
         with self.calling(f"{what} (reading report {job.get_id()})"):
-            return self._list(job.get_insights(params={"limit": self.PAGE_LIMIT}))
+            return self._pages(lambda: job.get_insights(params={"limit": self.PAGE_LIMIT}))
 
     # -- writes
 
@@ -418,7 +432,7 @@ class MetaAdsAdapter(LiveAdapter):
             "ad": ["id", "account_id", "status"],
         }[key.level]
         with self.calling(f"reading {key.level} {key.entity_id}"):
-            data = node.api_get(fields=fields).export_all_data()
+            data = self.call(node.api_get, fields=fields).export_all_data()
         owner = str(data.get("account_id") or "").removeprefix("act_")
         if owner and owner != self.act_id.removeprefix("act_"):
             raise self.error(PermanentError, f"{key.level} {key.entity_id} belongs to another ad account")
@@ -439,7 +453,7 @@ class MetaAdsAdapter(LiveAdapter):
             value = "PAUSED" if change.value == "paused" else "ACTIVE"
         key = change.key
         with self.calling(f"updating {change.attribute} of {key.level} {key.entity_id}"):
-            self._node(key).api_update(params={change.wire_field: value})
+            self.call(self._node(key).api_update, params={change.wire_field: value})
         return Written({"id": key.entity_id})
 
     def check_change(self, key: EntityKey, attribute: str, state: dict[str, Any]) -> None:
@@ -461,7 +475,8 @@ class MetaAdsAdapter(LiveAdapter):
         if campaign_id is None:
             return
         with self.calling(f"reading campaign {campaign_id}"):
-            camp = Campaign(str(campaign_id), api=self._api()).api_get(fields=["daily_budget", "lifetime_budget"])
+            campaign = Campaign(str(campaign_id), api=self._api())
+            camp = self.call(campaign.api_get, fields=["daily_budget", "lifetime_budget"])
         if camp.get("daily_budget") or camp.get("lifetime_budget"):
             raise self.error(
                 PermanentError,

@@ -52,6 +52,19 @@ def make(tmp_path, monkeypatch):
         h.close()
 
 
+def _fail_every_attempt(h, kind: str) -> None:
+    """Queue `kind` for every attempt the adapter's retry policy makes (once for what is never retried)."""
+    attempts = h.adapter().retry_policy.max_attempts if kind in ("rate_limit", "transient") else 1
+    for _ in range(attempts):
+        h.fail_next(kind)
+
+
+def _recording(adapter, waits: list[float]):
+    """The adapter with its waits recorded instead of slept."""
+    adapter.sleep = waits.append
+    return adapter
+
+
 def _request(h, action_type: str, key, state: dict, action_id: str = "contract-1") -> ActionRequest:
     op = ACTIONS[action_type]
     attr = op.key()
@@ -128,12 +141,30 @@ def test_failures_map_to_the_typed_errors(make, module, kind):
         pytest.skip(f"{h.platform} ({module}) has no {kind} failure")
     key = h.entity("pause", "campaign")
     state = h.adapter().read_state(key)
-    h.fail_next(kind)
+    _fail_every_attempt(h, kind)
+    waits: list[float] = []
     with pytest.raises(FAULTS[kind]) as err:
-        h.adapter().execute(_request(h, "pause", key, state, action_id="contract-fault"))
+        _recording(h.adapter(), waits).execute(_request(h, "pause", key, state, action_id="contract-fault"))
     assert type(err.value) is FAULTS[kind] or (kind == "permanent" and not isinstance(err.value, AuthError))
     assert err.value.retryable == (kind in ("rate_limit", "transient"))
+    assert len(waits) == (h.adapter().retry_policy.max_attempts - 1 if err.value.retryable else 0)
     assert h.adapter().read_state(key) == state  # nothing changed
+
+
+@pytest.mark.parametrize("kind", ["rate_limit", "transient"])
+@pytest.mark.parametrize("module", HARNESSES)
+def test_a_retryable_failure_is_retried_inside_the_call_and_changes_once(make, module, kind):
+    h = make(module)
+    if kind not in h.faults:
+        pytest.skip(f"{h.platform} ({module}) has no {kind} failure")
+    key = h.entity("pause", "campaign")
+    req = _request(h, "pause", key, h.adapter().read_state(key), action_id="contract-retried")
+    before = h.writes()
+    h.fail_next(kind)
+    waits: list[float] = []
+    _recording(h.adapter(), waits).execute(req)
+    assert _shows(h.adapter().read_state(key), req)
+    assert h.writes() == before + 1 and len(waits) == 1  # one wait, then the change, made once
 
 
 @pytest.mark.parametrize("module", HARNESSES)
@@ -176,9 +207,10 @@ def test_no_credential_appears_in_errors_results_or_logs(make, module, caplog):
     state = h.adapter().read_state(key)
     seen.append(repr(h.adapter().execute(_request(h, "pause", key, state, action_id="s-1"))))
     for kind in h.faults:
-        h.fail_next(kind)
+        _fail_every_attempt(h, kind)
         with pytest.raises(AdapterError) as err:
-            h.adapter().execute(_request(h, "enable", key, {"status": "paused"}, action_id="contract-fault"))
+            adapter = _recording(h.adapter(), [])
+            adapter.execute(_request(h, "enable", key, {"status": "paused"}, action_id="contract-fault"))
         seen += [str(err.value), repr(err.value.details)]
     text = "\n".join(seen) + caplog.text
     for secret in h.secrets:

@@ -780,7 +780,6 @@ class ContractHarness:
 
     platform = "amazon"
     faults = ("auth", "rate_limit", "transient", "permanent")
-    ATTEMPTS = 4  # the HTTP client's tries per call: a fault must outlast them
 
     def __init__(self, tmp_path, monkeypatch) -> None:
         self.fake = AmazonAdsFake(page_size=50)
@@ -797,7 +796,7 @@ class ContractHarness:
         from platforms.amazon.adapter import AmazonAdsAdapter
 
         account = Account("amazon", PROFILE, currency=currency, endpoint=self.fake.url)
-        self._adapters.append(AmazonAdsAdapter(account, sleep=lambda s: None, max_attempts=self.ATTEMPTS))
+        self._adapters.append(AmazonAdsAdapter(account, sleep=lambda s: None))
         return self._adapters[-1]
 
     def _key(self, level: str, entity_id: str) -> Any:
@@ -819,9 +818,8 @@ class ContractHarness:
         return self.fake.write_calls()
 
     def fail_next(self, kind: str) -> None:
-        # a 401 is followed by one new token and one retry; retryable faults outlast every attempt
-        n = {"auth": 2, "permanent": 1}.get(kind, self.ATTEMPTS)
-        self.fake.fail_next(kind, n)
+        # a 401 is followed by a new token and the call once more: an auth failure answers both
+        self.fake.fail_next(kind, 2 if kind == "auth" else 1)
 
     def fail_in_batch(self, key: Any) -> None:
         self.fake.fail_item(key.entity_id)

@@ -82,6 +82,14 @@ def default_account() -> Account:
     return a
 
 
+def bulk_account(ad_groups: int) -> Account:
+    """The default account plus `ad_groups` enabled ad groups with manual bids (ids 1000, 1001, ...)."""
+    a = default_account()
+    for i in range(ad_groups):
+        a.ad_groups[str(1000 + i)] = {"campaign": "11", "name": f"Bulk {i}", "status": "ENABLED", "cpc": 1_000_000}
+    return a
+
+
 def _metrics(seed: int, day: date) -> dict[str, Any]:
     k = seed + day.day
     return {

@@ -17,7 +17,8 @@ for January 2026. It serves:
 
 Every request must carry `access_token=TOKEN` and its `appsecret_proof`. Scriptable faults:
 `rate_limit(n, minutes)` (error 17 with `X-Business-Use-Case-Usage` for the next n calls),
-`fail_page(n)` (HTTP 500 on the n-th follow-up page request, i.e. one with `after`),
+`fail_page(n, times=1)` (HTTP 500 on the n-th follow-up page request, i.e. one with `after`,
+and on its next `times - 1` requests),
 `fail_next(kind)` with kind `auth` (error 190), `rate_limit` (error 17), `transient`
 (HTTP 500, error 2) or `permanent` (error 100), and `fail_object(id)` (updates of that
 object fail with error 100). An unknown account or object answers error 100
@@ -106,6 +107,7 @@ class MetaGraphFake(HttpFakeServer):
         self._rate_limited = 0
         self._rate_minutes = 0
         self._fail_page_at: int | None = None
+        self._fail_page_times = 0
         self._pages_seen = 0
         self._ids = itertools.count(1)
         self.failing_objects: set[str] = set()
@@ -120,9 +122,9 @@ class MetaGraphFake(HttpFakeServer):
         """Updates of this object fail (error 100), the others succeed."""
         self.failing_objects.add(object_id)
 
-    def fail_page(self, nth: int = 1) -> None:
-        """HTTP 500 on the nth request for a follow-up page (one with an `after` cursor)."""
-        self._fail_page_at, self._pages_seen = nth, 0
+    def fail_page(self, nth: int = 1, times: int = 1) -> None:
+        """HTTP 500 on the nth request for a follow-up page (one with an `after` cursor), `times` times in a row."""
+        self._fail_page_at, self._pages_seen, self._fail_page_times = nth, 0, times
 
     # -- data
 
@@ -225,8 +227,10 @@ class MetaGraphFake(HttpFakeServer):
             return status, body, {"X-Business-Use-Case-Usage": json.dumps({ACCOUNT: buc})}
         if "after" in params and self._fail_page_at is not None:
             self._pages_seen += 1
-            if self._pages_seen == self._fail_page_at:
-                self._fail_page_at = None
+            if self._pages_seen >= self._fail_page_at:
+                self._fail_page_times -= 1
+                if self._fail_page_times <= 0:
+                    self._fail_page_at = None
                 return self._error(500, "An unknown error occurred", 1, is_transient=True)
         segs = path.split("/")[1:]
         if not segs or segs[0] != VERSION:

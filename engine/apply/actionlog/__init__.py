@@ -39,7 +39,7 @@ from engine.apply.actionlog.backends import Backend, PostgresBackend, SqliteBack
 from engine.apply.actionlog.log import ActionLog
 from engine.apply.actionlog.migrate import migrate
 from engine.apply.actionlog.states import ACTION_STATUSES, CHECKPOINT_DAYS, EXECUTING
-from engine.apply.actionlog.urls import is_postgres, redact_url, scrub
+from engine.apply.actionlog.urls import is_postgres, redact_url, scrub_url
 from engine.core.errors import RulerunError
 
 LOG_FILE = "actions.sqlite"
@@ -76,7 +76,7 @@ def open_log(url: str | None, state_dir: Path) -> ActionLog:
         raise
     except Exception as exc:
         db.close()
-        message = scrub(str(exc), url) if url else str(exc)
+        message = scrub_url(str(exc), url) if url else str(exc)
         raise RulerunError(
             f"cannot prepare the action log at {db.location}: {message}",
             hint="the database user needs permission to create tables in its schema",

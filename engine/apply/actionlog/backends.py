@@ -16,9 +16,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.apply.actionlog import locks
+from engine.apply.actionlog.locks import MIGRATION_LOCK_CLASS, advisory_lock, file_lock, schema_key
 from engine.apply.actionlog.schema import kind_of
-from engine.apply.actionlog.urls import redact_url, scrub
+from engine.apply.actionlog.urls import redact_url, scrub_url
 from engine.apply.actionlog.values import as_date, dumps, utc, utc_text
 from engine.core.errors import RulerunError, StateBusy
 
@@ -159,7 +159,7 @@ class SqliteBackend(Backend):
         self.con.execute("COMMIT")
 
     def run_lock(self, holder: str) -> AbstractContextManager[None]:
-        return locks.file_lock(self.path.parent / "apply.lock", holder)
+        return file_lock(self.path.parent / "apply.lock", holder)
 
     def close(self) -> None:
         self.con.close()
@@ -207,7 +207,7 @@ class PostgresBackend(Backend):
             con.execute("SET TIME ZONE 'UTC'")
         except psycopg.Error as exc:
             raise RulerunError(
-                f"cannot connect to the action log at {self.location}: {scrub(str(exc).strip(), self.url)}",
+                f"cannot connect to the action log at {self.location}: {scrub_url(str(exc).strip(), self.url)}",
                 hint=PG_HINT,
             ) from None
         return con
@@ -220,19 +220,17 @@ class PostgresBackend(Backend):
             return self.con.execute(text, params)
         except self._psycopg.OperationalError as exc:
             raise RulerunError(
-                f"the action log at {self.location} failed: {scrub(str(exc).strip(), self.url)}", hint=PG_HINT
+                f"the action log at {self.location} failed: {scrub_url(str(exc).strip(), self.url)}", hint=PG_HINT
             ) from None
 
     def transaction(self) -> AbstractContextManager[Any]:
         return self.con.transaction()
 
     def migration_lock(self) -> None:
-        self.execute(
-            "SELECT pg_advisory_xact_lock(?::int, ?::int)", (locks.MIGRATION_LOCK_CLASS, locks.schema_key(self.schema))
-        )
+        self.execute("SELECT pg_advisory_xact_lock(?::int, ?::int)", (MIGRATION_LOCK_CLASS, schema_key(self.schema)))
 
     def run_lock(self, holder: str) -> AbstractContextManager[None]:
-        return locks.advisory_lock(self.connect, self.schema, holder)
+        return advisory_lock(self.connect, self.schema, holder)
 
     def close(self) -> None:
         self.con.close()

@@ -1,7 +1,7 @@
 """Action log URLs: which backend one selects, and how to show it without its secrets.
 
 A URL is shown to people only through `redact_url`, and any driver message that may echo
-part of it goes through `scrub` first: the password never reaches a message or a log.
+part of it goes through `scrub_url` first: the password never reaches a message or a log.
 """
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
+from engine.core.secrets import MASK, scrub
+
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 _SECRET_PARAMS = re.compile(r"(?i)(^|[?&])((?:ssl)?password)=([^&]*)")
-MASK = "***"
 
 
 def is_postgres(url: str) -> bool:
@@ -55,9 +56,6 @@ def secrets_of(url: str) -> list[str]:
     return sorted((s for s in found if s), key=len, reverse=True)
 
 
-def scrub(text: str, url: str) -> str:
+def scrub_url(text: str, url: str) -> str:
     """`text` with the URL replaced by its redacted form and every occurrence of its password masked."""
-    text = text.replace(url, redact_url(url))
-    for secret in secrets_of(url):
-        text = text.replace(secret, MASK)
-    return text
+    return scrub(text.replace(url, redact_url(url)), secrets_of(url))

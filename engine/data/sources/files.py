@@ -75,6 +75,7 @@ import orjson
 from engine.core.catalog import DUCKDB_TYPES, KEY_COLUMNS, METRIC_KEY_COLUMNS
 from engine.core.errors import DataError, Diagnostic, UsageError
 from engine.data.sources import Source, SourceInfo
+from engine.language.sql import quote_ident, sql_literal
 
 if TYPE_CHECKING:
     from engine.core.catalog import Catalog
@@ -339,7 +340,7 @@ def _stage_name(table: str) -> str:
 
 def _select_list(layout: _Layout) -> str:
     exprs = {**layout.exprs, **layout.extras}
-    return ", ".join(f"{sql} AS {_ident(name)}" for name, sql in exprs.items())
+    return ", ".join(f"{sql} AS {quote_ident(name)}" for name, sql in exprs.items())
 
 
 def _check_bytes(f: TableFile, columns: list[Column]) -> None:
@@ -431,7 +432,7 @@ def _csv_layout(vcon, f: TableFile, columns: list[Column], warnings: list) -> _L
     positions = _match_columns(f, header, columns, warnings, line=1)
     raw = {f"c{i}": "VARCHAR" for i in range(1, len(header) + 1)}
     source = (
-        f"read_csv({_lit(str(f.path))}, header = true, auto_detect = false, delim = ',', quote = '\"', "
+        f"read_csv({sql_literal(str(f.path))}, header = true, auto_detect = false, delim = ',', quote = '\"', "
         f"escape = '\"', columns = {_struct(raw)})"
     )
     exprs = {}
@@ -463,14 +464,14 @@ def _csv_header(f: TableFile, columns: list[Column]) -> list[str]:
 
 
 def _jsonl_layout(vcon, f: TableFile, columns: list[Column], warnings: list) -> _Layout:
-    reader = f"read_ndjson_objects({_lit(str(f.path))})"
+    reader = f"read_ndjson_objects({sql_literal(str(f.path))})"
     try:
         keys = _query(vcon, f"SELECT DISTINCT unnest(json_keys(json)) FROM {reader} WHERE json_type(json) = 'OBJECT'")
     except duckdb.Error as exc:
         raise _FileInvalid(_read_failure(f, 0, exc)) from None
     present = _match_columns(f, sorted(k for (k,) in keys), columns, warnings, line=None)
     names = [c.name for c in columns if c.name in present]
-    paths = "[" + ", ".join(_lit("$." + _json_key(n)) for n in names) + "]"
+    paths = "[" + ", ".join(sql_literal("$." + _json_key(n)) for n in names) + "]"
     # One json_extract per line parses each line once, not once per column.
     source = f"(SELECT json_type(json) AS _jt, json_extract(json, {paths}) AS v FROM {reader})"
     exprs, nested = {}, []
@@ -483,10 +484,10 @@ def _jsonl_layout(vcon, f: TableFile, columns: list[Column], warnings: list) -> 
                 f"CASE json_type({value}) WHEN 'ARRAY' THEN {items} "
                 f"WHEN 'OBJECT' THEN NULL ELSE {_split_labels(scalar)} END"
             )
-            nested.append(f"CASE WHEN json_type({value}) = 'OBJECT' THEN {_lit(name)} END")
+            nested.append(f"CASE WHEN json_type({value}) = 'OBJECT' THEN {sql_literal(name)} END")
         else:
             exprs[name] = f"CASE WHEN json_type({value}) IN ('OBJECT', 'ARRAY') THEN NULL ELSE {scalar} END"
-            nested.append(f"CASE WHEN json_type({value}) IN ('OBJECT', 'ARRAY') THEN {_lit(name)} END")
+            nested.append(f"CASE WHEN json_type({value}) IN ('OBJECT', 'ARRAY') THEN {sql_literal(name)} END")
     extras = {"_jt": "_jt", "_nested": f"[n FOR n IN [{', '.join(nested)}] IF n IS NOT NULL]"}
     text = {n for n in names if _kind(columns, n) != "labels"}
     return _Layout(source, exprs, text, dict.fromkeys(names), extras=extras)
@@ -497,7 +498,7 @@ def _json_key(name: str) -> str:
 
 
 def _parquet_layout(vcon, f: TableFile, columns: list[Column], warnings: list) -> _Layout:
-    source = f"read_parquet({_lit(str(f.path))})"
+    source = f"read_parquet({sql_literal(str(f.path))})"
     try:
         described = _query(vcon, f"DESCRIBE SELECT * FROM {source}")
     except duckdb.Error as exc:
@@ -507,7 +508,7 @@ def _parquet_layout(vcon, f: TableFile, columns: list[Column], warnings: list) -
     exprs, text = {}, set()
     for c in columns:
         if c.name in present:
-            exprs[c.name], is_text = _parquet_expr(c, _ident(c.name), types[c.name])
+            exprs[c.name], is_text = _parquet_expr(c, quote_ident(c.name), types[c.name])
             if is_text:
                 text.add(c.name)
     return _Layout(source, exprs, text, dict.fromkeys(exprs))
@@ -606,7 +607,7 @@ def _checks(f: TableFile, columns: list[Column], layout: _Layout) -> list[_Check
     for c in columns:
         if c.name not in layout.exprs:
             continue
-        col = _ident(c.name)
+        col = quote_ident(c.name)
         if jsonl:
             if c.kind == "labels":
                 expected, found = "a list of strings or a ';'-separated string", "a JSON object"
@@ -615,13 +616,13 @@ def _checks(f: TableFile, columns: list[Column], layout: _Layout) -> list[_Check
             checks.append(
                 _Check(
                     c.name,
-                    f"list_contains(_nested, {_lit(c.name)})",
+                    f"list_contains(_nested, {sql_literal(c.name)})",
                     f"column {c.name}: expected {expected}, found {found}",
                     f"give {c.name} a plain JSON value",
                 )
             )
         if c.key:
-            cell_ok = f"_jt = 'OBJECT' AND NOT list_contains(_nested, {_lit(c.name)})" if jsonl else "true"
+            cell_ok = f"_jt = 'OBJECT' AND NOT list_contains(_nested, {sql_literal(c.name)})" if jsonl else "true"
             checks.append(
                 _Check(
                     c.name,
@@ -646,7 +647,7 @@ def _value_checks(c: Column, col: str, is_text: bool) -> list[_Check]:
         bad = f"isfinite({number}) AND {number} < 0"
         checks.append(_Check(c.name, bad, f"column {c.name}: {{value}} is negative", NEGATIVE_HINT, shown))
     if c.kind == "boolean" and is_text:
-        accepted = ", ".join(_lit(v) for v in BOOLEAN_TRUE + BOOLEAN_FALSE)
+        accepted = ", ".join(sql_literal(v) for v in BOOLEAN_TRUE + BOOLEAN_FALSE)
         bad = f"{col} IS NOT NULL AND lower({col}) NOT IN ({accepted})"
         checks.append(_Check(c.name, bad, f"column {c.name}: {{value}} is not a boolean", BOOLEAN_HINT, shown))
     if c.kind == "date" and is_text:
@@ -677,7 +678,7 @@ def _find_problems(
 
 
 def _nonfinite(c: Column) -> str:
-    return f"NOT isfinite(TRY_CAST({_ident(c.name)} AS DOUBLE))"
+    return f"NOT isfinite(TRY_CAST({quote_ident(c.name)} AS DOUBLE))"
 
 
 def _nonfinite_message(name: str, n: int) -> str:
@@ -726,12 +727,12 @@ def _duplicates(vcon, stage: str, f: TableFile, columns: list[Column], layout: _
 
 def _convert(c: Column, layout: _Layout) -> str:
     """SQL turning the staged value of `c` into its canonical type (validated before)."""
-    col = _ident(c.name)
+    col = quote_ident(c.name)
     if c.kind == "number":
         number = f"TRY_CAST({col} AS DOUBLE)"
         return f"CASE WHEN isfinite({number}) THEN {number} END"
     if c.kind == "boolean" and c.name in layout.text:
-        true, false = (", ".join(_lit(v) for v in values) for values in (BOOLEAN_TRUE, BOOLEAN_FALSE))
+        true, false = (", ".join(sql_literal(v) for v in values) for values in (BOOLEAN_TRUE, BOOLEAN_FALSE))
         return f"CASE WHEN lower({col}) IN ({true}) THEN true WHEN lower({col}) IN ({false}) THEN false END"
     if c.kind == "date":
         return f"TRY_CAST({col} AS DATE)"
@@ -920,8 +921,8 @@ def _missing_metrics_warning(f: TableFile, columns: list[Column], layout: _Layou
 
 
 def _orphan_warnings(vcon, metrics: TableFile, entities: TableFile) -> list[dict]:
-    keys = ", ".join(_ident(k) for k in KEY_COLUMNS)
-    same = " AND ".join(f"e.{_ident(k)} = m.{_ident(k)}" for k in KEY_COLUMNS)
+    keys = ", ".join(quote_ident(k) for k in KEY_COLUMNS)
+    same = " AND ".join(f"e.{quote_ident(k)} = m.{quote_ident(k)}" for k in KEY_COLUMNS)
     ((n, example),) = _query(
         vcon,
         f"SELECT count(*), any_value(concat_ws('/', {keys})) FROM {_stage_name('metrics_daily')} m "
@@ -944,8 +945,8 @@ def _orphan_warnings(vcon, metrics: TableFile, entities: TableFile) -> list[dict
 
 
 def _create_table(con, schema: str, table: str, columns: list[Column], layout: _Layout) -> None:
-    name = f"{_ident(schema)}.{_ident(table)}"
-    definitions = ", ".join(f"{_ident(c.name)} {c.sql_type}" for c in columns)
+    name = f"{quote_ident(schema)}.{quote_ident(table)}"
+    definitions = ", ".join(f"{quote_ident(c.name)} {c.sql_type}" for c in columns)
     values = ", ".join(
         _convert(c, layout) if c.name in layout.exprs else f"CAST(NULL AS {c.sql_type})" for c in columns
     )
@@ -954,9 +955,9 @@ def _create_table(con, schema: str, table: str, columns: list[Column], layout: _
 
 
 def _source_info(con, schema: str, metric_columns: list[Column], layout: _Layout, warnings: list) -> SourceInfo:
-    ((entity_rows,),) = _query(con, f"SELECT count(*) FROM {_ident(schema)}.entities")
+    ((entity_rows,),) = _query(con, f"SELECT count(*) FROM {quote_ident(schema)}.entities")
     ((metric_rows, min_date, max_date),) = _query(
-        con, f"SELECT count(*), min(date), max(date) FROM {_ident(schema)}.metrics_daily"
+        con, f"SELECT count(*), min(date), max(date) FROM {quote_ident(schema)}.metrics_daily"
     )
     present = frozenset(c.name for c in metric_columns if c.kind == "number" and c.name in layout.exprs)
     return SourceInfo(present, min_date, max_date, entity_rows, metric_rows, warnings)
@@ -970,16 +971,8 @@ def _query(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _struct(items: dict[str, str]) -> str:
-    return "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in items.items()) + "}"
+    return "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in items.items()) + "}"
 
 
 def _quote(value: object, limit: int = 60) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from engine.language.expr.check import Expr
 from engine.language.expr.functions import FUNCTIONS
+from engine.language.expr.reference import BINARY
 from engine.language.expr.types import (
     Binary,
     Call,
@@ -34,22 +35,7 @@ from engine.language.expr.types import (
     Type,
     Unary,
 )
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_literal(value: float | str | bool | None) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float | int):
-        # From text, so DuckDB parses the shortest round-trip repr exactly (no DECIMAL detour).
-        return f"CAST('{float(value)!r}' AS DOUBLE)"
-    return "'" + str(value).replace("'", "''") + "'"
-
+from engine.language.sql import quote_ident, sql_literal
 
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _IDENT = re.compile(r'"(?:[^"]|"")*"')
@@ -184,8 +170,6 @@ class SqlProgram:
         if isinstance(node, Binary):
             if isinstance(node.left, Const) and isinstance(node.right, Const):
                 # Fold with the reference operators: identical IEEE results, one less temporary.
-                from engine.language.expr.reference import BINARY
-
                 return sql_literal(BINARY[node.op](node.left.value, node.right.value)), 0
             (a, la), (b, lb) = self._node(node.left), self._node(node.right)
             layer = max(la, lb)

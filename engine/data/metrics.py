@@ -1,0 +1,224 @@
+"""The metrics service: catalog metrics over any window, for any set of entities.
+
+Additive metrics are sums of the daily rows in a window; derived metrics are the catalog's
+formulas over those sums (ratios of sums, never restated in code); truth metrics are the
+Shopify sums against total ad spend. All windowed SQL of rulerun is written here:
+
+- `sums_query`: one scan of `metrics_daily` summing every (metric, window) pair asked for
+  with FILTER clauses, grouped by entity. The batch evaluator runs one per (platform,
+  level) over every entity;
+- `values`: the same scan for a few entities, with derived metrics computed from it
+  (the pre-execution re-check, impact checkpoints);
+- `truth`: the truth metrics of a window.
+
+A window is a name (`last_7d`, `prev:last_7d`, `lifetime`; see engine/language/windows.py)
+or an explicit date range. Additive sums are 0.0 for an entity without rows in the window
+and null when the source does not report the metric at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from engine.core.catalog import KEY_COLUMNS, Catalog
+from engine.data.entities import live_entities
+from engine.data.store import LoadedSource
+from engine.language.expr import Expr, ExprError, Ref, Type, compile_expr
+from engine.language.expr.reference import evaluate as reference_evaluate
+from engine.language.sql import quote_ident, sql_literal
+from engine.language.windows import Range, date_range
+
+# The Shopify columns truth metrics are sums of; `ad_spend` is the campaign-level spend of the ad platforms.
+TRUTH_METRICS = ("revenue", "orders", "new_customers", "sessions")
+AD_SPEND = "ad_spend"
+CREDIBILITY_RATIO = "credibility_ratio"  # the one builtin catalog formulas may use
+
+Window = str | Range
+EntityKeyTuple = tuple[str, str, str, str]  # platform, account_id, level, entity_id
+
+
+class _FormulaScope:
+    """Names inside catalog formulas: additive metrics of one window, and builtins."""
+
+    def __init__(self, catalog: Catalog, window: str, kind: str = "metric"):
+        self.catalog, self.window, self.kind = catalog, window, kind
+
+    def resolve(self, parts: tuple[str, ...], offset: int) -> Ref:
+        name = ".".join(parts)
+        if name == CREDIBILITY_RATIO:
+            return Ref("builtin", name, Type.NUM)
+        if self.kind == "truth":
+            return Ref("truthsum", name, Type.NUM, window=self.window)
+        if name in self.catalog.metrics and self.catalog.metrics[name].kind == "additive":
+            return Ref("metric", name, Type.NUM, window=self.window)
+        raise ExprError(f"catalog formula uses unknown metric {name!r}", offset)
+
+
+def date_condition(rng: Range) -> str:
+    end = f"date < DATE '{rng.end.isoformat()}'"
+    return end if rng.start is None else f"date >= DATE '{rng.start.isoformat()}' AND {end}"
+
+
+def in_list(values: Iterable[Any]) -> str:
+    return ", ".join(sql_literal(v) for v in values) or "NULL"
+
+
+class MetricsService:
+    """Catalog metrics of one loaded source as of one date.
+
+    `overrides` are live entity states that differ from the source (the demo sandbox's
+    changes after `apply`): `entities` is the relation that shows them.
+    """
+
+    def __init__(
+        self,
+        con,
+        loaded: LoadedSource,
+        catalog: Catalog,
+        as_of: date,
+        overrides: list[dict] | None = None,
+    ):
+        self.con = con
+        self.loaded = loaded
+        self.catalog = catalog
+        self.as_of = as_of
+        self.overrides = overrides or []
+        self.entities = live_entities(con, loaded, catalog, self.overrides)
+        self.daily = loaded.table("metrics_daily")
+        self._formulas: dict[tuple[str, str, str], Expr] = {}
+        self._truth: dict[str, dict[str, float | None]] = {}
+        self._ranges: dict[str, Range] = {}
+
+    # -- windows and formulas ------------------------------------------------------------------
+    def present(self, metric: str) -> bool:
+        """Whether the source reports this additive metric at all."""
+        return metric in self.loaded.info.present_metrics
+
+    def window_key(self, window: Window) -> str:
+        """The name of a window: itself, or a stable name for an explicit range."""
+        if isinstance(window, str):
+            return window
+        key = f"range:{window.start}:{window.end}"
+        self._ranges[key] = window
+        return key
+
+    def range(self, window: str) -> Range:
+        return self._ranges.get(window) or date_range(window, self.as_of)
+
+    def formula(self, name: str, window: str, kind: str = "metric") -> Expr:
+        """The catalog formula of a derived (or truth) metric, its names bound to `window`."""
+        key = (kind, name, window)
+        if key not in self._formulas:
+            source = self.catalog.truth[name].formula if kind == "truth" else self.catalog.metrics[name].formula
+            self._formulas[key] = compile_expr(str(source), _FormulaScope(self.catalog, window, kind))
+        return self._formulas[key]
+
+    def additive_inputs(self, ref: Ref) -> list[Ref]:
+        """The additive (window, metric) refs behind a metric ref."""
+        metric = self.catalog.metrics[ref.name]
+        if metric.kind == "additive":
+            return [ref]
+        expr = self.formula(ref.name, ref.window or "")
+        return [r for r in expr.refs if r.kind == "metric"]
+
+    # -- the windowed scan ---------------------------------------------------------------------
+    def sums_query(self, sums: Mapping[str, tuple[str, str]], where: Iterable[str] = ()) -> str | None:
+        """One scan summing each `label -> (additive metric, window)` per entity, or None when
+        the source reports none of the metrics.
+
+        The scan reads only the days of the widest window; metrics the source does not
+        report are left out (the caller treats them as null).
+        """
+        ranges = {window: self.range(window) for _, window in sums.values()}
+        columns = [
+            f"sum({metric}) FILTER (WHERE {date_condition(ranges[window])}) AS {quote_ident(label)}"
+            for label, (metric, window) in sums.items()
+            if self.present(metric)
+        ]
+        if not columns:
+            return None
+        bounds = list(where)
+        starts = [rng.start for rng in ranges.values()]
+        if starts and None not in starts:
+            bounds.append(f"date >= DATE '{min(starts).isoformat()}'")
+        if ranges:
+            bounds.append(f"date < DATE '{max(r.end for r in ranges.values()).isoformat()}'")
+        keys = ", ".join(KEY_COLUMNS)
+        return (
+            f"SELECT {keys}, {', '.join(columns)} FROM {self.daily} "
+            + (f"WHERE {' AND '.join(bounds)} " if bounds else "")
+            + f"GROUP BY {keys}"
+        )
+
+    def values(
+        self, keys: Iterable[EntityKeyTuple], metrics: Mapping[str, tuple[str, Window]]
+    ) -> dict[EntityKeyTuple, dict[str, float | None]]:
+        """For each entity, each `label -> (metric, window)`: additive sums and derived formulas."""
+        keys = list(dict.fromkeys(keys))
+        wanted = {label: (name, self.window_key(window)) for label, (name, window) in metrics.items()}
+        refs = {label: Ref("metric", name, Type.NUM, window=window) for label, (name, window) in wanted.items()}
+        additive = {inner.key: inner for ref in refs.values() for inner in self.additive_inputs(ref)}
+        rows: dict[EntityKeyTuple, dict[str, Any]] = {}
+        query = self.sums_query({k: (r.name, r.window or "") for k, r in additive.items()}, [_key_filter(keys)])
+        if query is not None and keys:
+            cursor = self.con.execute(query)
+            names = [d[0] for d in cursor.description]
+            for row in cursor.fetchall():
+                record = dict(zip(names, row, strict=True))
+                rows[tuple(record[c] for c in KEY_COLUMNS)] = record
+        out = {}
+        for key in keys:
+            found = rows.get(key, {})
+            sums = {k: (_float(found.get(k)) or 0.0) if self.present(r.name) else None for k, r in additive.items()}
+            out[key] = {label: self._value(ref, sums, key[0]) for label, ref in refs.items()}
+        return out
+
+    def _value(self, ref: Ref, sums: Mapping[str, float | None], platform: str) -> float | None:
+        if self.catalog.metrics[ref.name].kind == "additive":
+            return sums[ref.key]
+        expr = self.formula(ref.name, ref.window or "")
+        values = {
+            r.key: sums[r.key] if r.kind == "metric" else self.catalog.credibility_ratio(platform) for r in expr.refs
+        }
+        return reference_evaluate(expr, values, {"as_of": self.as_of})
+
+    # -- truth ---------------------------------------------------------------------------------
+    def truth(self, window: str) -> dict[str, float | None]:
+        """Truth metrics over a window: Shopify against total ad spend (campaign rows)."""
+        if window not in self._truth:
+            cond = date_condition(self.range(window))
+            ad_platforms = [s.name for s in self.catalog.sources.values() if s.type == "ad_platform"]
+            truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
+            cols = [
+                f"sum({m}) FILTER (WHERE platform IN ({in_list(truth_sources)}) AND {cond})"
+                if self.present(m)
+                else "NULL"
+                for m in TRUTH_METRICS
+            ]
+            cols.append(
+                f"sum(spend) FILTER (WHERE platform IN ({in_list(ad_platforms)}) AND level = 'campaign' AND {cond})"
+                if self.present("spend")
+                else "NULL"
+            )
+            row = self.con.execute(f"SELECT {', '.join(cols)} FROM {self.daily}").fetchone()
+            sums = dict(zip((*TRUTH_METRICS, AD_SPEND), row, strict=True))
+            values = {}
+            for name in self.catalog.truth:
+                expr = self.formula(name, window, "truth")
+                values[name] = reference_evaluate(expr, {r.key: _float(sums.get(r.name)) for r in expr.refs}, {})
+            self._truth[window] = values
+        return self._truth[window]
+
+
+def _key_filter(keys: list[EntityKeyTuple]) -> str:
+    """Rows of these entities only: equalities for one (pushed into the scan), a semi-join for more."""
+    if len(keys) == 1:
+        return " AND ".join(f"{c} = {sql_literal(v)}" for c, v in zip(KEY_COLUMNS, keys[0], strict=True))
+    listed = ", ".join("(" + ", ".join(sql_literal(v) for v in key) + ")" for key in keys) or "(NULL, NULL, NULL, NULL)"
+    return f"({', '.join(KEY_COLUMNS)}) IN (VALUES {listed})"
+
+
+def _float(v: Any) -> float | None:
+    return None if v is None else float(v)

@@ -1,0 +1,41 @@
+"""Errors and warnings as people see them: every diagnostic at file:line:col with its hint.
+
+Light on purpose: the command line imports it to report any error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import IO
+
+from engine.core.errors import Diagnostic, DiagnosticsError, RulerunError
+from engine.output.console import console
+
+
+def render_error(exc: RulerunError, err: IO[bytes] | None = None) -> None:
+    """A user error (no traceback): every diagnostic with its hint, or the message and its hint."""
+    with console(err) as c:
+        if isinstance(exc, DiagnosticsError):
+            errors = sum(1 for d in exc.diagnostics if d.severity == "error")
+            for d in exc.diagnostics:
+                color = "red" if d.severity == "error" else "yellow"
+                c.print(f"[bold]{d.location}[/]: [{color}]{d.severity}[/]: {d.message}", markup=True)
+                if d.hint:
+                    c.print(f"  [dim]hint:[/] {d.hint}")
+            c.print(f"[red]{exc.message}[/]" if errors else exc.message)
+        else:
+            c.print(f"[red]error:[/] {exc.message}")
+            if exc.hint:
+                c.print(f"  [dim]hint:[/] {exc.hint}")
+
+
+def render_warnings(diagnostics: Iterable[Diagnostic], err: IO[bytes] | None = None) -> None:
+    """Warnings of a rules folder that loaded, on standard error."""
+    diagnostics = list(diagnostics)
+    if not diagnostics:
+        return
+    with console(err) as c:
+        for d in diagnostics:
+            c.print(f"[bold]{d.location}[/]: [yellow]warning[/]: {d.message}")
+            if d.hint:
+                c.print(f"  [dim]hint:[/] {d.hint}")

@@ -1,0 +1,69 @@
+"""`rulerun sync` and `rulerun connections` for people: one table row per account."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from rich.table import Table
+
+from engine.data.sync import SyncReport
+from engine.evaluation.live import ConnectionsReport
+from engine.output import RenderOptions
+from engine.output.console import console
+
+
+def sync_line(report: SyncReport) -> str:
+    """`Sync: 2 of 3 account(s), 1,234 metric rows, 12 API calls; 1 failed`."""
+    rows = sum(a.rows for a in report.accounts)
+    calls = sum(a.api_calls for a in report.accounts)
+    ok = len(report.accounts) - len(report.failed)
+    text = f"Sync: {ok} of {len(report.accounts)} account(s), {rows:,} metric rows, {calls:,} API calls"
+    return text + (f"; {len(report.failed)} failed" if report.failed else "")
+
+
+def render_sync_warnings(report: SyncReport, err: IO[bytes] | None = None) -> None:
+    """Accounts a `--source live` run could not sync: their data may be stale."""
+    if not report.failed:
+        return
+    with console(err) as c:
+        for failed in report.failed:
+            c.print(
+                f"[yellow]warning:[/] sync of {failed.platform} account {failed.account_id} failed: "
+                f"{failed.error}; its data may be stale (the freshness guardrail blocks actions on it)"
+            )
+
+
+def render_sync(report: SyncReport, out: IO[bytes], options: RenderOptions) -> None:
+    table = Table(title="Sync", title_justify="left")
+    for col in ("platform", "account", "days", "entities", "rows", "API calls", "seconds", "result"):
+        table.add_column(col)
+    for r in report.accounts:
+        days = f"{r.date_from}..{r.date_to}" if r.date_from else ""
+        table.add_row(
+            r.platform,
+            r.account_id,
+            days,
+            str(r.entities),
+            f"{r.rows:,}",
+            str(r.api_calls),
+            f"{r.seconds:.2f}",
+            f"[red]{r.error}[/]" if r.error else "ok",
+        )
+    with console(out) as c:
+        c.print(table)
+        c.print(sync_line(report))
+
+
+def render_connections(report: ConnectionsReport, out: IO[bytes], options: RenderOptions) -> None:
+    table = Table(title="Connections", title_justify="left")
+    for col in ("platform", "account", "credentials", "check"):
+        table.add_column(col, overflow="fold")
+    for c in report.connections:
+        present = ", ".join(f"{n} {'set' if ok else 'MISSING'}" for n, ok in c.credentials)
+        check = f"[green]ok[/] ({c.detail})" if c.ok else f"[red]failed[/]: {c.detail}"
+        table.add_row(c.platform, c.account_id, present, check)
+    with console(out) as con:
+        con.print(table)
+        for c in report.connections:
+            for note in c.notes:
+                con.print(f"note: {c.platform} {c.account_id}: {note}", markup=False)
