@@ -7,10 +7,9 @@ wall time. The fake finishes a report at its first poll: Amazon's own report gen
 (minutes, at worst hours) is not part of the figure. Amazon documents no fixed rate limit
 (it throttles dynamically), so there is no share of a limit to print.
 
-Apply: 300 keyword bid changes through the adapter, once one action at a time (`execute`,
-as the executor calls it today) and once in batches of the adapter's `max_batch`
-(`execute_batch`); prints the API calls and wall time of each. The executor adds its own
-live-state read before and after each action on top (2 calls per action).
+Apply: 300 keyword bid changes run by the executor (engine/apply/executor.py, in process,
+SQLite action log), once one action per call and once in batches of the adapter's
+`max_batch`; prints the API calls (writes and state reads) and the wall time of each.
 
 Usage: python benchmarks/bench_sync_amazon.py [--latency 0.05] [--entities 10000] [--days 30] [--changes 300]
 """
@@ -58,46 +57,59 @@ def bench_sync(latency: float, entities: int, days: int) -> None:
 
 
 def bench_apply(latency: float, changes: int) -> None:
-    from engine.core.execution import ActionRequest, EntityKey
+    """`changes` keyword bid cuts executed by the executor (in process, SQLite action log) through the fake."""
+    from engine.apply.actionlog import open_log
+    from engine.apply.executor import Executor
+    from engine.core.plan import PlannedAction
     from platforms.adapter import Account
     from platforms.amazon.adapter import AmazonAdsAdapter
 
     os.environ.update(ENV)
-    for mode in ("one by one", "batched"):
+    for batch in (1, AmazonAdsAdapter.max_batch):
         fake = AmazonAdsFake(page_size=100, latency=latency)
-        fake.bulk(changes * 2)
-        try:
-            keywords = list(fake.keywords)[:changes]
-            reqs = [
-                ActionRequest(
-                    f"bid-{kid}",
-                    EntityKey("amazon", PROFILE, "keyword", kid),
-                    "change_bid",
-                    {"by_pct": -5},
-                    {"bid": fake.keywords[kid]["bid"]},
-                    {"bid": round(fake.keywords[kid]["bid"] * 0.95, 2)},
-                )
-                for kid in keywords
-            ]
-            adapter = AmazonAdsAdapter(Account("amazon", PROFILE, endpoint=fake.url))
-            before = len(fake.requests)
-            t0 = time.perf_counter()
-            if mode == "one by one":
-                for req in reqs:
-                    adapter.execute(req)
-            else:
-                for start in range(0, len(reqs), adapter.max_batch):
-                    adapter.execute_batch(reqs[start : start + adapter.max_batch])
-            wall = time.perf_counter() - t0
-            calls = len(fake.requests) - before
-            writes = fake.write_calls()
-            changed = sum(1 for kid in keywords if fake.keywords[kid]["bid"] != 2.1)
-            print(
-                f"  apply {mode}: {changed} of {changes} bid changes in {calls} API calls "
-                f"({writes} of them writes), {wall:.2f} s"
+        fake.bulk(changes * 2)  # 5 keywords per ad group, 50 per campaign: `changes` keywords
+        adapter = AmazonAdsAdapter(Account("amazon", PROFILE, endpoint=fake.url))
+        adapter.max_batch = batch
+        actions = [
+            PlannedAction(
+                workflow="amazon/trim",
+                rule_id="trim_bids",
+                platform="amazon",
+                account_id=PROFILE,
+                level="keyword",
+                entity_id=kid,
+                entity_name=None,
+                type="change_bid",
+                params={"by_pct": -5},
+                before={"bid": 2.1},
+                after={"bid": 2.0},
+                action_id=f"bench-{kid}",
             )
+            for kid in list(fake.keywords)[:changes]
+        ]
+        try:
+            with tempfile.TemporaryDirectory(prefix="rulerun-bench-amazon-") as tmp, open_log(None, Path(tmp)) as log:
+                executor = Executor(
+                    log,
+                    lambda platform, account_id=None, adapter=adapter: adapter,
+                    lambda a: {"max_actions_per_hour": 1_000_000},
+                    lambda a: None,
+                    "bench",
+                    "bench",
+                )
+                t0 = time.perf_counter()
+                executor.run_all(actions)
+                seconds = time.perf_counter() - t0
         finally:
+            adapter.close()
             fake.close()
+        executed = executor.outcome.counts["executed"]
+        api = [r for r in fake.requests if r["kind"] == "api"]
+        reads = sum(1 for r in api if r["path"].endswith("/list"))
+        print(
+            f"  apply, batch size {batch}: {executed} of {changes} executed in {len(fake.requests)} API calls "
+            f"({fake.write_calls()} writes, {reads} state reads: gate, write step, verification); {seconds:.2f} s"
+        )
 
 
 def main() -> None:
