@@ -18,10 +18,12 @@ A platform with its own signals passes two hooks:
 
 After the last attempt, or at once when retrying cannot help, the failure is raised as
 the typed error of engine/core/execution.py: RateLimited (429), TransientError (5xx,
-timeouts, connection errors), AuthError (401, 403) or PermanentError (any other 4xx).
-Messages name the method, the path (without its query string) and the status, with an
-excerpt of the response body; header values (tokens) never appear in errors or logs:
-they are redacted from the excerpt as well.
+timeouts, connection errors), AuthError (401, 403) or PermanentError (any other 4xx); a
+platform whose errors say more than their status (a 429 that is a final refusal, not a
+quota) passes `refine`, which may return another error for a response (a non-retryable
+one is not retried). Messages name the method, the path (without its query string) and
+the status, with an excerpt of the response body; header values (tokens) never appear in
+errors or logs: they are redacted from the excerpt as well.
 
 A write the client sends outside a write step is retried like a read: adapters send
 absolute values (set the budget to X, not add Y) or the platform's idempotency key.
@@ -102,7 +104,8 @@ class HttpClient:
 
     `policy` is the retry policy (default: `RetryPolicy(max_attempts, max_wait)`); `sleep`
     is what waits between attempts (tests pass a recorder); `headers` are sent with every
-    request and treated as secrets.
+    request and treated as secrets; `refine(response, error)` may replace the typed error
+    of a failed response (its message is already redacted).
     """
 
     def __init__(
@@ -119,6 +122,7 @@ class HttpClient:
         policy: RetryPolicy | None = None,
         wait_from: Callable[[httpx.Response], float | None] = retry_after_header,
         error_from: Callable[[httpx.Response], AdapterError | None] | None = None,
+        refine: Callable[[httpx.Response, AdapterError], AdapterError] | None = None,
     ) -> None:
         self.policy = policy or RetryPolicy(max_attempts=max_attempts, max_wait=max_wait)
         self.platform = platform
@@ -128,6 +132,7 @@ class HttpClient:
         self._sleep = sleep
         self._wait_from = wait_from
         self._error_from = error_from
+        self._refine = refine
         self._headers = dict(headers or {})
         self._client = httpx.Client(base_url=base_url, headers=self._headers, timeout=timeout, verify=_tls())
 
@@ -187,7 +192,8 @@ class HttpClient:
             if pause:
                 self.policy.pause(pause, sleep=self._sleep, why=f"{self.platform} asks to slow down")
             return response
-        raise self._classify(response, what, secrets)
+        error = self._classify(response, what, secrets)
+        raise self._refine(response, error) if self._refine else error
 
     def _classify(self, response: httpx.Response, what: str, secrets: list[str]) -> AdapterError:
         code = response.status_code

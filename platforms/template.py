@@ -145,12 +145,13 @@ class LiveAdapter(Adapter):
     transport_loggers: tuple[str, ...] = ()
     # How the platform's calls are retried (engine/core/retry.py); a platform may declare its own
     retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+    # Every wait goes through it: tests replace it on an instance or on the class to record waits
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
 
     def __init__(self, account: Account, catalog: Catalog | None = None):
         self.account = account
         self.platform = account.platform
         self.catalog = catalog or load_catalog()
-        self.sleep: Callable[[float], None] = time.sleep  # every wait goes through it (tests record)
         self._done: dict[str, ExecResult] = {}
         _MASK.secrets.update(self.secrets())
         for name in self.transport_loggers:

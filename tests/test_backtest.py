@@ -165,7 +165,7 @@ def run_command(tmp_path, capsysbinary, **kwargs):
 
 def test_command_writes_the_report_and_the_chart_atomically(tmp_path, capsysbinary):
     chart = tmp_path / "report.html"
-    code, doc = run_command(tmp_path, capsysbinary, chart=str(chart), workflows=("pinterest",))
+    code, doc = run_command(tmp_path, capsysbinary, chart=str(chart), workflows=("pinterest/daily_optimize",))
     assert code == 0
     assert doc["days"][0]["date"] == "2026-10-20" and len(doc["days"]) == 7
     assert doc["workflows"] == ["pinterest/daily_optimize"]

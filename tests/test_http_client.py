@@ -135,6 +135,23 @@ def test_always_500_gives_up_after_max_attempts(server, sleeps):
     assert len(server.requests) == 3 and len(sleeps) == 2
 
 
+def test_refine_turns_a_429_into_a_final_refusal_that_is_not_retried(server, sleeps):
+    server.script = [Reply(429, '{"code": 8, "message": "Request blocked as spam"}'), Reply(200)]
+
+    def refine(response, error):
+        if response.status_code == 429 and "spam" in response.text.lower():
+            return PermanentError(f"refused as spam: {error.message}", platform=error.platform)
+        return error
+
+    with pytest.raises(PermanentError, match="refused as spam: GET /x: HTTP 429") as err:
+        client(server, sleeps, refine=refine).request("GET", "/x")
+    assert not err.value.retryable and len(server.requests) == 1 and sleeps == []
+    # an ordinary 429 is left as it was: retried, then successful
+    server.script = [Reply(429, '{"code": 8, "message": "Too many requests"}', {"Retry-After": "1"}), Reply(200)]
+    assert client(server, sleeps, refine=refine).request("GET", "/x").status_code == 200
+    assert sleeps == [1.0]
+
+
 def test_a_429_after_the_last_attempt_is_rate_limited(server, sleeps):
     server.script = [Reply(429, "", {"Retry-After": "1"})]
     with pytest.raises(RateLimited) as err:

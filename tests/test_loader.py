@@ -34,6 +34,7 @@ def test_shipped_library_loads():
     project = load(REPO / "rules")
     assert {w.id for w in project.workflows} == {
         "pinterest/daily_optimize",
+        "pinterest/weekly_report",
         "google/daily_optimize",
         "meta/daily_optimize",
         "tiktok/daily_optimize",

@@ -10,6 +10,7 @@ from engine.apply.actionlog.values import now
 from engine.apply.adapters import Platforms
 from engine.apply.executor import state_matches
 from engine.apply.records import open_action_log, who
+from engine.core.actions import OPERATIONS
 from engine.core.catalog import Catalog
 from engine.core.errors import RulerunError
 from engine.core.execution import AdapterError, EntityKey
@@ -72,7 +73,10 @@ def rollback(
             rows = [
                 r
                 for r in log.query(limit=100000)
-                if r.get("run_id") == run_id and r["status"] == "executed" and not r.get("rollback_of")
+                if r.get("run_id") == run_id
+                and r["status"] == "executed"
+                and not r.get("rollback_of")
+                and _changes_something(r["action_type"])
             ]
             if not rows:
                 raise RulerunError(f"run {run_id!r} has no executed actions to roll back", hint="see `rulerun log`")
@@ -84,6 +88,12 @@ def rollback(
             for row in sorted(rows, key=lambda r: str(r.get("executed_at") or ""), reverse=True):
                 report.items.append(_rollback_one(row, log, platforms, force, executed_by))
     return report
+
+
+def _changes_something(action_type: str) -> bool:
+    """Notifications change nothing on a platform: a run's rollback has nothing to undo for them."""
+    operation = OPERATIONS.get(action_type)
+    return operation is None or operation.key() is not None
 
 
 def _rollback_one(row: dict, log: ActionLog, platforms: Platforms, force: bool, executed_by: str) -> RollbackItem:

@@ -76,6 +76,8 @@ def build(ds: Dataset) -> None:
         catalog,
         ("Board-Product-Pin-1", perf(BASELINE, 50.0, outbound=0.8, cvr=0.002)),
         ("Board-Product-Pin-2", perf(BASELINE, 38.0, outbound=0.8, cvr=0.002)),
+        # the week's top Pin: outbound CTR ~1.3% with sales
+        ("Board-Product-Pin-3", perf(BASELINE, 30.0, ctr=0.016, outbound=0.8, cvr=0.003)),
     )
     video = ds.campaign(
         acct,

@@ -25,6 +25,7 @@ HARNESSES = [
     "tests.fakes.google_ads_fake",
     "tests.fakes.meta_graph_fake",
     "tests.fakes.amazon_ads_fake",
+    "tests.fakes.pinterest_fake",
 ]
 
 FAULTS = {"auth": AuthError, "rate_limit": RateLimited, "transient": TransientError, "permanent": PermanentError}

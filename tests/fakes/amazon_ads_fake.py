@@ -343,15 +343,15 @@ class AmazonAdsFake(HttpFakeServer):
 
     # -- HTTP
 
-    def handle(self, method, path, params, headers, body) -> tuple[int, bytes, dict[str, str]]:
+    def handle(self, method, path, query, headers, body) -> tuple[int, bytes, dict[str, str]]:
         h = {k.lower(): v for k, v in headers.items()}
+        path = path.rstrip("/")
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
         kind = "token" if path == "/auth/o2/token" else "download" if path.startswith("/download/") else "api"
         parsed = self._body(h, body)
-        form = parsed if isinstance(parsed, dict) and "json" not in h.get("content-type", "") else {}
-        query = {k: v for k, v in params.items() if k not in form}  # the base merges form fields in
         with self.lock:
             self.requests.append(
-                {"kind": kind, "method": method, "path": path, "query": query, "headers": h, "body": parsed}
+                {"kind": kind, "method": method, "path": path, "query": params, "headers": h, "body": parsed}
             )
             fault = self.record(kind, (method, path)) or self._step_fault(method, path)
             if fault:

@@ -2,8 +2,9 @@
 a queue of injected faults, and an optional latency per call (for benchmarks; tests leave it 0).
 
 A gRPC fake binds its own server and uses `FakeServer` for the rest; an HTTP fake subclasses
-`HttpFakeServer` and answers `respond(method, path, params, headers)`, or `handle(..., body)`
-when it needs the raw request body (a JSON API).
+`HttpFakeServer` and answers `respond(method, path, params, headers)`, or overrides
+`handle(method, path, query, headers, body)` when it needs the raw query (repeated keys) or
+body (JSON).
 """
 
 from __future__ import annotations
@@ -98,21 +99,19 @@ class HttpFakeServer(FakeServer):
         raise NotImplementedError
 
     def handle(
-        self, method: str, path: str, params: dict[str, str], headers: dict[str, str], body: bytes
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, bytes, dict[str, str]]:
-        """Answer one request with its raw body; the default answers with `respond`."""
-        return self.respond(method, path, params, headers)
+        """Answer one request; this default passes the query (and a POSTed form) to `respond` as params."""
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        if method == "POST":
+            params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
+        return self.respond(method, path.rstrip("/"), params, headers)
 
     def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
         self.delay()
         parts = urlsplit(h.path)
-        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        length = int(h.headers.get("Content-Length") or 0)
-        body = h.rfile.read(length) if length else b""
-        if method == "POST" and "json" not in (h.headers.get("Content-Type") or ""):
-            # a form (the SDKs post their parameters form-encoded): its fields join the query's
-            params.update({k: v[-1] for k, v in parse_qs(body.decode(errors="replace")).items()})
-        status, body, headers = self.handle(method, parts.path.rstrip("/"), params, dict(h.headers), body)
+        raw = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        status, body, headers = self.handle(method, parts.path, parts.query, dict(h.headers), raw)
         h.send_response(status)
         h.send_header("Content-Length", str(len(body)))
         for name, value in headers.items():
