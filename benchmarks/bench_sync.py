@@ -78,6 +78,12 @@ def sync_figures(res: subprocess.CompletedProcess, platform: str, wall: float) -
     return int(m.group(1).replace(",", "")), int(m.group(2).replace(",", "")), float(secs.group(1)) if secs else wall
 
 
+def cli_sync(root: Path, platform: str, since: str, env: dict[str, str]) -> tuple[int, int, float, float]:
+    """`rulerun sync --platform P --since S` in a real process: (metric rows, API calls, fetch s, wall s)."""
+    res, wall = cli(root, env, "sync", "--platform", platform, "--since", since)
+    return (*sync_figures(res, platform, wall), wall)
+
+
 def tiktok_workspace(root: Path, fake: TikTokFake, rules: dict[str, str] | None = None) -> dict[str, str]:
     """A rules folder and rulerun.yaml for the fake's advertiser; the CLI's environment."""
     folder = root / "rules" / "tiktok"

@@ -15,7 +15,8 @@ name) supplies only:
   `self.metrics(raw)` and `self.attribute(field, value)`; the template wraps it (an
   empty range is refused, a failure anywhere returns nothing);
 - `state(key) -> dict`: the entity's live state (status, daily_budget, bid,
-  negative_keywords), money through `self.attribute`;
+  negative_keywords), money through `self.attribute`; `states(keys)` when the platform
+  can read many entities in one call (a batch reads them all before writing);
 - `write(change) -> Written`: one attribute of one entity (`Change`: the canonical value
   and, for money, the wire value the template converted); `write_batch(changes)` when the
   platform has a batch endpoint (one result or AdapterError per change), with
@@ -23,6 +24,8 @@ name) supplies only:
 - negative keywords are the attribute `negative_keyword` of `write` (value None removes
   `change.current`), where the platform has them;
 - `probe() -> str`: the cheapest authenticated call, for `rulerun connections`;
+- `notes() -> list[str]`: what `rulerun connections` should tell besides (automation the
+  platform runs on the account by itself, ...); none by default;
 - `map_error(exc) -> AdapterError | None`: its SDK's errors as the typed errors
   (engine/core/execution.py); None leaves the template's PermanentError.
 
@@ -174,6 +177,26 @@ class LiveAdapter(Adapter):
     def probe(self) -> str:
         """The cheapest authenticated call; returns what it saw (e.g. the account's name)."""
 
+    def states(self, keys: list[EntityKey]) -> list[dict[str, Any] | AdapterError]:
+        """The live states of several entities, one state or error each; the default reads them one by one.
+
+        An error that concerns the whole call (auth; a rate limit on a call reading them all) is raised.
+        """
+        out: list[dict[str, Any] | AdapterError] = []
+        for key in keys:
+            try:
+                with self.calling(f"reading {key.level} {key.entity_id}"):
+                    out.append(self.state(key))
+            except AdapterError as exc:
+                if isinstance(exc, AuthError):
+                    raise
+                out.append(exc)
+        return out
+
+    def notes(self) -> list[str]:
+        """What `rulerun connections` should tell about the account besides its check (none by default)."""
+        return []
+
     def write_batch(self, changes: list[Change]) -> list[Written | AdapterError]:
         """Several changes; one result or error per change. The default writes them one by one.
 
@@ -323,6 +346,10 @@ class LiveAdapter(Adapter):
         with self.calling("checking the connection"):
             return self.probe()
 
+    def connection_notes(self) -> list[str]:
+        with self.calling("reading what to note about the account"):
+            return self.notes()
+
     def read_state(self, key: EntityKey) -> dict[str, Any]:
         with self.calling(f"reading {key.level} {key.entity_id}"):
             return self.state(key)
@@ -392,9 +419,10 @@ class LiveAdapter(Adapter):
         done: dict[str, ExecResult] = {}
         errors: dict[str, AdapterError] = {}
         pending: list[tuple[ActionRequest, Change]] = []
+        read = self._read_ahead(reqs)
         for req in reqs:
             try:
-                prepared = self._prepare(req)
+                prepared = self._prepare(req, read)
             except AdapterError as exc:
                 if isinstance(exc, AuthError):
                     raise
@@ -432,7 +460,24 @@ class LiveAdapter(Adapter):
             self._done[req.action_id] = result
         return result
 
-    def _prepare(self, req: ActionRequest) -> ExecResult | Change:
+    def _read_ahead(self, reqs: list[ActionRequest]) -> dict[EntityKey, dict[str, Any] | AdapterError]:
+        """The live states a batch's writes need, read together (`states`) before any is prepared."""
+        keys = list(
+            dict.fromkeys(
+                r.entity
+                for r in reqs
+                if r.type in OPERATIONS and OPERATIONS[r.type].key() is not None and r.action_id not in self._done
+            )
+        )
+        if len(keys) < 2:
+            return {}
+        with self.calling(f"reading {len(keys)} entities"):
+            found = self.states(keys)
+        if len(found) != len(keys):
+            raise self.error(PermanentError, f"malformed response: {len(found)} states for {len(keys)} entities")
+        return dict(zip(keys, found, strict=True))
+
+    def _prepare(self, req: ActionRequest, read: dict[EntityKey, Any] | None = None) -> ExecResult | Change:
         """The write a request needs, or its result when none is needed (notify, already done)."""
         key = req.entity
         if key.account_id and key.account_id != self.account.account_id:
@@ -447,7 +492,11 @@ class LiveAdapter(Adapter):
         if req.action_id and req.action_id in self._done:
             return self._done[req.action_id]
         target = self._target(op, attr, req)
-        state = self.read_state(key)
+        state = (read or {}).get(key)
+        if isinstance(state, AdapterError):
+            raise self._own(state)
+        if state is None:
+            state = self.read_state(key)
         with self.calling(f"checking {key.level} {key.entity_id}"):
             self.check_change(key, attr, state)
         current = self._current(state, attr, target, req)

@@ -124,12 +124,13 @@ def test_an_entity_is_paused_at_most_once(demo_90_days):
     assert paused and len(paused) == len(set(paused))
 
 
-def test_table_and_markdown_reports(demo_90_days):
+def test_table_and_markdown_reports(demo_90_days, project):
     out = io.BytesIO()
     render_table(demo_90_days, out)
     table = out.getvalue().decode()
     assert "Per day" in table and "Per rule" in table and "lower_bid_low_outbound_ctr" in table
-    assert "Backtest 2026-08-03 to 2026-10-31 (90 days, 5 workflows)" in table
+    shipped = len(project[1].select(None))  # every enabled workflow of the shipped library
+    assert f"Backtest 2026-08-03 to 2026-10-31 (90 days, {shipped} workflows)" in table
     out = io.BytesIO()
     render_markdown(demo_90_days, out)
     markdown = out.getvalue().decode()
@@ -174,9 +175,10 @@ def test_command_writes_the_report_and_the_chart_atomically(tmp_path, capsysbina
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "state"]  # no temporary file left
 
 
-def test_command_table_format(tmp_path, capsysbinary):
+def test_command_table_format(tmp_path, capsysbinary, project):
     code, out = run_command(tmp_path, capsysbinary, fmt="table")
-    assert code == 0 and "Backtest 2026-10-20 to 2026-10-26 (7 days, 5 workflows)" in out.replace("\n", "")
+    shipped = len(project[1].select(None))
+    assert code == 0 and f"Backtest 2026-10-20 to 2026-10-26 (7 days, {shipped} workflows)" in out.replace("\n", "")
 
 
 def test_a_range_without_data_names_the_data_range(tmp_path, capsysbinary):

@@ -233,6 +233,15 @@ def test_the_token_never_appears_in_errors_or_logs(server, sleeps, caplog, reply
     assert "[redacted]" in str(err.value)
 
 
+def test_clients_share_one_verifying_tls_context():
+    import ssl
+
+    from platforms.http import _tls
+
+    assert _tls() is _tls()  # built once: reading the CA bundle for every client is slow
+    assert _tls().verify_mode == ssl.CERT_REQUIRED and _tls().check_hostname
+
+
 def test_inside_a_write_step_a_request_is_sent_once(server, sleeps):
     server.script = [Reply(503), Reply(200)]
     with single_attempt(), pytest.raises(TransientError):

@@ -379,6 +379,53 @@ def test_opposite_needs_the_same_level(tmp_path):
     assert lint(tmp_path, rules) == []
 
 
+# -- unsettled-window -------------------------------------------------------------------------------
+
+
+def amazon_rules(tmp_path: Path, window: str, when: str) -> list:
+    """Lint one Amazon campaign rule (Amazon's catalog fragment: settle_days 3)."""
+    flow = (
+        f"workflow: daily\noperator: amazon\nlevel: campaign\nwindow: {window}\n"
+        f'rules:\n  - id: r\n    when: "{when}"\n    action: pause\n'
+    )
+    files = {"amazon/operator.yaml": "operator: amazon\nplatform: amazon\n", "amazon/daily.yaml": flow}
+    root = write_rules(tmp_path, files | {"amazon/daily.test.yaml": "cases: []\n"})
+    return lint_project(load_project(root, CATALOG), CATALOG)
+
+
+@pytest.mark.parametrize(
+    "window, when, read",
+    [
+        ("last_7d", "spend > 10", "last_7d"),
+        ("lifetime", "spend > 10", "lifetime"),
+        ("last_7d_ending_2d_ago", "spend > 10", "last_7d_ending_2d_ago"),
+        ("last_7d_ending_3d_ago", "spend > 10 and last_3d.spend > 0", "last_3d"),
+        ("last_7d_ending_3d_ago", "spend > 10 and yesterday.spend > 0", "yesterday"),
+    ],
+)
+def test_a_window_reaching_into_unsettled_days_is_reported(tmp_path, window, when, read):
+    (d,) = amazon_rules(tmp_path, window, when)
+    assert d.code == "unsettled-window" and d.file.endswith("daily.yaml") and (d.line, d.col) == (6, 5)
+    assert f"reads {read}," in d.message and "newest 3 days of amazon" in d.message
+    assert "last_7d_ending_3d_ago" in d.hint
+
+
+@pytest.mark.parametrize(
+    "window, when",
+    [
+        ("last_7d_ending_3d_ago", "spend > 10"),
+        ("last_14d_ending_3d_ago", "spend > 10 and prev.spend > 0 and last_7d_ending_4d_ago.spend > 0"),
+    ],
+)
+def test_settled_windows_are_not_reported(tmp_path, window, when):
+    assert amazon_rules(tmp_path, window, when) == []
+
+
+def test_platforms_without_settle_days_read_their_newest_days(tmp_path):
+    assert CATALOG.sources["pinterest"].settle_days == 0
+    assert lint(tmp_path, one_rule("spend > 1 and yesterday.spend > 0")) == []
+
+
 # -- unused-threshold and untested ----------------------------------------------------------------------
 
 

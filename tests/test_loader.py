@@ -38,6 +38,7 @@ def test_shipped_library_loads():
         "google/daily_optimize",
         "meta/daily_optimize",
         "tiktok/daily_optimize",
+        "amazon/daily_optimize",
     }
     assert project.guardrails["max_daily_spend_cap"] == 5000
 

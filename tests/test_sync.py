@@ -215,3 +215,38 @@ def test_every_kind_of_value_is_stored_as_read(tmp_path):
     name = "Q4 \u2014 \u00abBot\u00bb launch \u26a1"
     assert row == (AWKWARD_ID, name, ["brand", "q'4"], date(2026, 1, 2), True, None, 12.34, None)
     assert metric == (TODAY - timedelta(days=1), 0.1 + 0.2, None)
+
+
+class VariedPlatform(ScriptedPlatform):
+    """Entities with every attribute type, and text that needs quoting."""
+
+    def read(self, date_from, date_to):
+        key = {"platform": self.platform, "account_id": self.account.account_id}
+        entities = [
+            {**key, "level": "campaign", "entity_id": "c'1", "name": 'Brand "Vibe"\nQ3 – €', "status": "active"}
+            | {"daily_budget": 12.5, "is_brand": True, "labels": ["brand", "it's"], "created_at": date(2026, 1, 2)},
+            {**key, "level": "keyword", "entity_id": "k1", "parent_id": "c'1", "bid": None, "labels": None},
+        ]
+        metrics = [
+            {**key, "level": "keyword", "entity_id": "k1", "date": date_from, "spend": 1.25, "clicks": 3}
+            | {"conversions": None}
+        ]
+        return Fetched(entities, metrics, api_calls=1)
+
+
+def test_stored_rows_keep_every_value_as_given(tmp_path):
+    with Store(tmp_path) as store:
+        report = sync(store, CATALOG, [Account("meta", "act_7")], lambda a: VariedPlatform(a, CATALOG), today=TODAY)
+        assert not report.failed
+        con = store.connect()
+        campaign = con.execute(
+            f"SELECT entity_id, name, daily_budget, is_brand, labels, created_at, bid FROM {LIVE_SCHEMA}.entities "
+            "WHERE level = 'campaign'"
+        ).fetchone()
+        assert campaign == ("c'1", 'Brand "Vibe"\nQ3 – €', 12.5, True, ["brand", "it's"], date(2026, 1, 2), None)
+        assert con.execute(f"SELECT labels, bid FROM {LIVE_SCHEMA}.entities WHERE level = 'keyword'").fetchone() == (
+            None,
+            None,
+        )
+        row = con.execute(f"SELECT date, spend, clicks, conversions FROM {LIVE_SCHEMA}.metrics_daily").fetchone()
+        assert row == (TODAY - timedelta(days=INITIAL_DAYS), 1.25, 3.0, None)

@@ -10,7 +10,7 @@ from engine.core.catalog import load_catalog
 from engine.data.sources import parse_source
 from engine.data.store import Store
 from engine.evaluation.evaluate import build_plan, default_as_of
-from engine.language.windows import Range, date_range
+from engine.language.windows import Range, date_range, is_window, window_error
 from engine.rules.loader import load_project
 from tests.helpers.data import day, entity, write_source
 from tests.helpers.rules import PINTEREST_OPERATOR, write_rules
@@ -29,6 +29,9 @@ AS_OF = date(2026, 11, 1)
         ("mtd", date(2026, 11, 1), date(2026, 11, 1)),
         ("lifetime", None, date(2026, 11, 1)),
         ("prev:today", date(2026, 10, 31), date(2026, 11, 1)),
+        ("last_7d_ending_3d_ago", date(2026, 10, 22), date(2026, 10, 29)),
+        ("prev:last_7d_ending_3d_ago", date(2026, 10, 15), date(2026, 10, 22)),
+        ("last_1d_ending_1d_ago", date(2026, 10, 30), date(2026, 10, 31)),
     ],
 )
 def test_date_ranges(window, start, end):
@@ -141,3 +144,27 @@ def test_missing_optional_metric_column_is_null_not_zero(tmp_path):
 def test_stale_data_is_reported(tmp_path):
     plan = plan_for(tmp_path, [entity("g1")], october(), as_of=AS_OF + timedelta(days=5))
     assert any("newest data is from 2026-10-31" in n["message"] for n in plan.data_quality)
+
+
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("last_7d_ending_0d_ago", "unknown window"),
+        ("last_7d_ending_3d", "unknown window"),
+        ("last_7d_ending_3651d_ago", "ends more than 3650 days back"),
+        ("last_3651d_ending_3d_ago", "longer than 3650 days"),
+    ],
+)
+def test_bad_offset_windows_are_explained(name, problem):
+    assert not is_window(name) and problem in window_error(name)
+
+
+def test_a_window_ending_days_ago_leaves_out_the_newest_days(tmp_path):
+    workflow = WINDOWS_WORKFLOW.replace("window: last_7d", "window: last_7d_ending_3d_ago").replace(
+        "spend >= 0 and prev.spend >= 0", "spend >= 0 and prev.spend >= 0 and last_2d_ending_1d_ago.spend >= 0"
+    )
+    plan = plan_for(tmp_path, [entity("g1")], october(), workflow=workflow)
+    (action,) = plan.actions
+    assert action.evidence["spend"] == sum(range(22, 29))  # Oct 22..28: Oct 29..31 left out
+    assert action.evidence["prev.spend"] == sum(range(15, 22))
+    assert action.evidence["last_2d_ending_1d_ago.spend"] == 29 + 30

@@ -76,3 +76,11 @@ def test_platform_accounts_from_the_file(tmp_path):
     ]
     assert ws.concurrency("google") == 2 and ws.concurrency("meta") == 4
     assert [a.platform for a in ws.accounts("meta")] == ["meta"]
+
+
+def test_an_account_may_name_the_platform_region(tmp_path):
+    (tmp_path / "rulerun.yaml").write_text(
+        "platforms:\n  amazon:\n    accounts:\n      - {id: 3847261904471, region: EU}\n      - {id: '11'}\n"
+    )
+    ws = Workspace.resolve(str(tmp_path / "rules"), None)
+    assert [(a.account_id, a.region) for a in ws.accounts("amazon")] == [("3847261904471", "EU"), ("11", None)]

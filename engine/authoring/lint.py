@@ -28,6 +28,9 @@ in operator.yaml), with a hint and a code:
   hold (the `never-fires` analysis). For pause vs enable, conditions on `status` are left
   out of that analysis: the actions already require an active or a paused entity, and the
   question is whether the rest lets the entity flip back.
+- `unsettled-window`: a rule reads a window that reaches into the newest days of a platform
+  whose catalog fragment says they are too young to act on (`settle_days`: Amazon restates
+  3 days); end the window that many days back (`last_7d_ending_3d_ago`).
 - `unused-threshold`: a threshold in operator.yaml that no rule of the operator uses.
 - `untested`: a workflow without a `<workflow>.test.yaml` beside it.
 
@@ -48,11 +51,12 @@ import operator
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from engine.core.actions import ACTIONS
-from engine.core.catalog import load_catalog
+from engine.core.catalog import Catalog, load_catalog
 from engine.core.errors import Diagnostic, DiagnosticsError
 from engine.core.yamlpos import Document, load_file
 from engine.language.expr import Expr
@@ -72,6 +76,7 @@ from engine.language.expr.types import (
     Type,
     Unary,
 )
+from engine.language.windows import date_range
 from engine.rules.loader import load_project
 from engine.rules.model import ActionSpec, Project, Rule, Workflow
 from engine.rules.workspace import Workspace
@@ -595,6 +600,7 @@ def _warning(file: str, at: tuple[int | None, int | None], message: str, hint: s
 @dataclass
 class _Context:
     project: Project
+    catalog: Catalog
     sources: _Sources
     out: list[Diagnostic]
     live: list[tuple[Workflow, Rule]] = dataclasses.field(default_factory=list)  # rules that run and can fire
@@ -675,6 +681,27 @@ def _check_opposite(ctx: _Context, shadowed: set[tuple[int, int]]) -> None:
             )
 
 
+def _check_unsettled_windows(ctx: _Context) -> None:
+    as_of = date(2000, 1, 1)  # windows are relative: any evaluation date shows which days they read
+    for wf, rule in ctx.live:
+        spec = ctx.catalog.sources.get(wf.platform)
+        days = spec.settle_days if spec else 0
+        if not days:
+            continue
+        read = dict.fromkeys([rule.window, *(ref.window for ref in rule.when.refs if ref.window)])
+        recent = [w for w in read if date_range(w, as_of).end > as_of - timedelta(days=days)]
+        if not recent:
+            continue
+        ctx.at_rule(
+            wf,
+            rule,
+            f"rule {rule.id!r} reads {', '.join(recent)}, which includes the newest {days} days of {wf.platform}: "
+            f"they are still settling (the platform revises them) and too young to act on",
+            f"end the window {days} days back, e.g. window: last_7d_ending_{days}d_ago",
+            "unsettled-window",
+        )
+
+
 def _check_unused_thresholds(ctx: _Context) -> None:
     used: dict[str, set[str]] = defaultdict(set)
     for wf in ctx.project.workflows:
@@ -720,9 +747,11 @@ def _order(d: Diagnostic) -> tuple:
     return (d.file or "", d.line or 0, d.col or 0, d.code or "", d.message)
 
 
-def lint_project(project: Project) -> list[Diagnostic]:
-    """Every lint warning for a loaded rules folder, sorted by file and position."""
-    ctx = _Context(project, _Sources(), [])
+def lint_project(project: Project, catalog: Catalog | None = None) -> list[Diagnostic]:
+    """Every lint warning for a loaded rules folder (default: the shipped catalog), sorted by file and position."""
+    if catalog is None:
+        catalog = load_catalog()
+    ctx = _Context(project, catalog, _Sources(), [])
     never = _check_never_fires(ctx)
     # A rule that cannot fire or does not run shadows nothing and flips nothing.
     ctx.live = [
@@ -732,6 +761,7 @@ def lint_project(project: Project) -> list[Diagnostic]:
         if wf.enabled and rule.enabled and id(rule) not in never
     ]
     _check_opposite(ctx, _check_shadowed(ctx))
+    _check_unsettled_windows(ctx)
     _check_unused_thresholds(ctx)
     _check_untested(ctx)
     return sorted(ctx.out, key=_order)
@@ -751,8 +781,9 @@ class LintReport:
 def lint(rules: str | None) -> LintReport:
     """Load the rules folder and lint it; invalid rules are returned as `error` (ValidationFailed)."""
     workspace = Workspace.resolve(rules, None)
+    catalog = load_catalog()
     try:
-        project = load_project(workspace.rules, load_catalog())
+        project = load_project(workspace.rules, catalog)
     except DiagnosticsError as exc:
         return LintReport(error=exc)
-    return LintReport(sorted([*project.warnings, *lint_project(project)], key=_order))
+    return LintReport(sorted([*project.warnings, *lint_project(project, catalog)], key=_order))

@@ -64,6 +64,7 @@ class SourceSpec:
     freshness_sla_hours: float
     credibility: str
     restatement_days: int = 0
+    settle_days: int = 0  # the newest days rules should not act on (lint: unsettled-window)
     covers: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     notes: str = ""
@@ -204,6 +205,7 @@ def _source(name: str, spec: dict) -> SourceSpec:
         freshness_sla_hours=float(spec["freshness_sla_hours"]),
         credibility=spec.get("credibility", "medium"),
         restatement_days=int(spec.get("restatement_days", 0)),
+        settle_days=int(spec.get("settle_days", 0)),
         covers=tuple(spec.get("covers", ())),
         missing=tuple(spec.get("missing", ())),
         notes=spec.get("notes", ""),

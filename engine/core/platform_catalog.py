@@ -88,6 +88,14 @@ def fragment_schema() -> dict:
                         "minimum": 0,
                         "description": "How many recent days the platform may still revise (sync re-reads them).",
                     },
+                    "settle_days": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "How many of the newest days are too young to act on (the platform "
+                        "still revises them): `rulerun lint` warns about a rule whose window reaches into them "
+                        "(`unsettled-window`); such rules end their windows that many days back "
+                        "(`last_7d_ending_3d_ago`).",
+                    },
                     "covers": {"type": "array", "items": {"type": "string"}},
                     "missing": {"type": "array", "items": {"type": "string"}},
                     "credibility": {"type": "string", "description": "Qualitative: high, medium, low_for_conversions."},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from engine.core.catalog import Catalog
 from engine.core.errors import RulerunError, UsageError
@@ -15,6 +16,9 @@ from engine.data.sync import SyncReport, sync
 from engine.rules.workspace import Workspace
 from platforms import get_platform, live_adapter
 from platforms.adapter import Account
+
+if TYPE_CHECKING:
+    from platforms.template import LiveAdapter
 
 
 def live_accounts(ws: Workspace, platform: str | None = None) -> list[Account]:
@@ -72,6 +76,7 @@ class Connection:
     credentials: list[tuple[str, bool]]
     ok: bool
     detail: str  # what the check saw (e.g. the account's name), or why it failed
+    notes: list[str] = field(default_factory=list)  # what else the platform tells (its own automation, ...)
 
 
 @dataclass
@@ -95,9 +100,18 @@ def check_connections(ws: Workspace, catalog: Catalog) -> ConnectionsReport:
             adapter = live_adapter(account, catalog)
             adapter.check_credentials()
             ok, detail = True, str(adapter.check_connection())
+            notes = _notes(adapter)
         except AdapterError as exc:
-            ok, detail = False, str(exc)
+            ok, detail, notes = False, str(exc), []
         except RulerunError as exc:
-            ok, detail = False, exc.message
-        report.connections.append(Connection(account.platform, account.account_id, credentials, ok, detail))
+            ok, detail, notes = False, exc.message, []
+        report.connections.append(Connection(account.platform, account.account_id, credentials, ok, detail, notes))
     return report
+
+
+def _notes(adapter: LiveAdapter) -> list[str]:
+    """The adapter's notes; failing to read them is a note too, not a failed connection."""
+    try:
+        return adapter.connection_notes()
+    except AdapterError as exc:
+        return [f"could not read everything worth noting: {exc.message}"]

@@ -64,3 +64,6 @@ def render_connections(report: ConnectionsReport, out: IO[bytes], options: Rende
         table.add_row(c.platform, c.account_id, present, check)
     with console(out) as con:
         con.print(table)
+        for c in report.connections:
+            for note in c.notes:
+                con.print(f"note: {c.platform} {c.account_id}: {note}", markup=False)

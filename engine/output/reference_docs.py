@@ -37,7 +37,8 @@ def _source_facts(cat: Catalog, name: str) -> str:
     if spec is None:
         return "not in the catalog"
     window = f"restates the last {spec.restatement_days} days" if spec.restatement_days else "no restatement"
-    return f"{window}; freshness SLA {spec.freshness_sla_hours:g}h"
+    settle = f"; rules should leave out the newest {spec.settle_days} days" if spec.settle_days else ""
+    return f"{window}{settle}; freshness SLA {spec.freshness_sla_hours:g}h"
 
 
 def markdown(topic: str) -> str:
@@ -62,7 +63,8 @@ def markdown(topic: str) -> str:
             "## Names in expressions\n\n"
             "- `spend`, `cpa`, ...: metrics over the rule's window\n"
             "- `prev.spend`: the equally long window just before it\n"
-            "- `last_3d.spend`, `today.spend`, `yesterday.spend`, `mtd.spend`, `lifetime.spend`: other windows\n"
+            "- `last_3d.spend`, `last_7d_ending_3d_ago.spend`, `today.spend`, `yesterday.spend`, `mtd.spend`, "
+            "`lifetime.spend`: other windows\n"
             "- `status`, `daily_budget`, `is_brand`, ...: entity attributes; `parent.status`: the parent's\n"
             "- `thresholds.<name>`: from the operator's operator.yaml (per product when given per product)\n"
             "- `guardrails.<name>`: global hard limits (rules/guardrails.yaml)\n"

@@ -14,6 +14,9 @@
       meta:
         accounts:
           - {id: act_1029384756}
+      amazon:
+        accounts:
+          - {id: "3847261904471", region: EU}   # the advertising profile id; NA, EU or FE hosts
 
 Secrets never go in the file: the action log URL is read from the environment variable it
 names. Command-line options and environment variables override the file.
@@ -81,6 +84,11 @@ SCHEMA: dict[str, Any] = {
                                 "timezone": {"type": "string"},
                                 "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
                                 "endpoint": {"type": "string", "description": "A non-default API address."},
+                                "region": {
+                                    "type": "string",
+                                    "description": "The platform's API region where it has several "
+                                    "(Amazon: NA, EU, FE).",
+                                },
                             },
                         },
                     },
@@ -155,7 +163,14 @@ class Workspace:
                 continue
             for a in spec.get("accounts") or []:
                 out.append(
-                    Account(name, str(a["id"]), a.get("timezone", "UTC"), a.get("currency", "USD"), a.get("endpoint"))
+                    Account(
+                        name,
+                        str(a["id"]),
+                        a.get("timezone", "UTC"),
+                        a.get("currency", "USD"),
+                        a.get("endpoint"),
+                        a.get("region"),
+                    )
                 )
         return out
 

@@ -76,8 +76,14 @@ class HttpFakeServer(FakeServer):
             def do_POST(self):
                 fake._serve(self, "POST")
 
+            def do_PUT(self):
+                fake._serve(self, "PUT")
+
             def do_PATCH(self):
                 fake._serve(self, "PATCH")
+
+            def do_DELETE(self):
+                fake._serve(self, "DELETE")
 
             def log_message(self, *args):
                 pass
