@@ -2,7 +2,9 @@
 a queue of injected faults, and an optional latency per call (for benchmarks; tests leave it 0).
 
 A gRPC fake binds its own server and uses `FakeServer` for the rest; an HTTP fake subclasses
-`HttpFakeServer` and answers `respond(method, path, params, headers)`.
+`HttpFakeServer` and answers `respond(method, path, params, headers)`, or overrides
+`handle(method, path, query, headers, body)` when it needs the raw query (repeated keys) or
+body (JSON).
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ class HttpFakeServer(FakeServer):
             def do_POST(self):
                 fake._serve(self, "POST")
 
+            def do_PATCH(self):
+                fake._serve(self, "PATCH")
+
             def log_message(self, *args):
                 pass
 
@@ -87,14 +92,20 @@ class HttpFakeServer(FakeServer):
     ) -> tuple[int, bytes, dict[str, str]]:
         raise NotImplementedError
 
+    def handle(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """Answer one request; this default passes the query (and a POSTed form) to `respond` as params."""
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        if method == "POST":
+            params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
+        return self.respond(method, path.rstrip("/"), params, headers)
+
     def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
         self.delay()
         parts = urlsplit(h.path)
-        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        if method == "POST":
-            length = int(h.headers.get("Content-Length") or 0)
-            params.update({k: v[-1] for k, v in parse_qs(h.rfile.read(length).decode()).items()})
-        status, body, headers = self.respond(method, parts.path.rstrip("/"), params, dict(h.headers))
+        raw = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        status, body, headers = self.handle(method, parts.path, parts.query, dict(h.headers), raw)
         h.send_response(status)
         h.send_header("Content-Length", str(len(body)))
         for name, value in headers.items():
