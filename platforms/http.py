@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -101,6 +102,8 @@ class HttpClient:
         self.max_attempts = max_attempts
         self.max_wait = max_wait
         self._sleep = sleep
+        self.sent = 0  # requests sent, retries included (a sync reports its API calls)
+        self._count = threading.Lock()
         self._headers = dict(headers or {})
         self._client = httpx.Client(base_url=base_url, headers=self._headers, timeout=timeout)
 
@@ -147,6 +150,8 @@ class HttpClient:
     def _send(self, method: str, path: str, secrets: list[str], kw: dict[str, Any]) -> httpx.Response:
         what = f"{method} {_bare(path)}"
         # `from None`: httpx's own exceptions may quote the URL (query strings can carry tokens)
+        with self._count:
+            self.sent += 1
         try:
             response = self._client.request(method, path, **kw)
         except httpx.TimeoutException:

@@ -133,6 +133,14 @@ def test_always_500_gives_up_after_max_attempts(server, sleeps):
     assert len(server.requests) == 3 and len(sleeps) == 2
 
 
+def test_sent_counts_every_request_retries_included(server, sleeps):
+    server.script = [Reply(500), Reply(503), Reply(200)]
+    http = client(server, sleeps)
+    http.request("GET", "/x")
+    http.request("GET", "/y")
+    assert http.sent == 4 == len(server.requests)
+
+
 def test_a_429_after_the_last_attempt_is_rate_limited(server, sleeps):
     server.script = [Reply(429, "", {"Retry-After": "1"})]
     with pytest.raises(RateLimited) as err:
