@@ -58,6 +58,7 @@ class Account:
     timezone: str = "UTC"
     currency: str = "USD"  # ISO 4217: the unit of every amount read or written
     endpoint: str | None = None  # a non-default API address (a platform sandbox, or a test server)
+    api_version: str | None = None  # the API version to call, where the platform versions per request
 
 
 @dataclass

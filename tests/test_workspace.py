@@ -76,3 +76,12 @@ def test_platform_accounts_from_the_file(tmp_path):
     ]
     assert ws.concurrency("google") == 2 and ws.concurrency("meta") == 4
     assert [a.platform for a in ws.accounts("meta")] == ["meta"]
+
+
+def test_a_platform_api_version_reaches_its_accounts(tmp_path):
+    (tmp_path / "rulerun.yaml").write_text(
+        "platforms:\n  linkedin:\n    api_version: '202601'\n    accounts:\n      - {id: 508923114}\n"
+        "  meta:\n    accounts:\n      - {id: 42}\n"
+    )
+    ws = Workspace.resolve(str(tmp_path / "rules"), None)
+    assert [(a.platform, a.api_version) for a in ws.accounts()] == [("linkedin", "202601"), ("meta", None)]

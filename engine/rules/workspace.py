@@ -14,6 +14,10 @@
       meta:
         accounts:
           - {id: act_1029384756}
+      linkedin:
+        api_version: "202601"      # the API version every call asks for (LinkedIn: YYYYMM)
+        accounts:
+          - {id: "508923114"}
 
 Secrets never go in the file: the action log URL is read from the environment variable it
 names. Command-line options and environment variables override the file.
@@ -78,6 +82,12 @@ SCHEMA: dict[str, Any] = {
                                 "endpoint": {"type": "string", "description": "A non-default API address."},
                             },
                         },
+                    },
+                    "api_version": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "The API version to call where the platform versions its API per request "
+                        "(LinkedIn: YYYYMM, e.g. 202601). Platforms that do not ignore it.",
                     },
                     "concurrency": {
                         "type": "integer",
@@ -157,7 +167,14 @@ class Workspace:
                 continue
             for a in spec.get("accounts") or []:
                 out.append(
-                    Account(name, str(a["id"]), a.get("timezone", "UTC"), a.get("currency", "USD"), a.get("endpoint"))
+                    Account(
+                        name,
+                        str(a["id"]),
+                        a.get("timezone", "UTC"),
+                        a.get("currency", "USD"),
+                        a.get("endpoint"),
+                        api_version=spec.get("api_version"),
+                    )
                 )
         return out
 
