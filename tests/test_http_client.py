@@ -204,3 +204,10 @@ def test_the_token_never_appears_in_errors_or_logs(server, sleeps, caplog, reply
     for secret in ("sk-live-7f3a9c2e5b1d8f40", "k3y-0123456789", "qs-secret-123456"):
         assert not any(secret in text for text in exposed)
     assert "[redacted]" in str(err.value)
+
+
+def test_clients_share_one_tls_context(server, sleeps):
+    # building a TLS context loads the CA bundle (about 0.1 s): adapters make a client per account
+    a, b = client(server, sleeps), client(server, sleeps)
+    context = a._client._transport._pool._ssl_context
+    assert context is b._client._transport._pool._ssl_context and context.verify_mode.name == "CERT_REQUIRED"
