@@ -24,6 +24,7 @@ HARNESSES = [
     "tests.fakes.sandbox_fake",
     "tests.fakes.google_ads_fake",
     "tests.fakes.meta_graph_fake",
+    "tests.fakes.linkedin_fake",
 ]
 
 FAULTS = {"auth": AuthError, "rate_limit": RateLimited, "transient": TransientError, "permanent": PermanentError}
