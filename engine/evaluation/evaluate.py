@@ -68,6 +68,8 @@ class _FormulaScope:
             return Ref("builtin", name, Type.NUM)
         if self.kind == "truth":
             return Ref("truthsum", name, Type.NUM, window=self.window)
+        if self.kind == "account" and name in self.catalog.metrics and self.catalog.metrics[name].kind == "additive":
+            return account_sum(name, self.window)
         if name in self.catalog.metrics and self.catalog.metrics[name].kind == "additive":
             return Ref("metric", name, Type.NUM, window=self.window)
         raise ExprError(f"catalog formula uses unknown metric {name!r}", offset)
@@ -130,8 +132,12 @@ class Context:
         return self._formulas[key]
 
     def additive_inputs(self, ref: Ref) -> list[Ref]:
-        """The additive (window, metric) refs behind a metric ref."""
+        """The additive (window, metric) refs behind a metric ref (account sums behind an account ref)."""
         metric = self.catalog.metrics[ref.name]
+        if ref.kind == "account":
+            if metric.kind == "additive":
+                return [account_sum(ref.name, ref.window or "")]
+            return [r for r in self.formula(ref.name, ref.window or "", "account").refs if r.kind == "accountsum"]
         if metric.kind == "additive":
             return [ref]
         expr = self.formula(ref.name, ref.window or "")
@@ -165,6 +171,11 @@ class Context:
                 values[name] = ref_evaluate(expr, {r.key: _f(sums.get(r.name)) for r in expr.refs}, {})
             self._truth[window] = values
         return self._truth[window]
+
+
+def account_sum(metric: str, window: str) -> Ref:
+    """The column holding an additive metric summed over the entity's whole account (one level, one window)."""
+    return Ref("accountsum", metric, Type.NUM, window=window)
 
 
 def _f(v: Any) -> float | None:
@@ -272,9 +283,21 @@ class GroupEvaluator:
                 if r.name in present
                 else f"CAST(NULL AS DOUBLE) AS {quote_ident(r.key)}"
             )
+        account_sums = {
+            inner.key: inner for r in self.refs.values() if r.kind == "account" for inner in ctx.additive_inputs(r)
+        }
+        for r in account_sums.values():
+            cols.append(
+                f"coalesce(acct.{quote_ident(r.key)}, 0.0) AS {quote_ident(r.key)}"
+                if r.name in present
+                else f"CAST(NULL AS DOUBLE) AS {quote_ident(r.key)}"
+            )
         sql = f"SELECT {', '.join(cols)} FROM {ctx.entities} e"
         if agg:
             sql += f" LEFT JOIN ({agg}) a USING ({keys})"
+        account = self._account_sql(account_sums)
+        if account:
+            sql += f" LEFT JOIN ({account}) acct ON acct.platform = e.platform AND acct.account_id = e.account_id"
         if parent_refs:
             names = sorted({quote_ident(r.name) for r in parent_refs})
             sql += (
@@ -292,6 +315,25 @@ class GroupEvaluator:
             where.append(self.entity_filter)
         return f"{sql} WHERE {' AND '.join(where)}"
 
+    def _account_sql(self, sums: dict[str, Ref]) -> str | None:
+        """Each account's window sums at the group's level: every entity's rows, whatever its status."""
+        ctx, g = self.ctx, self.group
+        present = ctx.loaded.info.present_metrics
+        wanted = [r for r in sums.values() if r.name in present]
+        if not wanted:
+            return None
+        ranges = {r.window: date_range(r.window or "", ctx.as_of) for r in wanted}
+        cols = [f"sum({r.name}) FILTER (WHERE {_date_cond(ranges[r.window])}) AS {quote_ident(r.key)}" for r in wanted]
+        bounds = [f"platform = {sql_literal(g.platform)}", f"level = {sql_literal(g.level)}"]
+        starts = [rng.start for rng in ranges.values()]
+        if None not in starts:
+            bounds.append(f"date >= DATE '{min(starts).isoformat()}'")
+        bounds.append(f"date < DATE '{max(r.end for r in ranges.values()).isoformat()}'")
+        return (
+            f"SELECT platform, account_id, {', '.join(cols)} FROM {ctx.loaded.table('metrics_daily')} "
+            f"WHERE {' AND '.join(bounds)} GROUP BY platform, account_id"
+        )
+
     def aggregate(self) -> int:
         self.ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.table} AS {self.aggregate_sql()}")
         return self.ctx.con.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
@@ -302,8 +344,12 @@ class GroupEvaluator:
         if ref.kind == "metric":
             metric = ctx.catalog.metrics[ref.name]
             return quote_ident(ref.key) if metric.kind == "additive" else ctx.formula(ref.name, ref.window).ir
-        if ref.kind in ("attr", "parent"):
+        if ref.kind in ("attr", "parent", "accountsum"):
             return quote_ident(ref.key)
+        if ref.kind == "account":
+            if ctx.catalog.metrics[ref.name].kind == "additive":
+                return quote_ident(account_sum(ref.name, ref.window or "").key)
+            return ctx.formula(ref.name, ref.window or "", "account").ir
         if ref.kind == "builtin":
             return sql_literal(ctx.catalog.credibility_ratio(self.group.platform))
         if ref.kind == "guardrail":
@@ -325,7 +371,12 @@ class GroupEvaluator:
         """All rules of the group compiled into one program: verdict columns and evidence columns."""
         present = self.ctx.loaded.info.present_metrics
         # Present additive metrics are coalesce(sum, 0) in the base table: comparisons on them need no null guard.
-        additive = [inner for r in self.refs.values() if r.kind == "metric" for inner in self.ctx.additive_inputs(r)]
+        additive = [
+            inner
+            for r in self.refs.values()
+            if r.kind in ("metric", "account")
+            for inner in self.ctx.additive_inputs(r)
+        ]
         nonnull = {quote_ident(r.key) for r in additive if r.name in present}
         program = SqlProgram(self.resolve, {"as_of": self.ctx.as_of}, nonnull_values=nonnull)
         verdicts: list[str] = []

@@ -17,7 +17,7 @@ from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.errors import RulerunError
 from engine.data.store import LoadedSource
-from engine.evaluation.evaluate import Context, Group, GroupEvaluator, default_as_of
+from engine.evaluation.evaluate import Context, Group, GroupEvaluator, account_sum, default_as_of
 from engine.language.expr import Ref
 from engine.language.expr.reference import evaluate, evaluate_steps
 from engine.language.expr.sqlgen import sql_literal
@@ -39,6 +39,15 @@ def ref_value(ctx: Context, wf: Workflow, ref: Ref, row: dict[str, Any]) -> Any:
         return evaluate(formula, values, {"as_of": ctx.as_of})
     if ref.kind in ("attr", "parent"):
         return row.get(ref.key)
+    if ref.kind == "account":
+        if ctx.catalog.metrics[ref.name].kind == "additive":
+            return row.get(account_sum(ref.name, ref.window or "").key)
+        formula = ctx.formula(ref.name, ref.window or "", "account")
+        values = {
+            r.key: row.get(r.key) if r.kind == "accountsum" else ctx.catalog.credibility_ratio(wf.platform)
+            for r in formula.refs
+        }
+        return evaluate(formula, values, {"as_of": ctx.as_of})
     if ref.kind == "threshold":
         operator, _, name = ref.name.partition("/")
         return ctx.project.operators[operator].thresholds[name].value_for(row.get("attr:product"))
