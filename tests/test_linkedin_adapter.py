@@ -237,8 +237,8 @@ def test_batches_keep_their_urls_short_and_an_entity_once_per_call(adapter, fake
 
 
 def test_a_rate_limit_after_a_written_chunk_still_reports_what_was_written(adapter, fake):
-    adapter.MAX_QUERY = 120  # two creatives per call
-    creatives = ["800000001", "800000002", "800000003", "800000004"]
+    adapter.MAX_QUERY = 120  # two creatives per call: three calls
+    creatives = [f"80000000{i}" for i in (1, 2, 3, 4, 5, 8)]  # the active ones
     reqs = [
         request(f"c{i}", key("ad", c), "pause", {"status": "active"}, {"status": "paused"})
         for i, c in enumerate(creatives)
@@ -246,9 +246,12 @@ def test_a_rate_limit_after_a_written_chunk_still_reports_what_was_written(adapt
     fake.fail_at("/creatives", "rate_limit", adapter.ATTEMPTS, after=1, method="BATCH_PARTIAL_UPDATE")
     with pytest.raises(PartialFailure) as err:
         adapter.execute_batch(reqs)
-    assert set(err.value.succeeded) == {"c0", "c1"} and set(err.value.failed) == {"c2", "c3"}
+    assert set(err.value.succeeded) == {"c0", "c1"} and set(err.value.failed) == {"c2", "c3", "c4", "c5"}
     assert "rate limited by LinkedIn" in err.value.failed["c2"]
     assert {u[1] for u in fake.updates} == {"800000001", "800000002"}
+    # the third call was never sent: the changes after a rate limit wait for a later attempt
+    batches = [m for m, path in fake.calls if m == "BATCH_PARTIAL_UPDATE"]
+    assert len(batches) == 1 + adapter.ATTEMPTS
 
 
 def test_a_rate_limit_on_the_first_chunk_is_raised_whole(adapter, fake):

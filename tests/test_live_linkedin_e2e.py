@@ -2,7 +2,8 @@
 
 `connections`, `sync --platform linkedin`, `evaluate --source live`, `apply` and
 `rollback` run in-process (Click's CliRunner) with the credentials in the environment
-and the fake's address in rulerun.yaml. Waits between retries are recorded, never slept.
+and the fake's address in rulerun.yaml; none of them retries a call. The tests that do
+inject the adapter's and the sync's waits, so nothing sleeps.
 """
 
 from __future__ import annotations
@@ -55,15 +56,6 @@ def fake():
     server.close()
 
 
-@pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
-    from platforms.linkedin.adapter import LinkedInAdsAdapter
-
-    waits: list[float] = []
-    monkeypatch.setattr(LinkedInAdsAdapter, "sleep", staticmethod(waits.append))
-    return waits
-
-
 def workspace(tmp_path, fake, *, version: str = VERSION, account: str = ACCOUNT):
     rules = write_rules(tmp_path, {"linkedin/operator.yaml": OPERATOR, "linkedin/efficiency.yaml": WORKFLOW})
     (tmp_path / "rulerun.yaml").write_text(
@@ -74,7 +66,7 @@ def workspace(tmp_path, fake, *, version: str = VERSION, account: str = ACCOUNT)
 
 
 @pytest.fixture
-def ws(tmp_path, fake, sleeps):
+def ws(tmp_path, fake):
     return workspace(tmp_path, fake)
 
 
@@ -150,14 +142,14 @@ def test_a_revoked_token_fails_the_sync_cleanly_and_keeps_what_was_stored(ws, fa
     assert TOKEN not in res.output and stored_rows(ws) == before
 
 
-def test_a_sunset_version_says_which_setting_to_change(tmp_path, fake, sleeps):
+def test_a_sunset_version_says_which_setting_to_change(tmp_path, fake):
     rules = workspace(tmp_path, fake, version="202401")
     res = cli(rules, "connections")
     assert res.exit_code == 1 and "202401 is no longer active" in res.stdout
     assert "api_version" in res.stdout and "Traceback" not in res.output
 
 
-def test_an_unknown_account_is_named(tmp_path, fake, sleeps):
+def test_an_unknown_account_is_named(tmp_path, fake):
     rules = workspace(tmp_path, fake, account="123456")
     res = cli(rules, "sync", "--platform", "linkedin", "--since", "2026-01-01")
     assert res.exit_code == 1 and "no ad account 123456" in res.stdout and "Traceback" not in res.output
@@ -229,6 +221,7 @@ def test_a_rate_limited_write_is_not_logged_as_executed(ws, fake, tmp_path):
             plan = build_plan(store.con, loaded, catalog, project, project.workflows, date(2026, 2, 1), mode="apply")
             accounts = Workspace.resolve(str(ws), None).accounts()
             platforms = Platforms("live", state, store_baseline(store.con, loaded), accounts)
+            platforms("linkedin", ACCOUNT).sleep = waits.append  # the adapter the run uses: its waits recorded
             executor = Executor(
                 log,
                 platforms,

@@ -43,8 +43,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
-import httpx
-
 from engine.core.execution import AdapterError, AuthError, EntityKey, PermanentError, RateLimited
 from platforms.adapter import Account, Fetched
 from platforms.http import HttpClient
@@ -87,8 +85,6 @@ class LinkedInAdsAdapter(LiveAdapter):
     ROW_CAP = 15_000  # adAnalytics elements in one answer, beyond which it truncates (reported, not documented)
     ROWS_PER_CALL = 10_000  # entity-days asked for in one adAnalytics call, well under the cap
     MAX_QUERY = 4_000  # longer query strings are tunnelled (the official client's limit)
-    # what waits between retries; tests replace it (staticmethod: a plain function set here stays unbound)
-    sleep: Callable[[float], None] = staticmethod(time.sleep)
 
     def __init__(self, account: Account, catalog: Any = None):
         super().__init__(account, catalog)
@@ -96,6 +92,7 @@ class LinkedInAdsAdapter(LiveAdapter):
         self.number = raw.rsplit(":", 1)[-1] if raw.startswith("urn:li:sponsoredAccount:") else raw
         self.account_urn = f"urn:li:sponsoredAccount:{self.number}"
         self.version = str(account.api_version or DEFAULT_VERSION)
+        self.sleep: Callable[[float], None] = time.sleep  # what waits between retries (tests record instead)
         self._http: HttpClient | None = None
         self._token: str | None = None
         self._refreshed = False
@@ -126,8 +123,7 @@ class LinkedInAdsAdapter(LiveAdapter):
                 account_id=self.account.account_id,
                 headers={"LinkedIn-Version": self.version, "X-RestLi-Protocol-Version": "2.0.0"},
                 max_attempts=self.ATTEMPTS,
-                sleep=lambda seconds: self.sleep(seconds),
-                refine=self._refine,
+                sleep=lambda seconds: self.sleep(seconds),  # looked up at each wait: tests replace it
             )
         return self._http
 
@@ -152,51 +148,43 @@ class LinkedInAdsAdapter(LiveAdapter):
                     return http.json(verb, url, headers=headers)
                 return http.json(verb, url, headers=headers, json=body)
             except AuthError as exc:
-                if _detail(exc, "code") == "EXPIRED_ACCESS_TOKEN" and self._refresh():
+                if _error_code(exc) == "EXPIRED_ACCESS_TOKEN" and self._refresh():
                     continue  # once: _refresh says no the second time
-                raise
+                raise self._explained(exc) from None
             except PermanentError as exc:
                 if _detail(exc, "status") == 414 and verb == "GET" and not tunnel:
                     tunnel = True  # the server found the URL too long: send the query in the body
                     continue
-                raise
+                raise self._explained(exc) from None
+            except RateLimited as exc:
+                raise self._explained(exc) from None
 
-    def _refine(self, response: httpx.Response, error: AdapterError) -> AdapterError:
-        """LinkedIn's error body says more than its status: name the fix."""
-        code = _error_code(response)
-        where = {"platform": error.platform, "account_id": error.account_id}
-        details = {**(error.details or {}), "code": code}
-        status = response.status_code
+    def _explained(self, error: AdapterError) -> AdapterError:
+        """The error with what to fix in front: LinkedIn's error body says more than its status."""
+        status, code = _detail(error, "status"), _error_code(error)
+        hint = None
         if status == 401:
             hint = {
                 "EXPIRED_ACCESS_TOKEN": "the access token has expired: set LINKEDIN_ACCESS_TOKEN to a new one "
                 "(or LINKEDIN_REFRESH_TOKEN, and it is refreshed when it expires)",
                 "REVOKED_ACCESS_TOKEN": "the access token was revoked: authorize the app again and set "
                 "LINKEDIN_ACCESS_TOKEN to the new token",
-            }.get(code, "LinkedIn refused the access token: check LINKEDIN_ACCESS_TOKEN")
-            return AuthError(f"{hint} ({error.message})", details=details, **where)
-        if status == 403:
-            return AuthError(
+            }.get(code or "", "LinkedIn refused the access token: check LINKEDIN_ACCESS_TOKEN")
+        elif status == 403:
+            hint = (
                 "the token may not do this on the ad account (it needs the r_ads / rw_ads scopes and a role "
-                f"on the account): check LINKEDIN_ACCESS_TOKEN ({error.message})",
-                details=details,
-                **where,
+                "on the account): check LINKEDIN_ACCESS_TOKEN"
             )
-        if status == 426:
-            return PermanentError(
+        elif status == 426:
+            hint = (
                 f"LinkedIn API version {self.version} is no longer active (sunset): set "
-                f"platforms.linkedin.api_version in rulerun.yaml to a current version, YYYYMM ({error.message})",
-                details=details,
-                **where,
+                "platforms.linkedin.api_version in rulerun.yaml to a current version, YYYYMM"
             )
-        if status == 429:
-            return RateLimited(
-                f"rate limited by LinkedIn (its limits are per day, reset at 00:00 UTC) ({error.message})",
-                retry_after=getattr(error, "retry_after", None),
-                details=details,
-                **where,
-            )
-        error.details = details
+        elif status == 429:
+            hint = "rate limited by LinkedIn (its limits are per day, reset at 00:00 UTC)"
+        if hint:
+            error.message = f"{hint} ({error.message})"
+            error.args = (error.message,)
         return error
 
     def _refresh(self) -> bool:
@@ -500,11 +488,14 @@ class LinkedInAdsAdapter(LiveAdapter):
     def write_batch(self, changes: list[Change]) -> list[Written | AdapterError]:
         """BATCH_PARTIAL_UPDATE per resource, in chunks whose ids fit the URL; each change settled on its own.
 
-        A failure of a whole call is raised while nothing has been written yet; after that it
-        is the result of each change it concerned, so that what was applied is still reported.
+        A failure of a whole call is raised while nothing has been written. After that it
+        becomes the result of the changes it concerned, so that what was written is still
+        reported; a retryable one (a rate limit) also of every change not sent yet, which
+        are then left for a later attempt.
         """
         out: list[Written | AdapterError | None] = [None] * len(changes)
-        for chunk in self._chunks(changes):
+        chunks = self._chunks(changes)
+        for n, chunk in enumerate(chunks):
             try:
                 if len(chunk) == 1:
                     i = chunk[0]
@@ -520,8 +511,11 @@ class LinkedInAdsAdapter(LiveAdapter):
             except AdapterError as exc:
                 if not any(isinstance(o, Written) for o in out):
                     raise
-                for i in chunk:
+                unsent = [i for later in chunks[n:] for i in later] if exc.retryable else chunk
+                for i in unsent:
                     out[i] = exc
+                if exc.retryable:
+                    break
         return [o if o is not None else self.error(PermanentError, "not written") for o in out]
 
     def _chunks(self, changes: list[Change]) -> list[list[int]]:
@@ -619,18 +613,15 @@ def _created(obj: dict[str, Any]) -> str | None:
     return datetime.fromtimestamp(millis / 1000, UTC).date().isoformat()
 
 
-def _error_code(response: httpx.Response) -> str | None:
-    """The `code` of LinkedIn's error body ({"status", "serviceErrorCode", "code", "message"})."""
-    try:
-        body = response.json()
-    except ValueError:
+def _error_code(error: AdapterError) -> str | None:
+    """The `code` of LinkedIn's error body ({"status", "serviceErrorCode", "code", "message"}), from its excerpt."""
+    body = _detail(error, "body")
+    if not isinstance(body, str):
         return None
-    if not isinstance(body, dict):
-        return None
-    code = body.get("code")
-    if isinstance(code, str):
-        return code
-    text = str(body.get("message") or "").lower()  # older answers carry only a message
+    found = re.search(r'"code"\s*:\s*"([A-Z_]+)"', body)
+    if found:
+        return found.group(1)
+    text = body.lower()  # older answers carry only a message
     return "EXPIRED_ACCESS_TOKEN" if "expired" in text else "REVOKED_ACCESS_TOKEN" if "revoked" in text else None
 
 

@@ -3,8 +3,8 @@
 `LinkedInFake()` serves on 127.0.0.1 (port 0, in a thread); `url` is its address for
 `Account.endpoint`. It holds ad account ACCOUNT (USD) with campaign groups, campaigns
 (manual and automated bidding) and creatives, and daily analytics for DAYS days from
-FIRST_DAY. `LinkedInFake(groups=, campaigns=, creatives=)` builds a large account instead
-(the benchmark). It serves, under /rest:
+FIRST_DAY (or `days` from `first_day`). `LinkedInFake(groups=, campaigns=, creatives=)`
+builds a large account instead (the benchmark). It serves, under /rest:
 
 - GET  /adAccounts/{id}                                    the account
 - GET  /adAccounts/{id}/adCampaignGroups?q=search&search=(status:(values:List(...)))
@@ -168,12 +168,14 @@ class LinkedInFake(HttpFakeServer):
         campaigns: int | None = None,
         creatives: int | None = None,
         days: int = DAYS,
+        first_day: date = FIRST_DAY,
         latency: float = 0.0,
         max_url: int = MAX_URL,
         row_cap: int = 15_000,
     ) -> None:
         self.currency = "USD"
         self.days = days
+        self.first_day = first_day
         self.max_url = max_url
         self.row_cap = row_cap
         self.tokens = {TOKEN}
@@ -238,10 +240,11 @@ class LinkedInFake(HttpFakeServer):
     def daily(self, creative_id: str, day: date) -> dict[str, Any] | None:
         """One creative's activity on one day (None: no activity). Money in cents, counts as ints."""
         creative = self.creatives[creative_id]
-        if creative["intendedStatus"] == "DRAFT" or not (FIRST_DAY <= day < FIRST_DAY + timedelta(days=self.days)):
+        first = self.first_day
+        if creative["intendedStatus"] == "DRAFT" or not (first <= day < first + timedelta(days=self.days)):
             return None
         n = int(creative_id) % 97
-        k = (day - FIRST_DAY).days
+        k = (day - first).days
         impressions = 1500 + 40 * n + 13 * k
         clicks = max(1, impressions // (90 + (n % 7) * 60))
         return {
