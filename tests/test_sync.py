@@ -136,3 +136,52 @@ def test_rate_limits_are_waited_out_within_a_bound(tmp_path):
         report = sync(store, CATALOG, accounts, adapter, today=TODAY, sleep=waits.append)
     assert waits.count(42.0) == 2 + 3  # act_5 after two refusals; act_6 gives up after 4 attempts
     assert [f.account_id for f in report.failed] == ["act_6"] and "request limit" in report.failed[0].error
+
+
+class TrickyPlatform(ScriptedPlatform):
+    """Values a platform may send that a bulk load must keep exactly."""
+
+    def read(self, date_from, date_to):
+        key = {"platform": self.platform, "account_id": self.account.account_id, "level": "ad_group"}
+        entity = {
+            **key,
+            "entity_id": "g'1",
+            "name": 'Lead "gen", Q3 — Ünïcode\nsecond line',
+            "status": "active",
+            "daily_budget": 12.34,
+            "bid": None,
+            "is_brand": False,
+            "learning_phase": None,
+            "labels": ("b2b", "it's"),
+            "created_at": date(2026, 1, 5),
+        }
+        metrics = [
+            {**key, "entity_id": "g'1", "date": date_from, "spend": 0.1 + 0.2, "impressions": 3.0, "leads": None},
+            {**key, "entity_id": "g'1", "date": date_to.isoformat(), "spend": 1e-7, "impressions": 0.0},
+        ]
+        return Fetched([entity], metrics, api_calls=1)
+
+
+def test_stored_values_come_back_exactly(tmp_path):
+    with Store(tmp_path) as store:
+        report = sync(
+            store, CATALOG, [Account("meta", "act_7")], TrickyPlatform, today=TODAY, since=TODAY - timedelta(2)
+        )
+        assert not report.failed
+        con = store.connect()
+        columns = "entity_id, name, daily_budget, bid, is_brand, learning_phase, labels, created_at"
+        entity = con.execute(f'SELECT {columns} FROM "{LIVE_SCHEMA}".entities').fetchone()
+        metrics = con.execute(
+            f'SELECT date, spend, impressions, leads FROM "{LIVE_SCHEMA}".metrics_daily ORDER BY date'
+        ).fetchall()
+    assert entity == (
+        "g'1",
+        'Lead "gen", Q3 — Ünïcode\nsecond line',
+        12.34,
+        None,
+        False,
+        None,
+        ["b2b", "it's"],
+        date(2026, 1, 5),
+    )
+    assert metrics == [(TODAY - timedelta(2), 0.1 + 0.2, 3.0, None), (TODAY - timedelta(1), 1e-7, 0.0, None)]
