@@ -410,10 +410,14 @@ def rollback_command(*, action_id, run_id, force, rules, state_dir, log_url, by)
                 raise RulerunError(f"no action {action_id!r} in the action log", hint="see `rulerun log`")
             rows = [row]
         else:
+            # a run's notifications changed nothing: there is nothing of theirs to undo
             rows = [
                 r
                 for r in log.query(limit=100000)
-                if r.get("run_id") == run_id and r["status"] == "executed" and not r.get("rollback_of")
+                if r.get("run_id") == run_id
+                and r["status"] == "executed"
+                and not r.get("rollback_of")
+                and _changes_something(r["action_type"])
             ]
             if not rows:
                 raise RulerunError(f"run {run_id!r} has no executed actions to roll back", hint="see `rulerun log`")
@@ -429,6 +433,13 @@ def rollback_command(*, action_id, run_id, force, rules, state_dir, log_url, by)
             store.close()
     if failures:
         sys.exit(1)
+
+
+def _changes_something(action_type: str) -> bool:
+    from engine.core.actions import OPERATIONS
+
+    op = OPERATIONS.get(action_type)
+    return op is None or op.key() is not None
 
 
 def _rollback_one(row: dict, log, platforms: Platforms, force: bool, executed_by: str) -> bool:
