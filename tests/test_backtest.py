@@ -136,7 +136,7 @@ def test_table_and_markdown_reports(demo_90_days):
     render_table(demo_90_days, out)
     table = out.getvalue().decode()
     assert "Per day" in table and "Per rule" in table and "lower_bid_low_outbound_ctr" in table
-    assert "Backtest 2026-08-03 to 2026-10-31 (90 days, 4 workflows)" in table
+    assert "Backtest 2026-08-03 to 2026-10-31 (90 days, 6 workflows)" in table
     out = io.BytesIO()
     render_markdown(demo_90_days, out)
     markdown = out.getvalue().decode()
@@ -183,7 +183,7 @@ def test_command_writes_the_report_and_the_chart_atomically(tmp_path, capsysbina
 
 def test_command_table_format(tmp_path, capsysbinary):
     code, out = run_command(tmp_path, capsysbinary, fmt="table")
-    assert code == 0 and "Backtest 2026-10-20 to 2026-10-26 (7 days, 4 workflows)" in out.replace("\n", "")
+    assert code == 0 and "Backtest 2026-10-20 to 2026-10-26 (7 days, 6 workflows)" in out.replace("\n", "")
 
 
 def test_a_range_without_data_names_the_data_range(tmp_path, capsysbinary):
