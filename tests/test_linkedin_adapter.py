@@ -351,6 +351,25 @@ def test_a_500_is_transient_and_malformed_json_is_permanent(adapter, fake):
         adapter.check_connection()
 
 
+@pytest.mark.parametrize(
+    "element",
+    [
+        {"dateRange": {"start": {"year": 2026, "month": 1, "day": 1}}, "impressions": 5},  # no pivot value
+        {"pivotValues": ["urn:li:sponsoredCreative:800000001"], "impressions": 5},  # no date
+        {"pivotValues": ["urn:li:sponsoredCreative:800000001"], "dateRange": {"start": {"year": 2026, "month": 13}}},
+        {
+            "pivotValues": ["urn:li:sponsoredCreative:800000001"],
+            "dateRange": {"start": {"year": 2026, "month": 1, "day": 1}},
+            "costInLocalCurrency": "12,50",  # not a number
+        },
+    ],
+)
+def test_a_malformed_analytics_element_fails_the_whole_read(adapter, fake, element):
+    fake.analytics = lambda pivot, start, end, fields: [element] if pivot == "CREATIVE" else []
+    with pytest.raises(PermanentError, match="malformed adAnalytics element for CREATIVE"):
+        adapter.fetch(JAN_1, JAN_1)
+
+
 def test_missing_credentials_are_named(fake, monkeypatch):
     monkeypatch.delenv("LINKEDIN_ACCESS_TOKEN")
     with pytest.raises(AuthError, match="LINKEDIN_ACCESS_TOKEN"):

@@ -15,7 +15,7 @@ import pytest
 from platforms import get_platform
 from tests.helpers.cli import REPO, run
 
-LIVE = {"google": "GOOGLE_ADS_CUSTOMER_ID", "meta": "META_AD_ACCOUNT_ID"}
+LIVE = {"google": "GOOGLE_ADS_CUSTOMER_ID", "meta": "META_AD_ACCOUNT_ID", "linkedin": "LINKEDIN_AD_ACCOUNT_ID"}
 
 
 def _require(platform: str) -> str:

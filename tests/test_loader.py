@@ -37,6 +37,8 @@ def test_shipped_library_loads():
         "google/daily_optimize",
         "meta/daily_optimize",
         "tiktok/daily_optimize",
+        "linkedin/daily_optimize",
+        "linkedin/lead_quality",
     }
     assert project.guardrails["max_daily_spend_cap"] == 5000
 

@@ -255,9 +255,9 @@ class LinkedInAdsAdapter(LiveAdapter):
                     "rulerun.yaml and LINKEDIN_AD_ACCOUNT_ID",
                 ) from None
             raise
-        currency = info.get("currency") if isinstance(info, dict) else None
         if not isinstance(info, dict):
             raise self.error(PermanentError, f"malformed answer for ad account {self.number}")
+        currency = info.get("currency")
         if currency and currency != self.account.currency:
             raise self._currency_mismatch(currency)
         return info
