@@ -60,6 +60,7 @@ class Account:
     currency: str = "USD"  # ISO 4217: the unit of every amount read or written
     endpoint: str | None = None  # a non-default API address (a platform sandbox, or a test server)
     region: str | None = None  # the platform's API region where it has several (Amazon: NA, EU, FE)
+    api_version: str | None = None  # the API version to call, where the platform versions per request
 
 
 @dataclass

@@ -249,6 +249,12 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process: building one (loading the CA bundle) costs about 0.1 s per client."""
+    return httpx.create_ssl_context()
+
+
 def _bare(path: str) -> str:
     return path.split("?", 1)[0]
 

@@ -56,6 +56,15 @@ def auto_actions(p: dict) -> set[str]:
     }
 
 
+def auto_notices(p: dict) -> set[str]:
+    """The notify actions an apply delivers: logged executed, though they change nothing."""
+    return {
+        a["action_id"]
+        for a in p["actions"]
+        if a["status"] == "planned" and a["autonomy"] == "auto" and a["type"] == "notify"
+    }
+
+
 def sandbox_calls(ws: Path) -> list[str]:
     """Every action the sandbox platform applied, in order (its ledger), failing on any repeated call."""
     path = ws / ".rulerun" / "sandbox.sqlite"
@@ -179,7 +188,8 @@ def test_rate_limit_caps_actions_per_hour_across_runs(ws):
 
 @pytest.mark.parametrize("point", ["before_call", "after_call", "after_log"])
 def test_crash_at_each_step_never_repeats_or_loses_an_action(ws, point):
-    expected = auto_actions(plan(ws))
+    before = plan(ws)
+    expected = auto_actions(before)
     crashed = rr(ws, "apply", env={"RULERUN_CRASH_AT": point})
     assert crashed.returncode == -signal.SIGKILL
     calls_after_crash = sandbox_calls(ws)

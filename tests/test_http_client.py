@@ -154,6 +154,14 @@ def test_refine_turns_a_429_into_a_final_refusal_that_is_not_retried(server, sle
     assert sleeps == [1.0]
 
 
+def test_sent_counts_every_request_retries_included(server, sleeps):
+    server.script = [Reply(500), Reply(503), Reply(200)]
+    http = client(server, sleeps)
+    http.request("GET", "/x")
+    http.request("GET", "/y")
+    assert http.sent == 4 == len(server.requests)
+
+
 def test_a_429_after_the_last_attempt_is_rate_limited(server, sleeps):
     server.script = [Reply(429, "", {"Retry-After": "1"})]
     with pytest.raises(RateLimited) as err:

@@ -15,7 +15,12 @@ import pytest
 from platforms import get_platform
 from tests.helpers.cli import REPO, run
 
-LIVE = {"google": "GOOGLE_ADS_CUSTOMER_ID", "meta": "META_AD_ACCOUNT_ID", "tiktok": "TIKTOK_ADVERTISER_ID"}
+LIVE = {
+    "google": "GOOGLE_ADS_CUSTOMER_ID",
+    "linkedin": "LINKEDIN_AD_ACCOUNT_ID",
+    "meta": "META_AD_ACCOUNT_ID",
+    "tiktok": "TIKTOK_ADVERTISER_ID",
+}
 
 
 def _require(platform: str) -> str:

@@ -39,6 +39,8 @@ def test_shipped_library_loads():
         "meta/daily_optimize",
         "tiktok/daily_optimize",
         "amazon/daily_optimize",
+        "linkedin/daily_optimize",
+        "linkedin/lead_quality",
     }
     assert project.guardrails["max_daily_spend_cap"] == 5000
 

@@ -84,3 +84,12 @@ def test_an_account_may_name_the_platform_region(tmp_path):
     )
     ws = Workspace.resolve(str(tmp_path / "rules"), None)
     assert [(a.account_id, a.region) for a in ws.accounts("amazon")] == [("3847261904471", "EU"), ("11", None)]
+
+
+def test_a_platform_api_version_reaches_its_accounts(tmp_path):
+    (tmp_path / "rulerun.yaml").write_text(
+        "platforms:\n  linkedin:\n    api_version: '202601'\n    accounts:\n      - {id: 508923114}\n"
+        "  meta:\n    accounts:\n      - {id: 42}\n"
+    )
+    ws = Workspace.resolve(str(tmp_path / "rules"), None)
+    assert [(a.platform, a.api_version) for a in ws.accounts()] == [("linkedin", "202601"), ("meta", None)]

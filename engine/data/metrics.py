@@ -18,7 +18,7 @@ and null when the source does not report the metric at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -52,8 +52,15 @@ class _FormulaScope:
         if self.kind == "truth":
             return Ref("truthsum", name, Type.NUM, window=self.window)
         if name in self.catalog.metrics and self.catalog.metrics[name].kind == "additive":
+            if self.kind == "account":
+                return account_sum(name, self.window)
             return Ref("metric", name, Type.NUM, window=self.window)
         raise ExprError(f"catalog formula uses unknown metric {name!r}", offset)
+
+
+def account_sum(metric: str, window: str) -> Ref:
+    """An additive metric summed over the entity's whole account (its level, one window): `account.<metric>`."""
+    return Ref("accountsum", metric, Type.NUM, window=window)
 
 
 def date_condition(rng: Range) -> str:
@@ -116,17 +123,23 @@ class MetricsService:
         return self._formulas[key]
 
     def additive_inputs(self, ref: Ref) -> list[Ref]:
-        """The additive (window, metric) refs behind a metric ref."""
+        """The additive (window, metric) refs behind a metric ref (account sums behind an account ref)."""
         metric = self.catalog.metrics[ref.name]
+        if ref.kind == "account":
+            if metric.kind == "additive":
+                return [account_sum(ref.name, ref.window or "")]
+            return [r for r in self.formula(ref.name, ref.window or "", "account").refs if r.kind == "accountsum"]
         if metric.kind == "additive":
             return [ref]
         expr = self.formula(ref.name, ref.window or "")
         return [r for r in expr.refs if r.kind == "metric"]
 
     # -- the windowed scan ---------------------------------------------------------------------
-    def sums_query(self, sums: Mapping[str, tuple[str, str]], where: Iterable[str] = ()) -> str | None:
-        """One scan summing each `label -> (additive metric, window)` per entity, or None when
-        the source reports none of the metrics.
+    def sums_query(
+        self, sums: Mapping[str, tuple[str, str]], where: Iterable[str] = (), per: Sequence[str] = KEY_COLUMNS
+    ) -> str | None:
+        """One scan summing each `label -> (additive metric, window)` per entity (or per the
+        columns `per`, e.g. platform and account), or None when the source reports none of the metrics.
 
         The scan reads only the days of the widest window; metrics the source does not
         report are left out (the caller treats them as null).
@@ -145,7 +158,7 @@ class MetricsService:
             bounds.append(f"date >= DATE '{min(starts).isoformat()}'")
         if ranges:
             bounds.append(f"date < DATE '{max(r.end for r in ranges.values()).isoformat()}'")
-        keys = ", ".join(KEY_COLUMNS)
+        keys = ", ".join(per)
         return (
             f"SELECT {keys}, {', '.join(columns)} FROM {self.daily} "
             + (f"WHERE {' AND '.join(bounds)} " if bounds else "")

@@ -20,7 +20,7 @@ from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.plan import Plan, PlannedAction, action_key
 from engine.core.timings import Timings
-from engine.data.metrics import MetricsService, in_list
+from engine.data.metrics import MetricsService, account_sum, in_list
 from engine.data.store import LoadedSource
 from engine.language.expr import Ref, Type
 from engine.language.expr.sqlgen import SqlProgram
@@ -125,9 +125,21 @@ class GroupEvaluator:
                 if metrics.present(r.name)
                 else f"CAST(NULL AS DOUBLE) AS {quote_ident(r.key)}"
             )
+        account_sums = {
+            inner.key: inner for r in self.refs.values() if r.kind == "account" for inner in metrics.additive_inputs(r)
+        }
+        for r in account_sums.values():
+            cols.append(
+                f"coalesce(acct.{quote_ident(r.key)}, 0.0) AS {quote_ident(r.key)}"
+                if metrics.present(r.name)
+                else f"CAST(NULL AS DOUBLE) AS {quote_ident(r.key)}"
+            )
         sql = f"SELECT {', '.join(cols)} FROM {metrics.entities} e"
         if agg:
             sql += f" LEFT JOIN ({agg}) a USING ({keys})"
+        account = self._account_sql(account_sums)
+        if account:
+            sql += f" LEFT JOIN ({account}) acct ON acct.platform = e.platform AND acct.account_id = e.account_id"
         if parent_refs:
             names = sorted({quote_ident(r.name) for r in parent_refs})
             sql += (
@@ -145,6 +157,15 @@ class GroupEvaluator:
             where.append(self.entity_filter)
         return f"{sql} WHERE {' AND '.join(where)}"
 
+    def _account_sql(self, sums: dict[str, Ref]) -> str | None:
+        """Each account's window sums at the group's level: every entity's rows, whatever its status."""
+        g = self.group
+        return self.metrics.sums_query(
+            {r.key: (r.name, r.window or "") for r in sums.values()},
+            [f"platform = {sql_literal(g.platform)}", f"level = {sql_literal(g.level)}"],
+            per=("platform", "account_id"),
+        )
+
     def aggregate(self) -> int:
         self.metrics.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.table} AS {self.aggregate_sql()}")
         return self.metrics.con.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
@@ -155,8 +176,12 @@ class GroupEvaluator:
         if ref.kind == "metric":
             metric = metrics.catalog.metrics[ref.name]
             return quote_ident(ref.key) if metric.kind == "additive" else metrics.formula(ref.name, ref.window).ir
-        if ref.kind in ("attr", "parent"):
+        if ref.kind in ("attr", "parent", "accountsum"):
             return quote_ident(ref.key)
+        if ref.kind == "account":
+            if metrics.catalog.metrics[ref.name].kind == "additive":
+                return quote_ident(account_sum(ref.name, ref.window or "").key)
+            return metrics.formula(ref.name, ref.window or "", "account").ir
         if ref.kind == "builtin":
             return sql_literal(metrics.catalog.credibility_ratio(self.group.platform))
         if ref.kind == "guardrail":
@@ -178,7 +203,10 @@ class GroupEvaluator:
         """All rules of the group compiled into one program: verdict columns and evidence columns."""
         # Present additive metrics are coalesce(sum, 0) in the base table: comparisons on them need no null guard.
         additive = [
-            inner for r in self.refs.values() if r.kind == "metric" for inner in self.metrics.additive_inputs(r)
+            inner
+            for r in self.refs.values()
+            if r.kind in ("metric", "account")
+            for inner in self.metrics.additive_inputs(r)
         ]
         nonnull = {quote_ident(r.key) for r in additive if self.metrics.present(r.name)}
         program = SqlProgram(self.resolve, {"as_of": self.metrics.as_of}, nonnull_values=nonnull)

@@ -15,7 +15,7 @@ from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS
 from engine.core.errors import RulerunError
 from engine.core.plan import PlannedAction
-from engine.data.metrics import MetricsService
+from engine.data.metrics import MetricsService, account_sum
 from engine.evaluation.evaluate import Group, GroupEvaluator, build_plan
 from engine.language.expr import Ref
 from engine.language.expr.reference import evaluate, evaluate_steps
@@ -41,6 +41,15 @@ def ref_value(metrics: MetricsService, project: Project, wf: Workflow, ref: Ref,
         return evaluate(formula, values, {"as_of": metrics.as_of})
     if ref.kind in ("attr", "parent"):
         return row.get(ref.key)
+    if ref.kind == "account":
+        if metrics.catalog.metrics[ref.name].kind == "additive":
+            return row.get(account_sum(ref.name, ref.window or "").key)
+        formula = metrics.formula(ref.name, ref.window or "", "account")
+        values = {
+            r.key: row.get(r.key) if r.kind == "accountsum" else metrics.catalog.credibility_ratio(wf.platform)
+            for r in formula.refs
+        }
+        return evaluate(formula, values, {"as_of": metrics.as_of})
     if ref.kind == "threshold":
         operator, _, name = ref.name.partition("/")
         return project.operators[operator].thresholds[name].value_for(row.get("attr:product"))

@@ -66,6 +66,8 @@ def markdown(topic: str) -> str:
             "- `last_3d.spend`, `last_7d_ending_3d_ago.spend`, `today.spend`, `yesterday.spend`, `mtd.spend`, "
             "`lifetime.spend`: other windows\n"
             "- `status`, `daily_budget`, `is_brand`, ...: entity attributes; `parent.status`: the parent's\n"
+            "- `account.ctr`, `account.cost_per_lead`, ...: the metric over the window for the whole account "
+            "(every entity of the rule's level)\n"
             "- `thresholds.<name>`: from the operator's operator.yaml (per product when given per product)\n"
             "- `guardrails.<name>`: global hard limits (rules/guardrails.yaml)\n"
             "- `benchmarks.<name>`: the platform's benchmarks (platforms/<name>/catalog.yaml)\n"

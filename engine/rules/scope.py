@@ -2,8 +2,10 @@
 
 Names: the window's metrics (`spend`, `cpa`), other windows (`prev.spend`,
 `last_3d.spend`, `lifetime.spend`), entity attributes (`status`, `daily_budget`),
-`parent.<attribute>`, `thresholds.*`, `guardrails.*`, `benchmarks.*`, `truth.*`, and
-`credibility_ratio` (the platform's conversion over-reporting ratio).
+`parent.<attribute>`, `account.<metric>` (the metric over the window for the whole
+platform account: every entity of the rule's level summed), `thresholds.*`,
+`guardrails.*`, `benchmarks.*`, `truth.*`, and `credibility_ratio` (the platform's
+conversion over-reporting ratio).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ ATTR_TYPES = {
     "date": Type.DATE,
     "labels": Type.LABELS,
 }
-NAMESPACES = ("prev", "parent", "thresholds", "guardrails", "benchmarks", "truth")
+NAMESPACES = ("prev", "parent", "account", "thresholds", "guardrails", "benchmarks", "truth")
 BUILTINS = {"credibility_ratio": Type.NUM}
 
 
@@ -61,6 +63,9 @@ class RuleScope:
                         or "parent.* gives the parent entity's attributes (status, name, is_brand, ...)",
                     )
                 return Ref("parent", name, ATTR_TYPES[attr.type], text=text)
+            if ns == "account":
+                metric = self._metric(name, self.window, text, offset)
+                return Ref("account", metric.name, Type.NUM, window=self.window, text=text)
             if ns == "thresholds":
                 if name not in self.thresholds:
                     defined = ", ".join(sorted(self.thresholds)) or "none"
@@ -109,7 +114,7 @@ class RuleScope:
             offset,
             _suggest(text, self._all_names())
             or "names: metrics (spend, cpa, ...), attributes (status, ...), prev.<metric>, "
-            "last_Nd.<metric>, parent.<attr>, thresholds.*, guardrails.*, benchmarks.*, truth.*",
+            "last_Nd.<metric>, parent.<attr>, account.<metric>, thresholds.*, guardrails.*, benchmarks.*, truth.*",
         )
 
     def _single(self, name: str, offset: int) -> Ref:
@@ -123,6 +128,7 @@ class RuleScope:
         if name in NAMESPACES or windows.is_window(name):
             example = {
                 "parent": "parent.status",
+                "account": "account.ctr",
                 "thresholds": "thresholds.target_cpa",
                 "guardrails": "guardrails.min_spend_before_pause",
                 "truth": "truth.mer",

@@ -17,6 +17,10 @@
       amazon:
         accounts:
           - {id: "3847261904471", region: EU}   # the advertising profile id; NA, EU or FE hosts
+      linkedin:
+        api_version: "202601"      # the API version every call asks for (LinkedIn: YYYYMM)
+        accounts:
+          - {id: "508923114"}
 
 Secrets never go in the file: the action log URL is read from the environment variable it
 names. Command-line options and environment variables override the file.
@@ -91,6 +95,12 @@ SCHEMA: dict[str, Any] = {
                                 },
                             },
                         },
+                    },
+                    "api_version": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "The API version to call where the platform versions its API per request "
+                        "(LinkedIn: YYYYMM, e.g. 202601). Platforms that do not ignore it.",
                     },
                     "concurrency": {
                         "type": "integer",
@@ -169,7 +179,8 @@ class Workspace:
                         a.get("timezone", "UTC"),
                         a.get("currency", "USD"),
                         a.get("endpoint"),
-                        a.get("region"),
+                        region=a.get("region"),
+                        api_version=spec.get("api_version"),
                     )
                 )
         return out

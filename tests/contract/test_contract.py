@@ -25,6 +25,7 @@ HARNESSES = [
     "tests.fakes.google_ads_fake",
     "tests.fakes.meta_graph_fake",
     "tests.fakes.amazon_ads_fake",
+    "tests.fakes.linkedin_fake",
     "tests.fakes.pinterest_fake",
     "tests.fakes.tiktok_fake",
 ]

@@ -33,8 +33,8 @@ class ExprError(Exception):
 class Ref:
     """A resolved name: where its value comes from.
 
-    kind: metric | attr | parent | threshold | guardrail | benchmark | truth | builtin
-    window: for metrics, the window name (e.g. "last_7d", "prev:last_7d").
+    kind: metric | attr | parent | account | threshold | guardrail | benchmark | truth | builtin
+    window: for metrics (and account metrics), the window name (e.g. "last_7d", "prev:last_7d").
     """
 
     kind: str
