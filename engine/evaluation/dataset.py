@@ -55,13 +55,19 @@ def sandbox_overrides(source: str, state_dir: Path) -> list[dict[str, Any]]:
 
 
 def open_dataset(ws: Workspace, catalog: Catalog, source: str, progress: Progress = QUIET) -> Dataset:
-    """Load `source` into the workspace's store (reused while unchanged); `live` syncs the accounts first."""
+    """Load `source` into the workspace's store (reused while unchanged); `live` syncs the accounts first.
+
+    The store is held writable only while loading: the run then reads it read-only, so
+    that another process (a dry run in CI while cron applies) can read it too.
+    """
     store = Store(ws.state_dir)
     try:
         if source == "live":
             report = sync_into(ws, catalog, store, progress=progress)
             progress.synced(report)
-            return Dataset(store, _dated(load_live(store, catalog)), sync=report)
+            loaded = load_live(store, catalog)
+            store.read_only()
+            return Dataset(store, _dated(loaded), sync=report)
         src = parse_source(source)
         with progress.status(f"Loading {src.describe()} into {ws.state_dir} …"):
             loaded = store.load(src, catalog)
