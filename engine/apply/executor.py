@@ -35,6 +35,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine.apply import slack
+from engine.apply.actionlog.approvals import approval_digest
 from engine.apply.actionlog.values import now
 from engine.core.actions import OPERATIONS, undo_plan
 from engine.core.errors import EXIT_APPLY_FAILED, EXIT_OK, EXIT_STOPPED, RulerunError
@@ -83,6 +84,7 @@ def log_row(a: PlannedAction, run_id: str, status: str | None = None) -> dict[st
         "payload": {"params": a.params, "before": a.before, "after": a.after, "cooldown": a.cooldown},
         "evidence": a.evidence,
         "guardrails": a.guardrails,
+        "reasons": a.reasons,
         "status": status or a.status,
     }
 
@@ -177,6 +179,12 @@ class Executor:
         existing = self.log.get(a.action_id)
         if existing and existing["status"] == "rejected":
             return "rejected by a human"
+        if (
+            existing
+            and existing["status"] == "approved"
+            and existing["approval_digest"] != approval_digest(log_row(a, ""))
+        ):
+            return "not the change that was approved: its row in the action log was edited after the approval"
         if self.log.failures_since(a.platform, a.account_id, a.entity_id, a.type, now() - FAILURE_WINDOW):
             return "a similar action failed on this entity in the last 24 hours"
         key = EntityKey(a.platform, a.account_id, a.level, a.entity_id)
