@@ -96,6 +96,16 @@ as_of_option = click.option(
 )
 
 
+LOG_LIMIT = 1_000_000
+
+log_url_option = click.option(
+    "--log-url",
+    metavar="URL",
+    envvar="RULERUN_LOG_URL",
+    help="Action log database (default: SQLite in the state directory; postgresql://... for a shared log).",
+)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="rulerun")
 def main() -> None:
@@ -152,12 +162,29 @@ def validate(rules: str | None, fmt: str) -> None:
     is_flag=True,
     help="Exit 0 when no action would run, 2 when actions are planned (or wait for approval), 1 on error.",
 )
-@click.option("--out", "out_path", metavar="FILE", help="Also save the plan as JSON to FILE.")
+@click.option(
+    "--out",
+    "out_path",
+    metavar="FILE",
+    help="Also save the plan as JSON to FILE, recorded in the action log for `apply FILE`.",
+)
 @click.option("--limit", default=50, show_default=True, help="Rows per workflow in table/markdown (0: all).")
 @state_option
+@log_url_option
 @click.option("--profile", is_flag=True, help="Print the time of each stage to stderr.")
 def evaluate(
-    dry_run: bool, rules, workflows, source, as_of, fmt, detailed_exitcode, out_path, limit, state_dir, profile
+    dry_run: bool,
+    rules,
+    workflows,
+    source,
+    as_of,
+    fmt,
+    detailed_exitcode,
+    out_path,
+    limit,
+    state_dir,
+    log_url,
+    profile,
 ) -> None:
     """Evaluate workflows on the data and print the plan; changes nothing.
 
@@ -180,17 +207,10 @@ def evaluate(
         state_dir=state_dir,
         profile=profile,
         detailed_exitcode=detailed_exitcode,
+        log_url=log_url,
     )
 
 
-LOG_LIMIT = 1_000_000
-
-log_url_option = click.option(
-    "--log-url",
-    metavar="URL",
-    envvar="RULERUN_LOG_URL",
-    help="Action log database (default: SQLite in the state directory; postgresql://... for a shared log).",
-)
 by_option = click.option("--by", metavar="NAME", help="Who is acting (default: $RULERUN_USER or the login name).")
 
 
