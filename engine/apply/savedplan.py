@@ -78,7 +78,7 @@ def read(path: Path) -> PlanFile:
         jsonschema.validate(doc, plan_schema())
     except jsonschema.ValidationError as exc:
         at = exc.json_path if exc.json_path != "$" else "the document"
-        raise _refuse(path, f"{at}: {exc.message}") from None
+        raise _refuse(path, f"{at}: {_cut(exc.message, 200)}") from None
     _check_fields(path, doc)
     return PlanFile(path, doc, [PlannedAction.from_dict(a) for a in doc["actions"]])
 
@@ -95,10 +95,10 @@ def _read_bytes(path: Path) -> bytes:
         ) from None
     except OSError as exc:
         raise RulerunError(f"cannot read the plan file {path}: {exc.strerror}") from None
-    if not raw.strip():
-        raise _refuse(path, "the file is empty")
     if len(raw) > MAX_PLAN_BYTES:
         raise _refuse(path, f"larger than {MAX_PLAN_BYTES // (1024 * 1024)} MiB, the most a plan file may be")
+    if not raw.strip():
+        raise _refuse(path, "the file is empty")
     return raw
 
 
@@ -110,7 +110,7 @@ def _decode(path: Path, raw: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise _refuse(path, f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot start a character", line, col) from None
+        raise _refuse(path, f"not UTF-8 (byte 0x{raw[exc.start]:02x}); a plan is UTF-8", line, col) from None
 
 
 def _check_fields(path: Path, doc: dict[str, Any]) -> None:
@@ -121,13 +121,13 @@ def _check_fields(path: Path, doc: dict[str, Any]) -> None:
     try:
         stamp = datetime.fromisoformat(made)
     except ValueError:
-        raise _refuse(path, f"generated_at {made!r} is not a date and time (ISO 8601)") from None
+        raise _refuse(path, f"generated_at {_cut(repr(made))} is not a date and time (ISO 8601)") from None
     if stamp.tzinfo is None:
-        raise _refuse(path, f"generated_at {made!r} has no timezone")
+        raise _refuse(path, f"generated_at {_cut(repr(made))} has no timezone")
     try:
         as_of = date.fromisoformat(doc["as_of"])
     except ValueError:
-        raise _refuse(path, f"as_of {doc['as_of']!r} is not a date (YYYY-MM-DD)") from None
+        raise _refuse(path, f"as_of {_cut(repr(doc['as_of']))} is not a date (YYYY-MM-DD)") from None
     problem = out_of_range(as_of, "as_of")
     if problem:
         raise _refuse(path, problem)
@@ -136,7 +136,7 @@ def _check_fields(path: Path, doc: dict[str, Any]) -> None:
     seen: set[str] = set()
     for i, a in enumerate(doc["actions"]):
         if not a["action_id"] or a["action_id"] in seen:
-            raise _refuse(path, f"$.actions[{i}]: action id {a['action_id']!r} is empty or appears twice")
+            raise _refuse(path, f"$.actions[{i}]: action id {_cut(repr(a['action_id']))} is empty or appears twice")
         seen.add(a["action_id"])
 
 
@@ -193,21 +193,21 @@ def verify(plan: PlanFile, record: dict[str, Any] | None, log_location: str) -> 
     )
 
 
-def _differences(plan: PlanFile, fields: dict[str, str], actions: list[list[str]], now_prints) -> list[str]:
+def _differences(plan: PlanFile, fields: dict[str, str], actions: list[list[str]], now_prints: dict) -> list[str]:
     out = []
     now_fields = now_prints["field_digests"]
     for key in sorted(set(fields) | set(now_fields)):
         if key not in now_fields:
             out.append(f"field {key!r} was removed")
         elif key not in fields:
-            out.append(f"field {key!r} was added")
+            out.append(f"field {_cut(repr(key), 40)} was added")
         elif fields[key] != now_fields[key]:
             out.append(f"field {key!r} was changed")
-    saved = dict((i, d) for i, d in actions)
+    saved = dict(actions)
     described = {a.action_id: _describe(a) for a in plan.actions}
     for action_id, action_digest in now_prints["action_digests"]:
         if action_id not in saved:
-            out.append(f"action {action_id} ({described[action_id]}) was added")
+            out.append(f"action {_cut(action_id, 40)} ({described[action_id]}) was added")
         elif saved[action_id] != action_digest:
             out.append(f"action {action_id} ({described[action_id]}) was changed")
     now_ids = {i for i, _ in now_prints["action_digests"]}
@@ -216,7 +216,7 @@ def _differences(plan: PlanFile, fields: dict[str, str], actions: list[list[str]
 
 
 def _describe(a: PlannedAction) -> str:
-    return f"{a.type} on {a.platform} {a.level} {a.entity_name or a.entity_id}"
+    return _cut(f"{a.type} on {a.platform} {a.level} {a.entity_name or a.entity_id}", 100)
 
 
 def check_age(record: dict[str, Any], max_age: timedelta, at: datetime | None = None) -> None:
@@ -325,5 +325,9 @@ def _change_text(a: PlannedAction, s: PlannedAction, names: list[str]) -> str:
 
 
 def _short(value: Any) -> str:
-    text = jsonstrict.dumps(value, default=str) if isinstance(value, dict | list) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return _cut(jsonstrict.dumps(value, default=str) if isinstance(value, dict | list) else repr(value))
+
+
+def _cut(text: str, most: int = 60) -> str:
+    """Text from a file, shortened for a message."""
+    return text if len(text) <= most else text[: most - 3] + "..."
