@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from engine.apply.actionlog import ActionLog, open_log, redact_url
+from engine.apply.actionlog.approvals import approval_digest
 from engine.core.errors import RulerunError, StateBusy, UsageError
 
 PG_ENV = "RULERUN_TEST_PG_URL"
@@ -157,7 +158,7 @@ def test_migrations_are_idempotent_and_data_survives_reopening(target: Target) -
         first.upsert_action(action("a1"))
     with target.open() as second:
         versions = [r[0] for r in second._execute("SELECT version FROM schema_migrations").fetchall()]
-        assert versions == [1]
+        assert versions == [1, 2]
         assert second.get("a1")["status"] == "planned"
     # Only SQLite lives in the state directory.
     assert target.state_dir.exists() == (target.url is None)
@@ -443,3 +444,76 @@ def test_urls_are_redacted_in_errors(tmp_path: Path) -> None:
     with pytest.raises(RulerunError, match=r"unsupported action log URL mysql://u:\*\*\*@h/db") as bad:
         open_log("mysql://u:hunter2@h/db", tmp_path / "state")
     assert "hunter2" not in bad.value.message
+
+
+# -- approvals bound to their change, finite numbers, saved plans ---------------------------------
+
+
+def test_an_approval_stores_the_digest_of_the_change_it_approves(log: ActionLog) -> None:
+    log.queue_approval(action("a1"), NOW + timedelta(days=3))
+    log.queue_approval(action("a2"), NOW + timedelta(days=3))
+    approved = log.decide("a1", True, "alice")
+    assert approved["approval_digest"] == approval_digest(approved)
+    edited = {**approved, "payload": {**approved["payload"], "after": {"status": "removed"}}}
+    assert approval_digest(edited) != approved["approval_digest"]
+    assert log.decide("a2", False, "bob")["approval_digest"] is None  # a rejection approves nothing
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_a_payload_with_a_non_finite_number_is_refused_not_nulled(log: ActionLog, bad: float) -> None:
+    with pytest.raises(ValueError):
+        log.upsert_action(action("a1", payload={"params": {}, "before": {"bid": 1.0}, "after": {"bid": bad}}))
+    assert log.get("a1") is None
+    log.upsert_action(action("a2", evidence={"spend": bad}))  # what only describes an action stores null
+    assert log.get("a2")["evidence"] == {"spend": None}
+
+
+def test_a_hand_edited_non_finite_payload_is_an_error_naming_the_column(target: Target, log: ActionLog) -> None:
+    log.upsert_action(action("a1"))
+    text = '{"params": {}, "before": {"bid": 1.0}, "after": {"bid": 1e999}}'
+    if target.url:  # JSONB keeps the huge number; the driver would read it as infinity
+        log._execute("UPDATE actions_log SET payload = ?::jsonb WHERE action_id = ?", (text, "a1"))
+    else:
+        log._execute("UPDATE actions_log SET payload = ? WHERE action_id = ?", (text.replace("1e999", "NaN"), "a1"))
+    with pytest.raises(RulerunError, match="invalid JSON in a payload column"):
+        log.get("a1")
+
+
+def test_saved_plans_are_recorded_once(log: ActionLog) -> None:
+    record = {
+        "plan_id": "p1",
+        "digest": "d",
+        "saved_by": "ci",
+        "source": "demo",
+        "as_of": "2026-11-01",
+        "rules_digest": "r",
+        "git_commit": None,
+        "workflows": ["meta/daily"],
+        "field_digests": {"run_id": "x"},
+        "action_digests": [["a1", "y"]],
+    }
+    log.save_plan(record)
+    row = log.saved_plan("p1")
+    assert row["saved_at"] >= NOW and row["workflows"] == ["meta/daily"] and row["action_digests"] == [["a1", "y"]]
+    assert str(row["as_of"]) == "2026-11-01" and log.saved_plan("p2") is None
+    with pytest.raises(RulerunError, match="already recorded"):
+        log.save_plan(record)
+
+
+def test_the_upgrade_binds_earlier_approvals_to_their_change(target: Target) -> None:
+    """A log written before approvals carried a digest: the migration computes them."""
+    from engine.apply.actionlog.migrate import migrate
+    from engine.apply.actionlog.schema import MIGRATIONS
+
+    with target.open() as first:  # a version-1 log: drop what version 2 added
+        first.queue_approval(action("a1"), NOW + timedelta(days=3))
+        first.decide("a1", True, "alice")
+        db = first._db
+        db.execute("UPDATE actions_log SET approval_digest = NULL")
+        db.execute("DELETE FROM schema_migrations WHERE version = 2")
+        db.execute("DROP TABLE saved_plans")
+        for column, table in (("approval_digest", "actions_log"), ("plan_id", "runs")):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        assert migrate(db) == [m.version for m in MIGRATIONS if m.version > 1]
+        row = first.get("a1")
+    assert row["approval_digest"] == approval_digest(row)

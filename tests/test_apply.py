@@ -525,3 +525,19 @@ def test_notify_actions_go_to_the_slack_webhook(tmp_path):
     assert any("outbound CTR under 0.3%" in m["text"] and "low_outbound" in m["text"] for m in received)
     logged = json.loads(run("log", "--format", "json", "--rules", str(rules), cwd=tmp_path).stdout)
     assert any("delivered to slack" in (r.get("status_reason") or "") for r in logged)
+
+
+def test_an_approval_does_not_cover_a_change_edited_after_it(ws):
+    assert rr(ws, "apply").returncode == 0
+    (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
+    assert rr(ws, "approvals", "approve", queued["action_id"]).returncode == 0
+    key = (queued["action_id"],)
+    with sqlite3.connect(ws / ".rulerun" / "actions.sqlite") as con:  # edited by hand after the approval
+        payload = json.loads(con.execute("SELECT payload FROM actions_log WHERE action_id = ?", key).fetchone()[0])
+        payload["after"] = {k: v * 2 for k, v in payload["after"].items()}
+        con.execute("UPDATE actions_log SET payload = ? WHERE action_id = ?", (json.dumps(payload), *key))
+    res = rr(ws, "apply")
+    assert res.returncode == 0, res.stderr
+    assert queued["action_id"] not in sandbox_calls(ws)
+    row = next(r for r in log_rows(ws) if r["action_id"] == queued["action_id"])
+    assert row["status"] == "approved" and "not the change that was approved" in row["status_reason"]

@@ -12,6 +12,7 @@ import pytest
 from engine.apply import slack
 from engine.apply.actionlog.urls import scrub_url
 from engine.authoring.schemas import all_schemas
+from engine.core import jsonstrict
 from engine.core.secrets import scrub
 from engine.language.sql import quote_ident, sql_literal
 from engine.output.files import write_atomic
@@ -95,3 +96,38 @@ def test_atomic_write_replaces_whole_or_leaves_the_old_file(tmp_path):
     with pytest.raises(OSError):
         write_atomic(target, b"data")  # cannot replace a directory
     assert target.is_dir() and sorted(p.name for p in tmp_path.iterdir()) == ["plan.json", "taken"]
+
+
+@pytest.mark.parametrize(
+    "text, line, col",
+    [
+        ('{"a": NaN}', 1, 7),
+        ('{\n  "a": [1, -Infinity]\n}', 2, 12),
+        ('{"NaN": "NaN", "b": 1e999}', 1, 21),
+        ("[" + "9" * 400 + "]", 1, 2),
+    ],
+)
+def test_strict_json_refuses_non_finite_numbers_where_they_are(text, line, col):
+    with pytest.raises(jsonstrict.JsonError, match="not a finite number") as exc:
+        jsonstrict.loads(text)
+    assert (exc.value.line, exc.value.col) == (line, col)
+
+
+def test_strict_json_bounds_nesting_without_recursion_errors():
+    with pytest.raises(jsonstrict.JsonError, match="nested deeper than 32"):
+        jsonstrict.loads("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(jsonstrict.JsonError, match="nested deeper than 32"):
+        jsonstrict.loads("[" * 33 + "]" * 33)
+    deepest = jsonstrict.loads("[" * 32 + "]" * 32)
+    for _ in range(31):
+        (deepest,) = deepest
+    assert deepest == []
+
+
+def test_one_digest_per_content_whatever_the_layout():
+    value = {"b": [1, 2.5, "x"], "a": {"z": None, "y": True}}
+    relaid = jsonstrict.loads('{\n  "a": {"y": true, "z": null},\n  "b": [1, 2.5, "x"]\n}')
+    assert jsonstrict.digest(value) == jsonstrict.digest(relaid)
+    assert jsonstrict.digest(value) != jsonstrict.digest({**value, "b": [1, 2.5, "y"]})
+    with pytest.raises(ValueError):
+        jsonstrict.digest({"bid": float("nan")})

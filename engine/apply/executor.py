@@ -31,13 +31,14 @@ import signal
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from engine.apply import slack
+from engine.apply.actionlog.approvals import approval_digest
 from engine.apply.actionlog.values import now
 from engine.core.actions import OPERATIONS, undo_plan
-from engine.core.errors import EXIT_APPLY_FAILED, EXIT_OK, EXIT_STOPPED, RulerunError
+from engine.core.errors import EXIT_APPLY_FAILED, EXIT_OK, EXIT_STOPPED
 from engine.core.execution import ActionRequest, AdapterError, EntityKey, ExecResult, PartialFailure
 from engine.core.plan import Plan, PlannedAction
 from engine.rules.durations import parse_duration
@@ -83,6 +84,7 @@ def log_row(a: PlannedAction, run_id: str, status: str | None = None) -> dict[st
         "payload": {"params": a.params, "before": a.before, "after": a.after, "cooldown": a.cooldown},
         "evidence": a.evidence,
         "guardrails": a.guardrails,
+        "reasons": a.reasons,
         "status": status or a.status,
     }
 
@@ -177,6 +179,12 @@ class Executor:
         existing = self.log.get(a.action_id)
         if existing and existing["status"] == "rejected":
             return "rejected by a human"
+        if (
+            existing
+            and existing["status"] == "approved"
+            and existing["approval_digest"] != approval_digest(log_row(a, ""))
+        ):
+            return "not the change that was approved: its row in the action log was edited after the approval"
         if self.log.failures_since(a.platform, a.account_id, a.entity_id, a.type, now() - FAILURE_WINDOW):
             return "a similar action failed on this entity in the last 24 hours"
         key = EntityKey(a.platform, a.account_id, a.level, a.entity_id)
@@ -431,31 +439,3 @@ def notify(a: PlannedAction) -> str | None:
         return "slack" if slack.post(text) else None
     except slack.SlackFailed:
         return None  # the action log records where it went; a failed post is not an apply failure
-
-
-def check_plan_freshness(generated_at: str, max_age: timedelta, at: datetime | None = None) -> None:
-    made = datetime.fromisoformat(generated_at)
-    age = (at or now()) - made
-    if age > max_age:
-        raise RulerunError(
-            f"the saved plan is {_hours(age)} old, older than the {_hours(max_age)} allowed",
-            hint="make a new plan with `rulerun evaluate --dry-run --out PLAN`, or pass --max-plan-age",
-        )
-
-
-def _hours(td: timedelta) -> str:
-    hours = td.total_seconds() / 3600
-    return f"{hours:.1f}h" if hours < 48 else f"{hours / 24:.1f} days"
-
-
-def plan_from_json(doc: dict[str, Any]) -> Plan:
-    return Plan(
-        run_id=doc["run_id"],
-        mode="apply",
-        source=doc["source"],
-        as_of=date.fromisoformat(doc["as_of"]),
-        generated_at=doc["generated_at"],
-        rules_digest=doc.get("rules_digest", ""),
-        workflows=doc.get("workflows", []),
-        actions=[PlannedAction.from_dict(d) for d in doc["actions"]],
-    )

@@ -1,19 +1,14 @@
-"""`rulerun apply`: evaluate (or read a saved plan), pass the safety pipeline, execute, log, notify."""
+"""`rulerun apply`: evaluate (narrowed by a saved plan), pass the safety pipeline, execute, log, notify."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
-import jsonschema
-
-from engine.apply import slack
+from engine.apply import savedplan, slack
 from engine.apply.actionlog.values import now
 from engine.apply.adapters import Platforms
 from engine.apply.executor import (
@@ -21,15 +16,13 @@ from engine.apply.executor import (
     Outcome,
     action_from_row,
     apply_plan,
-    check_plan_freshness,
     executable,
-    plan_from_json,
     state_matches,
     stop_from_env,
 )
 from engine.apply.impact import record_due_checkpoints
 from engine.apply.records import open_action_log, who
-from engine.core.errors import EXIT_STOPPED, RulerunError, UsageError
+from engine.core.errors import EXIT_STOPPED, RulerunError
 from engine.core.execution import AdapterError, EntityKey
 from engine.core.plan import Plan, PlannedAction
 from engine.core.progress import QUIET, Progress
@@ -37,11 +30,22 @@ from engine.data.entities import store_baseline
 from engine.data.metrics import MetricsService
 from engine.evaluation.dataset import open_dataset
 from engine.evaluation.evaluate import build_plan, default_as_of
+from engine.rules.gitref import head_commit
 from engine.rules.model import Project
-from engine.rules.schemagen import plan_schema
 from engine.rules.service import OpenProject
 from engine.safety.facts import account_budgets, fresh_facts
 from engine.safety.pipeline import apply_guardrails, apply_spend_cap
+
+
+@dataclass
+class SavedPlanUse:
+    """How a saved plan narrowed the fresh evaluation it was applied against."""
+
+    plan_id: str
+    rules_commit: str | None  # the git commit the rules were loaded from; None: the working rules
+    differ: list[PlannedAction] = field(default_factory=list)  # proposed now with another change: skipped
+    dropped: list[PlannedAction] = field(default_factory=list)  # no longer proposed: nothing to do
+    outside: int = 0  # proposed now but not in the plan: left for a later plan or apply
 
 
 @dataclass
@@ -53,6 +57,7 @@ class ApplyResult:
     stopped_before: str | None = None
     execute_seconds: float = 0.0
     slack_failures: list[str] = field(default_factory=list)  # error types of failed notifications
+    saved: SavedPlanUse | None = None
 
     @property
     def exit_code(self) -> int:
@@ -74,38 +79,41 @@ def apply(
 ) -> ApplyResult:
     """Execute what may run automatically, queue what needs a human, log everything.
 
-    With `plan_path` (saved by `evaluate --out`) exactly that plan runs: refused when older
+    With `plan_path` (saved by `evaluate --out`) the rules the plan was made with are
+    evaluated again, at the source and date the action log recorded for it, and only the
+    fresh actions the plan holds with the same change go ahead (engine/apply/savedplan.py):
+    refused when the log did not see the plan saved, when it was edited, when it is older
     than `max_plan_age` or when an entity's state changed since it was made.
     """
     ws, catalog, project = opened.workspace, opened.catalog, opened.project
-    saved = None
-    if plan_path:
-        saved = read_plan(Path(plan_path))
-        check_plan_freshness(saved["generated_at"], max_plan_age)
-        source, as_of = saved["source"], date.fromisoformat(saved["as_of"])
+    plan_file = savedplan.read(Path(plan_path)) if plan_path else None
     executed_by = who(by)
     ws.load_env()
     with open_action_log(ws, log_url) as log:
         stop = stop_from_env() or (log.stop_state() or {}).get("reason")
         if stop:
             return ApplyResult(stopped_before=stop)
+        record = None
+        if plan_file:
+            record = log.saved_plan(plan_file.plan_id)
+            savedplan.verify(plan_file, record, log.location)
+            savedplan.check_age(record, max_plan_age)
+            project = savedplan.rules_at_plan(opened, record)
+            source, as_of, workflows = record["source"], record["as_of"], record["workflows"]
         holder = f"{executed_by}@{os.uname().nodename} pid {os.getpid()}"
         with log.run_lock(holder), open_dataset(ws, catalog, source, progress) as data:
             as_of = as_of or default_as_of(data.loaded)
-            if saved:
-                plan = plan_from_json(saved)
-            else:
-                with progress.status("Evaluating rules …"):
-                    plan = build_plan(
-                        data.con,
-                        data.loaded,
-                        catalog,
-                        project,
-                        project.select(workflows),
-                        as_of,
-                        mode="apply",
-                        overrides=data.overrides,
-                    )
+            with progress.status("Evaluating rules …"):
+                plan = build_plan(
+                    data.con,
+                    data.loaded,
+                    catalog,
+                    project,
+                    project.select(workflows),
+                    as_of,
+                    mode="apply",
+                    overrides=data.overrides,
+                )
             metrics = MetricsService(data.con, data.loaded, catalog, as_of, data.overrides)
             platforms = Platforms(source, ws.state_dir, store_baseline(data.con, data.loaded), ws.accounts())
 
@@ -113,10 +121,15 @@ def apply(
                 op = project.operators.get(a.workflow.split("/", 1)[0])
                 return op.autonomy_for(a.type) if op else "approve"
 
-            if saved:
-                _refuse_changed_state(plan, platforms, autonomy_of)
+            saved = None
+            if plan_file and record:
+                _refuse_changed_state(replace(plan, actions=plan_file.actions), platforms, autonomy_of)
+                narrowed = savedplan.narrow(plan, plan_file.actions)
+                plan = narrowed.plan
+                commit = None if project is opened.project else record["git_commit"]
+                saved = SavedPlanUse(record["plan_id"], commit, narrowed.differ, narrowed.dropped, narrowed.outside)
             # planned in this very run: their guardrails just ran on fresh numbers
-            fresh = set() if saved else {a.action_id for a in plan.actions if a.status in ("planned", "clamped")}
+            fresh = {a.action_id for a in plan.actions if a.status in ("planned", "clamped")}
             executor = Executor(
                 log, platforms, _guardrails_of(project), _recheck(metrics, project, fresh), plan.run_id, executed_by
             )
@@ -128,9 +141,10 @@ def apply(
                     "source": source,
                     "as_of": as_of,
                     "rules_digest": project.digest,
-                    "git_commit": _git_commit(ws.rules),
+                    "git_commit": saved.rules_commit if saved and saved.rules_commit else head_commit(ws.rules),
                     "executed_by": executed_by,
                     "status": "running",
+                    "plan_id": saved.plan_id if saved else None,
                 }
             )
             approved = [action_from_row(r) for r in log.approvals("approved")]
@@ -150,7 +164,7 @@ def apply(
             record_due_checkpoints(metrics, log)
             final = "stopped" if outcome.stopped else ("failed" if outcome.failed else "succeeded")
             log.finish_run(plan.run_id, final, dict(outcome.counts))
-    result = ApplyResult(plan, outcome, execute_seconds=t_done - t_exec)
+    result = ApplyResult(plan, outcome, execute_seconds=t_done - t_exec, saved=saved)
     if outcome.counts["queued"]:
         _notify(result, f"rulerun: {outcome.counts['queued']} action(s) wait for approval (`rulerun approvals list`)")
     if outcome.failed:
@@ -198,26 +212,10 @@ def _recheck(metrics: MetricsService, project: Project, fresh_ids: set[str]):
     return check
 
 
-def read_plan(path: Path) -> dict[str, Any]:
-    """A plan saved by `evaluate --out`, checked against the plan contract."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.validate(doc, plan_schema())
-    except FileNotFoundError:
-        raise UsageError(
-            f"plan file {path} not found", hint="save one with `rulerun evaluate --dry-run --out PLAN`"
-        ) from None
-    except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
-        raise RulerunError(
-            f"{path} is not a rulerun plan: {str(exc).splitlines()[0]}",
-            hint="save one with `rulerun evaluate --dry-run --out PLAN`",
-        ) from None
-    return doc
-
-
-def _refuse_changed_state(plan: Plan, platforms: Platforms, autonomy_of) -> None:
+def _refuse_changed_state(saved: Plan, platforms: Platforms, autonomy_of) -> None:
+    """Refuse a saved plan as a whole when an entity it would change is no longer as it saw it."""
     changed = []
-    for a in executable(plan, autonomy_of):
+    for a in executable(saved, autonomy_of):
         try:
             live = platforms(a.platform, a.account_id).read_state(
                 EntityKey(a.platform, a.account_id, a.level, a.entity_id)
@@ -233,11 +231,3 @@ def _refuse_changed_state(plan: Plan, platforms: Platforms, autonomy_of) -> None
             + (f" and {len(changed) - 5} more" if len(changed) > 5 else ""),
             hint="make a new plan with `rulerun evaluate --dry-run --out PLAN`",
         )
-
-
-def _git_commit(rules: Path) -> str | None:
-    try:
-        res = subprocess.run(["git", "-C", str(rules), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return res.stdout.strip() or None

@@ -27,34 +27,23 @@ holds the rules folder; rules that were invalid at REF are reported at `REF:path
 
 from __future__ import annotations
 
-import dataclasses
-import io
-import subprocess
-import tarfile
-import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from engine.core.actions import ACTIONS
-from engine.core.catalog import Catalog
-from engine.core.errors import Diagnostic, RulerunError, UsageError, ValidationFailed
 from engine.core.plan import PlannedAction
 from engine.core.progress import QUIET, Progress
-from engine.core.yamlpos import display_path
 from engine.data.store import LoadedSource
 from engine.evaluation.dataset import open_dataset
 from engine.evaluation.evaluate import build_plan, default_as_of
 from engine.language.windows import date_range
-from engine.rules.loader import load_project
+from engine.rules.gitref import load_base_project
 from engine.rules.model import Project, Workflow
 from engine.rules.service import OpenProject
 
-GIT_TIMEOUT = 60
 ACTS = ("planned", "clamped")  # statuses of actions that would go ahead
 TOUCHES = ("planned", "clamped", "needs_approval")  # statuses of actions that may change spend
 COMPARED = ("params", "after", "status")
@@ -209,96 +198,6 @@ def window_days(project: Project, loaded: LoadedSource, as_of: date) -> Callable
         return float(a.spend or 0.0) / max(days, 1)
 
     return per_day
-
-
-# -- the base ref's rules from git -------------------------------------------------------------
-
-
-def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, timeout=GIT_TIMEOUT)
-    except FileNotFoundError:
-        raise UsageError("git is not installed", hint="rulerun diff reads the base rules with git") from None
-    except subprocess.TimeoutExpired:
-        raise UsageError(f"git {args[0]} took longer than {GIT_TIMEOUT}s") from None
-
-
-def _stderr(res: subprocess.CompletedProcess) -> str:
-    return res.stderr.decode(errors="replace").strip().splitlines()[-1] if res.stderr.strip() else ""
-
-
-def repo_of(rules: Path) -> tuple[Path, str]:
-    """The git repository holding the rules folder, and the folder's path inside it (POSIX)."""
-    res = _git(["rev-parse", "--show-toplevel"], rules)
-    if res.returncode != 0:
-        raise RulerunError(
-            f"the rules folder {rules} is not in a git repository ({_stderr(res)})",
-            hint="rulerun diff compares against a git ref: run it inside a clone, or `git init` and commit the rules",
-        )
-    top = Path(res.stdout.decode().strip()).resolve()
-    rel = rules.resolve().relative_to(top).as_posix()
-    return top, rel or "."
-
-
-def resolve_ref(top: Path, ref: str) -> str:
-    """The commit a ref names, or a usage error saying so."""
-    if not ref or ref.startswith("-"):
-        raise RulerunError(f"{ref!r} is not a git ref", hint="e.g. --base main, --base HEAD~1, --base v1.2")
-    res = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], top)
-    if res.returncode != 0:
-        raise RulerunError(
-            f"unknown git ref {ref!r} in {top}",
-            hint="name a branch, tag or commit that exists locally (in CI, fetch it first: "
-            "`git fetch origin main` and use --base origin/main)",
-        )
-    return res.stdout.decode().strip()
-
-
-@contextmanager
-def exported_rules(rules: Path, ref: str) -> Iterator[tuple[Path | None, str, str]]:
-    """The rules folder as committed at `ref`, in a temporary directory: (folder or None, commit, rel path).
-
-    The folder is None when it did not exist at that commit (the change adds the rules).
-    """
-    top, rel = repo_of(rules)
-    commit = resolve_ref(top, ref)
-    with tempfile.TemporaryDirectory(prefix="rulerun-diff-") as tmp:
-        root = Path(tmp)
-        listed = _git(["ls-tree", "--name-only", commit, "--", rel], top)
-        if rel != "." and not listed.stdout.strip():
-            yield None, commit, rel
-            return
-        res = _git(["archive", "--format=tar", commit, "--", rel], top)
-        if res.returncode != 0:
-            raise UsageError(f"cannot export {rel} at {ref}: {_stderr(res)}")
-        with tarfile.open(fileobj=io.BytesIO(res.stdout)) as tar:
-            tar.extractall(root, filter="data")  # never writes outside the temporary directory
-        yield root / rel, commit, rel
-
-
-def load_base_project(rules: Path, ref: str, catalog: Catalog) -> tuple[Project | None, str, str]:
-    """(project at ref or None, commit, rel path), with errors located at `REF:path:line:col`."""
-    with exported_rules(rules, ref) as (folder, commit, rel):
-        if folder is None:
-            return None, commit, rel
-        try:
-            return load_project(folder, catalog), commit, rel
-        except ValidationFailed as exc:
-            diagnostics = [_at_ref(d, folder, ref, rel) for d in exc.diagnostics]
-            errors = sum(1 for d in diagnostics if d.severity == "error")
-            raise ValidationFailed(
-                diagnostics, f"{errors} error(s) in the rules at {ref}: nothing to compare against"
-            ) from None
-
-
-def _at_ref(d: Diagnostic, folder: Path, ref: str, rel: str) -> Diagnostic:
-    """A diagnostic from the exported copy, renamed to the file as committed: `HEAD~1:rules/x.yaml`."""
-    for prefix in (str(folder.resolve()), display_path(folder), str(folder)):
-        if d.file and d.file.startswith(prefix):
-            inner = d.file[len(prefix) :].lstrip("/\\")
-            path = f"{rel}/{inner}" if rel != "." else inner
-            return dataclasses.replace(d, file=f"{ref}:{path.rstrip('/')}")
-    return d
 
 
 # -- the command -------------------------------------------------------------------------------

@@ -6,9 +6,11 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from engine.apply import savedplan
+from engine.apply.records import who
 from engine.cli.common import finish, opened, show
 from engine.cli.progress import TerminalProgress
-from engine.core.errors import EXIT_CHANGES
+from engine.core.errors import EXIT_CHANGES, RulerunError
 from engine.core.timings import Timings
 from engine.evaluation.service import evaluate, explain_entity
 from engine.output import render_bytes
@@ -28,6 +30,7 @@ def evaluate_command(
     state_dir,
     profile,
     detailed_exitcode: bool = False,
+    log_url: str | None = None,
 ) -> None:
     timings = Timings()
     with timings.stage("rules"):
@@ -36,12 +39,23 @@ def evaluate_command(
     plan = evaluation.plan
     with timings.stage("render"):
         if out_path:
-            write_atomic(Path(out_path), render_bytes(plan, "json"))
+            save_plan(project.workspace, log_url, Path(out_path), render_bytes(plan, "json"))
         show(plan, fmt, limit=None if limit == 0 else limit)
     if profile:
         render_evaluation_profile(evaluation)
     if detailed_exitcode and plan.has_changes:
         sys.exit(EXIT_CHANGES)
+
+
+def save_plan(ws, log_url: str | None, path: Path, content: bytes) -> None:
+    """Record the plan in the action log (what `apply PLAN` checks it against), then write it."""
+    savedplan.save(ws, log_url, content, who(None))
+    try:
+        write_atomic(path, content)
+    except OSError as exc:
+        raise RulerunError(
+            f"cannot write the plan to {path}: {exc.strerror}", hint="--out needs a writable file path"
+        ) from None
 
 
 def explain_command(*, rules, workflow, entity_id, source, as_of, state_dir) -> None:

@@ -14,9 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 import click
 
 from engine import __version__
+from engine.core.dates import out_of_range
 from engine.core.errors import RulerunError, UsageError
 from engine.output import formats_for
-from engine.rules.durations import parse_duration
+from engine.rules.durations import OPTION_LONGEST, DurationOutOfRange, parse_duration
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -61,9 +62,13 @@ def _parse_date(ctx, param, value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+    problem = out_of_range(day, "date")
+    if problem:
+        raise click.BadParameter(problem)
+    return day
 
 
 rules_option = click.option(
@@ -88,6 +93,16 @@ as_of_option = click.option(
     callback=_parse_date,
     metavar="DATE",
     help="Evaluation date (default: the day after the newest data).",
+)
+
+
+LOG_LIMIT = 1_000_000
+
+log_url_option = click.option(
+    "--log-url",
+    metavar="URL",
+    envvar="RULERUN_LOG_URL",
+    help="Action log database (default: SQLite in the state directory; postgresql://... for a shared log).",
 )
 
 
@@ -147,12 +162,29 @@ def validate(rules: str | None, fmt: str) -> None:
     is_flag=True,
     help="Exit 0 when no action would run, 2 when actions are planned (or wait for approval), 1 on error.",
 )
-@click.option("--out", "out_path", metavar="FILE", help="Also save the plan as JSON to FILE.")
+@click.option(
+    "--out",
+    "out_path",
+    metavar="FILE",
+    help="Also save the plan as JSON to FILE, recorded in the action log for `apply FILE`.",
+)
 @click.option("--limit", default=50, show_default=True, help="Rows per workflow in table/markdown (0: all).")
 @state_option
+@log_url_option
 @click.option("--profile", is_flag=True, help="Print the time of each stage to stderr.")
 def evaluate(
-    dry_run: bool, rules, workflows, source, as_of, fmt, detailed_exitcode, out_path, limit, state_dir, profile
+    dry_run: bool,
+    rules,
+    workflows,
+    source,
+    as_of,
+    fmt,
+    detailed_exitcode,
+    out_path,
+    limit,
+    state_dir,
+    log_url,
+    profile,
 ) -> None:
     """Evaluate workflows on the data and print the plan; changes nothing.
 
@@ -175,15 +207,10 @@ def evaluate(
         state_dir=state_dir,
         profile=profile,
         detailed_exitcode=detailed_exitcode,
+        log_url=log_url,
     )
 
 
-log_url_option = click.option(
-    "--log-url",
-    metavar="URL",
-    envvar="RULERUN_LOG_URL",
-    help="Action log database (default: SQLite in the state directory; postgresql://... for a shared log).",
-)
 by_option = click.option("--by", metavar="NAME", help="Who is acting (default: $RULERUN_USER or the login name).")
 
 
@@ -191,7 +218,7 @@ def _duration(ctx, param, value: str | None) -> timedelta | None:
     if value is None:
         return None
     try:
-        return parse_duration(value)
+        return parse_duration(value, OPTION_LONGEST)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -201,7 +228,9 @@ def _since(ctx, param, value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.now(UTC) - parse_duration(value)
+        return datetime.now(UTC) - parse_duration(value, OPTION_LONGEST)
+    except DurationOutOfRange as exc:
+        raise click.BadParameter(str(exc)) from None
     except ValueError:
         pass
     try:
@@ -210,6 +239,9 @@ def _since(ctx, param, value: str | None) -> datetime | None:
         raise UsageError(
             f"--since {value!r} is neither a date nor a duration", hint="e.g. --since 24h or 2026-11-01"
         ) from None
+    problem = out_of_range(parsed.date(), "date")
+    if problem:
+        raise click.BadParameter(problem)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -336,7 +368,9 @@ def resume(rules, state_dir, log_url, by) -> None:
 @click.option("--platform", help="Only this platform.")
 @_format("engine.apply.records.ActionListing", "engine.apply.impact.ImpactReport", default="table")
 @click.option("--impact", is_flag=True, help="Before/after metrics at +1, +3 and +7 days, per action and per rule.")
-@click.option("--limit", default=1000, show_default=True)
+@click.option(
+    "--limit", default=1000, show_default=True, type=click.IntRange(1, LOG_LIMIT), help="At most this many rows."
+)
 @rules_option
 @state_option
 @log_url_option

@@ -56,36 +56,65 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """The store's connection, opened if needed: writable (one process at a time), or
+        read-only (any number of processes at once, while none holds it writable)."""
         if self.con is not None:
             return self.con
         import duckdb
 
-        if not self.state_dir.exists():
-            self.state_dir.mkdir(parents=True)
-            self._created.append(self.state_dir)
-        elif not self.path.exists():
-            self._created.append(self.path)
+        if not read_only:
+            if not self.state_dir.exists():
+                self.state_dir.mkdir(parents=True)
+                self._created.append(self.state_dir)
+            elif not self.path.exists():
+                self._created.append(self.path)
         config = {"memory_limit": self.memory_limit, "temp_directory": str(self.state_dir / "duckdb.tmp")}
         if self.threads:
             config["threads"] = self.threads
         try:
-            self.con = duckdb.connect(str(self.path), config=config)
+            self.con = duckdb.connect(str(self.path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
             self._forget_created()
             if "lock" in str(exc).lower():
                 raise StateBusy(
-                    f"the state directory {self.state_dir} is in use by another rulerun process",
+                    f"the state directory {self.state_dir} is in use by another rulerun process"
+                    + (" that is loading data into it" if read_only else ""),
                     hint="wait for it to finish, or use --state-dir for a separate store",
                 ) from None
             raise RulerunError(
                 f"cannot open the metrics store {self.path}: {exc}",
                 hint="delete the state directory to rebuild it from the sources",
             ) from None
-        self.con.execute(f"""CREATE TABLE IF NOT EXISTS {META} (
-            schema_name VARCHAR PRIMARY KEY, source VARCHAR, fingerprint VARCHAR, info JSON,
-            loaded_at TIMESTAMP DEFAULT current_timestamp)""")
+        if not read_only:
+            self.con.execute(f"""CREATE TABLE IF NOT EXISTS {META} (
+                schema_name VARCHAR PRIMARY KEY, source VARCHAR, fingerprint VARCHAR, info JSON,
+                loaded_at TIMESTAMP DEFAULT current_timestamp)""")
         return self.con
+
+    def read_only(self) -> duckdb.DuckDBPyConnection:
+        """Close a writable connection and reopen read-only, so that other processes can read
+        the store while this one evaluates and executes (CI and cron overlap)."""
+        self.close()
+        return self.connect(read_only=True)
+
+    def _reusable(self, schema: str, described: str, fingerprint: str) -> LoadedSource | None:
+        """The source as already stored, looked up through a read-only connection (kept open)."""
+        import duckdb
+
+        if self.con is None:
+            if not self.path.exists():
+                return None
+            self.connect(read_only=True)
+        try:
+            row = self.con.execute(f"SELECT fingerprint, info FROM {META} WHERE schema_name = ?", [schema]).fetchone()
+        except duckdb.CatalogException:  # a store created but never loaded
+            row = None
+        if row and row[0] == fingerprint:
+            self._created.clear()
+            return LoadedSource(schema, described, _info_from_json(row[1]), reused=True)
+        self.close()
+        return None
 
     def close(self) -> None:
         if self.con is not None:
@@ -102,15 +131,15 @@ class Store:
         self._created.clear()
 
     def load(self, source: Source, catalog: Catalog) -> LoadedSource:
-        """Materialize `source` (or reuse it when unchanged); all-or-nothing."""
+        """Materialize `source` (or reuse it when unchanged); all-or-nothing. The store is
+        left open read-only: writing holds it for the load alone."""
         described = source.describe()
         schema = "src_" + hashlib.sha256(described.encode()).hexdigest()[:12]
         fingerprint = source.fingerprint()
+        reused = self._reusable(schema, described, fingerprint)
+        if reused is not None:
+            return reused
         con = self.connect()
-        row = con.execute(f"SELECT fingerprint, info FROM {META} WHERE schema_name = ?", [schema]).fetchone()
-        if row and row[0] == fingerprint:
-            self._created.clear()
-            return LoadedSource(schema, described, _info_from_json(row[1]), reused=True)
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
@@ -129,6 +158,7 @@ class Store:
                 self._forget_created()
             raise
         self._created.clear()
+        self.read_only()
         return LoadedSource(schema, described, info, reused=False)
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.core.catalog import Catalog
+from engine.core.dates import RANGE_TEXT, out_of_range
+from engine.core.errors import RulerunError
 from engine.core.progress import QUIET, Progress
 from engine.data.sources import parse_source
 from engine.data.store import LoadedSource, Store
@@ -18,6 +20,8 @@ from platforms.sandbox import DemoSandbox
 
 if TYPE_CHECKING:
     import duckdb
+
+DATE_HINT = f"correct the dates in the source: rulerun evaluates data dated {RANGE_TEXT}"
 
 
 @dataclass
@@ -51,17 +55,32 @@ def sandbox_overrides(source: str, state_dir: Path) -> list[dict[str, Any]]:
 
 
 def open_dataset(ws: Workspace, catalog: Catalog, source: str, progress: Progress = QUIET) -> Dataset:
-    """Load `source` into the workspace's store (reused while unchanged); `live` syncs the accounts first."""
+    """Load `source` into the workspace's store (reused while unchanged); `live` syncs the accounts first.
+
+    The store is held writable only while loading: the run then reads it read-only, so
+    that another process (a dry run in CI while cron applies) can read it too.
+    """
     store = Store(ws.state_dir)
     try:
         if source == "live":
             report = sync_into(ws, catalog, store, progress=progress)
             progress.synced(report)
-            return Dataset(store, load_live(store, catalog), sync=report)
+            loaded = load_live(store, catalog)
+            store.read_only()
+            return Dataset(store, _dated(loaded), sync=report)
         src = parse_source(source)
         with progress.status(f"Loading {src.describe()} into {ws.state_dir} …"):
             loaded = store.load(src, catalog)
-        return Dataset(store, loaded, sandbox_overrides(source, ws.state_dir))
+        return Dataset(store, _dated(loaded), sandbox_overrides(source, ws.state_dir))
     except BaseException:
         store.close()
         raise
+
+
+def _dated(loaded: LoadedSource) -> LoadedSource:
+    """The loaded source, refused when its data is dated outside the supported range."""
+    for day, which in ((loaded.info.min_date, "oldest"), (loaded.info.max_date, "newest")):
+        problem = day and out_of_range(day, f"{which} data date")
+        if problem:
+            raise RulerunError(f"source {loaded.source}: {problem}", hint=DATE_HINT)
+    return loaded

@@ -8,7 +8,7 @@ from typing import IO
 from engine.apply.executor import STOP_ENV, Outcome
 from engine.apply.records import Decision, StopChange
 from engine.apply.rollback import FAILED, ROLLED_BACK, RollbackItem, RollbackReport
-from engine.apply.service import ApplyResult
+from engine.apply.service import ApplyResult, SavedPlanUse
 from engine.output import RenderOptions
 from engine.output.console import console
 
@@ -23,6 +23,20 @@ def outcome_line(outcome: Outcome) -> str:
     return text
 
 
+def saved_plan_lines(saved: SavedPlanUse) -> list[str]:
+    """How a saved plan narrowed the fresh evaluation, when it did."""
+    lines = []
+    if saved.rules_commit:
+        lines.append(f"saved plan {saved.plan_id}: rules read from its commit {saved.rules_commit[:12]}")
+    for a in saved.differ:
+        lines.append(f"skipped: {a.workflow}/{a.rule_id} on {a.entity_name or a.entity_id}: {a.reasons[-1]}")
+    if saved.dropped:
+        lines.append(f"saved plan {saved.plan_id}: {len(saved.dropped)} action(s) no longer proposed")
+    if saved.outside:
+        lines.append(f"saved plan {saved.plan_id}: {saved.outside} action(s) proposed now are not in it (not applied)")
+    return lines
+
+
 def render_apply(result: ApplyResult, out: IO[bytes], options: RenderOptions) -> None:
     """Failures and notification problems on the error stream, then the one-line outcome."""
     with console(options.err) as err:
@@ -35,6 +49,9 @@ def render_apply(result: ApplyResult, out: IO[bytes], options: RenderOptions) ->
                 err.print(f"[red]failed:[/] {a.workflow}/{a.rule_id} on {a.entity_name or a.entity_id}")
         for kind in result.slack_failures:
             err.print(f"[yellow]warning:[/] Slack notification failed ({kind})")
+        if result.saved:
+            for line in saved_plan_lines(result.saved):
+                err.print(line, markup=False)
     with console(out) as c:
         c.print(outcome_line(result.outcome))
 

@@ -8,7 +8,6 @@ transactions, and the run lock.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -17,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.apply.actionlog.locks import MIGRATION_LOCK_CLASS, advisory_lock, file_lock, schema_key
-from engine.apply.actionlog.schema import kind_of
+from engine.apply.actionlog.schema import STRICT_JSON, kind_of
 from engine.apply.actionlog.urls import redact_url, scrub_url
-from engine.apply.actionlog.values import as_date, dumps, utc, utc_text
+from engine.apply.actionlog.values import as_date, dumps, loads, utc, utc_text
 from engine.core.errors import RulerunError, StateBusy
 
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another process's write transaction
@@ -60,7 +59,7 @@ class Backend:
             return None
         kind = kind_of(column)
         if kind == "json":
-            return self._json(value)
+            return self._json(value, strict=column in STRICT_JSON)
         if kind == "ts":
             return self._ts(utc(value))
         if kind == "date":
@@ -72,7 +71,7 @@ class Backend:
             return None
         kind = kind_of(column)
         if kind == "json":
-            return self._from_json(value)
+            return self._from_json(value, column)
         if kind == "ts":
             return self._from_ts(value)
         if kind == "date":
@@ -84,11 +83,11 @@ class Backend:
         return [{n: self.decode(n, v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
 
     # dialect hooks
-    def _json(self, value: Any) -> Any:
-        return dumps(value)
+    def _json(self, value: Any, strict: bool) -> Any:
+        return dumps(value, strict=strict)
 
-    def _from_json(self, value: Any) -> Any:
-        return json.loads(value)
+    def _from_json(self, value: Any, column: str) -> Any:
+        return loads(value, column)
 
     def _ts(self, value: datetime) -> Any:
         return value
@@ -235,13 +234,13 @@ class PostgresBackend(Backend):
     def close(self) -> None:
         self.con.close()
 
-    def _json(self, value: Any) -> Any:
+    def _json(self, value: Any, strict: bool) -> Any:
         from psycopg.types.json import Jsonb
 
-        return Jsonb(value, dumps=dumps)
+        return Jsonb(value, dumps=lambda v: dumps(v, strict=strict))
 
-    def _from_json(self, value: Any) -> Any:
-        return value  # psycopg decodes JSONB itself
+    def _from_json(self, value: Any, column: str) -> Any:
+        return loads(value, column, decoded=True)  # psycopg decodes JSONB; a huge number becomes infinity
 
     def _from_ts(self, value: Any) -> datetime:
         return value.astimezone(UTC)

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from engine.apply.actionlog.approvals import approval_digest
 from engine.apply.actionlog.backends import Backend
 from engine.apply.actionlog.rows import action_columns
 from engine.apply.actionlog.states import (
@@ -48,6 +49,20 @@ RUN_COLUMNS = (
     "executed_by",
     "status",
     "summary",
+    "plan_id",
+)
+SAVED_PLAN_COLUMNS = (
+    "plan_id",
+    "digest",
+    "saved_at",
+    "saved_by",
+    "source",
+    "as_of",
+    "rules_digest",
+    "git_commit",
+    "workflows",
+    "field_digests",
+    "action_digests",
 )
 # Columns a later caller may fill in when an earlier row left them empty (COALESCE keeps the old value).
 REFRESHED = ("run_id", "executed_by", "entity_name", "evidence", "guardrails", "reasons")
@@ -344,14 +359,28 @@ class ActionLog:
         self, action_id: str, approve: bool, by: str, note: str | None = None, *, at: datetime | None = None
     ) -> dict[str, Any]:
         """Approve or reject a pending action; returns the updated row. Raises RulerunError if the
-        action is unknown, not pending (already decided, executed...) or past its expiry."""
+        action is unknown, not pending (already decided, executed...) or past its expiry. An
+        approval stores the digest of the change it approves (engine/apply/actionlog/approvals.py)."""
         at = at or utcnow()
         status = "approved" if approve else "rejected"
-        cur = self._execute(
-            "UPDATE actions_log SET status = ?, approval_by = ?, approval_at = ?, approval_note = ?, updated_at = ?"
-            " WHERE action_id = ? AND status = ? AND (expires_at IS NULL OR expires_at > ?)",
-            (status, by, self._ts(at), note, self._ts(at), action_id, PENDING, self._ts(at)),
-        )
+        with self._db.transaction():  # the digest is of the payload as it is when decided
+            current = self._one("SELECT * FROM actions_log WHERE action_id = ?" + self._db.for_update, (action_id,))
+            cur = self._execute(
+                "UPDATE actions_log SET status = ?, approval_by = ?, approval_at = ?, approval_note = ?,"
+                " approval_digest = ?, updated_at = ?"
+                " WHERE action_id = ? AND status = ? AND (expires_at IS NULL OR expires_at > ?)",
+                (
+                    status,
+                    by,
+                    self._ts(at),
+                    note,
+                    approval_digest(current) if current and approve else None,
+                    self._ts(at),
+                    action_id,
+                    PENDING,
+                    self._ts(at),
+                ),
+            )
         row = self.get(action_id)
         if cur.rowcount == 1 and row is not None:
             return row
@@ -405,6 +434,25 @@ class ActionLog:
         value = dict(row["value"])
         value["at"] = utc(value["at"]) if value.get("at") else None
         return value
+
+    # -- saved plans ----------------------------------------------------------------------------
+    def save_plan(self, record: dict[str, Any]) -> None:
+        """Record a plan saved by `evaluate --out` (columns of SAVED_PLAN_COLUMNS; `saved_at`
+        defaults to now). A plan id is recorded once."""
+        values = {c: record.get(c) for c in SAVED_PLAN_COLUMNS}
+        values["saved_at"] = values["saved_at"] or utcnow()
+        sql, params = self._insert("saved_plans", values)
+        try:
+            self._execute(sql, params)
+        except self._db.integrity_error:
+            raise RulerunError(
+                f"plan {values['plan_id']!r} is already recorded in the action log",
+                hint="evaluate again: each saved plan gets a new id",
+            ) from None
+
+    def saved_plan(self, plan_id: str) -> dict[str, Any] | None:
+        """The record of a saved plan, or None when this log never saw it saved."""
+        return self._one("SELECT * FROM saved_plans WHERE plan_id = ?", (plan_id,))
 
     # -- rollback -------------------------------------------------------------------------------
     def mark_rolled_back(self, action_id: str, at: datetime, by_action_id: str) -> None:

@@ -28,6 +28,8 @@ def migrate(db: Backend) -> list[int]:
             for statement in migration.statements:
                 sql = statement[db.name] if isinstance(statement, dict) else statement
                 db.execute(sql.format(**db.types))
+            if migration.backfill is not None:
+                migration.backfill(db)
             db.execute(
                 "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.description, db.encode("applied_at", now())),

@@ -9,7 +9,11 @@ statement that the dialects cannot share is a dict keyed by backend name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from engine.apply.actionlog.approvals import approval_digest
 
 
 @dataclass(frozen=True)
@@ -17,6 +21,9 @@ class Migration:
     version: int
     description: str
     statements: tuple[str | dict[str, str], ...]
+    # Python run after the statements, in the same transaction, with the backend: fills new
+    # columns whose values SQL cannot compute on both dialects (a SHA-256 digest).
+    backfill: Callable[[Any], None] | None = None
 
 
 MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -24,6 +31,16 @@ MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
     description TEXT NOT NULL,
     applied_at {ts} NOT NULL
 )"""
+
+
+def _approval_digests(db: Any) -> None:
+    # Approvals given before approvals carried a digest: the log is trusted as it stands at upgrade.
+    rows = db.rows(db.execute("SELECT * FROM actions_log WHERE approval_by IS NOT NULL"))
+    for row in rows:
+        db.execute(
+            "UPDATE actions_log SET approval_digest = ? WHERE action_id = ?", (approval_digest(row), row["action_id"])
+        )
+
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -113,7 +130,31 @@ MIGRATIONS: list[Migration] = [
             )""",
         ),
     ),
+    Migration(
+        2,
+        "saved_plans; the approved payload's digest; the saved plan a run applied",
+        (
+            # One row per plan saved by `evaluate --out`: what apply checks a plan file against.
+            """CREATE TABLE IF NOT EXISTS saved_plans (
+                plan_id TEXT PRIMARY KEY,
+                digest TEXT NOT NULL,
+                saved_at {ts} NOT NULL,
+                saved_by TEXT,
+                source TEXT NOT NULL,
+                as_of {date} NOT NULL,
+                rules_digest TEXT NOT NULL,
+                git_commit TEXT,
+                workflows {json} NOT NULL,
+                field_digests {json} NOT NULL,
+                action_digests {json} NOT NULL
+            )""",
+            "ALTER TABLE actions_log ADD COLUMN approval_digest TEXT",
+            "ALTER TABLE runs ADD COLUMN plan_id TEXT",
+        ),
+        backfill=_approval_digests,
+    ),
 ]
+
 
 # How values of a column are stored, by column name (names are unique in meaning across tables).
 JSON_COLUMNS = frozenset(
@@ -130,8 +171,13 @@ JSON_COLUMNS = frozenset(
         "stop_rules",
         "results",
         "value",
+        "workflows",
+        "field_digests",
+        "action_digests",
     }
 )
+# What an action changes, and the record of a saved plan: a non-finite number is refused, never nulled.
+STRICT_JSON = frozenset({"payload", "workflows", "field_digests", "action_digests"})
 TS_COLUMNS = frozenset(
     {
         "started_at",
@@ -144,6 +190,7 @@ TS_COLUMNS = frozenset(
         "updated_at",
         "applied_at",
         "acquired_at",
+        "saved_at",
     }
 )
 DATE_COLUMNS = frozenset({"as_of"})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+
+from engine.core import jsonstrict
+from engine.core.errors import RulerunError
 
 
 def now() -> datetime:
@@ -50,7 +52,8 @@ def _default(value: Any) -> Any:
 
 
 def _finite(value: Any) -> Any:
-    # NaN and infinities are not JSON (PostgreSQL's JSONB refuses them): both backends store null.
+    # NaN and infinities are not JSON (PostgreSQL's JSONB refuses them). In what only describes
+    # an action (evidence, results) both backends store null; a payload refuses them (dumps).
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
@@ -60,5 +63,21 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(_finite(value), default=_default, ensure_ascii=False, allow_nan=False)
+def dumps(value: Any, *, strict: bool = False) -> str:
+    """JSON text for a JSON column; `strict`: ValueError on NaN or an infinity instead of null."""
+    return jsonstrict.dumps(value if strict else _finite(value), default=_default)
+
+
+def loads(text: Any, column: str, *, decoded: bool = False) -> Any:
+    """A JSON column's value (`decoded`: already parsed by the driver, only checked); an
+    unreadable one (edited by hand) is an error naming the column."""
+    try:
+        if decoded:
+            jsonstrict.check_value(text)
+            return text
+        return jsonstrict.loads(text)
+    except (jsonstrict.JsonError, UnicodeDecodeError) as exc:
+        raise RulerunError(
+            f"the action log holds invalid JSON in a {column} column: {exc}",
+            hint="the log database was edited by hand: restore the value (JSON, finite numbers only)",
+        ) from None
