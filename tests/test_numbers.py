@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -20,7 +19,8 @@ from hypothesis import strategies as st
 from engine.cli.main import main
 from engine.core.catalog import load_catalog
 from engine.core.errors import DiagnosticsError, ValidationFailed
-from engine.core.resources import catalog_dir
+from engine.core.platform_catalog import FRAGMENT_FILE
+from engine.core.resources import platforms_dir
 from engine.core.yamlpos import PARSERS, load_data, load_text
 from engine.rules.escalation import default_escalations
 from engine.rules.guardrails import GUARDRAILS, loosens
@@ -30,8 +30,8 @@ from engine.safety.pipeline import (
     MAX_AMOUNT,
     apply_guardrails,
     apply_spend_cap,
-    ceil_cents,
-    floor_cents,
+    ceil_money,
+    floor_money,
     run_pipeline,
     skip_unusable_amounts,
 )
@@ -147,32 +147,28 @@ def test_non_finite_numbers_in_a_yaml_data_file_raise_with_their_position(tmp_pa
     assert d.file.endswith("credibility.yaml") and (d.line, d.col) == (3, 11) and "out of range" in d.message
 
 
-def test_non_finite_numbers_in_the_catalog_are_errors_at_their_line(tmp_path):
-    copy = tmp_path / "catalog"
-    shutil.copytree(catalog_dir(), copy)
+def test_non_finite_numbers_in_a_platform_catalog_fragment_are_errors_at_their_line(tmp_path):
+    folder = tmp_path / "platforms" / "pinterest"
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text("", encoding="utf-8")
+    lines = (platforms_dir() / "pinterest" / FRAGMENT_FILE).read_text(encoding="utf-8").split("\n")
     number = re.compile(r"^(\s*[\w-]+:\s*)(\d+(\.\d+)?)\s*(#.*)?$")
-    for path in sorted(copy.rglob("*.yaml")):
-        lines = path.read_text(encoding="utf-8").split("\n")
-        hit = next((i for i, line in enumerate(lines) if number.match(line)), None)
-        if hit is not None:
-            break
-    else:
-        pytest.fail("no number in the catalog")
+    hit = next(i for i, line in enumerate(lines) if number.match(line))
     lines[hit] = number.sub(r"\1.nan", lines[hit])
-    path.write_text("\n".join(lines), encoding="utf-8")
+    (folder / FRAGMENT_FILE).write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(DiagnosticsError) as exc:
-        load_catalog(str(copy))
-    (d,) = exc.value.diagnostics
-    assert d.file.endswith(path.name) and d.line == hit + 1 and d.message == ".nan is not a number"
+        load_catalog(None, str(tmp_path / "platforms"))
+    first = exc.value.diagnostics[0]
+    assert first.file.endswith(FRAGMENT_FILE) and first.line == hit + 1 and first.message == ".nan is not a number"
 
 
 # --------------------------------------------------------------------------- amounts from data
 
 
-def test_floor_and_ceil_cents_survive_amounts_beyond_cents():
-    assert floor_cents(1e308) == 1e308 and ceil_cents(-1e308) == -1e308
-    assert math.isnan(floor_cents(math.nan)) and floor_cents(math.inf) == math.inf
-    assert floor_cents(12.345) == 12.34 and ceil_cents(12.341) == 12.35
+def test_money_rounding_survives_amounts_beyond_any_budget():
+    assert floor_money(1e308) == 1e308 and ceil_money(-1e308) == -1e308
+    assert math.isnan(floor_money(math.nan)) and floor_money(math.inf) == math.inf
+    assert floor_money(12.345) == 12.34 and ceil_money(12.341) == 12.35
 
 
 @pytest.mark.parametrize(

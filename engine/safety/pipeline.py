@@ -62,14 +62,10 @@ class SafetyResult:
 
 def floor_money(x: float, currency: str | None = None) -> float:
     """`x` rounded down to the currency's smallest unit (cents when the currency is unknown)."""
-    if not abs(x) <= MAX_AMOUNT:  # not a number, or beyond any amount: left as is for callers to refuse
-        return x
     return money.round_amount(round(x, 6), currency, "down")
 
 
 def ceil_money(x: float, currency: str | None = None) -> float:
-    if not abs(x) <= MAX_AMOUNT:
-        return x
     return money.round_amount(round(x, 6), currency, "up")
 
 
