@@ -15,8 +15,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from engine.authoring.ruletests import load_tests
+from engine.cli.main import main
 from engine.core import limits
 from engine.core.catalog import load_catalog
 from engine.core.errors import Diagnostic, ValidationFailed
@@ -510,3 +512,24 @@ def test_big_conditions_allow_fewer_tests(tmp_path):
     rules += "  - id: pause_expensive_low_outbound\n    when: spend > 1\n    action: pause\n"
     (d,) = rule_test_errors(write_test_file(tmp_path, "".join(a_test(i) for i in range(5)), workflow=head + rules))
     assert "condition parts" in d.message and "tests of a workflow whose conditions have" in d.message
+
+
+# --------------------------------------------------------------------------- user text on the terminal
+
+
+def test_user_text_in_messages_prints_as_written(tmp_path):
+    text = PINTEREST_WORKFLOW + "#\n" * (99 - PINTEREST_WORKFLOW.count("\n")) + '"[/]": 1\n"x[bold]:100:": 2\n'
+    result = CliRunner().invoke(main, ["validate", "--rules", str(pinterest_rules(tmp_path, workflow=text))])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "daily_optimize.yaml:100:1: error: unknown key '[/]'" in result.output  # no rich markup, no emoji
+    assert "daily_optimize.yaml:101:1: error: unknown key 'x[bold]:100:'" in result.output
+
+
+def test_a_notify_message_with_markup_is_shown_as_written(tmp_path):
+    text = PINTEREST_WORKFLOW.replace(
+        "    action: pause\n", '    action: {type: notify, message: "[/] spend :100: [red]high"}\n'
+    )
+    args = ["evaluate", "--rules", str(pinterest_rules(tmp_path, workflow=text)), "--state-dir", str(tmp_path / "s")]
+    result = CliRunner().invoke(main, [*args, "--workflow", "pinterest"])
+    assert result.exit_code == 0, result.output
+    assert "notify: [/] spend :100: [red]high" in result.output

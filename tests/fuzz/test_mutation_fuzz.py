@@ -52,6 +52,9 @@ VALUES = [
     "ｓｐｅｎｄ > 1",
     "spend > 1e400",
     "[" * 80 + "]" * 80,
+    '"[/]"',
+    "x[bold]:100:",
+    "{type: notify, message: '[/] :100:'}",
 ]
 INSERTS = ["ｓ", "\u202e", "\u200b", "é", "\t", "\x00", "\x85", "&x ", "*x ", "!!str ", "#", ":", "'", '"', "- "]
 DIAGNOSTIC = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+)(:(?P<col>\d+))?: (error|warning): ")
