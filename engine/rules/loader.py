@@ -201,6 +201,8 @@ class Loader:
                 thresholds[tname] = Threshold(tname, default, by_product)
             elif _is_number(spec):
                 thresholds[tname] = Threshold(tname, float(spec))
+            else:  # reported at its line; still defined, so rules using it do not report it missing
+                thresholds[tname] = Threshold(tname, None)
         op = Operator(folder.name, platform, str(data.get("description", "")), thresholds, folder, doc.file)
         op.guardrails = self._operator_guardrails(doc, _mapping(data.get("guardrails")))
         op.escalation = self._escalation(doc, data.get("escalation") or [])
