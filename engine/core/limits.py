@@ -18,6 +18,7 @@ MAX_ALIAS_VALUES = 10_000  # values the aliases of one file may add once expande
 MAX_NUMBER = 1e18  # largest magnitude of a number (a Meta id has 18 digits)
 MAX_NUMBER_CHARS = 100  # a longer number is refused before it is converted
 MAX_ERRORS_PER_FILE = 50  # diagnostics shown per file; one more counts the rest
+MAX_SCHEDULE_CHARS = 200  # a cron schedule; checking a long list takes croniter seconds
 
 # What one file may ask the engine to do: these bound the work after reading, which the
 # file size alone does not (a five-line rule test can ask for millions of daily rows).

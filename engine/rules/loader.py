@@ -21,6 +21,7 @@ from engine.core.limits import (
     MAX_ERRORS_PER_FILE,
     MAX_ESCALATIONS_PER_OPERATOR,
     MAX_RULES_PER_WORKFLOW,
+    MAX_SCHEDULE_CHARS,
     cap_per_file,
 )
 from engine.core.yamlpos import Document, display_path, load_file, without_echoes
@@ -283,9 +284,14 @@ class Loader:
                 )
             )
         schedule = data.get("schedule")
-        problem = _cron_problem(schedule) if isinstance(schedule, str) else None
-        if problem:
-            self.problems.append(doc.diag(("schedule",), f"invalid cron schedule {schedule!r}: {problem}", CRON_HINT))
+        if isinstance(schedule, str) and len(schedule) > MAX_SCHEDULE_CHARS:  # croniter takes seconds on a long one
+            problem = f"{len(schedule):,} characters, more than any schedule needs ({MAX_SCHEDULE_CHARS})"
+            self.problems.append(doc.diag(("schedule",), f"invalid cron schedule: {problem}", CRON_HINT))
+        else:
+            problem = _cron_problem(schedule) if isinstance(schedule, str) else None
+            if problem:
+                message = f"invalid cron schedule {schedule!r}: {problem}"
+                self.problems.append(doc.diag(("schedule",), message, CRON_HINT))
         platform = get_platform(op.platform)
         level = data.get("level") if isinstance(data.get("level"), str) else None
         window = data.get("window") if isinstance(data.get("window"), str) else None
