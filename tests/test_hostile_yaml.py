@@ -401,12 +401,13 @@ def _hostile_folders(root: Path) -> dict[str, Path]:
         "recursive_alias": PINTEREST_WORKFLOW.replace("description: Pause", "description: &r [*r]\n    x: Pause"),
         "huge_file": huge,
         "keys_50k": PINTEREST_WORKFLOW + "".join(f"k{i}: 1\n" for i in range(50_000)),
+        "huge_test_file": PINTEREST_WORKFLOW,
     }
     folders = {}
     for name, workflow in workflows.items():
         assert len(workflow.encode()) <= limits.MAX_FILE_BYTES and len(many_tests) <= limits.MAX_FILE_BYTES
         files = {"pinterest/operator.yaml": PINTEREST_OPERATOR, "pinterest/daily_optimize.yaml": workflow}
-        if name == "huge_file":
+        if name == "huge_test_file":
             files["pinterest/daily_optimize.test.yaml"] = many_tests
         folders[name] = write_rules(root / name, files)
     return folders
@@ -424,12 +425,13 @@ POSITIONED = re.compile(r"^\S+daily_optimize(\.test)?\.yaml:\d+:\d+: error: ", r
 @pytest.mark.slow
 def test_hostile_folders_fail_fast_and_small_in_a_real_subprocess(tmp_path):
     folders = _hostile_folders(tmp_path)
+    tests = folders.pop("huge_test_file")
     runs = [(name, ["validate", "--rules", str(rules)]) for name, rules in folders.items()]
     huge = folders["huge_file"]
     runs += [
         ("huge_file", ["lint", "--rules", str(huge)]),
         ("huge_file", ["evaluate", "--rules", str(huge), "--state-dir", str(tmp_path / "state")]),
-        ("huge_file", ["test", str(huge / "pinterest" / "daily_optimize.test.yaml")]),
+        ("huge_test_file", ["test", str(tests / "pinterest" / "daily_optimize.test.yaml")]),
     ]
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     for name, args in runs:

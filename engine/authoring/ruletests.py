@@ -376,6 +376,14 @@ class _TestFile:
 
     # -- the whole file ------------------------------------------------------------------------
     def tests(self) -> list[RuleTest]:
+        raw_tests = self.data.get("tests") if isinstance(self.data.get("tests"), list) else []  # else: schema error
+        if len(raw_tests) > MAX_TESTS_PER_FILE:  # before the schema, which would check every one
+            self.problem(
+                ("tests", MAX_TESTS_PER_FILE),
+                f"more than {MAX_TESTS_PER_FILE} tests in one file ({len(raw_tests)})",
+                "split them across several .test.yaml files",
+            )
+            raw_tests = self.data["tests"] = raw_tests[:MAX_TESTS_PER_FILE]
         self._schema()
         self.workflow = self._workflow()
         operator = self.project.operators.get(self.folder)
@@ -383,14 +391,6 @@ class _TestFile:
         file_as_of = self._date(("as_of",)) if "as_of" in self.data else None
         seen: dict[str, int] = {}
         built = []
-        raw_tests = self.data.get("tests") if isinstance(self.data.get("tests"), list) else []  # else: schema error
-        if len(raw_tests) > MAX_TESTS_PER_FILE:
-            self.problem(
-                ("tests", MAX_TESTS_PER_FILE),
-                f"more than {MAX_TESTS_PER_FILE} tests in one file ({len(raw_tests)})",
-                "split them across several .test.yaml files",
-            )
-            raw_tests = raw_tests[:MAX_TESTS_PER_FILE]
         raw_tests = self._affordable(raw_tests)
         for i, raw in enumerate(raw_tests):
             if not isinstance(raw, dict):
