@@ -24,10 +24,10 @@ MAX_SCHEDULE_CHARS = 200  # a cron schedule; checking a long list takes croniter
 # file size alone does not (a five-line rule test can ask for millions of daily rows).
 MAX_RULES_PER_WORKFLOW = 100  # lint compares rules pairwise
 MAX_ESCALATIONS_PER_OPERATOR = 100  # each is checked against every action
-MAX_TESTS_PER_FILE = 100  # each rule test is one evaluation
-MAX_TEST_CONDITION_PARTS = 50_000  # tests of one file x parts of their workflow's conditions
-MAX_TEST_DAILY_VALUES = 50_000  # daily values in all metric series of one test file
-MAX_TEST_ENTITY_DAYS = 5_000  # rows of metrics one test file generates (entities x days, over its tests)
+MAX_TESTS_PER_FILE = 50  # each rule test is one evaluation of its workflow
+MAX_TEST_CONDITION_PARTS = 25_000  # tests of one file x parts of their workflow's conditions
+MAX_TEST_DAILY_VALUES = 100_000  # daily values in all metric series of one test file
+MAX_TEST_ENTITY_DAYS = 20_000  # rows of metrics one test file generates (entities x days, over its tests)
 
 
 def cap_per_file(diagnostics: list[Diagnostic], limit: int = MAX_ERRORS_PER_FILE) -> list[Diagnostic]:
