@@ -79,6 +79,7 @@ each failure with what was expected and what was proposed instead, and ends with
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
 import functools
@@ -97,6 +98,13 @@ from jsonschema import Draft202012Validator
 from engine.core.actions import ACTIONS
 from engine.core.catalog import Catalog, load_catalog
 from engine.core.errors import Diagnostic, UsageError, ValidationFailed
+from engine.core.limits import (
+    MAX_TEST_CONDITION_PARTS,
+    MAX_TEST_DAILY_VALUES,
+    MAX_TEST_ENTITY_DAYS,
+    MAX_TESTS_PER_FILE,
+    cap_per_file,
+)
 from engine.core.plan import PlannedAction
 from engine.core.yamlpos import Document, display_path, load_file
 from engine.data.metrics import TRUTH_METRICS
@@ -360,12 +368,22 @@ class _TestFile:
         self.catalog = catalog
         self.problems = problems
         self.folder = Path(doc.file).parent.name
+        self.daily_values = 0  # in the series read so far (MAX_TEST_DAILY_VALUES)
+        self.entity_days = 0  # of the tests built so far (MAX_TEST_ENTITY_DAYS)
 
     def problem(self, path: tuple, message: str, hint: str | None = None, *, key: bool = False) -> None:
         self.problems.append(self.doc.diag(path, message, hint, key=key))
 
     # -- the whole file ------------------------------------------------------------------------
     def tests(self) -> list[RuleTest]:
+        raw_tests = self.data.get("tests") if isinstance(self.data.get("tests"), list) else []  # else: schema error
+        if len(raw_tests) > MAX_TESTS_PER_FILE:  # before the schema, which would check every one
+            self.problem(
+                ("tests", MAX_TESTS_PER_FILE),
+                f"more than {MAX_TESTS_PER_FILE} tests in one file ({len(raw_tests)})",
+                "split them across several .test.yaml files",
+            )
+            raw_tests = self.data["tests"] = raw_tests[:MAX_TESTS_PER_FILE]
         self._schema()
         self.workflow = self._workflow()
         operator = self.project.operators.get(self.folder)
@@ -373,7 +391,8 @@ class _TestFile:
         file_as_of = self._date(("as_of",)) if "as_of" in self.data else None
         seen: dict[str, int] = {}
         built = []
-        for i, raw in enumerate(self.data.get("tests") or []):
+        raw_tests = self._affordable(raw_tests)
+        for i, raw in enumerate(raw_tests):
             if not isinstance(raw, dict):
                 continue
             name = raw.get("name")
@@ -385,6 +404,22 @@ class _TestFile:
             if test is not None:
                 built.append(test)
         return built
+
+    def _affordable(self, raw_tests: list) -> list:
+        """The tests the file may run: each evaluates the whole workflow, so big conditions allow fewer."""
+        if self.workflow is None:
+            return raw_tests
+        parts = sum(sum(1 for _ in ast.walk(r.when.pyast)) for r in self.workflow.rules) or 1
+        most = max(1, MAX_TEST_CONDITION_PARTS // parts)
+        if len(raw_tests) <= most:
+            return raw_tests
+        self.problem(
+            ("tests", most),
+            f"{len(raw_tests)} tests of a workflow whose conditions have {parts:,} parts: at most {most} "
+            f"(a test file may evaluate {MAX_TEST_CONDITION_PARTS:,} condition parts in all)",
+            "split the tests across several .test.yaml files, or simplify the conditions",
+        )
+        return raw_tests[:most]
 
     def _schema(self) -> None:
         validator = Draft202012Validator(rule_test_schema())
@@ -476,6 +511,18 @@ class _TestFile:
         if truth:
             entities[TRUTH_ENTITY] = self._truth_entity()
             series[TRUTH_ENTITY] = truth
+        span = max((len(v) for per in series.values() for v in per.values()), default=1)
+        self.entity_days += len(entities) * span
+        if self.entity_days > MAX_TEST_ENTITY_DAYS:
+            if self.entity_days - len(entities) * span <= MAX_TEST_ENTITY_DAYS:  # said once, where it happens
+                self.problem(
+                    at,
+                    f"the tests up to this one need {self.entity_days:,} daily rows of metrics "
+                    f"(this one: {len(entities)} entities x {span} days); a test file may need at most "
+                    f"{MAX_TEST_ENTITY_DAYS:,}",
+                    "use fewer entities or shorter series, or split the tests across several files",
+                )
+            return None
         return RuleTest(
             file=self.doc.file,
             name=raw["name"],
@@ -641,11 +688,17 @@ class _TestFile:
             if m is None:
                 self.problem(path, f"{what}: {value!r} is not a daily series", SERIES_HINT)
                 return None
-            days, number = int(m["days"]), float(m["value"])
+            # Too many digits is too many days: never convert (or allocate) what no window reads.
+            days = int(m["days"]) if len(m["days"]) <= len(str(windows.MAX_DAYS)) else windows.MAX_DAYS + 1
             if days == 0:
                 self.problem(path, f"{what}: `x 0` gives no days", SERIES_HINT)
                 return None
-            return self._nonnegative(path, what, [number] * days)
+            if days > windows.MAX_DAYS:
+                self.problem(path, f"{what}: more days than any window reads (at most {windows.MAX_DAYS})")
+                return None
+            if not self._count_values(path, days):
+                return None
+            return self._nonnegative(path, what, [float(m["value"])] * days)
         if isinstance(value, list):
             if not value:
                 self.problem(path, f"{what}: the list is empty", SERIES_HINT)
@@ -655,9 +708,24 @@ class _TestFile:
                 self.problem(
                     (*path, k), f"{what}: {value[k]!r} is not a number", "write a number, or null for no value"
                 )
-            return None if bad else self._nonnegative(path, what, [None if v is None else float(v) for v in value])
+            if bad or not self._count_values(path, len(value)):
+                return None
+            return self._nonnegative(path, what, [None if v is None else float(v) for v in value])
         self.problem(path, f"{what}: expected daily values", SERIES_HINT)
         return None
+
+    def _count_values(self, path: tuple, n: int) -> bool:
+        self.daily_values += n
+        if self.daily_values <= MAX_TEST_DAILY_VALUES:
+            return True
+        if self.daily_values - n <= MAX_TEST_DAILY_VALUES:  # said once, where it happens
+            self.problem(
+                path,
+                f"the series up to this one hold {self.daily_values:,} daily values; "
+                f"a test file may hold at most {MAX_TEST_DAILY_VALUES:,}",
+                "use shorter series, or split the tests across several files",
+            )
+        return False
 
     def _nonnegative(self, path: tuple, what: str, values: list) -> list | None:
         bad = next((k for k, v in enumerate(values) if v is not None and not (math.isfinite(v) and v >= 0)), None)
@@ -826,7 +894,7 @@ def load_tests(files: list[Path], rules: Path | None, catalog: Catalog) -> list[
         tests.extend(_TestFile(doc, projects[root], catalog, problems).tests())
     errors = [d for d in problems if d.severity == "error"]
     if errors:
-        raise ValidationFailed(problems, f"{len(errors)} error(s) in test files")
+        raise ValidationFailed(cap_per_file(problems), f"{len(errors)} error(s) in test files")
     return tests
 
 

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from engine.core.money import WireMoney
 from engine.core.platform_catalog import FRAGMENT_FILE, Fragment, read_fragments
 from engine.core.resources import catalog_dir, platform_files
+from engine.core.yamlpos import load_data
 
 KEY_COLUMNS: tuple[str, ...] = ("platform", "account_id", "level", "entity_id")
 METRIC_KEY_COLUMNS: tuple[str, ...] = ("date", *KEY_COLUMNS)
@@ -179,8 +178,7 @@ def _names_in(formula: str) -> frozenset[str]:
 
 
 def _read(path: Path) -> dict:
-    with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh) or {}
+    return load_data(path) or {}
 
 
 def _field_maps(fragments: list[Fragment], section: str, key: str) -> dict[str, dict[str, FieldMap]]:

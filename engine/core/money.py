@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
@@ -39,7 +39,10 @@ def quantize(amount: float, digits: int, how: str = "nearest") -> float:
     """`amount` rounded to `digits` decimals: to the nearest (half up), `down` or `up`."""
     # Decimal of the float's shortest repr: 0.285 rounds to 0.29, as a person would write it.
     exact = Decimal(repr(float(amount)))
-    return float(exact.quantize(Decimal(1).scaleb(-digits), rounding=_MODES[how])) + 0.0
+    try:
+        return float(exact.quantize(Decimal(1).scaleb(-digits), rounding=_MODES[how])) + 0.0
+    except InvalidOperation:  # infinite, or more digits than any amount (1e308 from bad data): callers refuse it
+        return float(amount)
 
 
 def round_amount(amount: float, currency: str | None = None, how: str = "nearest") -> float:

@@ -19,7 +19,8 @@ from rich.console import Console
 @contextmanager
 def console(stream: IO[bytes] | None, **kwargs) -> Iterator[Console]:
     """A Console printing to `stream` (None: standard error)."""
-    settings = {"highlight": False, "soft_wrap": True, **kwargs}
+    # No emoji codes: a location such as rules/x.yaml:100:3 would print with a 💯 in it.
+    settings = {"highlight": False, "soft_wrap": True, "emoji": False, **kwargs}
     if stream is None or stream is sys.stderr.buffer:
         sys.stderr.flush()
         yield Console(stderr=True, **settings)

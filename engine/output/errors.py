@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import IO
 
+from rich.markup import escape  # messages quote the user's text: a key named "[/]" must print as written
+
 from engine.core.errors import Diagnostic, DiagnosticsError, RulerunError
 from engine.output.console import console
 
@@ -19,14 +21,14 @@ def render_error(exc: RulerunError, err: IO[bytes] | None = None) -> None:
             errors = sum(1 for d in exc.diagnostics if d.severity == "error")
             for d in exc.diagnostics:
                 color = "red" if d.severity == "error" else "yellow"
-                c.print(f"[bold]{d.location}[/]: [{color}]{d.severity}[/]: {d.message}", markup=True)
+                c.print(f"[bold]{escape(d.location)}[/]: [{color}]{d.severity}[/]: {escape(d.message)}", markup=True)
                 if d.hint:
-                    c.print(f"  [dim]hint:[/] {d.hint}")
-            c.print(f"[red]{exc.message}[/]" if errors else exc.message)
+                    c.print(f"  [dim]hint:[/] {escape(d.hint)}")
+            c.print(f"[red]{escape(exc.message)}[/]" if errors else escape(exc.message))
         else:
-            c.print(f"[red]error:[/] {exc.message}")
+            c.print(f"[red]error:[/] {escape(exc.message)}")
             if exc.hint:
-                c.print(f"  [dim]hint:[/] {exc.hint}")
+                c.print(f"  [dim]hint:[/] {escape(exc.hint)}")
 
 
 def render_warnings(diagnostics: Iterable[Diagnostic], err: IO[bytes] | None = None) -> None:
@@ -36,6 +38,6 @@ def render_warnings(diagnostics: Iterable[Diagnostic], err: IO[bytes] | None = N
         return
     with console(err) as c:
         for d in diagnostics:
-            c.print(f"[bold]{d.location}[/]: [yellow]warning[/]: {d.message}")
+            c.print(f"[bold]{escape(d.location)}[/]: [yellow]warning[/]: {escape(d.message)}")
             if d.hint:
-                c.print(f"  [dim]hint:[/] {d.hint}")
+                c.print(f"  [dim]hint:[/] {escape(d.hint)}")

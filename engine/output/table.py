@@ -8,6 +8,7 @@ from itertools import groupby
 from typing import IO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from engine.core.plan import Plan
@@ -34,6 +35,7 @@ def render_table(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
         width=None if os.environ.get("COLUMNS") or options.color is not None else 200,
         highlight=False,
         soft_wrap=False,
+        emoji=False,
     )
     console.print(
         f"[bold]rulerun plan[/] as of {plan.as_of.isoformat()} · source {plan.source} · "
@@ -57,12 +59,12 @@ def render_table(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
             status = a.status
             style = STATUS_STYLE.get(status, "")
             reason = "; ".join(a.reasons[1:]) if len(a.reasons) > 1 else ""
-            table.add_row(
-                entity_label(a),
+            table.add_row(  # names, messages and reasons quote data and rule files: never markup
+                escape(entity_label(a)),
                 a.rule_id,
-                change(a),
-                evidence(a, sep="\n"),
-                f"[{style}]{status}[/]" + (f"\n[dim]{reason}[/]" if reason else ""),
+                escape(change(a)),
+                escape(evidence(a, sep="\n")),
+                f"[{style}]{status}[/]" + (f"\n[dim]{escape(reason)}[/]" if reason else ""),
             )
         console.print(table)
         if len(shown) < len(actions):
@@ -71,6 +73,6 @@ def render_table(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
                 f"(--limit 0 shows all; --format json for everything)"
             )
     for note in plan.data_quality:
-        console.print(f"[yellow]data quality:[/] {note.get('message')}")
+        console.print(f"[yellow]data quality:[/] {escape(str(note.get('message')))}")
     console.print(f"[bold]{plan.summary_line()}[/]")
     out.write(buffer.getvalue().encode("utf-8"))

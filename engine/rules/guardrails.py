@@ -6,6 +6,7 @@ never switches safety off. The file may set any of them; operators may only tigh
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -93,10 +94,16 @@ def defaults() -> dict[str, float | int | bool]:
 
 
 def loosens(name: str, base: float | bool, value: float | bool) -> bool:
-    """Whether setting guardrail `name` from `base` to `value` makes it less strict."""
+    """Whether setting guardrail `name` from `base` to `value` makes it less strict.
+
+    A limit that is not a finite number counts as loosening: NaN compares false with
+    everything, so it would otherwise pass for tighter and then switch the check off.
+    """
     direction = GUARDRAILS[name].tighter
     if direction == "true":
         return bool(base) and not bool(value)
+    if not math.isfinite(value):
+        return True
     if direction == "lower":
         return value > base
     return value < base

@@ -17,7 +17,14 @@ from jsonschema import Draft202012Validator
 from engine.core.actions import ACTIONS
 from engine.core.catalog import Catalog
 from engine.core.errors import Diagnostic, UsageError, ValidationFailed
-from engine.core.yamlpos import Document, display_path, load_file
+from engine.core.limits import (
+    MAX_ERRORS_PER_FILE,
+    MAX_ESCALATIONS_PER_OPERATOR,
+    MAX_RULES_PER_WORKFLOW,
+    MAX_SCHEDULE_CHARS,
+    cap_per_file,
+)
+from engine.core.yamlpos import Document, display_path, load_file, without_echoes
 from engine.language import windows
 from engine.language.expr import ExprError, Type, compile_expr
 from engine.rules.escalation import DEFAULT_ESCALATIONS, EscalationRule, compile_escalation
@@ -43,6 +50,7 @@ class Loader:
         self.root = root
         self.catalog = catalog
         self.problems: list[Diagnostic] = []
+        self.reading_problems: list[Diagnostic] = []  # found while reading YAML, before any check
         self.hasher = hashlib.sha256()
 
     # -- entry point -------------------------------------------------------------------------
@@ -79,9 +87,10 @@ class Loader:
                         wf = self._workflow(path, op)
                         if wf is not None:
                             workflows.append(wf)
+        self.problems = without_echoes(self.problems, self.reading_problems)
         errors = [d for d in self.problems if d.severity == "error"]
         if errors:
-            raise ValidationFailed(self.problems, f"{len(errors)} error(s) in {display_path(self.root)}")
+            raise ValidationFailed(cap_per_file(self.problems), f"{len(errors)} error(s) in {display_path(self.root)}")
         warnings = [d for d in self.problems if d.severity == "warning"]
         return Project(
             self.root,
@@ -97,6 +106,7 @@ class Loader:
     def _read(self, path: Path, kind: str) -> Document | None:
         doc, problems = load_file(path)
         self.problems.extend(problems)
+        self.reading_problems.extend(problems)
         if doc is None:
             return None
         self.hasher.update(path.name.encode() + b"\0" + doc.source.encode())
@@ -111,8 +121,17 @@ class Loader:
             )
             return None
         before = len(self.problems)
+        self._trim(doc, kind)
         self._schema(doc, kind)
-        return doc if len(self.problems) == before else _Partial(doc)
+        return doc if len(self.problems) == before and not problems else _Partial(doc)
+
+    def _trim(self, doc: Document, kind: str) -> None:
+        """Lists over their limit are an error, and only their first items are checked further."""
+        for key, limit, what, hint in _COUNTED.get(kind, ()):
+            items = doc.data.get(key)
+            if isinstance(items, list) and len(items) > limit:
+                self.problems.append(doc.diag((key, limit), f"more than {limit} {what} ({len(items)})", hint))
+                doc.data[key] = items[:limit]
 
     def _schema(self, doc: Document, kind: str) -> None:
         validator = Draft202012Validator(rule_file_schema(kind))
@@ -176,17 +195,19 @@ class Loader:
         if platform not in platform_names():
             return None  # the schema already reported it
         thresholds = {}
-        for tname, spec in (data.get("thresholds") or {}).items():
+        for tname, spec in _mapping(data.get("thresholds")).items():
             if isinstance(spec, dict):
                 by_product = {k: float(v) for k, v in spec.items() if k != "default" and _is_number(v)}
                 default = float(spec["default"]) if _is_number(spec.get("default")) else None
                 thresholds[tname] = Threshold(tname, default, by_product)
             elif _is_number(spec):
                 thresholds[tname] = Threshold(tname, float(spec))
+            else:  # reported at its line; still defined, so rules using it do not report it missing
+                thresholds[tname] = Threshold(tname, None)
         op = Operator(folder.name, platform, str(data.get("description", "")), thresholds, folder, doc.file)
-        op.guardrails = self._operator_guardrails(doc, data.get("guardrails") or {})
+        op.guardrails = self._operator_guardrails(doc, _mapping(data.get("guardrails")))
         op.escalation = self._escalation(doc, data.get("escalation") or [])
-        op.autonomy = {k: v for k, v in (data.get("autonomy") or {}).items() if isinstance(v, str)}
+        op.autonomy = {k: v for k, v in _mapping(data.get("autonomy")).items() if isinstance(v, str)}
         return op
 
     def _operator_guardrails(self, doc: Document, overrides: dict) -> dict[str, Any]:
@@ -263,9 +284,14 @@ class Loader:
                 )
             )
         schedule = data.get("schedule")
-        problem = _cron_problem(schedule) if isinstance(schedule, str) else None
-        if problem:
-            self.problems.append(doc.diag(("schedule",), f"invalid cron schedule {schedule!r}: {problem}", CRON_HINT))
+        if isinstance(schedule, str) and len(schedule) > MAX_SCHEDULE_CHARS:  # croniter takes seconds on a long one
+            problem = f"{len(schedule):,} characters, more than any schedule needs ({MAX_SCHEDULE_CHARS})"
+            self.problems.append(doc.diag(("schedule",), f"invalid cron schedule: {problem}", CRON_HINT))
+        else:
+            problem = _cron_problem(schedule) if isinstance(schedule, str) else None
+            if problem:
+                message = f"invalid cron schedule {schedule!r}: {problem}"
+                self.problems.append(doc.diag(("schedule",), message, CRON_HINT))
         platform = get_platform(op.platform)
         level = data.get("level") if isinstance(data.get("level"), str) else None
         window = data.get("window") if isinstance(data.get("window"), str) else None
@@ -280,7 +306,8 @@ class Loader:
             level = None
         rules: list[Rule] = []
         seen: dict[str, int] = {}
-        for i, raw in enumerate(data.get("rules") or []):
+        raw_rules = data.get("rules") if isinstance(data.get("rules"), list) else []
+        for i, raw in enumerate(raw_rules):
             if not isinstance(raw, dict):
                 continue
             rid = raw.get("id")
@@ -334,7 +361,7 @@ class Loader:
         action = self._action(doc, (*at, "action"), raw.get("action"), op, level if level_ok else None)
         expr = None
         when = raw.get("when")
-        if isinstance(when, str) and when.strip():
+        if isinstance(when, str):  # a blank condition is an error, never a rule that silently drops out
             scope = RuleScope(
                 self.catalog, op.platform, window if window_ok else "last_7d", op.thresholds, op.file, op.name
             )
@@ -352,7 +379,7 @@ class Loader:
             action=action,
             level=level,
             window=window,
-            priority=int(raw.get("priority", 0)),
+            priority=raw["priority"] if _is_int(raw.get("priority")) else 0,
             cooldown=raw.get("cooldown"),
             enabled=bool(raw.get("enabled", True)),
             file=doc.file,
@@ -418,6 +445,15 @@ class Loader:
         return ActionSpec(atype, params)
 
 
+# Lists whose length multiplies later work (lint compares rules pairwise, escalations meet every action).
+_COUNTED = {
+    "workflow": [("rules", MAX_RULES_PER_WORKFLOW, "rules in one workflow", "split them into several workflows")],
+    "operator": [
+        ("escalation", MAX_ESCALATIONS_PER_OPERATOR, "escalation rules in one operator", "merge conditions with `or`")
+    ],
+}
+
+
 class _Partial(Document):
     """A document whose schema check failed: semantic checks still run where they can."""
 
@@ -440,6 +476,15 @@ def _where(doc: Document, path: tuple) -> str:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _mapping(v: Any) -> dict:
+    """`v` if it is a mapping, else empty: a value of the wrong shape was reported by the schema."""
+    return v if isinstance(v, dict) else {}
 
 
 def _cron_problem(text: str) -> str | None:
@@ -483,8 +528,9 @@ def _explain(doc: Document, path: tuple, err, label: str = "key") -> list[Diagno
         allowed = sorted(err.schema.get("properties", {}))
         unknown = [k for k in err.instance if k not in allowed]
         out = []
-        for k in unknown:
-            close = difflib.get_close_matches(k, allowed, n=1)
+        for i, k in enumerate(unknown):
+            # Suggestions only for the keys that will be shown: thousands of keys must stay fast.
+            close = difflib.get_close_matches(k, allowed, n=1) if i <= MAX_ERRORS_PER_FILE else []
             hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
             out.append(
                 doc.diag((*path, k), f"unknown {label} {k!r}" + (f" in {where}" if path else ""), hint, key=True)

@@ -37,6 +37,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from engine.core.errors import ValidationFailed
+from engine.core.limits import cap_per_file
 from engine.core.yamlpos import load_file
 from engine.rules.durations import PATTERN as DURATION
 from engine.rules.durations import parse_duration
@@ -204,5 +205,5 @@ def _read_config(path: Path) -> dict[str, Any]:
             for err in Draft202012Validator(SCHEMA).iter_errors(doc.data):
                 problems.extend(_explain(doc, tuple(err.absolute_path), err, label="setting"))
     if problems:
-        raise ValidationFailed(problems, f"invalid {CONFIG_NAME}")
+        raise ValidationFailed(cap_per_file(problems), f"invalid {CONFIG_NAME}")
     return doc.data if doc and isinstance(doc.data, dict) else {}

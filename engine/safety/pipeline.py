@@ -1,4 +1,4 @@
-"""The safety pipeline: conflicts -> guardrails -> escalation -> autonomy.
+"""The safety pipeline: unusable amounts -> conflicts -> guardrails -> escalation -> autonomy.
 
 Pure functions over proposed actions and the facts gathered about their entities
 (engine/facts.py), so property tests can drive them directly. Every action leaves with
@@ -23,6 +23,8 @@ from engine.rules.model import Operator
 
 LIVE = ("planned", "clamped")  # statuses still on their way to execution
 MONEY = MONEY_ATTRIBUTES
+# Above this a money amount (account currency) is a data error: no real budget or bid comes near it.
+MAX_AMOUNT = 1e12
 
 
 @dataclass
@@ -88,6 +90,32 @@ def _attribute(a: PlannedAction) -> str | None:
 def _direction(a: PlannedAction) -> int:
     """+1 for an increase of budget or bid, -1 for a decrease, 0 otherwise."""
     return ACTIONS[a.type].change_direction(a.before, a.after)
+
+
+# -- 0. amounts the arithmetic can trust ---------------------------------------------------------
+
+
+def skip_unusable_amounts(actions: list[PlannedAction]) -> None:
+    """Skip a budget or bid change whose current or new amount is not finite or is absurd.
+
+    Such an amount comes from bad data (a bid of 1e308): no guardrail can reason about it,
+    so the action is never executed and the reason says which value was refused.
+    """
+    for a in actions:
+        attr = _attribute(a)
+        if a.status not in LIVE or attr not in MONEY:
+            continue
+        for side, value in (("current", a.before.get(attr)), ("new", a.after.get(attr))):
+            if value is not None and not (isinstance(value, int | float) and abs(value) <= MAX_AMOUNT):
+                a.status = "skipped"
+                _touch(
+                    a,
+                    "amount_out_of_range",
+                    "skip",
+                    f"the {side} {attr} {value} is not a usable amount (finite, at most {MAX_AMOUNT:,.0f}): "
+                    "check the entity's data",
+                )
+                break
 
 
 # -- 1. conflicts ----------------------------------------------------------------------------
@@ -271,7 +299,7 @@ def apply_spend_cap(
             before, after = a.before["daily_budget"], a.after["daily_budget"]
             currency = a.entity.get("currency")
             headroom = floor_money(cap - total, currency)
-            if headroom <= 0:
+            if not headroom > 0:  # also when the total is not a usable number
                 _block(
                     a,
                     "max_daily_spend_cap",
@@ -349,7 +377,7 @@ def run_pipeline(
     operators: dict[str, Operator],
     default_escalations: list[EscalationRule],
 ) -> SafetyResult:
-    """Conflicts, guardrails, spend cap, escalation and autonomy, in that order."""
+    """Unusable amounts, conflicts, guardrails, spend cap, escalation and autonomy, in that order."""
     op_of = {a.workflow: operators[a.workflow.split("/", 1)[0]] for a in actions}
     kept = []
     suppressed = 0
@@ -358,6 +386,7 @@ def run_pipeline(
             suppressed += 1  # `off`: never proposed
         else:
             kept.append(a)
+    skip_unusable_amounts(kept)
     conflicts = resolve_conflicts(kept)
     for a in kept:
         apply_guardrails(a, facts.get(a.action_id, Facts()), op_of[a.workflow].guardrails)

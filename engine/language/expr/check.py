@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import ast
 import functools
+import io
 import itertools
 import math
+import tokenize
+import unicodedata
 from dataclasses import dataclass, field
 
 from engine.language.expr.functions import FUNCTIONS
@@ -87,6 +90,7 @@ def compile_expr(text: str, scope: Scope, *, want: Type | None = None) -> Expr:
             "split the rule or simplify the condition",
         )
     tree = _parse(text)
+    _refuse_non_ascii_names(text)
     checker = _Checker(text, scope)
     ir = checker.visit(tree.body, depth=1)
     if want is not None and ir.type != want:
@@ -110,7 +114,46 @@ def _parse(text: str) -> ast.Expression:
             offset,
             "expressions use Python syntax: and/or/not, ==, !=, <, <=, quotes around text",
         ) from None
+    except ValueError as exc:  # a lone surrogate cannot be encoded for the parser
+        offset = max(0, getattr(exc, "start", 1) - 1)  # the parsed source starts with "("
+        message = "expression holds a character that is not valid text"
+        raise ExprError(message, offset, "retype the expression") from None
     return tree
+
+
+_LITERAL_TOKENS = {tokenize.STRING, tokenize.COMMENT} | {
+    getattr(tokenize, name) for name in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END") if hasattr(tokenize, name)
+}
+
+
+def _refuse_non_ascii_names(text: str) -> None:
+    """Names are ASCII: Python would read the look-alike `ｓｐｅｎｄ` (fullwidth) as `spend` (NFKC).
+
+    Text in quotes may hold any character; anything else outside ASCII is refused, at the
+    offending character.
+    """
+    if text.isascii():
+        return
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO("(" + text + "\n)").readline))
+    except (tokenize.TokenError, SyntaxError):
+        tokens = []  # unreachable after a successful parse; the character scan below still runs
+    spans = [(t.start, t.end) for t in tokens if t.type in _LITERAL_TOKENS]
+    for lineno, line in enumerate(("(" + text).split("\n"), start=1):
+        for col, ch in enumerate(line):
+            if ch.isascii() or any(start <= (lineno, col) < end for start, end in spans):
+                continue
+            offset = _offset(text, lineno, col, chars=True)
+            word = next((t.string for t in tokens if t.start <= (lineno, col) < t.end), ch)
+            ascii_word = unicodedata.normalize("NFKC", word)
+            raise ExprError(
+                f"{word!r} holds the non-ASCII character {ch!r} "
+                f"(U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}) at position {offset + 1} of the expression",
+                offset,
+                f"names are plain ASCII: type {ascii_word!r}"
+                if ascii_word.isascii() and ascii_word != word
+                else "names use ASCII letters, digits and underscores; quote text that holds other characters",
+            )
 
 
 def _offset(text: str, lineno: int, col: int, chars: bool = False) -> int:
