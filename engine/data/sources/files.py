@@ -89,6 +89,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from engine.core.catalog import DUCKDB_TYPES, KEY_COLUMNS, METRIC_KEY_COLUMNS
+from engine.core.dates import FIRST_DATE, LAST_DATE
 from engine.core.errors import DataError, Diagnostic, UsageError
 from engine.core.platform_catalog import STATUSES
 from engine.data.sources import Source, SourceInfo
@@ -126,7 +127,7 @@ FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet")
 BOOLEAN_TRUE: tuple[str, ...] = ("true", "1", "yes", "y", "t")
 BOOLEAN_FALSE: tuple[str, ...] = ("false", "0", "no", "n", "f")
 NONNEGATIVE_UNITS = frozenset({"money", "count"})
-DATE_RANGE: tuple[date, date] = (date(1970, 1, 1), date(2200, 12, 31))
+DATE_RANGE: tuple[date, date] = (FIRST_DATE, LAST_DATE)
 
 _FETCH_LIMIT = MAX_PROBLEMS_PER_FILE + 1  # one more than shown tells where the rest starts
 _KIND_OF_TYPE = {sql: kind for kind, sql in DUCKDB_TYPES.items()}
