@@ -27,7 +27,11 @@ name) supplies only:
 - `notes() -> list[str]`: what `rulerun connections` should tell besides (automation the
   platform runs on the account by itself, ...); none by default;
 - `map_error(exc) -> AdapterError | None`: its SDK's errors as the typed errors
-  (engine/core/execution.py); None leaves the template's PermanentError.
+  (engine/core/execution.py); None leaves the template's PermanentError;
+- `current(change_key, state, target, req)`: for an action that adds or removes one item of a
+  collection other than negative keywords (an automation enrollment, a test draft;
+  `ActionType.identity`), the item as the platform holds it, or None when absent (the
+  default looks for it in the state's collection); `write` gets the item (None: remove).
 
 Retries (the policy: engine/core/retry.py) are per API call. An HTTP platform makes its
 calls with `self.http_client(...)` (platforms/http.py), which retries each request; an
@@ -217,6 +221,18 @@ class LiveAdapter(Adapter):
                     break
                 out.append(exc)
         return out
+
+    def current(self, key: EntityKey, state: dict[str, Any], target: Any, req: ActionRequest) -> Any:
+        """The live item of a collection action (not a negative keyword), None when absent.
+
+        `target` is the item asked for (None for a removal: then `req.before` names it). The
+        default finds it by identity in the state's collection; a platform overrides this when
+        presence means more (every contact of a segment in the automation).
+        """
+        op = OPERATIONS[req.type]
+        wanted = target if target is not None else req.before.get(op.key())
+        found = op.identify(wanted)
+        return next((n for n in state.get(op.attribute) or [] if op.identify(n) == found), None)
 
     def check_change(self, key: EntityKey, attribute: str, state: dict[str, Any]) -> None:
         """Raise PermanentError when the platform refuses to change `attribute` of `key` (e.g. where a budget lives)."""
@@ -499,7 +515,7 @@ class LiveAdapter(Adapter):
             state = self.read_state(key)
         with self.calling(f"checking {key.level} {key.entity_id}"):
             self.check_change(key, attr, state)
-        current = self._current(state, attr, target, req)
+            current = self._current(state, attr, target, req)
         if _same(current, target):
             # already so (a retry after a lost response, another process): write nothing
             restore = req.before.get(attr, current)
@@ -527,6 +543,11 @@ class LiveAdapter(Adapter):
             return op.sets
         if attr == "negative_keyword":
             return _negative(req.after.get(attr) or req.params, self)
+        if op.is_item():
+            item = req.after.get(attr)
+            if op.identify(item) is None:
+                raise self.error(PermanentError, f"{req.type} without the {attr.replace('_', ' ')} to make")
+            return item
         value = req.after.get(attr)
         if value is None:
             raise self.error(PermanentError, f"{req.type} without a new {_LABELS[attr]}")
@@ -542,6 +563,8 @@ class LiveAdapter(Adapter):
         return amount
 
     def _current(self, state: dict[str, Any], attr: str, target: Any, req: ActionRequest) -> Any:
+        if OPERATIONS[req.type].is_item() and attr != "negative_keyword":
+            return self.current(req.entity, state, target, req)
         if attr != "negative_keyword":
             return state.get(attr)
         ident = target if target is not None else _negative(req.before.get(attr) or req.params, self)
@@ -555,6 +578,8 @@ class LiveAdapter(Adapter):
 
     def _check_change(self, attr: str, current: Any, target: Any, key: EntityKey) -> None:
         what = f"{key.level} {key.entity_id}"
+        if attr not in _LABELS:
+            return  # an item of a collection: present or absent, the platform checks the rest
         if attr == "status":
             allowed = toggleable_statuses()
             if current not in allowed or target not in allowed:

@@ -37,7 +37,7 @@ from typing import Any
 from engine.apply import slack
 from engine.apply.actionlog.approvals import approval_digest
 from engine.apply.actionlog.values import now
-from engine.core.actions import OPERATIONS, undo_plan
+from engine.core.actions import OPERATIONS, item_operation, undo_plan
 from engine.core.errors import EXIT_APPLY_FAILED, EXIT_OK, EXIT_STOPPED
 from engine.core.execution import ActionRequest, AdapterError, EntityKey, ExecResult, PartialFailure
 from engine.core.plan import Plan, PlannedAction
@@ -115,10 +115,9 @@ def _crash_point(name: str) -> None:
 def state_matches(live: dict[str, Any], expected: dict[str, Any]) -> bool:
     """Whether the live state has every value of `expected` (money compared to the cent)."""
     for key, want in expected.items():
-        if key == "negative_keyword":
-            have = [(n.get("text"), n.get("match_type")) for n in live.get("negative_keywords") or []]
-            present = want is not None and (want.get("text"), want.get("match_type")) in have
-            if present != (want is not None):
+        item = item_operation(key)
+        if item is not None:  # one item of a collection (a negative keyword, an enrollment): present or absent
+            if item.holds(live, want) != (want is not None):
                 return False
             continue
         got = live.get(key)
@@ -373,7 +372,8 @@ def _rollback_plan_for(a: PlannedAction) -> dict[str, Any] | None:
 def _diff(live: dict[str, Any], expected: dict[str, Any]) -> str:
     parts = []
     for key, want in expected.items():
-        got = live.get("negative_keywords") if key == "negative_keyword" else live.get(key)
+        item = item_operation(key)
+        got = live.get(item.attribute) if item is not None else live.get(key)
         parts.append(f"{key}={got!r} (expected {want!r})")
     return ", ".join(parts)
 

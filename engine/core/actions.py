@@ -76,6 +76,9 @@ class ActionType:
     verb: ClassVar[str] = ""  # what it does to an entity, in a sentence ("pauses", "negates")
     # False for a change no rollback plan can undo: such actions always wait for a human
     reversible: ClassVar[bool] = True
+    # An action that adds or removes one item of a collection (`attribute` names the list in the
+    # live state, `state_key` the item in before/after): the item's fields that identify it
+    identity: ClassVar[tuple[str, ...]] = ()
     params_schema: ClassVar[dict] = {"type": "object", "properties": {}, "additionalProperties": False}
     example: ClassVar[str] = ""
 
@@ -83,6 +86,24 @@ class ActionType:
     def key(cls) -> str | None:
         """The key of the state this operation changes in before/after and rollback plans."""
         return cls.state_key or cls.attribute
+
+    @classmethod
+    def is_item(cls) -> bool:
+        """Whether the operation adds or removes one item of a collection (a negative keyword, an enrollment)."""
+        return bool(cls.identity)
+
+    @classmethod
+    def identify(cls, item: Any) -> tuple | None:
+        """The identity of an item of the collection (None for anything that is not one)."""
+        if not isinstance(item, dict):
+            return None
+        return tuple(str(item.get(f, "")).lower() for f in cls.identity)
+
+    @classmethod
+    def holds(cls, live: dict[str, Any], item: Any) -> bool:
+        """Whether the live state's collection holds `item` (matched by identity)."""
+        want = cls.identify(item)
+        return want is not None and any(cls.identify(n) == want for n in live.get(cls.attribute) or [])
 
     @classmethod
     def is_money(cls) -> bool:
@@ -167,6 +188,11 @@ class RollbackPlan:
         if key is None or op.undo is None or key not in before or key not in after:
             raise ValueError(f"not a rollback plan: {d!r}")
         return cls(kind, dict(d.get("params") or {}), dict(before), dict(after))
+
+
+def item_operation(state_key: str) -> type[ActionType] | None:
+    """The operation whose before/after `state_key` is one item of a collection in the live state, if any."""
+    return next((op for op in OPERATIONS.values() if op.is_item() and op.key() == state_key), None)
 
 
 def undo_plan(action_type: str, *, restore: Any, now: Any, params: dict[str, Any] | None = None) -> RollbackPlan | None:
@@ -390,6 +416,7 @@ class AddNegativeKeyword(ActionType):
     verb = "negates"
     attribute = "negative_keywords"
     state_key = "negative_keyword"  # before/after hold the one keyword: None when absent
+    identity = ("text", "match_type")
     undo = REMOVE_NEGATIVE_KEYWORD
     params_schema = {
         "type": "object",
@@ -452,3 +479,110 @@ class Notify(ActionType):
     @classmethod
     def propose(cls, entity, params):
         return Proposal({}, {"message": params.get("message", "")})
+
+
+@register
+class AddToAutomation(ActionType):
+    """Add the contacts of a list or segment to an email automation (`automation`: its id).
+
+    The lifecycle trigger of email platforms: a win-back or trial-activation automation
+    for the segment the rule fires on. Contacts already in the automation are left
+    alone. More than 1,000 contacts (the segment's `audience_size`) need approval; a
+    segment of unknown size is skipped. Rollback removes the contacts it added.
+    """
+
+    name = "add_to_automation"
+    verb = "adds to an automation the contacts of"
+    attribute = "automations"  # the automations holding the segment's contacts, in the live state
+    state_key = "automation_enrollment"  # before/after: {"automation", "contacts"}, None when absent
+    identity = ("automation",)
+    undo = "remove_from_automation"
+    params_schema = {
+        "type": "object",
+        "properties": {"automation": {"type": "string", "minLength": 1, "maxLength": 40}},
+        "required": ["automation"],
+        "additionalProperties": False,
+    }
+    example = "action: {type: add_to_automation, automation: '12'}"
+
+    @classmethod
+    def propose(cls, entity, params):
+        size = entity.get("audience_size")
+        if size is None:
+            return Proposal({}, {}, skip_reason="the segment's size is unknown: its contacts cannot be counted")
+        if size <= 0:
+            return Proposal({}, {}, skip_reason="the segment has no contacts")
+        enrollment = {"automation": str(params["automation"]), "contacts": int(size)}
+        # no `before`: contacts of the segment may already be in the automation; the adapter adds the others
+        return Proposal({}, {cls.state_key: enrollment})
+
+    @classmethod
+    def plan_params(cls, restore, now):
+        return {"automation": (restore if restore is not None else now)["automation"]}
+
+
+@register_operation
+class RemoveFromAutomation(AddToAutomation):
+    """Remove from an automation the contacts an add_to_automation added (its undo; never proposed by a rule)."""
+
+    name = "remove_from_automation"
+    verb = "removes from an automation the contacts of"
+    sets = None
+    undo = "add_to_automation"
+    example = ""
+
+    @classmethod
+    def propose(cls, entity, params):
+        raise NotImplementedError("remove_from_automation is an adapter-level operation")
+
+
+@register
+class CreateAbTest(ActionType):
+    """Create a subject-line A/B test of an email campaign, as a draft for a human to schedule.
+
+    `subject`: the variant tested against the campaign's own subject; `test_pct` (5-50,
+    default 20): the share of recipients each variant goes to before the winner (by
+    opens) goes to the rest. Always needs approval; rollback deletes the draft while it
+    is still a draft.
+    """
+
+    name = "create_ab_test"
+    verb = "creates a subject-line test of"
+    attribute = "ab_tests"  # the drafts testing the campaign, in the live state
+    state_key = "ab_test"  # before/after: {"subject", "test_pct"}, None when absent
+    identity = ("subject",)
+    undo = "delete_ab_test"
+    params_schema = {
+        "type": "object",
+        "properties": {
+            "subject": {"type": "string", "minLength": 1, "maxLength": 255},
+            "test_pct": {"type": "integer", "minimum": 5, "maximum": 50},
+        },
+        "required": ["subject"],
+        "additionalProperties": False,
+    }
+    example = "action: {type: create_ab_test, subject: 'Last chance: 20% off ends tonight'}"
+
+    @classmethod
+    def propose(cls, entity, params):
+        test = {"subject": params["subject"], "test_pct": int(params.get("test_pct", 20))}
+        return Proposal({}, {cls.state_key: test})
+
+    @classmethod
+    def plan_params(cls, restore, now):
+        return dict(restore if restore is not None else now)
+
+
+@register_operation
+class DeleteAbTest(CreateAbTest):
+    """Delete the draft of a subject-line A/B test (the undo of create_ab_test; never proposed by a rule)."""
+
+    name = "delete_ab_test"
+    verb = "deletes the subject-line test of"
+    sets = None
+    undo = "create_ab_test"
+    example = ""
+
+    @classmethod
+    def propose(cls, entity, params):
+        raise NotImplementedError("delete_ab_test is an adapter-level operation")

@@ -46,6 +46,7 @@ ENTITY_FIELDS = (
     "currency",
     "shared_budget",
     "budget_campaigns",
+    "audience_size",
 )
 
 

@@ -14,9 +14,20 @@ from __future__ import annotations
 LEVELS = ("off", "dry_run", "approve", "auto")
 
 # The seed's autonomous actions: pausing, enabling, bid and budget changes within the
-# guardrails, negative keywords for proven waste, and notifications (which change nothing).
+# guardrails, negative keywords for proven waste, lifecycle automations for a segment (over
+# 1,000 contacts they escalate), and notifications (which change nothing).
 AUTO_BY_DEFAULT = frozenset(
-    {"pause", "enable", "set_budget", "change_budget", "set_bid", "change_bid", "add_negative_keyword", "notify"}
+    {
+        "pause",
+        "enable",
+        "set_budget",
+        "change_budget",
+        "set_bid",
+        "change_bid",
+        "add_negative_keyword",
+        "add_to_automation",
+        "notify",
+    }
 )
 
 

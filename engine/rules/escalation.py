@@ -89,6 +89,11 @@ DEFAULT_ESCALATIONS: tuple[tuple[str, str, str], ...] = (
         "action.type == 'suppress_profiles' and action.affected_profiles > 1000",
         "suppressing more than 1,000 profiles needs human approval",
     ),
+    (
+        "automation_over_1000",
+        "action.type == 'add_to_automation' and audience_size > 1000",
+        "adding more than 1,000 contacts to an automation needs human approval",
+    ),
 )
 
 

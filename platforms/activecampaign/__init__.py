@@ -2,11 +2,37 @@ from platforms.base import Platform
 
 
 class ActiveCampaign(Platform):
-    """ActiveCampaign email automation (HTTP). Levels: email_campaign, automation (flow)."""
+    """ActiveCampaign email marketing through its API v3 (HTTP).
+
+    Levels: email_campaign (a campaign: one send, or the emails of an automation),
+    flow (an automation), segment (a contact list, with its contact count as
+    `audience_size`). Campaign counters (sends, unique opens and clicks, unsubscribes,
+    bounces) are totals since the send, stored on the campaign's send date and re-read
+    for 7 days while opens keep arriving; rules use `open_rate`, `click_rate`,
+    `unsubscribe_rate` and `bounce_rate`.
+
+    Writes: pause a scheduled or sending campaign (rollback resumes it) and pause or
+    resume an automation; `add_to_automation` adds a list's contacts to a lifecycle
+    automation (win-back, trial activation), needing approval above 1,000 contacts,
+    rollback removes the contacts it added; `create_ab_test` creates a subject-line
+    split test of a campaign as a draft (always approved by a human; rollback deletes the
+    draft while it is one).
+
+    Credentials: ACTIVECAMPAIGN_API_TOKEN (Settings > Developer; the key is per user and
+    has no scopes). Each account in rulerun.yaml needs `endpoint`: the account's API URL
+    exactly as Settings > Developer shows it (https://<account>.api-us1.com); the `id`
+    names the account. Calls are paced under ActiveCampaign's 5 requests a second per
+    account; a 429 waits its Retry-After.
+    """
 
     name = "activecampaign"
     title = "ActiveCampaign"
     kind = "email"
     source = "activecampaign"
-    levels = ("account", "email_campaign", "flow")
-    credentials = ("ACTIVECAMPAIGN_API_URL", "ACTIVECAMPAIGN_API_KEY")
+    levels = ("account", "email_campaign", "flow", "segment")
+    actions = {
+        "email_campaign": ("pause", "enable", "create_ab_test"),
+        "flow": ("pause", "enable"),
+        "segment": ("add_to_automation",),
+    }
+    credentials = ("ACTIVECAMPAIGN_API_TOKEN",)
