@@ -337,7 +337,8 @@ class ActiveCampaignAdapter(LiveAdapter):
         for c in self._pages("/campaigns", "campaigns", {"filters[type]": "split"}):
             name = str(c.get("name") or "")
             if c.get("type") == "split" and name.startswith(prefix):
-                out.append({"subject": name[len(prefix) :], "campaign": str(c.get("id")), "status": str(c.get("status"))})
+                test = {"subject": name[len(prefix) :], "campaign": str(c.get("id")), "status": str(c.get("status"))}
+                out.append(test)
         return out
 
     def _automations(self, key: EntityKey) -> dict[str, Any]:
@@ -382,7 +383,8 @@ class ActiveCampaignAdapter(LiveAdapter):
         had = str(raw.get("status", ""))
         if change.value == "paused":
             if had not in _RESUMABLE:
-                raise self.error(PermanentError, f"campaign {key.entity_id} is not scheduled or sending: nothing to pause")
+                what = f"campaign {key.entity_id} is not scheduled or sending (status {had!r})"
+                raise self.error(PermanentError, f"{what}: nothing to pause")
             code, keep = _PAUSED_CODE, {"resume_status": had}
         else:
             if had != _PAUSED_CODE:
@@ -400,15 +402,15 @@ class ActiveCampaignAdapter(LiveAdapter):
         if not isinstance(obj, dict) or str(obj.get("id")) != key.entity_id:
             raise self.error(PermanentError, f"{key.level} {key.entity_id}: the update was not confirmed")
         if "status" in obj and str(obj["status"]) != code:
-            raise self.error(PermanentError, f"{key.level} {key.entity_id} holds status {obj['status']!r} after the update")
+            what = f"{key.level} {key.entity_id}"
+            raise self.error(PermanentError, f"{what} holds status {obj['status']!r} after the update")
 
     def _enroll(self, change: Change) -> Written:
         """Every contact of the list not in the automation yet gets an enrollment; their ids go in the rollback plan."""
         list_id, automation = change.key.entity_id, str(change.value["automation"])
         made = self._enrolled.setdefault((list_id, automation), [])
         inside = {
-            str(c.get("id"))
-            for c in self._pages("/contacts", "contacts", {"listid": list_id, "seriesid": automation})
+            str(c.get("id")) for c in self._pages("/contacts", "contacts", {"listid": list_id, "seriesid": automation})
         }
         todo = [
             str(c.get("id"))
@@ -417,9 +419,8 @@ class ActiveCampaignAdapter(LiveAdapter):
         ]
         for n, contact in enumerate(todo):
             try:
-                body = self._call(
-                    "POST", "/contactAutomations", json={"contactAutomation": {"contact": contact, "automation": automation}}
-                )
+                enroll = {"contactAutomation": {"contact": contact, "automation": automation}}
+                body = self._call("POST", "/contactAutomations", json=enroll)
             except AdapterError as exc:
                 raise self.error(
                     type(exc),
@@ -430,7 +431,8 @@ class ActiveCampaignAdapter(LiveAdapter):
                 ) from None
             enrollment = body.get("contactAutomation") if isinstance(body, dict) else None
             if not isinstance(enrollment, dict) or enrollment.get("id") in (None, ""):
-                raise self.error(PermanentError, f"adding contact {contact} to automation {automation} was not confirmed")
+                what = f"adding contact {contact} to automation {automation}"
+                raise self.error(PermanentError, f"{what} was not confirmed")
             made.append(str(enrollment["id"]))
         return Written(
             {"automation": automation, "contacts_added": len(made)},
@@ -497,7 +499,8 @@ class ActiveCampaignAdapter(LiveAdapter):
 
 def _is_test(c: dict[str, Any]) -> bool:
     """A subject-test draft this adapter made: not a campaign of its own for rules."""
-    return c.get("type") == "split" and str(c.get("name") or "").startswith(_TEST_PREFIX) and str(c.get("status")) == "0"
+    named = str(c.get("name") or "").startswith(_TEST_PREFIX)
+    return c.get("type") == "split" and named and str(c.get("status")) == "0"
 
 
 def _int(value: Any) -> int | None:
