@@ -12,6 +12,8 @@ module there is a platform's fake (tests/fakes/<name>.py) that also defines
 - `entity(action_type, level)`: an EntityKey where that action changes something (an
   active entity to pause, a paused one to enable, one with a budget or manual bid);
 - `negative(key)`: the negative keyword to add for a search term (platforms that have them);
+- `item(action_type, key)`: the item another collection action adds (an automation
+  enrollment, a subject test: `ActionType.identity`), for platforms that have them;
 - `writes()`: how many changes the fake has received so far;
 - `faults`: the kinds `fail_next` can inject, from "auth", "rate_limit", "transient",
   "permanent" (a request with action id "contract-fault"); `fail_next(kind)` makes the

@@ -28,6 +28,7 @@ HARNESSES = [
     "tests.fakes.linkedin_fake",
     "tests.fakes.pinterest_fake",
     "tests.fakes.tiktok_fake",
+    "tests.fakes.activecampaign_fake",
 ]
 
 FAULTS = {"auth": AuthError, "rate_limit": RateLimited, "transient": TransientError, "permanent": PermanentError}
@@ -71,18 +72,19 @@ def _recording(adapter, waits: list[float]):
 def _request(h, action_type: str, key, state: dict, action_id: str = "contract-1") -> ActionRequest:
     op = ACTIONS[action_type]
     attr = op.key()
-    if attr == "negative_keyword":
-        return ActionRequest(action_id, key, action_type, {}, {attr: None}, {attr: h.negative(key)})
+    if op.is_item():  # one item of a collection: a negative keyword, or the harness's `item`
+        item = h.negative(key) if attr == "negative_keyword" else h.item(action_type, key)
+        return ActionRequest(action_id, key, action_type, {}, {attr: None}, {attr: item})
     if op.sets is not FROM_REQUEST:
         return ActionRequest(action_id, key, action_type, {}, {attr: state[attr]}, {attr: op.sets})
     return ActionRequest(action_id, key, action_type, {}, {attr: state[attr]}, {attr: round(state[attr] * 1.5, 2)})
 
 
 def _shows(state: dict, req: ActionRequest) -> bool:
-    attr = ACTIONS[req.type].key()
-    if attr == "negative_keyword":
-        want = req.after[attr]
-        return any(n["text"] == want["text"] and n["match_type"] == want["match_type"] for n in state[attr + "s"])
+    op = ACTIONS[req.type]
+    attr = op.key()
+    if op.is_item():
+        return op.holds(state, req.after[attr])
     return state[attr] == req.after[attr]
 
 
