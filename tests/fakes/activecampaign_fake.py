@@ -19,9 +19,10 @@ PLATFORM-FACTS section 7 describes (counters as strings, `meta.total` as a strin
 Every request must carry `Api-Token: <TOKEN>` (else 403 with `{"message": ...}`). Faults:
 `fail_next(kind, n)` with kind `auth` (403), `rate_limit` (429 with Retry-After),
 `transient` (500) or `permanent` (422 with the `{"errors": [...]}` body); `fail_item(id)`
-(writes to that entity answer 422); `rate_limit=(calls, seconds)` answers 429 past that many
-calls in any window (`throttled` counts them); `latency` seconds per call. `requests`
-records (method, path, query, body); `updates` each applied change.
+(writes to that entity, or enrollments of that contact, answer 422);
+`rate_limit=(calls, seconds)` answers 429 past that many calls in any window (`throttled`
+counts them); `latency` seconds per call. `requests` records (method, path, query, body);
+`updates` each applied change.
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ class ActiveCampaignFake(HttpFakeServer):
                 return _unprocessable("contact and automation are required", "/data/attributes")
             if str(given["automation"]) not in self.automations:
                 return _unprocessable(f"No automation {given['automation']}", "/data/attributes/automation")
-            if str(given["automation"]) in self.failing:
+            if str(given["automation"]) in self.failing or str(given["contact"]) in self.failing:
                 return _unprocessable(f"Automation {given['automation']} cannot take contacts now", "/data")
             eid = str(next(self._ids))
             self.enrollments[eid] = {"contact": str(given["contact"]), "automation": str(given["automation"])}
