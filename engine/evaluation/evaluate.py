@@ -290,7 +290,8 @@ def build_plan(
         t2 = time.perf_counter()
         names, rows = ev.fetch()
         t3 = time.perf_counter()
-        actions.extend(_propose(group, names, rows, as_of, facts))
+        spends = "spend" in catalog.metrics_available(group.platform)
+        actions.extend(_propose(group, names, rows, as_of, facts, spends))
         t4 = time.perf_counter()
         ev.drop()
         timings.add("aggregate", t1 - t0)
@@ -322,7 +323,7 @@ def build_plan(
 
 
 def _propose(
-    group: Group, names: list[str], rows: list[tuple], as_of: date, facts: dict[str, Facts]
+    group: Group, names: list[str], rows: list[tuple], as_of: date, facts: dict[str, Facts], spends: bool = True
 ) -> list[PlannedAction]:
     idx = {n: i for i, n in enumerate(names)}
     key_idx = [idx[c] for c in KEY_COLUMNS]
@@ -380,6 +381,7 @@ def _propose(
                 learning_phase=bool(entity.get("learning_phase")),
                 source=key[0],
                 window=rule.window,
+                spends=spends,
             )
     return out
 

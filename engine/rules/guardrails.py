@@ -52,7 +52,7 @@ GUARDRAILS: dict[str, Guardrail] = {
             "min_spend_before_pause",
             "number",
             500,
-            "Spend an entity must reach before it is auto-paused.",
+            "Spend an entity must reach before it is auto-paused (where its platform reports spend: email has none).",
             "higher",
         ),
         Guardrail(

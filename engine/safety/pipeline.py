@@ -40,6 +40,7 @@ class Facts:
     source: str = ""
     mer: float | None = None  # truth.mer over the rule's window
     window: str = "last_7d"  # the rule's window (for MER)
+    spends: bool = True  # the platform reports spend (an email platform does not: no spend to wait for)
 
 
 @dataclass
@@ -216,7 +217,7 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
             + (" or negated" if a.type == "add_negative_keyword" else ""),
         )
         return
-    if a.type == "pause" and (f.lifetime_spend or 0.0) < g["min_spend_before_pause"]:
+    if a.type == "pause" and f.spends and (f.lifetime_spend or 0.0) < g["min_spend_before_pause"]:
         _block(
             a,
             "min_spend_before_pause",
