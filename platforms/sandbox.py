@@ -11,6 +11,9 @@ per change), so that after `apply` a new `evaluate` sees the changed state, and
   "the baseline value stands" (no action sets a field to null);
 - `negative_keywords()`: the negatives added, {platform, account_id, level, entity_id
   (the search term they were added from), text, match_type, scope, parent_id};
+- the items other collection actions add (an automation enrollment of a list, a subject
+  test of a campaign: `ActionType.identity`), shown by `read_state` in the collection the
+  action declares (`automations`, `ab_tests`);
 - `changes()`: the ledger of every change made, in order: {seq, action_id, kind
   (execute | rollback), at, type, platform, account_id, level, entity_id, before, after,
   result, rollback_plan}. Rollbacks have no action_id.
@@ -67,7 +70,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.core import money
-from engine.core.actions import ACTIONS, FROM_REQUEST, RollbackPlan, toggleable_statuses, undo_plan
+from engine.core.actions import ACTIONS, FROM_REQUEST, RollbackPlan, item_operation, toggleable_statuses, undo_plan
 from engine.core.execution import (
     ActionRequest,
     AdapterError,
@@ -100,6 +103,11 @@ CREATE TABLE IF NOT EXISTS negative_keywords (
     text TEXT NOT NULL, match_type TEXT NOT NULL, scope TEXT NOT NULL, parent_id TEXT,
     added_at TEXT NOT NULL,
     PRIMARY KEY (platform, account_id, level, entity_id, text, match_type, scope)
+);
+CREATE TABLE IF NOT EXISTS items (
+    platform TEXT NOT NULL, account_id TEXT NOT NULL, level TEXT NOT NULL, entity_id TEXT NOT NULL,
+    collection TEXT NOT NULL, ident TEXT NOT NULL, item TEXT NOT NULL, added_at TEXT NOT NULL,
+    PRIMARY KEY (platform, account_id, level, entity_id, collection, ident)
 );
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -244,6 +252,9 @@ class DemoSandbox(Adapter):
                 f"SELECT text, match_type, scope FROM negative_keywords WHERE {_KEY_WHERE} ORDER BY added_at, rowid",
                 _key_args(key),
             ).fetchall()
+            items = db.execute(
+                f"SELECT collection, item FROM items WHERE {_KEY_WHERE} ORDER BY added_at, rowid", _key_args(key)
+            ).fetchall()
         finally:
             db.close()
         state = {attr: base[attr] for attr in _SCALARS if attr in base}
@@ -257,6 +268,8 @@ class DemoSandbox(Adapter):
             ]
             negatives += [dict(n) for n in added if dict(n) not in negatives]
             state["negative_keywords"] = negatives
+        for collection in _collections(key):
+            state[collection] = [json.loads(i["item"]) for i in items if i["collection"] == collection]
         return state
 
     def execute(self, req: ActionRequest) -> ExecResult:
@@ -436,6 +449,10 @@ class DemoSandbox(Adapter):
             target = op.sets
         elif attr == "negative_keyword":
             target = _negative(req.after.get("negative_keyword"), where)
+        elif op.is_item():
+            target = req.after.get(attr)
+            if op.identify(target) is None:
+                raise PermanentError(f"{req.type} without the {attr.replace('_', ' ')} to make", **where)
         elif attr in req.after:
             target = _money(req.after[attr], _LABEL[attr], where, self._base(key).get("currency"))
         else:
@@ -469,7 +486,7 @@ class DemoSandbox(Adapter):
                     return ExecResult(json.loads(done["result"]), plan)
             if attr is None:  # notify: nothing to change, nothing to record
                 return ExecResult({"notified": True}, None)
-            ident = target if attr != "negative_keyword" or target is not None else expect
+            ident = expect if target is None and item_operation(attr) is not None else target
             current = _read(db, key, base, attr, ident)
             if rollingback and _same(current, target):  # already restored: retrying a rollback is harmless
                 return ExecResult({attr: target, "already": True}, _undo(kind, restore=expect, now=target))
@@ -539,6 +556,18 @@ def _check_supported(action_type: str, key: EntityKey) -> None:
         raise PermanentError(f"{action_type} is not supported on {key.platform} {key.level}s", **_where(key))
 
 
+def _collections(key: EntityKey) -> list[str]:
+    """The collections of the item actions (other than negative keywords) the entity's level supports."""
+    from platforms import get_platform
+
+    try:
+        supported = get_platform(key.platform).actions.get(key.level, ())
+    except KeyError:
+        return []
+    ops = (ACTIONS[t] for t in supported if t in ACTIONS)
+    return sorted({op.attribute for op in ops if op.is_item() and op.key() != "negative_keyword" and op.attribute})
+
+
 def _read(db: sqlite3.Connection, key: EntityKey, base: dict[str, Any], attr: str, ident: Any) -> Any:
     """The current value of `attr`; for a negative keyword, the stored one like `ident` or None."""
     if attr == "negative_keyword":
@@ -548,6 +577,13 @@ def _read(db: sqlite3.Connection, key: EntityKey, base: dict[str, Any], attr: st
             (*_key_args(key), ident["text"], ident["match_type"], ident["scope"]),
         ).fetchone()
         return dict(row) if row is not None else None
+    item = item_operation(attr)
+    if item is not None:
+        row = db.execute(
+            f"SELECT item FROM items WHERE {_KEY_WHERE} AND collection = ? AND ident = ?",
+            (*_key_args(key), item.attribute, json.dumps(item.identify(ident))),
+        ).fetchone()
+        return json.loads(row[0]) if row is not None else None
     row = db.execute(f"SELECT {attr} FROM overrides WHERE {_KEY_WHERE}", _key_args(key)).fetchone()
     return row[0] if row is not None and row[0] is not None else base.get(attr)
 
@@ -581,6 +617,18 @@ def _write(db: sqlite3.Connection, key: EntityKey, base: dict[str, Any], attr: s
                 "(platform, account_id, level, entity_id, text, match_type, scope, parent_id, added_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*_key_args(key), target["text"], target["match_type"], target["scope"], target["parent_id"], _now()),
+            )
+        return
+    item = item_operation(attr)
+    if item is not None:
+        where_item = (*_key_args(key), item.attribute, json.dumps(item.identify(ident)))
+        if target is None:
+            db.execute(f"DELETE FROM items WHERE {_KEY_WHERE} AND collection = ? AND ident = ?", where_item)
+        else:
+            db.execute(
+                "INSERT OR REPLACE INTO items (platform, account_id, level, entity_id, collection, ident, item, "
+                "added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*where_item, json.dumps(target), _now()),
             )
         return
     row = db.execute(f"SELECT status, daily_budget, bid FROM overrides WHERE {_KEY_WHERE}", _key_args(key)).fetchone()

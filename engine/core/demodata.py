@@ -102,6 +102,7 @@ class Node:
     created_at: date = date(2026, 1, 5)
     bidding_strategy: str | None = None
     match_type: str | None = None
+    audience_size: float | None = None  # contacts of an email list or segment
     perf: Perf | None = None
     share: float | None = None
     email: EmailPerf | None = None
@@ -132,6 +133,7 @@ class Node:
             "currency": CURRENCY,
             "bidding_strategy": self.bidding_strategy,
             "match_type": self.match_type,
+            "audience_size": self.audience_size,
         }
 
 
