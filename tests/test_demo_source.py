@@ -114,9 +114,10 @@ def test_platforms_and_levels(demo):
         ("amazon", "search_term"),
     } <= levels
     assert {("shopify", "account"), ("klaviyo", "email_campaign"), ("klaviyo", "flow")} <= levels
+    assert {("activecampaign", lvl) for lvl in ("email_campaign", "flow", "segment")} <= levels
     assert one(demo, "SELECT count(*) FROM demo.entities WHERE platform = 'shopify'") == 1
     statuses = {row[0] for row in demo.execute("SELECT DISTINCT status FROM demo.entities").fetchall()}
-    assert statuses == {"active", "paused", "removed"}
+    assert statuses == {"active", "paused", "removed", "archived"}  # archived: completed email campaigns
 
 
 def test_metrics_a_platform_does_not_report_are_null(demo):

@@ -76,4 +76,4 @@ def build(ds: Dataset) -> None:
         ds.root(acct, "segment", name, entity_id=entity_id, created_at=date(2026, 1, 5), audience_size=size)
 
 
-DEMO = PlatformDemo(order=90, build=build, traps=TRAPS)
+DEMO = PlatformDemo(order=65, build=build, traps=TRAPS)
