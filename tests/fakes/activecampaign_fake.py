@@ -301,7 +301,7 @@ class ContractHarness:
         from platforms.ratelimit import CallWindow
 
         adapter = ActiveCampaignAdapter(
-            Account("activecampaign", ACCOUNT, currency=currency, endpoint=self.fake.url), window=CallWindow(5, 1.0)
+            Account("activecampaign", ACCOUNT, currency=currency, endpoint=self.fake.url), window=CallWindow(5, 1.1)
         )
         adapter.sleep = self.sleeps.append
         return adapter
