@@ -267,8 +267,8 @@ class ActiveCampaignAdapter(LiveAdapter):
                 total = per_flow.setdefault((flow, sent.isoformat()), {})
                 for name, value in values.items():
                     total[name] = total.get(name, 0.0) + (value or 0.0)
-        for (flow, day), values in per_flow.items():
-            rows.append(self._row("flow", flow, date.fromisoformat(day), values))
+        for (flow, day), sums in per_flow.items():
+            rows.append(self._row("flow", flow, date.fromisoformat(day), sums))
         return rows
 
     def _counters(self, c: dict[str, Any]) -> dict[str, float]:
