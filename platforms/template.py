@@ -230,9 +230,9 @@ class LiveAdapter(Adapter):
         presence means more (every contact of a segment in the automation).
         """
         op = OPERATIONS[req.type]
-        wanted = target if target is not None else req.before.get(op.key())
+        wanted = target if target is not None else req.before.get(op.key() or "")
         found = op.identify(wanted)
-        return next((n for n in state.get(op.attribute) or [] if op.identify(n) == found), None)
+        return next((n for n in state.get(op.attribute or "") or [] if op.identify(n) == found), None)
 
     def check_change(self, key: EntityKey, attribute: str, state: dict[str, Any]) -> None:
         """Raise PermanentError when the platform refuses to change `attribute` of `key` (e.g. where a budget lives)."""

@@ -103,7 +103,7 @@ class ActionType:
     def holds(cls, live: dict[str, Any], item: Any) -> bool:
         """Whether the live state's collection holds `item` (matched by identity)."""
         want = cls.identify(item)
-        return want is not None and any(cls.identify(n) == want for n in live.get(cls.attribute) or [])
+        return want is not None and any(cls.identify(n) == want for n in live.get(cls.attribute or "") or [])
 
     @classmethod
     def is_money(cls) -> bool:
