@@ -182,3 +182,27 @@ def test_an_account_url_that_does_not_exist_is_named(tmp_path, fake, monkeypatch
         assert f"activecampaign account {ACCOUNT}" in res.output and says in res.output
         assert "endpoint" in res.output and "Traceback" not in res.output
     assert stored_rows(tmp_path) == 0
+
+
+@pytest.mark.live
+def test_connection_and_a_short_sync_against_the_real_api(tmp_path):
+    """Reads only: `connections` and a 3-day sync of the account ACTIVECAMPAIGN_API_URL names."""
+    import os
+    import shutil
+    from datetime import date, timedelta
+
+    from tests.helpers.cli import run
+
+    missing = [n for n in ("ACTIVECAMPAIGN_API_TOKEN", "ACTIVECAMPAIGN_API_URL") if not os.environ.get(n)]
+    if missing:
+        pytest.skip(f"live activecampaign test needs real credentials: set {', '.join(missing)}")
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    url = os.environ["ACTIVECAMPAIGN_API_URL"]
+    (tmp_path / "rulerun.yaml").write_text(
+        f"platforms:\n  activecampaign:\n    accounts:\n      - {{id: live, endpoint: '{url}'}}\n"
+    )
+    connected = run("connections", "--rules", str(tmp_path / "rules"), cwd=tmp_path)
+    assert connected.returncode == 0, connected.stdout + connected.stderr
+    since = (date.today() - timedelta(days=3)).isoformat()
+    synced = run("sync", "--rules", str(tmp_path / "rules"), "--platform", "activecampaign", "--since", since, cwd=tmp_path)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
