@@ -9,6 +9,9 @@ days, so `--source live` evaluates today as a scheduled run would.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from datetime import date, timedelta
 
 import duckdb
 import pytest
@@ -29,7 +32,7 @@ from tests.fakes.activecampaign_fake import (
     ActiveCampaignFake,
     env,
 )
-from tests.helpers.cli import REPO
+from tests.helpers.cli import REPO, run
 
 SHIPPED = ("operator.yaml", "deliverability.yaml", "lifecycle.yaml")
 
@@ -187,12 +190,6 @@ def test_an_account_url_that_does_not_exist_is_named(tmp_path, fake, monkeypatch
 @pytest.mark.live
 def test_connection_and_a_short_sync_against_the_real_api(tmp_path):
     """Reads only: `connections` and a 3-day sync of the account ACTIVECAMPAIGN_API_URL names."""
-    import os
-    import shutil
-    from datetime import date, timedelta
-
-    from tests.helpers.cli import run
-
     missing = [n for n in ("ACTIVECAMPAIGN_API_TOKEN", "ACTIVECAMPAIGN_API_URL") if not os.environ.get(n)]
     if missing:
         pytest.skip(f"live activecampaign test needs real credentials: set {', '.join(missing)}")
@@ -204,5 +201,6 @@ def test_connection_and_a_short_sync_against_the_real_api(tmp_path):
     connected = run("connections", "--rules", str(tmp_path / "rules"), cwd=tmp_path)
     assert connected.returncode == 0, connected.stdout + connected.stderr
     since = (date.today() - timedelta(days=3)).isoformat()
-    synced = run("sync", "--rules", str(tmp_path / "rules"), "--platform", "activecampaign", "--since", since, cwd=tmp_path)
+    rules = str(tmp_path / "rules")
+    synced = run("sync", "--rules", rules, "--platform", "activecampaign", "--since", since, cwd=tmp_path)
     assert synced.returncode == 0, synced.stdout + synced.stderr
