@@ -20,8 +20,8 @@ class ActiveCampaign(Platform):
 
     Credentials: ACTIVECAMPAIGN_API_TOKEN (Settings > Developer; the key is per user and
     has no scopes). Each account in rulerun.yaml needs `endpoint`: the account's API URL
-    exactly as Settings > Developer shows it (https://<account>.api-us1.com); the `id`
-    names the account. Calls are paced under ActiveCampaign's 5 requests a second per
+    exactly as Settings > Developer shows it (https://youraccount.api-us1.com); the `id`
+    names the account. Calls are paced 10% under ActiveCampaign's 5 requests a second per
     account; a 429 waits its Retry-After.
     """
 
