@@ -41,6 +41,8 @@ def test_shipped_library_loads():
         "amazon/daily_optimize",
         "linkedin/daily_optimize",
         "linkedin/lead_quality",
+        "activecampaign/deliverability",
+        "activecampaign/lifecycle",
     }
     assert project.guardrails["max_daily_spend_cap"] == 5000
 
