@@ -34,7 +34,7 @@ def ref_value(metrics: MetricsService, project: Project, wf: Workflow, ref: Ref,
             r.key: (
                 ref_value(metrics, project, wf, r, row)
                 if r.kind == "metric"
-                else metrics.catalog.credibility_ratio(wf.platform)
+                else metrics.credibility_ratio(wf.platform)
             )
             for r in formula.refs
         }
@@ -46,7 +46,7 @@ def ref_value(metrics: MetricsService, project: Project, wf: Workflow, ref: Ref,
             return row.get(account_sum(ref.name, ref.window or "").key)
         formula = metrics.formula(ref.name, ref.window or "", "account")
         values = {
-            r.key: row.get(r.key) if r.kind == "accountsum" else metrics.catalog.credibility_ratio(wf.platform)
+            r.key: row.get(r.key) if r.kind == "accountsum" else metrics.credibility_ratio(wf.platform)
             for r in formula.refs
         }
         return evaluate(formula, values, {"as_of": metrics.as_of})
@@ -60,7 +60,7 @@ def ref_value(metrics: MetricsService, project: Project, wf: Workflow, ref: Ref,
     if ref.kind == "truth":
         return metrics.truth(ref.window)[ref.name]
     if ref.kind == "builtin":
-        return metrics.catalog.credibility_ratio(wf.platform)
+        return metrics.credibility_ratio(wf.platform)
     raise KeyError(ref.key)
 
 
