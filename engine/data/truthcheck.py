@@ -292,7 +292,7 @@ def describe_trend(t: Trend | None) -> str:
     """`+46% vs 0.39 (drift)`, `-3% vs 1.08`, or `n/a` when the 4 weeks before lack a ratio."""
     if t is None:
         return "n/a"
-    return f"{t.change * 100:+.0f}% vs {t.mean:.2f}" + (" (drift)" if t.drift else "")
+    return f"{round(t.change * 100):+d}% vs {t.mean:.2f}" + (" (drift)" if t.drift else "")
 
 
 # -- what the plan says ------------------------------------------------------------------------
@@ -333,7 +333,7 @@ def drift_notes(weeks: Sequence[WeekRatio], platforms: Iterable[str], as_of: dat
                 "value": round(row.ratio, 4),
                 "mean": round(t.mean, 4),
                 "change": round(t.change, 4),
-                "message": f"{platform} conversions against Shopify orders moved {t.change * 100:+.0f}% in week "
+                "message": f"{platform} conversions against Shopify orders moved {round(t.change * 100):+d}% in week "
                 f"{row.week} (ratio {row.ratio:.2f} vs {t.mean:.2f}, the mean of the {TREND_WEEKS} weeks before): "
                 f"check its conversion tracking before trusting its conversions (rulerun truth)",
             }
