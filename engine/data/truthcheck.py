@@ -35,6 +35,7 @@ the same numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -99,17 +100,20 @@ def attribute(
     """Split `orders` over the platforms by spend share: platform -> (attributed orders, ratio).
 
     The attributed orders add up to `orders` whenever any platform spent; a ratio needs
-    conversions and attributed orders above zero.
+    conversions and attributed orders above zero, and is finite.
     """
     total = sum(max(s, 0.0) for s in spend.values())
+    usable = orders is not None and math.isfinite(orders) and 0 < total < math.inf
     out: dict[str, tuple[float | None, float | None]] = {}
     for platform in sorted(set(spend) | set(conversions)):
-        share = max(spend.get(platform, 0.0), 0.0)
-        attributed = orders * share / total if orders is not None and total > 0 else None
+        share = max(spend.get(platform, 0.0), 0.0) / total if usable else None  # in [0, 1]
+        attributed = orders * share if orders is not None and share is not None else None
         conv = conversions.get(platform)
         ratio = None
         if conv is not None and conv > 0 and attributed is not None and attributed > 0:
             ratio = conv / attributed
+            if not (math.isfinite(ratio) and ratio > 0):  # beyond what a float measures: no ratio
+                ratio = None
         out[platform] = (attributed, ratio)
     return out
 
