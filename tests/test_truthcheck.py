@@ -348,3 +348,53 @@ def test_a_ratio_is_finite_and_positive_or_null_whatever_the_numbers(orders, spe
     for attributed, ratio in truthcheck.attribute(orders, spend, conversions).values():
         assert ratio is None or (math.isfinite(ratio) and ratio > 0)
         assert attributed is None or attributed >= 0
+
+
+# -- rule unit tests ---------------------------------------------------------------------------
+
+UNDER_REPORTING = """\
+workflow: honest
+operator: pinterest
+level: campaign
+window: last_7d
+rules:
+  - id: claims_fewer_than_shopify
+    when: spend > 0 and credibility_ratio < 1
+    action: {type: notify, message: Pinterest reports fewer conversions than its share of Shopify orders}
+"""
+
+UNDER_REPORTING_TESTS = """\
+workflow: honest
+as_of: 2026-11-02                 # a Monday: the 7 days before are ISO week 2026-W44
+tests:
+  - name: the live ratio of the week is read (49 conversions vs 70 orders, all attributed to Pinterest)
+    entities:
+      - {id: c1}
+    metrics:
+      c1: {spend: 100 x 7, impressions: 10000 x 7, conversions: 7 x 7}
+    truth:
+      orders: 10 x 7
+    expect:
+      - {rule: claims_fewer_than_shopify, entity: c1, status: planned}
+  - name: without Shopify orders the catalog seed (1.55) is read
+    entities:
+      - {id: c1}
+    metrics:
+      c1: {spend: 100 x 7, impressions: 10000 x 7, conversions: 7 x 7}
+    expect_no:
+      - {rule: claims_fewer_than_shopify}
+"""
+
+
+def test_rule_unit_tests_read_the_live_ratio_from_their_truth_series(tmp_path):
+    rules = write_rules(
+        tmp_path,
+        {
+            "pinterest/operator.yaml": PINTEREST_OPERATOR,
+            "pinterest/honest.yaml": UNDER_REPORTING,
+            "pinterest/honest.test.yaml": UNDER_REPORTING_TESTS,
+        },
+    )
+    res = invoke("test", "--rules", str(rules), str(rules / "pinterest"))
+    assert res.exit_code == 0, res.output
+    assert "2 passed, 0 failed" in res.stdout
