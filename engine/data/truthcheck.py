@@ -128,13 +128,14 @@ def compute(con: Any, schema: str, catalog: Catalog, before: date | None = None)
     if bounds is None or bounds[0] is None:
         return []
     first, last = bounds
-    wanted = ", ".join(sql_literal(p) for p in [*ad_platforms, *truth_sources]) or "NULL"
+    ads = ", ".join(sql_literal(p) for p in ad_platforms) or "NULL"
+    truth = ", ".join(sql_literal(p) for p in truth_sources) or "NULL"
     rows = con.execute(f"""
         SELECT CAST(date_trunc('week', date) AS DATE) AS week_start, platform,
-               sum(conversions) FILTER (WHERE level = 'campaign'), sum(spend) FILTER (WHERE level = 'campaign'),
-               sum(orders), count(DISTINCT date)
+               sum(conversions), sum(spend), sum(orders), count(DISTINCT date)
         FROM {daily}
-        WHERE platform IN ({wanted}) AND date >= DATE '{first.isoformat()}' AND date <= DATE '{last.isoformat()}'
+        WHERE ((platform IN ({ads}) AND level = 'campaign') OR platform IN ({truth}))
+          AND date >= DATE '{first.isoformat()}' AND date <= DATE '{last.isoformat()}'
         GROUP BY ALL""").fetchall()
     weeks: dict[date, dict[str, tuple]] = {}
     for week_start, platform, conv, spend, orders, days in rows:
