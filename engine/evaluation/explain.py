@@ -15,6 +15,7 @@ from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS
 from engine.core.errors import RulerunError
 from engine.core.plan import PlannedAction
+from engine.data import truthcheck
 from engine.data.metrics import MetricsService, account_sum
 from engine.evaluation.evaluate import Group, GroupEvaluator, build_plan
 from engine.language.expr import Ref
@@ -93,6 +94,7 @@ class Explanation:
     rules: list[RuleExplanation] = field(default_factory=list)
     actions: list[PlannedAction] = field(default_factory=list)  # the entity's actions after the safety pipeline
     error: RulerunError | None = None  # the entity is not an active entity of the workflow
+    notes: list[str] = field(default_factory=list)  # which credibility_ratio was read: live or the seed
 
     @property
     def found(self) -> bool:
@@ -127,6 +129,7 @@ def explain(metrics: MetricsService, project: Project, wf: Workflow, entity_id: 
             proposal = ACTIONS[rule.action.type].propose(entity, rule.action.params)
             item.before, item.after = proposal.before, proposal.after
             item.noop, item.skip_reason = proposal.noop, proposal.skip_reason
+    result.notes = [truthcheck.credibility_note(c)["message"] for _, c in sorted(metrics.credibility_used.items())]
     if result.found:
         plan = build_plan(
             metrics.con, metrics.loaded, metrics.catalog, project, [wf], metrics.as_of, overrides=metrics.overrides
