@@ -245,6 +245,19 @@ def test_truth_writes_the_record_when_the_store_lacks_it(rules, tmp_path):
     assert out.exit_code == 0 and f"Stored {2 * WEEKS} weekly row(s)" in out.stdout
 
 
+def test_truth_rewrites_a_record_that_no_longer_matches_the_data(rules, tmp_path):
+    data = write_data(tmp_path)
+    evaluate(rules, data)
+    con = duckdb.connect(str(tmp_path / ".rulerun" / DB_NAME))
+    (schema,) = con.execute("SELECT schema_name FROM _rulerun_sources").fetchone()
+    con.execute(f'UPDATE "{schema}".{truthcheck.TABLE} SET ratio = 9.0 WHERE week = ?', [LAST_WEEK])
+    con.close()
+    assert notes(evaluate(rules, data), "credibility_ratio")[0]["value"] == 9.0  # rules read the record
+    out = json.loads(truth(rules, data, "--format", "json").stdout)
+    assert out["stored"] == 2 * WEEKS
+    assert notes(evaluate(rules, data), "credibility_ratio")[0]["value"] == pytest.approx(1.4)
+
+
 def test_weeks_out_of_range_is_a_usage_error(rules, tmp_path):
     res = truth(rules, write_data(tmp_path), "--weeks", "0")
     assert res.exit_code == 2 and "--weeks" in res.output

@@ -207,6 +207,20 @@ def stored(con: Any, schema: str, before: date | None = None) -> list[WeekRatio]
     return [WeekRatio(*row) for row in rows]
 
 
+def same(a: Sequence[WeekRatio], b: Sequence[WeekRatio]) -> bool:
+    """Whether two sets of weekly rows say the same; sums of doubles differ in their last bits
+    with the order they were added in, so numbers are equal within a relative 1e-9."""
+
+    def close(x: Any, y: Any) -> bool:
+        if isinstance(x, float) or isinstance(y, float):
+            return x is not None and y is not None and math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
+        return x == y
+
+    return len(a) == len(b) and all(
+        close(getattr(x, f), getattr(y, f)) for x, y in zip(a, b, strict=True) for f in WeekRatio.__dataclass_fields__
+    )
+
+
 def weekly(con: Any, schema: str, catalog: Catalog, before: date | None = None) -> list[WeekRatio]:
     """The weekly rows ending before `before`: the stored record, else computed from the daily rows."""
     found = stored(con, schema, before)

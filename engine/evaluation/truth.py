@@ -76,7 +76,8 @@ def _refresh(data: Dataset, catalog: Catalog) -> int | None:
     """
     schema = data.loaded.schema
     computed = truthcheck.compute(data.con, schema, catalog)
-    if truthcheck.stored(data.con, schema) == computed:
+    found = truthcheck.stored(data.con, schema)
+    if found is not None and truthcheck.same(found, computed):
         return None
     data.store.close()
     con = data.store.connect()
