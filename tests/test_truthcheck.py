@@ -16,17 +16,16 @@ from datetime import date, timedelta
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.cli.main import main
 from engine.core.catalog import load_catalog
 from engine.data import truthcheck
 from engine.data.store import DB_NAME, Store
 from engine.data.sync import LIVE_SCHEMA, sync
 from platforms.adapter import Account, Fetched
 from platforms.template import LiveAdapter
+from tests.helpers.cli import run
 from tests.helpers.data import METRIC_COLUMNS, entity, write_source
 from tests.helpers.rules import PINTEREST_OPERATOR, write_rules
 
@@ -84,15 +83,12 @@ def rules(tmp_path):
 
 
 def invoke(*args):
-    result = CliRunner().invoke(main, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+    return run(*args)
 
 
 def evaluate(rules, data, as_of=AS_OF):
     res = invoke("evaluate", "--rules", str(rules), "--source", f"file:{data}", "--as-of", as_of, "--format", "json")
-    assert res.exit_code == 0, res.output
+    assert res.returncode == 0, res.stdout + res.stderr
     return json.loads(res.stdout)
 
 
@@ -170,7 +166,7 @@ def test_without_shopify_rules_read_the_catalog_seed_and_the_plan_says_so(rules,
     assert f"catalog seed {seed:g}" in note["message"] and "no Shopify orders in the data" in note["message"]
     assert notes(plan, "credibility_drift") == []
     out = truth(rules, write_data(tmp_path, shopify=False))
-    assert out.exit_code == 0, out.output
+    assert out.returncode == 0, out.stdout + out.stderr
     assert f"credibility_ratio of pinterest: catalog seed {seed:g}; no live ratio: no Shopify orders" in out.stdout
 
 
@@ -206,7 +202,7 @@ def test_explain_reads_the_same_live_ratio(rules, tmp_path):
         "explain", "--rules", str(rules), "--workflow", "pinterest/credible", "--entity", "p1",
         "--source", f"file:{data}", "--as-of", AS_OF,
     )  # fmt: skip
-    assert res.exit_code == 0, res.output
+    assert res.returncode == 0, res.stdout + res.stderr
     assert re.search(r"^ +credibility_ratio +1\.40$", res.stdout, re.M), res.stdout
     assert re.search(r"^ +adjusted_cpa +20$", res.stdout, re.M)  # 700 / (49 / 1.4)
     assert f"credibility_ratio of pinterest: live 1.40 (week {LAST_WEEK})" in res.stdout
@@ -242,7 +238,7 @@ def test_truth_writes_the_record_when_the_store_lacks_it(rules, tmp_path):
     # without the record, evaluation computes the same ratios from the daily rows
     assert notes(evaluate(rules, data), "credibility_ratio")[0]["value"] == pytest.approx(1.4)
     out = truth(rules, data)
-    assert out.exit_code == 0 and f"Stored {2 * WEEKS} weekly row(s)" in out.stdout
+    assert out.returncode == 0 and f"Stored {2 * WEEKS} weekly row(s)" in out.stdout
 
 
 def test_truth_rewrites_a_record_that_no_longer_matches_the_data(rules, tmp_path):
@@ -260,7 +256,7 @@ def test_truth_rewrites_a_record_that_no_longer_matches_the_data(rules, tmp_path
 
 def test_weeks_out_of_range_is_a_usage_error(rules, tmp_path):
     res = truth(rules, write_data(tmp_path), "--weeks", "0")
-    assert res.exit_code == 2 and "--weeks" in res.output
+    assert res.returncode == 2 and "--weeks" in res.stdout + res.stderr
 
 
 class ScriptedStore(LiveAdapter):
@@ -301,7 +297,7 @@ def test_a_sync_stores_the_weekly_ratios_of_the_synced_data(tmp_path):
 
 def test_demo_truth_table_adds_up(tmp_path):
     res = invoke("truth", "--state-dir", str(tmp_path / "state"), "--format", "json")
-    assert res.exit_code == 0, res.output
+    assert res.returncode == 0, res.stdout + res.stderr
     doc = json.loads(res.stdout)
     assert doc["as_of"] == "2026-11-01"
     weeks = {w["week"] for w in doc["weeks"]}
@@ -322,7 +318,7 @@ def test_demo_plan_uses_the_live_ratio_in_adjusted_cpa(tmp_path):
     res = invoke(
         "evaluate", "--state-dir", str(tmp_path / "state"), "--workflow", "pinterest/weekly_report", "--format", "json"
     )
-    assert res.exit_code == 0, res.output
+    assert res.returncode == 0, res.stdout + res.stderr
     plan = json.loads(res.stdout)
     (note,) = notes(plan, "credibility_ratio")
     assert note["source"] == "live" and note["week"] == "2026-W43"
@@ -410,5 +406,5 @@ def test_rule_unit_tests_read_the_live_ratio_from_their_truth_series(tmp_path):
         },
     )
     res = invoke("test", "--rules", str(rules), str(rules / "pinterest"))
-    assert res.exit_code == 0, res.output
+    assert res.returncode == 0, res.stdout + res.stderr
     assert "2 passed, 0 failed" in res.stdout
