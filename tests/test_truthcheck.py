@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import duckdb
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from engine.core.catalog import load_catalog
@@ -408,3 +408,29 @@ def test_rule_unit_tests_read_the_live_ratio_from_their_truth_series(tmp_path):
     res = invoke("test", "--rules", str(rules), str(rules / "pinterest"))
     assert res.returncode == 0, res.stdout + res.stderr
     assert "2 passed, 0 failed" in res.stdout
+
+
+ratios = st.floats(min_value=0.05, max_value=20)
+
+
+@given(history=st.lists(ratios, min_size=5, max_size=5), k=st.floats(min_value=0.1, max_value=10))
+def test_drift_is_a_move_of_over_a_quarter_and_ignores_a_steady_scale(history, k):
+    def weeks(values):
+        return [
+            truthcheck.WeekRatio(FIRST + timedelta(weeks=i), "meta", r, 1.0, 1.0, 1.0, 7, 1.0, r)
+            for i, r in enumerate(values)
+        ]
+
+    rows = weeks(history)
+    t = truthcheck.trend(rows, rows[-1])
+    mean = sum(history[:4]) / 4
+    assert t is not None and t.mean == pytest.approx(mean)
+    move = abs(history[-1] / mean - 1)
+    assume(abs(move - truthcheck.DRIFT) > 1e-9)  # the mean is summed in another order: not at the boundary
+    assert t.drift == (move > truthcheck.DRIFT)
+    # a platform that always over-reports k times more has the same trend
+    scaled = weeks([r * k for r in history])
+    assert truthcheck.trend(scaled, scaled[-1]).change == pytest.approx(t.change, abs=1e-9)
+    # a missing week among the 4 before: no trend, so no drift
+    gap = [w for w in rows if w.week_start != FIRST + timedelta(weeks=2)]
+    assert truthcheck.trend(gap, gap[-1]) is None
