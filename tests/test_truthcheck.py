@@ -51,7 +51,9 @@ def _days():
     return [FIRST + timedelta(days=i) for i in range(7 * WEEKS)]
 
 
-def write_data(tmp_path, *, shopify: bool = True, pinterest_last_week: float = 7.0, missing_shopify_day=None):
+def write_data(
+    tmp_path, *, shopify: bool = True, pinterest_last_week: float = 7.0, missing_shopify_day=None, shopify_since=None
+):
     """Meta: 21 conversions a day (ratio 147 / 105 = 1.4); Pinterest: 7 a day (49 / 35 = 1.4),
     `pinterest_last_week` a day in the last week."""
     entities = [
@@ -67,7 +69,7 @@ def write_data(tmp_path, *, shopify: bool = True, pinterest_last_week: float = 7
         pin_conv = pinterest_last_week if d >= last_week_start else 7.0
         metrics.append(_row(iso, "meta", "m1", spend=300, impressions=30000, clicks=300, conversions=21))
         metrics.append(_row(iso, "pinterest", "p1", spend=100, impressions=10000, clicks=100, conversions=pin_conv))
-        if shopify and d != missing_shopify_day:
+        if shopify and d != missing_shopify_day and (shopify_since is None or d >= shopify_since):
             metrics.append({"date": iso, "platform": "shopify", "account_id": "acct", "level": "account",
                             "entity_id": "store", "orders": 20, "revenue": 2000})  # fmt: skip
     return write_source(tmp_path / "data", entities, metrics, [*METRIC_COLUMNS, "orders", "revenue"])
@@ -163,11 +165,18 @@ def test_without_shopify_rules_read_the_catalog_seed_and_the_plan_says_so(rules,
     assert action["evidence"]["credibility_ratio"] == seed
     (note,) = notes(plan, "credibility_ratio")
     assert note["source"] == "catalog_seed" and note["value"] == seed
-    assert f"catalog seed {seed:g}" in note["message"] and "no Shopify orders in the data" in note["message"]
+    assert f"catalog seed {seed:g}; no live ratio: no Shopify orders in the data before {AS_OF}" in note["message"]
     assert notes(plan, "credibility_drift") == []
     out = truth(rules, write_data(tmp_path, shopify=False))
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"credibility_ratio of pinterest: catalog seed {seed:g}; no live ratio: no Shopify orders" in out.stdout
+
+
+def test_a_store_connected_mid_week_gives_no_live_ratio_yet(rules, tmp_path):
+    plan = evaluate(rules, write_data(tmp_path, shopify_since=date(2026, 10, 15)))  # Thursday to Sunday only
+    (note,) = notes(plan, "credibility_ratio")
+    assert note["source"] == "catalog_seed"
+    assert f"no week with Shopify orders on all 7 days before {AS_OF}" in note["message"]
 
 
 def test_a_live_ratio_older_than_two_weeks_is_not_used(rules, tmp_path):

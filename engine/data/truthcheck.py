@@ -287,8 +287,10 @@ def credibility(weeks: Sequence[WeekRatio], platform: str, as_of: date, seed: fl
     if week is None:
         if any(w.shopify_orders is not None for w in weeks):
             why = f"no complete week of Shopify orders in the {MAX_AGE_DAYS} days before {as_of.isoformat()}"
+        elif any(w.shopify_days for w in weeks):
+            why = f"no week with Shopify orders on all 7 days before {as_of.isoformat()}"
         else:
-            why = "no Shopify orders in the data"
+            why = f"no Shopify orders in the data before {as_of.isoformat()}"
         return Credibility(platform, seed, False, None, why)
     label = iso_week(week)
     row = next((w for w in weeks if w.platform == platform and w.week_start == week), None)
