@@ -315,6 +315,13 @@ def test_rolling_back_an_enrollment_someone_already_removed_succeeds(fake):
     assert out.result["contacts_removed"] == 34 and fake.in_automation(L_WINBACK, A_WINBACK) == 1
 
 
+def test_a_list_grown_since_the_plan_is_refused_before_anything_is_added(fake):
+    fake.members[L_WINBACK] += [str(5000 + i) for i in range(2000)]  # 2,040 now: over the 1,000 needing approval
+    with pytest.raises(PermanentError, match="holds 2040 contacts, 40 when the change was planned"):
+        make(fake).execute(req("add_to_automation", key("segment", L_WINBACK), enroll(contacts=40)))
+    assert fake.updates == [] and fake.in_automation(L_WINBACK, A_WINBACK) == 1
+
+
 def test_an_unknown_list_is_a_clear_error(fake):
     with pytest.raises(PermanentError, match="unknown segment 999"):
         make(fake).execute(req("add_to_automation", key("segment", "999"), enroll()))

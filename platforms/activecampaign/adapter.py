@@ -21,7 +21,9 @@ Writes (`write`, one change per call, called by the template, platforms/template
 - `add_to_automation` of a list: every contact of the list not yet in the automation gets
   `POST /contactAutomations`; the rollback plan keeps the enrollment ids, and the undo
   deletes exactly those (`DELETE /contactAutomations/{id}`; one already gone is fine). A
-  retry in the same run adds only the contacts still missing and keeps every id made;
+  list that holds more contacts than the plan counted (on which its approval, or its
+  running without one, was decided) is refused before anything is added. A retry in the
+  same run adds only the contacts still missing and keeps every id made;
 - `create_ab_test` of a campaign: `POST /campaigns` makes a draft split campaign named
   "Subject test of #<id>: <subject>" (the name is how the draft is found again); the
   undo deletes it while it is still a draft, and refuses once it was scheduled or sent.
@@ -417,11 +419,16 @@ class ActiveCampaignAdapter(LiveAdapter):
         inside = {
             str(c.get("id")) for c in self._pages("/contacts", "contacts", {"listid": list_id, "seriesid": automation})
         }
-        todo = [
-            str(c.get("id"))
-            for c in self._pages("/contacts", "contacts", {"listid": list_id})
-            if str(c.get("id")) not in inside
-        ]
+        members = [str(c.get("id")) for c in self._pages("/contacts", "contacts", {"listid": list_id})]
+        planned = _int(change.value.get("contacts"))
+        if planned is not None and len(members) > planned:
+            # the decision (automatic, or a human's approval) was made for `planned` contacts
+            raise self.error(
+                PermanentError,
+                f"list {list_id} holds {len(members)} contacts, {planned} when the change was planned: "
+                "nothing was added; evaluate again",
+            )
+        todo = [c for c in members if c not in inside]
         for n, contact in enumerate(todo):
             try:
                 enroll = {"contactAutomation": {"contact": contact, "automation": automation}}
