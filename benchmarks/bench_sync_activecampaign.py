@@ -73,6 +73,7 @@ def enroll(fake: ActiveCampaignFake) -> None:
     )
     fake.requests.clear()
     t0 = time.perf_counter()
+    assert done.rollback_plan is not None
     adapter_for(fake).rollback(done.rollback_plan, key)
     wall = time.perf_counter() - t0
     deletes = sum(1 for r in fake.requests if r[0] == "DELETE")

@@ -49,7 +49,7 @@ facts = st.builds(
 levels = st.dictionaries(st.sampled_from(TYPES), st.sampled_from(["off", "dry_run", "approve", "auto"]), max_size=3)
 
 
-@settings(max_examples=max(1000, settings.default.max_examples))
+@settings(max_examples=max(1000, settings().max_examples))  # more under HYPOTHESIS_PROFILE=nightly
 @given(st.lists(email_action(), min_size=1, max_size=10), st.data(), levels, st.floats(0, 1000))
 def test_big_or_irrevocable_email_actions_always_wait_for_a_human(proposed, data, autonomy, min_spend):
     fact_of = {a.action_id: data.draw(facts) for a in proposed}

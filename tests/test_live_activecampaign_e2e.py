@@ -86,10 +86,11 @@ def stored_rows(root) -> int:
     if not path.exists():
         return 0
     with duckdb.connect(str(path), read_only=True) as con:
-        tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'live'").fetchone()[0]
-        if not tables:
+        tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'live'").fetchone()
+        if not tables or not tables[0]:
             return 0
-        return con.execute("SELECT count(*) FROM live.metrics_daily WHERE platform = 'activecampaign'").fetchone()[0]
+        rows = con.execute("SELECT count(*) FROM live.metrics_daily WHERE platform = 'activecampaign'").fetchone()
+        return rows[0] if rows else 0
 
 
 def test_connections_names_the_variable_and_checks_the_account(ws, fake):
