@@ -76,4 +76,7 @@ def build(ds: Dataset) -> None:
         ds.root(acct, "segment", name, entity_id=entity_id, created_at=date(2026, 1, 5), audience_size=size)
 
 
+# Before Klaviyo (70), not after every platform: an email row's noise is keyed by its entity's
+# position, and Klaviyo's campaign count follows the window (`demo:days=30` has fewer), so
+# entities after it would get other numbers for the same date in a shorter window.
 DEMO = PlatformDemo(order=65, build=build, traps=TRAPS)
