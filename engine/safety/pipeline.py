@@ -39,6 +39,7 @@ class Facts:
     sla_hours: float | None = None
     source: str = ""
     mer: float | None = None  # truth.mer over the rule's window
+    mer_unknown: str | None = None  # why `mer` is None (no Shopify revenue, no ad spend)
     window: str = "last_7d"  # the rule's window (for MER)
 
 
@@ -240,11 +241,12 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
             )
             return
         if attr == "daily_budget" and (f.mer is None or f.mer < g["min_mer_for_increase"]):
-            shown = "unknown" if f.mer is None else f"{f.mer:.2f}"
             _block(
                 a,
                 "min_mer_for_increase",
-                f"blended MER {shown} is under {g['min_mer_for_increase']} needed to raise budgets",
+                f"blended MER is unknown ({f.mer_unknown or 'no data'}): budget increases wait"
+                if f.mer is None
+                else f"blended MER {f.mer:.2f} is under {g['min_mer_for_increase']} needed to raise budgets",
                 mer=f.mer,
                 limit=g["min_mer_for_increase"],
             )
