@@ -12,9 +12,9 @@ from engine.data.metrics import MetricsService
 from engine.data.sources import parse_source
 from engine.data.store import Store
 from engine.evaluation.evaluate import build_plan
+from engine.rules.escalation import default_escalations
 from engine.rules.loader import load_project
 from engine.safety.pipeline import run_pipeline
-from engine.rules.escalation import default_escalations
 from tests.helpers.data import METRIC_COLUMNS, day, entity, october, write_source
 from tests.helpers.rules import write_rules
 from tests.helpers.safety import budget, fresh, operator
@@ -51,7 +51,10 @@ def _write(directory: Path, revenue_per_day: float | None, accounts=ACCOUNTS) ->
             for i, spend in enumerate(spends):
                 eid = f"{account}-{level}-{i}"
                 entities.append(_entity(eid, level, platform, account))
-                rows += [_row(d, eid, level, platform, account, spend=spend, impressions=100, conversions=2) for d in october(1, 31)]
+                rows += [
+                    _row(d, eid, level, platform, account, spend=spend, impressions=100, conversions=2)
+                    for d in october(1, 31)
+                ]
     if revenue_per_day is not None:
         entities.append(_entity("shop", "account", "shopify", "store"))
         rows += [_row(d, "shop", "account", "shopify", "store", revenue=revenue_per_day) for d in october(1, 31)]

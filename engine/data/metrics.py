@@ -215,7 +215,8 @@ class MetricsService:
             ]
             row = self.con.execute(f"SELECT {', '.join(cols)} FROM {self.daily}").fetchone()
             sums = dict(zip(TRUTH_METRICS, row, strict=True))
-            sums[AD_SPEND] = self.con.execute(self.ad_spend_query(cond)).fetchone()[0] if self.present("spend") else None
+            spend = self.con.execute(self.ad_spend_query(cond)).fetchone() if self.present("spend") else None
+            sums[AD_SPEND] = spend[0] if spend else None
             self._truth_sums[window] = {k: _float(v) for k, v in sums.items()}
             values = {}
             for name in self.catalog.truth:
