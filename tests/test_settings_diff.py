@@ -1,0 +1,115 @@
+"""`rulerun diff` compares the settings too: guardrails, thresholds and autonomy, flagging what loosens."""
+
+from __future__ import annotations
+
+import shutil
+
+from engine.authoring.settings_diff import compare_settings
+from engine.core.catalog import load_catalog
+from engine.rules.loader import load_project
+from tests.helpers.cli import REPO
+
+CATALOG = load_catalog()
+
+
+def copy(tmp_path, name: str):
+    shutil.copytree(REPO / "rules", tmp_path / name)
+    return tmp_path / name
+
+
+def edit(path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def changes(tmp_path, *edits, base_edits=()):
+    base, head = copy(tmp_path, "base"), copy(tmp_path, "head")
+    for rel, old, new in base_edits:
+        edit(base / rel, old, new)
+    for rel, old, new in edits:
+        edit(head / rel, old, new)
+    return compare_settings(load_project(base, CATALOG), load_project(head, CATALOG))
+
+
+def test_identical_rules_have_no_setting_changes(tmp_path):
+    assert changes(tmp_path) == []
+
+
+def test_a_loosened_global_guardrail_is_flagged_at_its_line(tmp_path):
+    (c,) = changes(tmp_path, ("guardrails.yaml", "max_bid_change_pct: 20 ", "max_bid_change_pct: 35 "))
+    assert (c.kind, c.scope, c.name, c.before, c.after, c.loosens) == (
+        "guardrail",
+        "global",
+        "max_bid_change_pct",
+        20,
+        35,
+        True,
+    )
+    assert c.file.endswith("guardrails.yaml") and c.line == 6
+    assert c.describe() == "guardrail max_bid_change_pct: 20 -> 35 (loosens a global limit)"
+
+
+def test_a_tightened_guardrail_is_reported_but_not_flagged(tmp_path):
+    (c,) = changes(tmp_path, ("guardrails.yaml", "min_mer_for_increase: 2.0", "min_mer_for_increase: 2.5"))
+    assert (c.name, c.before, c.after, c.loosens) == ("min_mer_for_increase", 2, 2.5, False)
+    assert c.describe() == "guardrail min_mer_for_increase: 2 -> 2.50"
+
+
+def test_a_switched_off_boolean_guardrail_loosens(tmp_path):
+    (c,) = changes(
+        tmp_path, ("guardrails.yaml", "brand_campaigns_no_auto_pause: true", "brand_campaigns_no_auto_pause: false")
+    )
+    assert (c.before, c.after, c.loosens) == (True, False, True)
+
+
+def test_removing_an_operator_override_loosens_that_operator(tmp_path):
+    override = "  learning_phase_no_changes: true"
+    (c,) = changes(tmp_path, base_edits=[("tiktok/operator.yaml", override, override + "\n  max_bid_change_pct: 10")])
+    assert (c.kind, c.scope, c.name, c.before, c.after, c.loosens) == (
+        "guardrail",
+        "tiktok",
+        "max_bid_change_pct",
+        10,
+        20,
+        True,
+    )
+    assert c.file.endswith("tiktok/operator.yaml")
+
+
+def test_a_global_change_is_not_repeated_for_every_operator(tmp_path):
+    found = changes(tmp_path, ("guardrails.yaml", "max_daily_spend_cap: 5000", "max_daily_spend_cap: 4000"))
+    assert [(c.scope, c.name) for c in found] == [("global", "max_daily_spend_cap")]
+
+
+def test_threshold_changes_show_both_values(tmp_path):
+    found = changes(
+        tmp_path,
+        ("pinterest/operator.yaml", "min_outbound_ctr: 0.005", "min_outbound_ctr: 0.004"),
+        ("meta/operator.yaml", "    default: 250", "    default: 275"),
+    )
+    by_name = {(c.scope, c.name): c for c in found}
+    ctr = by_name[("pinterest", "min_outbound_ctr")]
+    assert (ctr.kind, ctr.before, ctr.after, ctr.loosens) == ("threshold", 0.005, 0.004, False)
+    assert ctr.line is not None and ctr.file.endswith("pinterest/operator.yaml")
+    cpa = by_name[("meta", "target_cpa")]
+    assert cpa.before["default"] == 250 and cpa.after["default"] == 275
+    assert "default: 250" in cpa.describe() and "default: 275" in cpa.describe()
+
+
+def test_autonomy_towards_execution_loosens_and_towards_dry_run_does_not(tmp_path):
+    text = (REPO / "rules/pinterest/operator.yaml").read_text()
+    assert "autonomy" not in text  # the shipped operator relies on the defaults
+    looser = changes(
+        tmp_path,
+        ("pinterest/operator.yaml", "thresholds:", "autonomy:\n  notify: dry_run\nthresholds:"),
+        base_edits=[("pinterest/operator.yaml", "thresholds:", "autonomy:\n  default: dry_run\nthresholds:")],
+    )
+    # one line per (before, after) pair: every other action type becomes auto again; notify stays
+    groups = {(c.before, c.after): c for c in looser}
+    assert set(groups) == {("dry_run", "auto")}
+    assert all(c.kind == "autonomy" and c.scope == "pinterest" and c.loosens for c in looser)
+    assert "pause" in groups[("dry_run", "auto")].name.split(", ")
+    assert "notify" not in groups[("dry_run", "auto")].name.split(", ")
+    stricter = compare_settings(*reversed([load_project(tmp_path / n, CATALOG) for n in ("base", "head")]))
+    assert [(c.after, c.loosens) for c in stricter] == [("dry_run", False)]
