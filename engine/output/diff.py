@@ -7,9 +7,11 @@ import json
 from typing import IO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from engine.authoring.diff import PlanDiff
+from engine.authoring.settings_diff import SettingChange, show_setting
 from engine.core.plan import PlannedAction
 from engine.output import RenderOptions
 from engine.output.ci import annotation, write_step_summary
@@ -50,10 +52,19 @@ def render_table(diff: PlanDiff, out: IO[bytes], options: RenderOptions | None =
         for mark, a, text, status in rows:
             table.add_row(f"[{style[mark]}]{mark}[/]", a.workflow, entity_label(a), a.rule_id, text, status)
         console.print(table)
+    for c in diff.settings:
+        mark = "[yellow]warning:[/]" if c.loosens else "setting:"
+        console.print(f"{mark} {escape(c.describe())}{escape(_at(c))}")
     for note in diff.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"[bold]{diff.summary_line()}[/]")
     out.write(buffer.getvalue().encode("utf-8"))
+
+
+def _at(c: SettingChange) -> str:
+    if not c.file:
+        return ""
+    return f" at {c.file}" + (f":{c.line}" if c.line else "")
 
 
 def _cell(text: str) -> str:
@@ -87,6 +98,18 @@ def render_markdown(diff: PlanDiff, out: IO[bytes], options: RenderOptions | Non
         if len(rows) > MARKDOWN_ROWS:
             lines.append(f"\n… {len(rows) - MARKDOWN_ROWS:,} more (`--format json` lists all)")
         lines.append("")
+    if diff.settings:
+        lines += [
+            f"#### Settings ({len(diff.settings)})",
+            "",
+            "| Setting | Before | After | |",
+            "|---|---|---|---|",
+        ]
+        for c in diff.settings:
+            flag = "**loosens**" if c.loosens else ""
+            cells = (c.label, show_setting(c.before), show_setting(c.after), flag)
+            lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
+        lines.append("")
     lines += [f"> note: {n}" for n in diff.notes]
     out.write(("\n".join(lines) + "\n").encode("utf-8"))
 
@@ -110,6 +133,16 @@ def render_github(diff: PlanDiff, out: IO[bytes], options: RenderOptions | None 
                 a.rule_file,
                 a.rule_line,
                 title="rulerun diff",
+            )
+        )
+    for c in diff.settings:
+        lines.append(
+            annotation(
+                "warning" if c.loosens else "notice",
+                c.describe(),
+                c.file,
+                c.line,
+                title="rulerun diff: a limit is loosened" if c.loosens else "rulerun diff: setting changed",
             )
         )
     lines.append(diff.summary_line())
