@@ -1,0 +1,70 @@
+"""What people read: `explain`, the table and the Markdown comment show values, reasons and names safely."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli.main import main
+from tests.helpers.data import constant_days, entity, october, write_source
+from tests.helpers.rules import write_rules
+
+OPERATOR = """\
+operator: pinterest
+platform: pinterest
+thresholds:
+  target_cpa: 100
+  min_outbound_ctr: 0.005
+escalation:
+  - id: bid_cuts_need_a_human
+    when: action.type == 'change_bid'
+    reason: bid cuts need a human on this account
+"""
+
+WORKFLOW = """\
+workflow: daily
+operator: pinterest
+level: ad_group
+window: last_7d
+rules:
+  - id: pause_expensive
+    when: spend > max(conversions, 1) * thresholds.target_cpa and pct_change(spend, prev.spend) >= 0
+    action: pause
+  - id: lower_bid
+    when: outbound_ctr < thresholds.min_outbound_ctr and impressions >= 2000
+    action: {type: change_bid, by_pct: -15}
+"""
+
+TRICKY_NAME = "Spring *sale* <img src=x> | [x](y) _z_"
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """g1 spends 1,260.00 over 113,400 impressions in the window: paused, so its bid cut is skipped;
+    g2 is expensive but has spent too little to be paused (blocked); g3's bid cut needs approval."""
+    rules = write_rules(tmp_path, {"pinterest/operator.yaml": OPERATOR, "pinterest/daily.yaml": WORKFLOW})
+    days = october(18, 31)
+    metrics = constant_days("g1", days, spend=180, impressions=16200, clicks=90, outbound_clicks=9, conversions=0)
+    metrics += constant_days("g2", days[7:], spend=20, impressions=300, clicks=3, outbound_clicks=3, conversions=0)
+    metrics += constant_days("g3", days, spend=10, impressions=5000, clicks=50, outbound_clicks=5, conversions=1)
+    data = write_source(
+        tmp_path / "data", [entity("g1", bid=1.2, name=TRICKY_NAME), entity("g2"), entity("g3", bid=0.8)], metrics
+    )
+    return tmp_path, rules, data
+
+
+def rulerun(workspace, *args: str) -> str:
+    tmp, rules, data = workspace
+    common = ["--rules", str(rules), "--source", f"file:{data}", "--state-dir", str(tmp / "state")]
+    result = CliRunner().invoke(main, [args[0], *common, *args[1:]])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_explain_shows_values_of_function_calls_never_the_functions(workspace):
+    out = rulerun(workspace, "explain", "--workflow", "pinterest/daily", "--entity", "g1")
+    assert "<function" not in out and "0x" not in out
+    lines = {" ".join(line.split()[:-1]): line.split()[-1] for line in out.splitlines() if line.startswith("  ")}
+    assert lines["max(conversions, 1)"] == "1"
+    assert lines["pct_change(spend, prev.spend)"] == "0"
+    assert not [k for k in lines if k in ("max", "pct_change")]  # a called name is not a step of its own
