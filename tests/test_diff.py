@@ -161,7 +161,7 @@ def test_settings_changes_are_reported_and_a_loosening_is_flagged(repo, tmp_path
     _, github = run_diff(repo, tmp_path, capsysbinary, fmt="github")
     (warning,) = [line for line in github.splitlines() if line.startswith("::warning")]
     assert "file=" in warning and "guardrails.yaml,line=6," in warning and "max_bid_change_pct: 20 -> 35" in warning
-    assert "| guardrail max_bid_change_pct | 20 | 35 | **loosens** |" in summary.read_text()
+    assert "| guardrail max\\_bid\\_change\\_pct | 20 | 35 | **loosens** |" in summary.read_text()
 
 
 def test_workflow_selection_limits_both_sides(repo, tmp_path, capsysbinary):

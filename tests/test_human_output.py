@@ -45,7 +45,7 @@ def workspace(tmp_path):
     rules = write_rules(tmp_path, {"pinterest/operator.yaml": OPERATOR, "pinterest/daily.yaml": WORKFLOW})
     days = october(18, 31)
     metrics = constant_days("g1", days, spend=180, impressions=16200, clicks=90, outbound_clicks=9, conversions=0)
-    metrics += constant_days("g2", days[7:], spend=20, impressions=300, clicks=3, outbound_clicks=3, conversions=0)
+    metrics += constant_days("g2", days, spend=20, impressions=300, clicks=3, outbound_clicks=3, conversions=0)
     metrics += constant_days("g3", days, spend=10, impressions=5000, clicks=50, outbound_clicks=5, conversions=1)
     data = write_source(
         tmp_path / "data", [entity("g1", bid=1.2, name=TRICKY_NAME), entity("g2"), entity("g3", bid=0.8)], metrics
@@ -68,3 +68,31 @@ def test_explain_shows_values_of_function_calls_never_the_functions(workspace):
     assert lines["max(conversions, 1)"] == "1"
     assert lines["pct_change(spend, prev.spend)"] == "0"
     assert not [k for k in lines if k in ("max", "pct_change")]  # a called name is not a step of its own
+
+
+def markdown_rows(out: str) -> dict[tuple[str, str], list[str]]:
+    rows = {}
+    for line in out.splitlines():
+        if line.startswith("| ") and not line.startswith("| Entity"):
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            rows[(cells[0], cells[1])] = cells
+    return rows
+
+
+def test_markdown_shows_why_actions_are_blocked_skipped_or_wait(workspace):
+    rows = markdown_rows(rulerun(workspace, "evaluate", "--dry-run", "--format", "markdown"))
+    statuses = {rule_entity: cells[-1] for rule_entity, cells in rows.items()}
+    assert statuses[("name-g2 (g2)", "pause\\_expensive")].startswith("blocked: lifetime spend 280.00 is under")
+    assert statuses[("name-g3 (g3)", "lower\\_bid")] == "needs\\_approval: bid cuts need a human on this account"
+    (skipped,) = [cells[-1] for (entity, rule), cells in rows.items() if rule == "lower\\_bid" and "g1" in entity]
+    assert skipped.startswith("skipped: conflict: pinterest/daily/pause\\_expensive pauses this entity")
+
+
+def test_markdown_escapes_markdown_and_html_in_names(workspace):
+    out = rulerun(workspace, "evaluate", "--dry-run", "--format", "markdown")
+    assert "<img" not in out and "*sale*" not in out and "[x](y)" not in out
+    escaped = "Spring \\*sale\\* &lt;img src=x&gt; \\| \\[x\\](y) \\_z\\_ (g1)"
+    assert escaped in out
+    for line in out.splitlines():
+        if line.startswith("| Spring"):
+            assert line.count(" | ") == 4  # the name's `|` does not split the row

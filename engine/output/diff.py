@@ -15,6 +15,7 @@ from engine.authoring.settings_diff import SettingChange, show_setting
 from engine.core.plan import PlannedAction
 from engine.output import RenderOptions
 from engine.output.ci import annotation, write_step_summary
+from engine.output.markdown import md_cell
 from engine.output.text import change, entity_label
 
 MARKDOWN_ROWS = 100  # rows per section: a GitHub comment holds at most 65,536 characters
@@ -67,10 +68,6 @@ def _at(c: SettingChange) -> str:
     return f" at {c.file}" + (f":{c.line}" if c.line else "")
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def render_markdown(diff: PlanDiff, out: IO[bytes], options: RenderOptions | None = None) -> None:
     lines = [
         f"### rulerun diff vs `{diff.base_ref}` · as of {diff.as_of.isoformat()}",
@@ -94,7 +91,7 @@ def render_markdown(diff: PlanDiff, out: IO[bytes], options: RenderOptions | Non
         ]
         for _, a, text, status in rows[:MARKDOWN_ROWS]:
             cells = (a.workflow, entity_label(a), a.rule_id, text, status)
-            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+            lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")
         if len(rows) > MARKDOWN_ROWS:
             lines.append(f"\n… {len(rows) - MARKDOWN_ROWS:,} more (`--format json` lists all)")
         lines.append("")
@@ -107,8 +104,8 @@ def render_markdown(diff: PlanDiff, out: IO[bytes], options: RenderOptions | Non
         ]
         for c in diff.settings:
             flag = "**loosens**" if c.loosens else ""
-            cells = (c.label, show_setting(c.before), show_setting(c.after), flag)
-            lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
+            cells = (c.label, show_setting(c.before), show_setting(c.after))
+            lines.append("| " + " | ".join(md_cell(x) for x in cells) + f" | {flag} |")
         lines.append("")
     lines += [f"> note: {n}" for n in diff.notes]
     out.write(("\n".join(lines) + "\n").encode("utf-8"))
