@@ -11,7 +11,7 @@ from engine.apply.impact import ImpactReport
 from engine.apply.records import ActionListing, ActionRecord
 from engine.output import RenderOptions
 from engine.output.console import console
-from engine.output.text import fmt_value
+from engine.output.text import fmt_value, unit_of
 
 
 def _json(out: IO[bytes], doc: Any) -> None:
@@ -25,7 +25,7 @@ def render_listing(listing: ActionListing, out: IO[bytes], options: RenderOption
     for r in listing.rows:
         payload = r.get("payload") or {}
         change = ", ".join(
-            f"{k}: {fmt_value((payload.get('before') or {}).get(k))} -> {fmt_value(v)}"
+            f"{k}: {fmt_value((payload.get('before') or {}).get(k), unit_of(k))} -> {fmt_value(v, unit_of(k))}"
             for k, v in (payload.get("after") or {}).items()
         )
         when = r.get("executed_at") or r.get("expires_at") or r.get("updated_at") or ""

@@ -24,7 +24,7 @@ def md_cell(text: str) -> str:
 def status_cell(a: PlannedAction) -> str:
     """The status, and for any action that does not simply go ahead, why (guardrails, conflicts, escalation)."""
     why = a.reasons[1:]
-    return a.status + (": " + "; ".join(why) if why and a.status != "planned" else "")
+    return a.status + (": " + md_cell("; ".join(why)) if why and a.status != "planned" else "")
 
 
 def render_markdown(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
@@ -47,8 +47,9 @@ def render_markdown(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
         for a in shown:
             lines.append(
                 "| "
-                + " | ".join(md_cell(x) for x in (entity_label(a), a.rule_id, change(a), evidence(a), status_cell(a)))
-                + " |"
+                # rule ids are validated names (letters, digits, `_`) and statuses fixed words: shown as written
+                + " | ".join((md_cell(entity_label(a)), a.rule_id, md_cell(change(a)), md_cell(evidence(a))))
+                + f" | {status_cell(a)} |"
             )
         if len(shown) < len(actions):
             lines.append(f"\n… {len(actions) - len(shown):,} more")
