@@ -92,3 +92,11 @@ def test_rows_are_never_cut_or_folded_to_fit_a_narrow_terminal(workspace, monkey
     out = entities(workspace, "--platform", "pinterest").stdout
     (row,) = [line for line in out.splitlines() if " g1 " in line]
     assert "Spring Sale - Bot" in row and "c1" in row and "acct" in row
+
+
+def test_explain_points_to_entities_when_the_id_is_unknown(workspace):
+    tmp, rules, data = workspace
+    common = ["--rules", str(rules), "--source", f"file:{data}", "--state-dir", str(tmp / "state")]
+    args = ["explain", *common, "--workflow", "pinterest/daily_optimize", "--entity", "nope"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code != 0 and "rulerun entities --platform pinterest --name TEXT" in result.output
