@@ -138,7 +138,7 @@ def test_numbers_read_the_same_in_table_markdown_and_explain(workspace):
         assert "bid: 1.20 -> 1.02 (-15%)" in out
     steps = {" ".join(line.split()[:-1]): line.split()[-1] for line in explained.splitlines() if line.startswith("  ")}
     assert steps["spend"] == "1,260.00" and steps["impressions"] == "113,400"
-    assert "action change_bid: bid: 1.20 -> 1.02" in explained
+    assert "action change_bid: bid: 1.20 -> 1.02 (-15%)" in explained
 
 
 def test_guardrail_messages_show_amounts_the_same_way():

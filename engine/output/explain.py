@@ -10,7 +10,7 @@ from engine.evaluation.explain import Explanation
 from engine.output import RenderOptions
 from engine.output.console import console
 from engine.output.table import STATUS_STYLE
-from engine.output.text import change, fmt_value, unit_of
+from engine.output.text import change, fmt_change, fmt_value, unit_of
 
 
 def render_text(e: Explanation, out: IO[bytes], options: RenderOptions) -> None:
@@ -38,10 +38,7 @@ def render_text(e: Explanation, out: IO[bytes], options: RenderOptions) -> None:
                 elif r.skip_reason:
                     c.print(f"  action {r.action_type}: [dim]skipped: {r.skip_reason}[/]")
                 else:
-                    proposed = ", ".join(
-                        f"{k}: {fmt_value(r.before.get(k), unit_of(k))} -> {fmt_value(v, unit_of(k))}"
-                        for k, v in r.after.items()
-                    )
+                    proposed = ", ".join(fmt_change(k, r.before.get(k), v) for k, v in r.after.items())
                     c.print(f"  action {r.action_type}: {proposed}")
         if not e.found:
             return

@@ -52,15 +52,17 @@ def change(action: PlannedAction) -> str:
         return f"notify: {action.after.get('message') or action.rule_id}"
     if not action.before and not action.after:
         return action.type
-    parts = []
-    for key in action.after:
-        before, after = action.before.get(key), action.after.get(key)
-        unit = unit_of(key)
-        text = f"{key}: {fmt_value(before, unit)} -> {fmt_value(after, unit)}"
-        if isinstance(before, int | float) and isinstance(after, int | float) and before:
-            text += f" ({fmt_pct((after - before) / before * 100)})"
-        parts.append(text)
-    return "; ".join(parts)
+    return "; ".join(fmt_change(key, action.before.get(key), action.after.get(key)) for key in action.after)
+
+
+def fmt_change(key: str, before: Any, after: Any) -> str:
+    """`bid: 1.20 -> 1.02 (-15%)`, `status: active -> paused`."""
+    unit = unit_of(key)
+    text = f"{key}: {fmt_value(before, unit)} -> {fmt_value(after, unit)}"
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (before, after))
+    if numbers and before:
+        text += f" ({fmt_pct((after - before) / before * 100)})"
+    return text
 
 
 def evidence(action: PlannedAction, sep: str = ", ") -> str:
