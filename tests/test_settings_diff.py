@@ -113,3 +113,36 @@ def test_autonomy_towards_execution_loosens_and_towards_dry_run_does_not(tmp_pat
     assert "notify" not in groups[("dry_run", "auto")].name.split(", ")
     stricter = compare_settings(*reversed([load_project(tmp_path / n, CATALOG) for n in ("base", "head")]))
     assert [(c.after, c.loosens) for c in stricter] == [("dry_run", False)]
+
+
+ESCALATION = """\
+escalation:
+  - id: big_bid_cut
+    when: action.type == 'change_bid' and action.pct < -10
+    reason: big bid cuts need a human
+thresholds:"""
+
+
+def test_a_removed_escalation_rule_loosens_and_a_changed_one_is_listed(tmp_path):
+    (removed,) = changes(tmp_path, base_edits=[("pinterest/operator.yaml", "thresholds:", ESCALATION)])
+    assert (removed.kind, removed.scope, removed.name, removed.after, removed.loosens) == (
+        "escalation",
+        "pinterest",
+        "big_bid_cut",
+        None,
+        True,
+    )
+    assert removed.before == "action.type == 'change_bid' and action.pct < -10"
+    shutil.rmtree(tmp_path / "base")
+    shutil.rmtree(tmp_path / "head")
+    (changed,) = changes(
+        tmp_path,
+        ("pinterest/operator.yaml", "thresholds:", ESCALATION.replace("< -10", "< -30")),
+        base_edits=[("pinterest/operator.yaml", "thresholds:", ESCALATION)],
+    )
+    assert (changed.name, changed.after, changed.loosens) == (
+        "big_bid_cut",
+        "action.type == 'change_bid' and action.pct < -30",
+        False,
+    )
+    assert changed.line == 7 and changed.file.endswith("pinterest/operator.yaml")

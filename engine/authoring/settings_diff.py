@@ -9,7 +9,9 @@ today, such as a loosened guardrail that nothing hits yet. These are compared di
 - **thresholds**: each operator's named numbers, per product; not flagged, since whether a
   higher number is looser depends on the rules that use it;
 - **autonomy**: each operator's effective level per action type, grouped by (before, after).
-  Moving towards execution (to `approve` or `auto` from a lower level) is flagged.
+  Moving towards execution (to `approve` or `auto` from a lower level) is flagged;
+- **escalation**: each operator's own escalation rules by id. A removed one is flagged (its
+  actions no longer wait for a human); a changed condition is listed with both texts.
 
 Only operators on both sides are compared: a new operator's actions show up in the plan diff.
 """
@@ -32,7 +34,7 @@ EXECUTES = ("approve", "auto")  # autonomy levels at which an action can be carr
 
 @dataclass
 class SettingChange:
-    kind: str  # guardrail | threshold | autonomy
+    kind: str  # guardrail | threshold | autonomy | escalation
     scope: str  # "global" or the operator's name
     name: str  # guardrail key, threshold name, or the action types (comma-separated)
     before: Any
@@ -83,7 +85,7 @@ class _Positions:
     def __init__(self) -> None:
         self._docs: dict[Path, Document | None] = {}
 
-    def line(self, path: Path | None, keys: tuple[str, ...]) -> int | None:
+    def line(self, path: Path | None, keys: tuple[str | int, ...]) -> int | None:
         if path is None or not path.exists():
             return None
         if path not in self._docs:
@@ -106,6 +108,7 @@ def compare_settings(base: Project | None, head: Project) -> list[SettingChange]
         out += _operator_guardrails(base, head, old, new, path, positions)
         out += _thresholds(old, new, path, positions)
         out += _autonomy(old, new, path, positions)
+        out += _escalation(old, new, path, positions)
     return out
 
 
@@ -196,4 +199,19 @@ def _autonomy(old: Operator, new: Operator, path: Path, positions: _Positions) -
                 positions.line(path, keys),
             )
         )
+    return out
+
+
+def _escalation(old: Operator, new: Operator, path: Path, positions: _Positions) -> list[SettingChange]:
+    before = {r.id: r.when.text for r in old.escalation}
+    after = {r.id: r.when.text for r in new.escalation}
+    ids = list(dict.fromkeys([*after, *before]))
+    index = {rule_id: i for i, rule_id in enumerate(after)}
+    out = []
+    for rule_id in ids:
+        was, now = before.get(rule_id), after.get(rule_id)
+        if was != now:
+            keys = ("escalation", index[rule_id], "when") if rule_id in index else ("escalation",)
+            line = positions.line(path, keys)
+            out.append(SettingChange("escalation", new.name, rule_id, was, now, now is None, new.file, line))
     return out
