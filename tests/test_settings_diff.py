@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import shutil
 
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
 from engine.authoring.settings_diff import compare_settings
+from engine.core.actions import ACTIONS
 from engine.core.catalog import load_catalog
+from engine.rules.autonomy import LEVELS
+from engine.rules.guardrails import GUARDRAILS
 from engine.rules.loader import load_project
+from engine.rules.model import Operator, Project
 from tests.helpers.cli import REPO
 
 CATALOG = load_catalog()
@@ -146,3 +154,54 @@ def test_a_removed_escalation_rule_loosens_and_a_changed_one_is_listed(tmp_path)
         False,
     )
     assert changed.line == 7 and changed.file.endswith("pinterest/operator.yaml")
+
+
+# -- property: every difference is reported, and exactly the loosening ones are flagged ------------
+
+GUARDRAIL_VALUE = {
+    "boolean": st.booleans(),
+    "integer": st.integers(0, 1000),
+    "number": st.sampled_from([0.0, 1.0, 2.0, 5.0, 20.0, 500.0, 5000.0]),
+}
+
+
+@st.composite
+def settings(draw):
+    guardrails = {
+        name: draw(GUARDRAIL_VALUE[g.type]) if draw(st.booleans()) else g.default for name, g in GUARDRAILS.items()
+    }
+    autonomy = draw(st.dictionaries(st.sampled_from(["default", *ACTIONS]), st.sampled_from(LEVELS), max_size=4))
+    return guardrails, autonomy
+
+
+def project(tmp_path, guardrails: dict, autonomy: dict) -> Project:
+    op = Operator("ops", "google", "", {}, tmp_path / "ops", "ops/operator.yaml", dict(guardrails), [], autonomy)
+    return Project(tmp_path, dict(guardrails), None, {"ops": op}, [])
+
+
+def stricter_or_equal(name: str, before, after) -> bool:
+    """The oracle, from the guardrail's declared direction only."""
+    direction = GUARDRAILS[name].tighter
+    if direction == "true":
+        return bool(after) or not bool(before)
+    return after <= before if direction == "lower" else after >= before
+
+
+@hypothesis_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(base=settings(), head=settings())
+def test_every_change_is_listed_and_only_loosenings_are_flagged(tmp_path_factory, base, head):
+    tmp = tmp_path_factory.mktemp("p")
+    found = compare_settings(project(tmp, *base), project(tmp, *head))
+    guardrails = {c.name: c for c in found if c.kind == "guardrail"}
+    assert all(c.scope == "global" for c in guardrails.values())  # operators only follow the global values here
+    assert set(guardrails) == {k for k in GUARDRAILS if base[0][k] != head[0][k]}
+    for name, c in guardrails.items():
+        assert c.loosens == (not stricter_or_equal(name, base[0][name], head[0][name]))
+    old_op, new_op = project(tmp, *base).operators["ops"], project(tmp, *head).operators["ops"]
+    autonomy = [c for c in found if c.kind == "autonomy"]
+    listed = {t: c for c in autonomy for t in c.name.split(", ")}
+    assert set(listed) == {t for t in ACTIONS if old_op.autonomy_for(t) != new_op.autonomy_for(t)}
+    for t, c in listed.items():
+        before, after = old_op.autonomy_for(t), new_op.autonomy_for(t)
+        assert (c.before, c.after) == (before, after)
+        assert c.loosens == (after in ("approve", "auto") and LEVELS.index(after) > LEVELS.index(before))
