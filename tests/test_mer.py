@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.core.catalog import load_catalog
 from engine.data.metrics import MetricsService
-from engine.data.sources import parse_source
-from engine.data.store import Store
+from engine.data.sources import SourceInfo, parse_source
+from engine.data.store import LoadedSource, Store
 from engine.evaluation.evaluate import build_plan
 from engine.rules.escalation import default_escalations
 from engine.rules.loader import load_project
@@ -146,3 +149,61 @@ def test_the_plan_says_when_mer_cannot_be_computed(tmp_path, service):
     healthy = service(2000.0)
     plan = build_plan(healthy.con, healthy.loaded, CATALOG, project, project.workflows, AS_OF)
     assert not [n for n in plan.data_quality if "MER" in n["message"]]
+
+
+# -- property: whatever levels accounts report, each account's spend is counted exactly once --------
+
+AD_PLATFORMS = ["meta", "google", "pinterest", "tiktok", "amazon", "linkedin"]
+LEVELS = ["campaign", "ad_group", "ad", "account", "keyword"]
+
+
+@st.composite
+def accounts(draw):
+    """Accounts, each spending whole dollars a day and reporting that spend at some levels, split into rows."""
+    out = []
+    for i in range(draw(st.integers(1, 5))):
+        platform = draw(st.sampled_from([*AD_PLATFORMS, "klaviyo"]))
+        daily = draw(st.integers(0, 500))
+        levels = draw(st.lists(st.sampled_from(LEVELS), min_size=1, max_size=4, unique=True))
+        splits = {level: draw(st.lists(st.integers(0, 100), min_size=1, max_size=3)) for level in levels}
+        out.append((platform, f"a{i}", daily, splits))
+    return out
+
+
+def _store_of(rows_by_account) -> MetricsService:
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA s")
+    con.execute(
+        "CREATE TABLE s.metrics_daily (date DATE, platform VARCHAR, account_id VARCHAR, level VARCHAR, "
+        "entity_id VARCHAR, spend DOUBLE, revenue DOUBLE)"
+    )
+    con.execute("CREATE TABLE s.entities (platform VARCHAR)")
+    rows = []
+    for platform, account, daily, splits in rows_by_account:
+        for level, weights in splits.items():
+            total = sum(weights) or 1
+            shares = [daily * w / total for w in weights] if sum(weights) else [daily / len(weights)] * len(weights)
+            for d in LAST_7D:
+                rows += [(d, platform, account, level, f"{level}-{j}", share, None) for j, share in enumerate(shares)]
+    rows += [(d, "shopify", "store", "account", "shop", None, 1000.0) for d in LAST_7D]
+    con.executemany("INSERT INTO s.metrics_daily VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    info = SourceInfo(frozenset({"spend", "revenue"}), date(2026, 10, 25), date(2026, 10, 31), 0, len(rows))
+    return MetricsService(con, LoadedSource("s", "memory", info, False), CATALOG, AS_OF)
+
+
+@settings(max_examples=150)  # each example builds a DuckDB database
+@given(accounts())
+def test_ad_spend_counts_each_ad_account_once_whatever_levels_it_reports(rows_by_account):
+    truth = _store_of(rows_by_account).truth("last_7d")
+    counted = [
+        daily
+        for platform, _, daily, splits in rows_by_account
+        if platform in AD_PLATFORMS and set(splits) & {"campaign", "ad_group", "ad", "account"}
+    ]
+    expected = 7 * sum(counted)
+    if counted:
+        assert truth["ad_spend"] == pytest.approx(expected, abs=1e-6)
+    if expected:
+        assert truth["mer"] == pytest.approx(7000.0 / expected)
+    else:
+        assert truth["mer"] is None
