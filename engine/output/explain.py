@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import IO
 
+from rich.markup import escape
 from rich.table import Table
 
 from engine.evaluation.explain import Explanation
@@ -40,6 +41,8 @@ def render_text(e: Explanation, out: IO[bytes], options: RenderOptions) -> None:
                 else:
                     proposed = ", ".join(fmt_change(k, r.before.get(k), v) for k, v in r.after.items())
                     c.print(f"  action {r.action_type}: {proposed}")
+        for note in e.notes:
+            c.print(f"\n{escape(note)}")
         if not e.found:
             return
         c.print("\n[bold]safety pipeline[/]" + ("" if e.actions else ": no action proposed for this entity"))
