@@ -62,7 +62,7 @@ def workspace(tmp_path):
 def rulerun(workspace, *args: str) -> str:
     tmp, rules, data = workspace
     common = ["--rules", str(rules), "--source", f"file:{data}", "--state-dir", str(tmp / "state")]
-    result = CliRunner().invoke(main, [args[0], *common, *args[1:]])
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(main, [args[0], *common, *args[1:]])
     assert result.exit_code == 0, result.output
     return result.stdout
 
