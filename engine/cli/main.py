@@ -413,6 +413,41 @@ def explain(rules, workflow, entity_id, source, as_of, state_dir) -> None:
 
 @main.command()
 @rules_option
+@click.option("--platform", metavar="NAME", help="Only this platform's entities (meta, google, ...).")
+@click.option("--level", metavar="LEVEL", help="Only this level (campaign, ad_group, keyword, ...).")
+@click.option("--name", metavar="TEXT", help="Only entities whose name contains TEXT (any letter case).")
+@click.option(
+    "--limit",
+    type=click.IntRange(0, LOG_LIMIT),
+    default=100,
+    show_default=True,
+    help="Entities listed (0: all); the count of the rest is shown.",
+)
+@source_option
+@state_option
+@_format("engine.data.entities.EntityListing", default="text")
+def entities(rules, platform, level, name, limit, source, state_dir, fmt) -> None:
+    """List the source's entities with their ids, to find the one `explain --entity` needs.
+
+    Shows platform, account, level, id, name, status and parent id, with the demo sandbox's
+    changes; `--format json` lists them for tools.
+    """
+    from engine.cli.commands import entities_command
+
+    entities_command(
+        rules=rules,
+        platform=platform,
+        level=level,
+        name=name,
+        limit=None if limit == 0 else limit,
+        source=source,
+        state_dir=state_dir,
+        fmt=fmt,
+    )
+
+
+@main.command()
+@rules_option
 @click.option("--strict", is_flag=True, help="Exit 1 when there is any warning.")
 @_format("engine.authoring.lint.LintReport", default="text")
 def lint(rules, strict, fmt) -> None:

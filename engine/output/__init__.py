@@ -49,6 +49,10 @@ RENDERERS: dict[str, dict[str, str]] = {
         "github": "engine.output.ruletests:render_github",
     },
     "engine.evaluation.explain.Explanation": {"text": "engine.output.explain:render_text"},
+    "engine.data.entities.EntityListing": {
+        "text": "engine.output.entities:render_text",
+        "json": "engine.output.entities:render_json",
+    },
     "engine.authoring.diff.PlanDiff": {
         "text": "engine.output.diff:render_table",
         "markdown": "engine.output.diff:render_markdown",
