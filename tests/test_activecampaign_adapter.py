@@ -108,6 +108,17 @@ def test_read_maps_campaigns_automations_and_lists(fake):
     assert got.api_calls == len(fake.requests)
 
 
+def test_every_day_has_an_account_row_with_zeros_when_nothing_was_sent(fake):
+    got = make(fake).fetch(TODAY - timedelta(days=30), TODAY - timedelta(days=1))
+    account = {m["date"]: m for m in got.metrics if m["level"] == "account"}
+    assert len(account) == 30 and all(m["entity_id"] == ACCOUNT for m in account.values())
+    campaigns = [m for m in got.metrics if m["level"] == "email_campaign"]
+    assert sum(m["recipients"] for m in account.values()) == sum(m["recipients"] for m in campaigns)
+    quiet = (TODAY - timedelta(days=10)).isoformat()  # no campaign went out that day
+    assert account[quiet]["recipients"] == 0 and account[quiet]["unsubscribes"] == 0
+    assert ("account", ACCOUNT) in {(e["level"], e["entity_id"]) for e in got.entities}
+
+
 def test_the_send_date_is_the_accounts_day_and_the_range_filters_campaigns(fake):
     fake.campaigns[C_NEWSLETTER]["sdate"] = f"{TODAY - timedelta(days=3)}T23:30:00-05:00"  # 04:30 UTC next day
     tokyo = make(fake, timezone="Asia/Tokyo").fetch(TODAY - timedelta(days=30), TODAY - timedelta(days=1))

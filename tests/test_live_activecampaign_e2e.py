@@ -149,6 +149,16 @@ def test_sync_evaluate_apply_approve_rollback_round_trip(ws, fake):
     assert fake.in_automation(L_WINBACK, A_WINBACK) == 1  # the contact who was in before stays
 
 
+def test_a_day_without_sends_is_fresh_data_not_a_stale_account(ws, fake):
+    for c in fake.campaigns.values():  # the last send was 4 days ago
+        if c.get("sdate"):
+            c["sdate"] = f"{fake.today - timedelta(days=4)}T10:00:00-05:00"
+    assert cli(ws, "sync", "--platform", "activecampaign").exit_code == 0
+    plan = json.loads(cli(ws, "evaluate", "--source", "live", "--dry-run", "--format", "json").output)
+    (winback,) = [a for a in plan["actions"] if a["type"] == "add_to_automation" and a["entity_id"] == L_WINBACK]
+    assert winback["status"] == "planned", winback["reasons"]
+
+
 def test_a_bad_token_names_the_platform_account_and_variable(ws, fake, monkeypatch):
     monkeypatch.setenv("ACTIVECAMPAIGN_API_TOKEN", "not-the-token-4711")
     for command in (("connections",), ("sync", "--platform", "activecampaign")):

@@ -8,7 +8,9 @@ ActiveCampaign warns against building it from the account name, so it is require
 Reads (`read`): campaigns, automations and lists, `limit`/`offset` paging (100 a page,
 until a short page or `meta.total`). A campaign's counters are totals since its send: they
 become one metric row on the send date (`sdate`, in the account's timezone) when that
-date is in the range, and its automation's row on that date adds them up. A list's
+date is in the range, and its automation's row on that date adds them up; the account
+(level `account`) gets a row for every day of the range, the sum of that day's sends or
+zeros, so that a day without sends still counts as fresh data. A list's
 contact count (`meta.total` of its contacts, one call each) is its `audience_size`; an
 automation's is the contacts in it now (`entered` minus `exited`). Counters arrive as
 strings; missing or malformed ones fail the read rather than store a wrong number.
@@ -45,7 +47,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -213,6 +215,7 @@ class ActiveCampaignAdapter(LiveAdapter):
         flows = {e["entity_id"] for e in entities}
         entities += [self._campaign(c, flows) for c in campaigns if not _is_test(c)]
         entities += [self._segment(lst) for lst in lists]
+        entities.append({**self._base("account", {"id": self.account.account_id}), "status": "active"})
         metrics = self._metric_rows(campaigns, flows, date_from, date_to)
         return Fetched(entities=entities, metrics=metrics, api_calls=self.calls - before)
 
@@ -257,6 +260,10 @@ class ActiveCampaignAdapter(LiveAdapter):
     ) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         per_flow: dict[tuple[str, str], dict[str, float]] = {}
+        # every day of the range gets an account row (zeros on a day without sends): the read
+        # covered that day, so the account's data is fresh even when nothing went out
+        zero = dict.fromkeys(self.metrics(dict.fromkeys((*_COUNTERS, "delivered"), 0.0)), 0.0)
+        per_day = {date_from + timedelta(days=n): dict(zero) for n in range((date_to - date_from).days + 1)}
         for c in campaigns:
             sent = self._day(c.get("sdate"))
             if sent is None or not date_from <= sent <= date_to or _is_test(c):
@@ -264,13 +271,13 @@ class ActiveCampaignAdapter(LiveAdapter):
             raw = self._counters(c)
             values = self.metrics(raw)
             rows.append(self._row("email_campaign", str(c["id"]), sent, values))
+            _add(per_day[sent], values)
             flow = str(c.get("automation") or c.get("seriesid") or "")
             if flow in flows:
-                total = per_flow.setdefault((flow, sent.isoformat()), {})
-                for name, value in values.items():
-                    total[name] = total.get(name, 0.0) + (value or 0.0)
+                _add(per_flow.setdefault((flow, sent.isoformat()), {}), values)
         for (flow, day), sums in per_flow.items():
             rows.append(self._row("flow", flow, date.fromisoformat(day), sums))
+        rows += [self._row("account", self.account.account_id, day, sums) for day, sums in per_day.items()]
         return rows
 
     def _counters(self, c: dict[str, Any]) -> dict[str, float]:
@@ -507,6 +514,11 @@ class ActiveCampaignAdapter(LiveAdapter):
             if isinstance(exc, AuthError) or _status(exc) != 404:
                 raise
         return Written({"campaign": draft, "deleted": True})
+
+
+def _add(total: dict[str, float], values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        total[name] = total.get(name, 0.0) + (value or 0.0)
 
 
 def _is_test(c: dict[str, Any]) -> bool:
