@@ -9,7 +9,8 @@ class ActiveCampaign(Platform):
     `audience_size`). Campaign counters (sends, unique opens and clicks, unsubscribes,
     bounces) are totals since the send, stored on the campaign's send date and re-read
     for 7 days while opens keep arriving; rules use `open_rate`, `click_rate`,
-    `unsubscribe_rate` and `bounce_rate`.
+    `unsubscribe_rate` and `bounce_rate`. The account gets a row for every synced day (the
+    day's sends, or zeros), so a day without sends is still fresh data.
 
     Writes: pause a scheduled or sending campaign (rollback resumes it) and pause or
     resume an automation; `add_to_automation` adds a list's contacts to a lifecycle

@@ -1,6 +1,7 @@
 """ActiveCampaign in the demo dataset.
 
-Email campaigns (one metric row, on the send date), two automations and two contact
+The account (a row every day, zeros: its sends are on the campaigns, as sync stores it),
+email campaigns (one metric row, on the send date), two automations and two contact
 lists. The campaigns convert nothing here: ActiveCampaign reports no revenue
 (`missing: [revenue_attribution]` in its catalog), so the store's truth is unchanged.
 
@@ -39,6 +40,10 @@ def _email(recipients: float, open_rate: float, **rates: float) -> EmailPerf:
 
 def build(ds: Dataset) -> None:
     acct = ("activecampaign", ACCOUNT)
+    # the account's daily row (zeros: its sends are on the campaigns), as sync stores it
+    ds.root(
+        acct, "account", "Vibe (ActiveCampaign)", entity_id=ACCOUNT, created_at=date(2025, 6, 2), email=_email(0.0, 0.0)
+    )
     sends = (
         (TRAPS["activecampaign_unsubscribe_spike"], "Board Black Friday preview", 0, _email(9200.0, 0.14, unsub=0.009)),
         (TRAPS["activecampaign_bouncing_campaign"], "Teacher week offer", 1, _email(6100.0, 0.12, bounce=0.035)),
