@@ -15,7 +15,7 @@ import click
 
 from engine import __version__
 from engine.core.dates import out_of_range
-from engine.core.errors import RulerunError, UsageError
+from engine.core.errors import EXIT_INVALID, RulerunError, UsageError
 from engine.output import formats_for
 from engine.rules.durations import OPTION_LONGEST, DurationOutOfRange, parse_duration
 
@@ -27,23 +27,38 @@ Exit codes:
   3  apply: at least one action failed
   4  apply: emergency stop engaged
   5  the state directory is locked by another rulerun process
+With --detailed-exitcode (evaluate, diff): 0 no changes, 2 changes, 1 any error.
 """
 
+DETAILED_EXITCODE = "--detailed-exitcode"
 
-def _fail(exc: RulerunError) -> None:
-    """Print a user error (no traceback) and exit with its code."""
+
+def _fail(exc: RulerunError, detailed: bool = False) -> None:
+    """Print a user error (no traceback) and exit with its code (1 under --detailed-exitcode)."""
     from engine.output.errors import render_error
 
     render_error(exc)
-    sys.exit(exc.exit_code)
+    sys.exit(EXIT_INVALID if detailed else exc.exit_code)
 
 
 class _Group(click.Group):
+    """Under --detailed-exitcode, 2 means "changes" only, as Terraform has it: every error,
+    usage errors included, exits 1 so a typo in CI can never pass as a plan with changes."""
+
+    def parse_args(self, ctx, args):
+        ctx.meta[DETAILED_EXITCODE] = DETAILED_EXITCODE in args
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx):
+        detailed = bool(ctx.meta.get(DETAILED_EXITCODE))
         try:
             return super().invoke(ctx)
         except RulerunError as exc:
-            _fail(exc)
+            _fail(exc, detailed)
+        except click.ClickException as exc:
+            if detailed:
+                exc.exit_code = EXIT_INVALID
+            raise
 
 
 def _format(*result_types: str, default: str, help: str | None = None):
@@ -436,7 +451,9 @@ def lint(rules, strict, fmt) -> None:
 @as_of_option
 @state_option
 @_format("engine.authoring.diff.PlanDiff", default="table")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when the plans are equal, 2 when they differ.")
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 when the plans are equal, 2 when they differ, 1 on any error."
+)
 def diff(base, rules, workflows, source, as_of, state_dir, fmt, detailed_exitcode) -> None:
     """What a rules change does: actions added, removed and changed against GIT_REF's rules,
     on the same data and evaluation date (the pull-request view)."""
