@@ -348,7 +348,7 @@ def test_a_shared_postgresql_log_runs_one_apply_at_a_time_across_machines(tmp_pa
             con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def test_file_sources_have_no_platform_to_execute_on_yet(tmp_path):
+def test_file_sources_execute_only_on_accounts_rulerun_yaml_lists(tmp_path):
     from tests.helpers.data import constant_days, entity, october, write_source
     from tests.helpers.rules import pinterest_rules
 
@@ -365,10 +365,12 @@ def test_file_sources_have_no_platform_to_execute_on_yet(tmp_path):
     )
     data = write_source(tmp_path / "data", [entity("g1", bid=1.2)], rows)
     res = run("apply", "--rules", str(rules), "--source", f"file:{data}", cwd=tmp_path)
-    assert res.returncode == 0 and "Traceback" not in res.stderr
-    assert "1 skipped" in res.stdout or "2 skipped" in res.stdout
+    # the pause cannot execute (account acct is not in rulerun.yaml): exit 3, saying how to fix it
+    assert res.returncode == 3 and "Traceback" not in res.stderr
+    assert "1 cannot execute" in res.stdout
+    assert "not in rulerun.yaml" in res.stderr
     logged = json.loads(run("log", "--format", "json", "--rules", str(rules), cwd=tmp_path).stdout)
-    assert any("platform not connected" in (r.get("status_reason") or "") for r in logged)
+    assert any((r.get("status_reason") or "").startswith("cannot execute: ") for r in logged)
 
 
 def test_impact_checkpoints_at_1_3_and_7_days(ws):

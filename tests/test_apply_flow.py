@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from engine.cli.main import main
 from tests.helpers.cli import REPO
+from tests.helpers.data import constant_days, entity, october, write_source
+from tests.helpers.rules import pinterest_rules
 
 
 def cli(*args: str, env: dict | None = None):
@@ -75,3 +77,106 @@ def test_shipped_github_workflow_accepts_only_0_and_2():
     text = (REPO / "examples" / "github-actions" / "rulerun.yml").read_text()
     line = next(x for x in text.splitlines() if "--detailed-exitcode" in x)
     assert "[ $? -eq 2 ]" in line  # 1 (any error) fails the step
+
+
+# -- apply on a file: source: actions that cannot execute say why and fail the run -----------------
+
+
+def file_workspace(root: Path, settings: str | None = None) -> tuple[Path, Path]:
+    """The DESIGN example rules and a file source where both rules fire on one ad group."""
+    rules = pinterest_rules(root)
+    rows = constant_days(
+        "g1",
+        october(1, 31),
+        spend=120,
+        impressions=9000,
+        clicks=90,
+        outbound_clicks=9,
+        conversions=0,
+        conversion_value=0,
+    )
+    data = write_source(root / "data", [entity("g1", bid=1.2)], rows)
+    if settings is not None:
+        (root / "rulerun.yaml").write_text(settings)
+    return rules, data
+
+
+def test_apply_on_file_data_says_why_an_action_cannot_execute_and_exits_3(tmp_path):
+    rules, data = file_workspace(tmp_path)
+    res = cli("apply", "--rules", str(rules), "--source", f"file:{data}")
+    assert res.exit_code == 3, res.output
+    assert "cannot execute" in res.stdout
+    # what is wrong and how to fix it, naming the platform and account
+    assert "pinterest account acct" in res.stderr
+    assert "rulerun.yaml" in res.stderr and "--source live" in res.stderr
+    assert "Traceback" not in res.output
+    logged = json.loads(cli("log", "--format", "json", "--rules", str(rules)).stdout)
+    reasons = [r.get("status_reason") or "" for r in logged]
+    assert any(r.startswith("cannot execute: pinterest account acct") and "rulerun.yaml" in r for r in reasons)
+
+
+def test_apply_prints_its_run_id_and_log_shows_it(ws):
+    res = rr(ws, "apply")
+    assert res.exit_code == 0, res.output
+    run_id = next(w for w in res.stdout.split() if w.count("-") == 1 and w[:8].isdigit() and "T" in w)
+    rows = json.loads(rr(ws, "log", "--format", "json").stdout)
+    assert rows and {r["run_id"] for r in rows} == {run_id}
+    table = rr(ws, "log")
+    assert "run" in table.stdout.splitlines()[1] + table.stdout.splitlines()[2]
+    assert run_id in table.stdout
+
+
+def run_id_of(res) -> str:
+    line = next(x for x in res.stdout.splitlines() if x.startswith("run "))
+    return line.split()[1]
+
+
+def test_rollback_of_an_unknown_run_says_it_does_not_exist(ws):
+    assert rr(ws, "apply").exit_code == 0
+    res = rr(ws, "rollback", "--run", "20990101T000000Z-ffffff")
+    assert res.exit_code == 1
+    assert "no run '20990101T000000Z-ffffff'" in res.stderr and "Traceback" not in res.output
+
+
+def test_rollback_dry_run_shows_what_it_would_do_and_changes_nothing(ws):
+    applied = rr(ws, "apply")
+    run_id = run_id_of(applied)
+    before = rr(ws, "evaluate", "--format", "json").stdout
+    dry = rr(ws, "rollback", "--run", run_id, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    executed = [r for r in json.loads(rr(ws, "log", "--format", "json", "--status", "executed").stdout)]
+    changing = [r for r in executed if r["action_type"] != "notify"]
+    assert dry.stdout.count("would roll back ") == len(changing) > 0
+    assert "->" in dry.stdout and "nothing changed" in dry.stdout
+    # nothing was rolled back: the log and the data are as they were
+    assert not json.loads(rr(ws, "log", "--format", "json", "--status", "rolled_back").stdout)
+    assert json.loads(rr(ws, "evaluate", "--format", "json").stdout)["actions"] == json.loads(before)["actions"]
+    real = rr(ws, "rollback", "--run", run_id[:12])  # a unique prefix of the run id
+    assert real.exit_code == 0, real.output
+    assert real.stdout.count("rolled back ") == len(changing)
+
+
+def test_action_ids_accept_a_unique_prefix_and_refuse_an_ambiguous_one(ws):
+    assert rr(ws, "apply").exit_code == 0
+    (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
+    full = queued["action_id"]
+    shown = rr(ws, "approvals", "show", full[:6], "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["action_id"] == full
+    ids = [r["action_id"] for r in json.loads(rr(ws, "log", "--format", "json").stdout)]
+    first = {i[0] for i in ids}
+    prefix = next(c for c in sorted(first) if sum(i.startswith(c) for i in ids) > 1)
+    ambiguous = rr(ws, "approvals", "show", prefix)
+    assert ambiguous.exit_code == 2
+    assert "ambiguous" in ambiguous.stderr
+    assert sum(i in ambiguous.stderr for i in ids if i.startswith(prefix)) >= 2
+    approved = rr(ws, "approvals", "approve", full[:8], "--by", "maria")
+    assert approved.exit_code == 0 and full in approved.stdout
+    missing = rr(ws, "approvals", "show", "zzzz")
+    assert missing.exit_code == 1 and "no action 'zzzz'" in missing.stderr
+
+
+def test_pending_approvals_name_their_time_columns(ws):
+    assert rr(ws, "apply").exit_code == 0
+    listing = rr(ws, "approvals", "list").stdout
+    assert "queued at" in listing and "expires at" in listing

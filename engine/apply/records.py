@@ -32,6 +32,8 @@ class ActionListing:
 
     title: str
     rows: list[dict[str, Any]] = field(default_factory=list)
+    # the time columns people see: (heading, column of the row)
+    times: tuple[tuple[str, str], ...] = (("updated at (UTC)", "updated_at"),)
 
 
 @dataclass
@@ -61,13 +63,17 @@ class StopChange:
 def list_approvals(ws: Workspace, log_url: str | None) -> ActionListing:
     with open_action_log(ws, log_url) as log:
         log.expire_overdue(now())
-        return ActionListing("Waiting for approval", log.approvals("needs_approval"))
+        return ActionListing(
+            "Waiting for approval",
+            log.approvals("needs_approval"),
+            times=(("queued at (UTC)", "created_at"), ("expires at (UTC)", "expires_at")),
+        )
 
 
 def show_action(ws: Workspace, log_url: str | None, action_id: str) -> ActionRecord:
     with open_action_log(ws, log_url) as log:
         log.expire_overdue(now())
-        row = log.get(action_id)
+        row = log.get(log.resolve_id(action_id))
     if row is None:
         raise RulerunError(f"no action {action_id!r} in the action log", hint="see `rulerun approvals list`")
     return ActionRecord(row)
@@ -79,6 +85,7 @@ def decide(
     """Approve or reject a queued action; the decision is final."""
     with open_action_log(ws, log_url) as log:
         log.expire_overdue(now())
+        action_id = log.resolve_id(action_id)
         log.decide(action_id, approve, who(by), note)
     return Decision(action_id, approve, who(by))
 
@@ -103,9 +110,14 @@ def action_log(
     status: str | None = None,
     platform: str | None = None,
     limit: int = 1000,
+    run_id: str | None = None,
 ) -> ActionListing:
     with open_action_log(ws, log_url) as log:
-        return ActionListing("Action log", log.query(since=since, status=status, platform=platform, limit=limit))
+        run = log.resolve_id(run_id, "run") if run_id else None
+        return ActionListing(
+            f"Action log of run {run}" if run else "Action log",
+            log.query(since=since, status=status, platform=platform, limit=limit, run_id=run),
+        )
 
 
 def impact(
@@ -116,7 +128,8 @@ def impact(
     status: str | None = None,
     platform: str | None = None,
     limit: int = 1000,
+    run_id: str | None = None,
 ) -> ImpactReport:
     """Before/after metrics of the logged actions' checkpoints, per action and per rule."""
-    listing = action_log(ws, log_url, since=since, status=status, platform=platform, limit=limit)
+    listing = action_log(ws, log_url, since=since, status=status, platform=platform, limit=limit, run_id=run_id)
     return impact_report(listing.rows)

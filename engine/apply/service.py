@@ -58,6 +58,7 @@ class ApplyResult:
     execute_seconds: float = 0.0
     slack_failures: list[str] = field(default_factory=list)  # error types of failed notifications
     saved: SavedPlanUse | None = None
+    sandbox: bool = False  # actions went to the demo sandbox: nothing real changed
 
     @property
     def exit_code(self) -> int:
@@ -164,7 +165,7 @@ def apply(
             record_due_checkpoints(metrics, log)
             final = "stopped" if outcome.stopped else ("failed" if outcome.failed else "succeeded")
             log.finish_run(plan.run_id, final, dict(outcome.counts))
-    result = ApplyResult(plan, outcome, execute_seconds=t_done - t_exec, saved=saved)
+    result = ApplyResult(plan, outcome, execute_seconds=t_done - t_exec, saved=saved, sandbox=platforms.sandbox)
     if outcome.counts["queued"]:
         _notify(result, f"rulerun: {outcome.counts['queued']} action(s) wait for approval (`rulerun approvals list`)")
     if outcome.failed:

@@ -337,16 +337,27 @@ def approvals(action, action_id, rules, state_dir, log_url, by, note, fmt) -> No
 @click.argument("action_id", required=False)
 @click.option("--run", "run_id", metavar="RUN_ID", help="Roll back every executed action of a run.")
 @click.option("--force", is_flag=True, help="Roll back even if the entity changed since.")
+@click.option("--dry-run", is_flag=True, help="Show what would be rolled back (after every check); change nothing.")
 @rules_option
 @state_option
 @log_url_option
 @by_option
-def rollback(action_id, run_id, force, rules, state_dir, log_url, by) -> None:
-    """Restore the state before an action (or a whole run) from its logged rollback plan."""
+def rollback(action_id, run_id, force, dry_run, rules, state_dir, log_url, by) -> None:
+    """Restore the state before an action (or a whole run) from its logged rollback plan.
+
+    ACTION_ID and RUN_ID may be abbreviated to a unique prefix, as git commits are.
+    """
     from engine.cli.apply_commands import rollback_command
 
     rollback_command(
-        action_id=action_id, run_id=run_id, force=force, rules=rules, state_dir=state_dir, log_url=log_url, by=by
+        action_id=action_id,
+        run_id=run_id,
+        force=force,
+        rules=rules,
+        state_dir=state_dir,
+        log_url=log_url,
+        by=by,
+        dry_run=dry_run,
     )
 
 
@@ -381,6 +392,7 @@ def resume(rules, state_dir, log_url, by) -> None:
 )
 @click.option("--status", "status_filter", help="Only actions with this status.")
 @click.option("--platform", help="Only this platform.")
+@click.option("--run", "run_id", metavar="RUN_ID", help="Only the actions of this run (a unique prefix will do).")
 @_format("engine.apply.records.ActionListing", "engine.apply.impact.ImpactReport", default="table")
 @click.option("--impact", is_flag=True, help="Before/after metrics at +1, +3 and +7 days, per action and per rule.")
 @click.option(
@@ -389,7 +401,7 @@ def resume(rules, state_dir, log_url, by) -> None:
 @rules_option
 @state_option
 @log_url_option
-def log_(since, status_filter, platform, fmt, impact, limit, rules, state_dir, log_url) -> None:
+def log_(since, status_filter, platform, run_id, fmt, impact, limit, rules, state_dir, log_url) -> None:
     """Show the action log: what ran, when, by whom, with what result."""
     from engine.cli.apply_commands import log_command
 
@@ -403,6 +415,7 @@ def log_(since, status_filter, platform, fmt, impact, limit, rules, state_dir, l
         state_dir=state_dir,
         log_url=log_url,
         limit=limit,
+        run_id=run_id,
     )
 
 

@@ -20,7 +20,7 @@ def _json(out: IO[bytes], doc: Any) -> None:
 
 def render_listing(listing: ActionListing, out: IO[bytes], options: RenderOptions) -> None:
     table = Table(title=f"{listing.title} ({len(listing.rows)})", title_justify="left")
-    for col in ("action", "workflow/rule", "entity", "change", "status", "when"):
+    for col in ("action", "run", "workflow/rule", "entity", "change", "status", *(t[0] for t in listing.times)):
         table.add_column(col, overflow="fold")
     for r in listing.rows:
         payload = r.get("payload") or {}
@@ -28,14 +28,14 @@ def render_listing(listing: ActionListing, out: IO[bytes], options: RenderOption
             f"{k}: {fmt_value((payload.get('before') or {}).get(k))} -> {fmt_value(v)}"
             for k, v in (payload.get("after") or {}).items()
         )
-        when = r.get("executed_at") or r.get("expires_at") or r.get("updated_at") or ""
         table.add_row(
             r["action_id"],
+            r.get("run_id") or "",
             f"{r['workflow']}/{r['rule_id']}",
             f"{r['platform']} {r['level']} {r.get('entity_name') or r['entity_id']}",
             change,
             r["status"],
-            str(when)[:19],
+            *(str(r.get(column) or "")[:19] for _, column in listing.times),
         )
     with console(out) as c:
         c.print(table)

@@ -7,6 +7,7 @@ explicit locking: two processes racing on one action id cannot both win.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
@@ -68,6 +69,9 @@ SAVED_PLAN_COLUMNS = (
 REFRESHED = ("run_id", "executed_by", "entity_name", "evidence", "guardrails", "reasons")
 
 
+_ID_CHARS = re.compile(r"[A-Za-z0-9-]{1,64}")  # what action and run ids are made of
+
+
 def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
@@ -125,6 +129,30 @@ class ActionLog:
 
     def _unknown(self, action_id: str) -> RulerunError:
         return RulerunError(f"no action {action_id!r} in the action log {self.location}", hint="see `rulerun log`")
+
+    # -- ids as people type them ----------------------------------------------------------------
+    def resolve_id(self, given: str, kind: str = "action") -> str:
+        """The full action (or run) id `given` names, as git resolves a commit: the id itself or a
+        unique prefix of one. Unknown: RulerunError; ambiguous: UsageError listing the candidates."""
+        table, column = ("runs", "run_id") if kind == "run" else ("actions_log", "action_id")
+        if self._one(f"SELECT {column} FROM {table} WHERE {column} = ?", (given,)):
+            return given
+        found: list[str] = []
+        if given and _ID_CHARS.fullmatch(given):  # no LIKE wildcards can be in it
+            rows = self._all(
+                f"SELECT {column} FROM {table} WHERE {column} LIKE ? ORDER BY {column} LIMIT 11", (given + "%",)
+            )
+            found = [r[column] for r in rows]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise RulerunError(
+                f"no {kind} {given!r} in the action log {self.location}",
+                hint="see `rulerun log` for action and run ids"
+                + (", `rulerun approvals list` for pending ones" if kind == "action" else ""),
+            )
+        shown = ", ".join(found[:10]) + (", ..." if len(found) > 10 else "")
+        raise UsageError(f"{kind} id prefix {given!r} is ambiguous: {shown}", hint="type more of the id")
 
     # -- runs -----------------------------------------------------------------------------------
     def start_run(self, run: dict[str, Any]) -> None:
