@@ -180,3 +180,37 @@ def test_pending_approvals_name_their_time_columns(ws):
     assert rr(ws, "apply").exit_code == 0
     listing = rr(ws, "approvals", "list").stdout
     assert "queued at" in listing and "expires at" in listing
+
+
+def test_stop_and_resume_say_when_there_is_nothing_to_change(ws):
+    first = rr(ws, "stop", "--reason", "black friday freeze", "--by", "ana")
+    assert first.exit_code == 0 and "engaged by ana" in first.stdout
+    again = rr(ws, "stop", "--reason", "another reason", "--by", "bo")
+    assert again.exit_code == 0
+    assert "already engaged by ana" in again.stdout and "black friday freeze" in again.stdout
+    # evaluate still shows the plan, and warns that apply will execute nothing
+    plan = rr(ws, "evaluate", "--format", "json")
+    assert plan.exit_code == 0 and json.loads(plan.stdout)["actions"]
+    assert "emergency stop engaged: black friday freeze" in plan.stderr
+    assert "released" in rr(ws, "resume").stdout
+    idle = rr(ws, "resume")
+    assert idle.exit_code == 0 and "not engaged" in idle.stdout
+    assert "emergency stop" not in rr(ws, "evaluate", "--format", "json").stderr
+
+
+def test_evaluate_warns_under_the_environment_stop_too(ws):
+    res = rr(ws, "evaluate", "--format", "json", env={"RULERUN_EMERGENCY_STOP": "incident 42"})
+    assert "emergency stop engaged: RULERUN_EMERGENCY_STOP=incident 42" in res.stderr
+
+
+def test_approvals_show_is_readable_text_and_json_on_request(ws):
+    assert rr(ws, "apply").exit_code == 0
+    (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
+    text = rr(ws, "approvals", "show", queued["action_id"])
+    assert text.exit_code == 0, text.output
+    assert not text.stdout.lstrip().startswith("{")
+    assert "daily_budget: 1500 -> 900 (-40%)" in text.stdout
+    assert "queued at" in text.stdout and "expires at" in text.stdout
+    assert queued["rule_id"] in text.stdout
+    doc = json.loads(rr(ws, "approvals", "show", queued["action_id"], "--format", "json").stdout)
+    assert doc["action_id"] == queued["action_id"]

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.apply.actionlog import ActionLog, open_log
+from engine.apply.actionlog import LOG_FILE, ActionLog, open_log
 from engine.apply.actionlog.values import now
-from engine.apply.executor import stop_from_env
+from engine.apply.executor import STOP_ENV, stop_from_env
 from engine.apply.impact import ImpactReport, impact_report
 from engine.core.errors import RulerunError
 from engine.rules.workspace import Workspace
@@ -58,6 +58,8 @@ class StopChange:
     by: str
     reason: str | None = None
     env_still_set: bool = False  # released in the log, but RULERUN_EMERGENCY_STOP still stops this environment
+    unchanged: bool = False  # it already was so: engaged (by `by`, for `reason`, `at`) or not engaged
+    at: datetime | None = None
 
 
 def list_approvals(ws: Workspace, log_url: str | None) -> ActionListing:
@@ -92,14 +94,35 @@ def decide(
 
 def engage_stop(ws: Workspace, log_url: str | None, reason: str, by: str | None) -> StopChange:
     with open_action_log(ws, log_url) as log:
+        current = log.stop_state()
+        if current:  # the first reason stands: a second `stop` must not rewrite why everything halted
+            return StopChange(
+                True, current.get("by") or "", current.get("reason"), unchanged=True, at=current.get("at")
+            )
         log.engage_stop(reason, who(by))
     return StopChange(True, who(by), reason)
 
 
 def release_stop(ws: Workspace, log_url: str | None, by: str | None) -> StopChange:
     with open_action_log(ws, log_url) as log:
-        log.release_stop(who(by))
-    return StopChange(False, who(by), env_still_set=bool(stop_from_env()))
+        released = log.release_stop(who(by))
+    return StopChange(False, who(by), env_still_set=bool(stop_from_env()), unchanged=not released)
+
+
+def stop_engaged(ws: Workspace, log_url: str | None) -> str | None:
+    """Why applies are stopped now (the action log's stop or the environment's), or None.
+
+    Reads an existing log only: a command that changes nothing never creates one."""
+    env = stop_from_env()
+    if env:
+        return f"{STOP_ENV}={env}"
+    if not ws.log_url(log_url) and not (ws.state_dir / LOG_FILE).exists():
+        return None
+    with open_action_log(ws, log_url) as log:
+        state = log.stop_state()
+    if not state:
+        return None
+    return f"{state.get('reason')} (by {state.get('by')})"
 
 
 def action_log(

@@ -7,15 +7,18 @@ from datetime import date
 from pathlib import Path
 
 from engine.apply import savedplan
-from engine.apply.records import who
+from engine.apply.records import stop_engaged, who
 from engine.cli.common import finish, opened, show
 from engine.cli.progress import TerminalProgress
 from engine.core.errors import EXIT_CHANGES, RulerunError
 from engine.core.timings import Timings
 from engine.evaluation.service import evaluate, explain_entity
 from engine.output import render_bytes
+from engine.output.errors import render_notice
 from engine.output.files import write_atomic
 from engine.output.profile import render_evaluation_profile
+
+STOP_HINT = "`rulerun apply` executes nothing while it holds; `rulerun resume` lifts it"
 
 
 def evaluate_command(
@@ -35,6 +38,9 @@ def evaluate_command(
     timings = Timings()
     with timings.stage("rules"):
         project = opened(rules, state_dir)
+    stopped = stop_engaged(project.workspace, log_url)
+    if stopped:
+        render_notice(f"emergency stop engaged: {stopped}", STOP_HINT)
     evaluation = evaluate(project, workflows, source, as_of, timings, TerminalProgress())
     plan = evaluation.plan
     with timings.stage("render"):

@@ -7,11 +7,12 @@ from typing import IO, Any
 
 from rich.table import Table
 
+from engine.apply.executor import action_from_row
 from engine.apply.impact import ImpactReport
 from engine.apply.records import ActionListing, ActionRecord
 from engine.output import RenderOptions
 from engine.output.console import console
-from engine.output.text import fmt_value
+from engine.output.text import change, entity_label, evidence, fmt_value
 
 
 def _json(out: IO[bytes], doc: Any) -> None:
@@ -47,6 +48,51 @@ def render_listing_json(listing: ActionListing, out: IO[bytes], options: RenderO
 
 def render_record(record: ActionRecord, out: IO[bytes], options: RenderOptions) -> None:
     _json(out, record.row)
+
+
+def _utc(value: Any) -> str:
+    return f"{str(value)[:16]} UTC" if value else ""
+
+
+def record_lines(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """One action's row as labelled lines: what, on what, why, and what became of it."""
+    a = action_from_row(row)
+    status = row["status"]
+    if row.get("status_reason"):
+        status += f": {row['status_reason']}"
+    if row.get("expires_at") and row["status"] == "needs_approval":
+        status += f" (queued at {_utc(row.get('created_at'))}, expires at {_utc(row['expires_at'])})"
+    lines = [
+        ("action", row["action_id"]),
+        ("run", row.get("run_id") or ""),
+        ("rule", f"{row['workflow']}/{row['rule_id']}"),
+        ("entity", f"{row['platform']} {row['level']} {entity_label(a)}, account {row['account_id']}"),
+        ("change", f"{row['action_type']}: {change(a)}"),
+        ("status", status),
+        ("evidence", evidence(a)),
+    ]
+    for g in row.get("guardrails") or []:
+        lines.append(("guardrail", f"{g.get('name')}: {g.get('message')} ({g.get('effect')})"))
+    for reason in row.get("reasons") or []:
+        lines.append(("reason", reason))
+    if row.get("approval_by"):
+        note = f": {row['approval_note']}" if row.get("approval_note") else ""
+        lines.append(("decided", f"by {row['approval_by']} at {_utc(row.get('approval_at'))}{note}"))
+    if row.get("executed_at"):
+        lines.append(("executed", f"at {_utc(row['executed_at'])} by {row.get('executed_by') or ''}"))
+    if row.get("error_message"):
+        lines.append(("error", row["error_message"]))
+    if row.get("rolled_back_at"):
+        lines.append(("rolled back", f"at {_utc(row['rolled_back_at'])} ({row.get('rolled_back_by') or ''})"))
+    return [(k, v) for k, v in lines if v]
+
+
+def render_record_text(record: ActionRecord, out: IO[bytes], options: RenderOptions) -> None:
+    lines = record_lines(record.row)
+    width = max(len(k) for k, _ in lines)
+    with console(out) as c:
+        for key, value in lines:
+            c.print(f"{key:<{width}}  {value}", markup=False)
 
 
 def impact_lines(report: ImpactReport) -> list[str]:

@@ -117,7 +117,24 @@ def render_rollback(report: RollbackReport, out: IO[bytes], options: RenderOptio
 
 def render_stop(change: StopChange, out: IO[bytes], options: RenderOptions) -> None:
     with console(out) as c:
-        if change.engaged:
+        if change.unchanged and change.engaged:
+            at = f" at {change.at:%Y-%m-%d %H:%M} UTC" if change.at else ""
+            c.print(
+                f"emergency stop already engaged by {change.by}{at}: {change.reason}. Nothing changed; "
+                "`rulerun resume` lifts it.",
+                markup=False,
+            )
+        elif change.unchanged:
+            c.print(
+                "emergency stop is not engaged: nothing to release"
+                + (
+                    f"; note {STOP_ENV} is set in this environment and stops its applies"
+                    if change.env_still_set
+                    else ""
+                ),
+                markup=False,
+            )
+        elif change.engaged:
             c.print(
                 f"emergency stop engaged by {change.by}: {change.reason}. Every apply sharing this action log stops "
                 "before its next action."
