@@ -214,3 +214,45 @@ def test_approvals_show_is_readable_text_and_json_on_request(ws):
     assert queued["rule_id"] in text.stdout
     doc = json.loads(rr(ws, "approvals", "show", queued["action_id"], "--format", "json").stdout)
     assert doc["action_id"] == queued["action_id"]
+
+
+# -- the source of a scheduled apply: named in rulerun.yaml, never guessed --------------------------
+
+
+def test_rulerun_yaml_sets_the_default_source(tmp_path):
+    rules, _ = file_workspace(tmp_path, settings="source: file:data\n")
+    plan = cli("evaluate", "--rules", str(rules), "--format", "json")
+    assert plan.exit_code == 0, plan.output
+    doc = json.loads(plan.stdout)
+    # the file data (one pinterest ad group g1), not the demo
+    assert {a["entity_id"] for a in doc["actions"]} == {"g1"}
+    applied = cli("apply", "--rules", str(rules))
+    assert "demo sandbox" not in applied.stdout
+    assert "cannot execute" in applied.stdout  # it ran on the file data's account
+    # --source still wins over the file
+    demo = cli("evaluate", "--rules", str(rules), "--format", "json", "--source", "demo")
+    assert {a["entity_id"] for a in json.loads(demo.stdout)["actions"]} != {"g1"}
+
+
+def test_a_bad_source_in_rulerun_yaml_is_an_error_at_its_line(tmp_path):
+    rules, _ = file_workspace(tmp_path, settings="state_dir: .rulerun\nsource: warehouse\n")
+    res = cli("evaluate", "--rules", str(rules))
+    assert res.exit_code == 1
+    assert "rulerun.yaml:2:" in res.stderr
+
+
+def test_apply_on_the_demo_says_nothing_real_changed(ws):
+    res = rr(ws, "apply")
+    assert res.exit_code == 0
+    assert res.stdout.startswith("Apply (demo sandbox: nothing real changed): ")
+
+
+def test_apply_with_live_accounts_and_no_source_refuses_to_guess(ws):
+    (ws / "rulerun.yaml").write_text("platforms:\n  meta:\n    accounts:\n      - {id: act_1029384756}\n")
+    res = rr(ws, "apply")
+    assert res.exit_code == 1
+    assert "meta act_1029384756" in res.stderr and "--source live" in res.stderr
+    assert not (ws / ".rulerun" / "actions.sqlite").exists()  # nothing ran, nothing was logged
+    # naming the source is enough: the demo sandbox, said so in the summary
+    named = rr(ws, "apply", "--source", "demo")
+    assert named.exit_code == 0 and "nothing real changed" in named.stdout

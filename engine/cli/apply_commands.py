@@ -30,11 +30,13 @@ def apply_command(
     approval_ttl: timedelta | None = None,
     profile: bool = False,
 ) -> None:
+    project = opened(rules, state_dir)
     result = apply(
-        opened(rules, state_dir),
+        project,
         plan_path=plan_path,
         workflows=workflows,
-        source=source,
+        # a saved plan runs at the source the action log recorded for it
+        source=(source or "demo") if plan_path else project.workspace.source_for(source, executing=True),
         as_of=as_of,
         log_url=log_url,
         max_plan_age=max_plan_age,

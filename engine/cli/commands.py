@@ -41,6 +41,7 @@ def evaluate_command(
     stopped = stop_engaged(project.workspace, log_url)
     if stopped:
         render_notice(f"emergency stop engaged: {stopped}", STOP_HINT)
+    source = project.workspace.source_for(source)
     evaluation = evaluate(project, workflows, source, as_of, timings, TerminalProgress())
     plan = evaluation.plan
     with timings.stage("render"):
@@ -65,6 +66,8 @@ def save_plan(ws, log_url: str | None, path: Path, content: bytes) -> None:
 
 
 def explain_command(*, rules, workflow, entity_id, source, as_of, state_dir) -> None:
-    explanation = explain_entity(opened(rules, state_dir), workflow, entity_id, source, as_of, TerminalProgress())
+    project = opened(rules, state_dir)
+    source = project.workspace.source_for(source)
+    explanation = explain_entity(project, workflow, entity_id, source, as_of, TerminalProgress())
     show(explanation)
     finish(explanation.error)

@@ -97,10 +97,9 @@ state_option = click.option(
 )
 source_option = click.option(
     "--source",
-    default="demo",
-    show_default=True,
     metavar="SPEC",
-    help="Data source: demo, demo:ad_groups=N,days=D, file:DIR, or live (syncs rulerun.yaml's accounts first).",
+    help="Data source: demo, demo:ad_groups=N,days=D, file:DIR, or live (syncs rulerun.yaml's accounts first). "
+    "Default: rulerun.yaml's `source`, else demo.",
 )
 as_of_option = click.option(
     "--as-of",
