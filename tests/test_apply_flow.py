@@ -4,6 +4,7 @@ that agrees with what apply does. Commands run in-process through Click's runner
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -256,3 +257,78 @@ def test_apply_with_live_accounts_and_no_source_refuses_to_guess(ws):
     # naming the source is enough: the demo sandbox, said so in the summary
     named = rr(ws, "apply", "--source", "demo")
     assert named.exit_code == 0 and "nothing real changed" in named.stdout
+
+
+# -- apply and the plan agree ---------------------------------------------------------------------
+
+
+def summary_counts(stdout: str) -> dict[str, int]:
+    """The summary line's counts: {"executed": 10, "skipped": 14, ...} (reasons in parentheses left out)."""
+    line = next(x for x in stdout.splitlines() if x.startswith("Apply"))
+    body = re.sub(r"\([^()]*\)", "", line.split("): ", 1)[-1] if "):" in line else line.split(": ", 1)[1])
+    return {m.group(2).strip(): int(m.group(1)) for m in re.finditer(r"(\d+) ([a-z ]+?)\s*(?:,|$)", body.strip())}
+
+
+def reason_counts(stdout: str) -> dict[str, int]:
+    line = next(x for x in stdout.splitlines() if x.startswith("Apply"))
+    inside = re.search(r"skipped \((.*?)\)(?:,|$)", line)
+    return {m.group(2): int(m.group(1)) for m in re.finditer(r"(\d+) ([^,]+)", inside.group(1))} if inside else {}
+
+
+def test_apply_counts_every_action_of_the_plan_and_names_the_rate_limit(tmp_path):
+    shutil.copytree(REPO / "rules", tmp_path / "rules")  # the shipped 10 actions per hour
+    plan = json.loads(rr(tmp_path, "evaluate", "--format", "json").stdout)
+    res = rr(tmp_path, "apply")
+    assert res.exit_code == 0, res.output
+    counts = summary_counts(res.stdout)
+    assert sum(counts.values()) == len(plan["actions"])  # nothing vanishes
+    assert counts["executed"] == 10
+    reasons = reason_counts(res.stdout)
+    assert reasons["rate limit: 10 actions per hour reached"] > 0
+    assert sum(reasons.values()) == counts["skipped"]
+
+
+def test_after_apply_the_plan_marks_what_was_done_and_a_reapply_counts_it(ws):
+    first = rr(ws, "apply")
+    run_id = run_id_of(first)
+    executed = {r["action_id"] for r in json.loads(rr(ws, "log", "--format", "json", "--status", "executed").stdout)}
+    plan = json.loads(rr(ws, "evaluate", "--format", "json").stdout)
+    again = [a for a in plan["actions"] if a["action_id"] in executed]
+    assert again, "the rules still fire on some entities they changed"
+    for a in again:
+        assert a["status"] == "skipped"
+        assert f"already executed (run {run_id})" in a["reasons"][-1]
+    # nothing done is proposed as a change again, so CI's --detailed-exitcode agrees with apply
+    res = rr(ws, "apply")
+    counts = summary_counts(res.stdout)
+    assert "executed" not in counts
+    assert sum(counts.values()) == len(plan["actions"])
+    assert reason_counts(res.stdout)["already executed"] >= len(again)
+
+
+def test_an_executed_approved_budget_change_is_not_proposed_again_at_once(ws):
+    assert rr(ws, "apply").exit_code == 0
+    (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
+    assert queued["action_type"] == "change_budget"
+    assert rr(ws, "approvals", "approve", queued["action_id"], "--by", "maria").exit_code == 0
+    second = rr(ws, "apply")
+    assert "1 executed" in second.stdout
+    run_id = run_id_of(second)
+    plan = json.loads(rr(ws, "evaluate", "--format", "json").stdout)
+    same = [a for a in plan["actions"] if a["rule_id"] == queued["rule_id"] and a["entity_id"] == queued["entity_id"]]
+    assert all(a["status"] not in ("planned", "clamped", "needs_approval") for a in same)
+    assert all(f"run {run_id}" in a["reasons"][-1] for a in same)
+
+
+def test_cooldown_is_shown_in_the_plan_on_the_next_day(ws):
+    assert rr(ws, "apply").exit_code == 0
+    executed = json.loads(rr(ws, "log", "--format", "json", "--status", "executed").stdout)
+    cooled = {(r["workflow"], r["rule_id"], r["entity_id"]) for r in executed if (r["payload"] or {}).get("cooldown")}
+    assert cooled
+    plan = json.loads(rr(ws, "evaluate", "--format", "json", "--as-of", "2026-11-02").stdout)
+    hits = [a for a in plan["actions"] if (a["workflow"], a["rule_id"], a["entity_id"]) in cooled]
+    open_ = [a for a in hits if a["status"] in ("planned", "clamped", "needs_approval")]
+    assert not open_, [(a["rule_id"], a["status"]) for a in open_]
+    assert any(
+        a["reasons"] and a["reasons"][-1].startswith("cooldown ") and "again after" in a["reasons"][-1] for a in hits
+    )

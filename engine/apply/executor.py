@@ -454,6 +454,7 @@ def apply_plan(
         elif a.type == "notify":
             log.upsert_action(log_row(a, plan.run_id, "executed"))
             log.note(a.action_id, f"notification delivered to {notify(a) or 'the action log'}")
+            outcome.counts["notified"] += 1
         elif autonomy_of(a) == "dry_run":
             log.upsert_action(log_row(a, plan.run_id, a.status))
             outcome.counts["dry_run"] += 1

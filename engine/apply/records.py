@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,16 @@ def who(by: str | None) -> str:
 def open_action_log(ws: Workspace, url: str | None) -> ActionLog:
     """The workspace's action log: --log-url, RULERUN_LOG_URL, rulerun.yaml, else SQLite in the state directory."""
     return open_log(ws.log_url(url), ws.state_dir)
+
+
+@contextmanager
+def existing_log(ws: Workspace, log_url: str | None) -> Iterator[ActionLog | None]:
+    """The workspace's action log when there is one; None (and nothing created) otherwise."""
+    if not ws.log_url(log_url) and not (ws.state_dir / LOG_FILE).exists():
+        yield None
+        return
+    with open_action_log(ws, log_url) as log:
+        yield log
 
 
 @dataclass
@@ -116,10 +128,8 @@ def stop_engaged(ws: Workspace, log_url: str | None) -> str | None:
     env = stop_from_env()
     if env:
         return f"{STOP_ENV}={env}"
-    if not ws.log_url(log_url) and not (ws.state_dir / LOG_FILE).exists():
-        return None
-    with open_action_log(ws, log_url) as log:
-        state = log.stop_state()
+    with existing_log(ws, log_url) as log:
+        state = log.stop_state() if log is not None else None
     if not state:
         return None
     return f"{state.get('reason')} (by {state.get('by')})"

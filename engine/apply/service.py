@@ -20,6 +20,7 @@ from engine.apply.executor import (
     state_matches,
     stop_from_env,
 )
+from engine.apply.history import mark_history
 from engine.apply.impact import record_due_checkpoints
 from engine.apply.records import open_action_log, who
 from engine.core.errors import EXIT_STOPPED, RulerunError
@@ -115,6 +116,7 @@ def apply(
                     mode="apply",
                     overrides=data.overrides,
                 )
+            mark_history(plan, log)  # as `evaluate` shows it: done and cooling-down actions are skipped
             metrics = MetricsService(data.con, data.loaded, catalog, as_of, data.overrides)
             platforms = Platforms(source, ws.state_dir, store_baseline(data.con, data.loaded), ws.accounts())
 

@@ -7,7 +7,8 @@ from datetime import date
 from pathlib import Path
 
 from engine.apply import savedplan
-from engine.apply.records import stop_engaged, who
+from engine.apply.history import mark_history
+from engine.apply.records import existing_log, stop_engaged, who
 from engine.cli.common import finish, opened, show
 from engine.cli.progress import TerminalProgress
 from engine.core.errors import EXIT_CHANGES, RulerunError
@@ -44,6 +45,9 @@ def evaluate_command(
     source = project.workspace.source_for(source)
     evaluation = evaluate(project, workflows, source, as_of, timings, TerminalProgress())
     plan = evaluation.plan
+    with existing_log(project.workspace, log_url) as log:
+        if log is not None:  # what apply will not do again: done, or cooling down
+            mark_history(plan, log)
     with timings.stage("render"):
         if out_path:
             save_plan(project.workspace, log_url, Path(out_path), render_bytes(plan, "json"))

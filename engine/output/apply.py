@@ -29,6 +29,7 @@ def outcome_line(outcome: Outcome, sandbox: bool = False) -> str:
         "skipped",
         "dry_run",
         "not_executed",
+        "notified",
     )
     parts = []
     for k in order:

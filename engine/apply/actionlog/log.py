@@ -340,6 +340,21 @@ class ActionLog:
         )
         return row["executed_at"] if row else None
 
+    def last_change(
+        self, workflow: str, rule_id: str, platform: str, account_id: str, entity_id: str
+    ) -> dict[str, Any] | None:
+        """`{at, run_id}` of the last time this rule changed this entity (as `last_executed`), or None."""
+        statuses = (*CHANGED, EXECUTING)
+        row = self._one(
+            "SELECT run_id, COALESCE(executed_at, updated_at) AS executed_at FROM actions_log"
+            " WHERE workflow = ? AND rule_id = ? AND platform = ? AND account_id = ? AND entity_id = ?"
+            f" AND status IN ({_marks(statuses)}) ORDER BY COALESCE(executed_at, updated_at) DESC LIMIT 1",
+            (workflow, rule_id, platform, account_id, entity_id, *statuses),
+        )
+        if row is None:
+            return None
+        return {"at": row["executed_at"], "run_id": row["run_id"]}
+
     def failures_since(self, platform: str, account_id: str, entity_id: str, action_type: str, ts: datetime) -> int:
         """Failed actions of this type on this entity since `ts` (by attempt time)."""
         row = self._execute(
