@@ -449,8 +449,9 @@ def apply_plan(
             log.upsert_action(log_row(a, plan.run_id))
             outcome.counts["blocked"] += 1
         elif a.status == "skipped":
-            log.upsert_action(log_row(a, plan.run_id))
-            outcome.skip(a.reasons[-1] if a.reasons else "skipped")
+            why = a.reasons[-1] if a.reasons else "skipped"
+            log.upsert_action({**log_row(a, plan.run_id), "status_reason": why})
+            outcome.skip(why)
         elif a.type == "notify":
             log.upsert_action(log_row(a, plan.run_id, "executed"))
             log.note(a.action_id, f"notification delivered to {notify(a) or 'the action log'}")
