@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -245,7 +246,7 @@ def test_a_bad_source_in_rulerun_yaml_is_an_error_at_its_line(tmp_path):
 def test_apply_on_the_demo_says_nothing_real_changed(ws):
     res = rr(ws, "apply")
     assert res.exit_code == 0
-    assert res.stdout.startswith("Apply (demo sandbox: nothing real changed): ")
+    assert any(x.startswith("Apply (demo sandbox: nothing real changed): ") for x in res.stdout.splitlines())
 
 
 def test_apply_with_live_accounts_and_no_source_refuses_to_guess(ws):
@@ -299,7 +300,7 @@ def test_after_apply_the_plan_marks_what_was_done_and_a_reapply_counts_it(ws):
         assert a["status"] == "skipped"
         assert f"already executed (run {run_id})" in a["reasons"][-1]
     # nothing done is proposed as a change again, so CI's --detailed-exitcode agrees with apply
-    res = rr(ws, "apply")
+    res = rr(ws, "apply", "--all")
     counts = summary_counts(res.stdout)
     assert "executed" not in counts
     assert sum(counts.values()) == len(plan["actions"])
@@ -332,3 +333,66 @@ def test_cooldown_is_shown_in_the_plan_on_the_next_day(ws):
     assert any(
         a["reasons"] and a["reasons"][-1].startswith("cooldown ") and "again after" in a["reasons"][-1] for a in hits
     )
+
+
+# -- schedules: apply runs what is due --------------------------------------------------------------
+
+
+def record_run(ws: Path, started_at: datetime, workflows: list[str]) -> None:
+    """An apply run in the action log's history, as an earlier apply would have left it."""
+    from engine.apply.actionlog import open_log
+
+    with open_log(None, ws / ".rulerun") as log:
+        log.start_run(
+            {
+                "run_id": f"{started_at:%Y%m%dT%H%M%SZ}-000000",
+                "started_at": started_at,
+                "mode": "apply",
+                "status": "succeeded",
+                "summary": {"workflows": workflows},
+            }
+        )
+
+
+def ran_and_waiting(stdout: str) -> tuple[list[str], list[str]]:
+    ran = next(x for x in stdout.splitlines() if x.startswith("Due, ran: ")).removeprefix("Due, ran: ")
+    waiting = next((x for x in stdout.splitlines() if x.startswith("Not due: ")), "Not due: ")
+    return ([] if ran == "none" else ran.split(", ")), re.findall(r"([a-z_]+/[a-z_]+) \(next due ", waiting)
+
+
+def test_apply_runs_only_the_workflows_due_since_their_last_run(ws):
+    every = sorted(w.parent.name + "/" + w.stem for w in (ws / "rules").glob("*/*.yaml") if w.stem != "operator")
+    every = [w for w in every if not w.endswith(".test")]
+    record_run(ws, datetime.now(UTC) - timedelta(days=8), every)  # a week ago: every schedule fired since
+    first = rr(ws, "apply")
+    assert first.exit_code == 0, first.output
+    ran, waiting = ran_and_waiting(first.stdout)
+    assert sorted(ran) == every and waiting == []
+    again = rr(ws, "apply")
+    ran, waiting = ran_and_waiting(again.stdout)
+    assert ran == [] and sorted(waiting) == every
+    assert "nothing to do" in again.stdout
+    # the plan of a run that ran nothing executes nothing: no action belongs to its run
+    assert not json.loads(rr(ws, "log", "--format", "json", "--run", run_id_of(again)).stdout)
+
+
+def test_workflow_and_all_override_the_schedule(ws):
+    assert rr(ws, "apply").exit_code == 0
+    one = rr(ws, "apply", "--workflow", "pinterest/daily_optimize")
+    assert "Due, ran" not in one.stdout and "Not due" not in one.stdout
+    assert "Apply" in one.stdout
+    everything = rr(ws, "apply", "--all")
+    assert everything.exit_code == 0 and "Not due" not in everything.stdout
+    assert "already executed" in everything.stdout
+    clash = rr(ws, "apply", "--all", "--workflow", "pinterest/daily_optimize")
+    assert clash.exit_code == 2
+
+
+def test_the_workspace_timezone_reads_schedules_and_a_bad_one_is_positioned(ws):
+    (ws / "rulerun.yaml").write_text("timezone: Europe/Berlin\n")
+    assert rr(ws, "apply").exit_code == 0
+    again = rr(ws, "apply")
+    assert re.search(r"next due \d{4}-\d\d-\d\d \d\d:\d\d (CET|CEST)", again.stdout)
+    (ws / "rulerun.yaml").write_text("timezone: Mars/Olympus\n")
+    bad = rr(ws, "apply")
+    assert bad.exit_code == 1 and "rulerun.yaml:1:" in bad.stderr and "Mars/Olympus" in bad.stderr

@@ -29,7 +29,10 @@ def apply_command(
     by,
     approval_ttl: timedelta | None = None,
     profile: bool = False,
+    run_all: bool = False,
 ) -> None:
+    if run_all and (workflows or plan_path):
+        raise UsageError("--all runs every workflow: leave out --workflow and PLAN", hint="choose one")
     project = opened(rules, state_dir)
     result = apply(
         project,
@@ -43,6 +46,7 @@ def apply_command(
         approval_ttl=approval_ttl,
         by=by,
         progress=TerminalProgress(),
+        run_all=run_all,
     )
     show(result)
     if profile and not result.stopped_before:

@@ -262,7 +262,14 @@ def _since(ctx, param, value: str | None) -> datetime | None:
 @main.command()
 @click.argument("plan_path", required=False, metavar="[PLAN]")
 @rules_option
-@click.option("--workflow", "workflows", multiple=True, metavar="OP/WF", help="Apply only this workflow (repeatable).")
+@click.option(
+    "--workflow",
+    "workflows",
+    multiple=True,
+    metavar="OP/WF",
+    help="Apply only this workflow (repeatable), due by its schedule or not.",
+)
+@click.option("--all", "run_all", is_flag=True, help="Apply every workflow, due by its schedule or not.")
 @source_option
 @as_of_option
 @state_option
@@ -281,14 +288,17 @@ def _since(ctx, param, value: str | None) -> datetime | None:
 @click.option("--profile", is_flag=True, help="Print the time of each stage to stderr.")
 @by_option
 def apply(
-    plan_path, rules, workflows, source, as_of, state_dir, log_url, max_plan_age, approval_ttl, profile, by
+    plan_path, rules, workflows, run_all, source, as_of, state_dir, log_url, max_plan_age, approval_ttl, profile, by
 ) -> None:
     """Evaluate, pass the safety pipeline, and execute what may run automatically.
 
-    Actions needing approval are queued (`rulerun approvals`); everything is logged with
-    a rollback plan. With PLAN (saved by `evaluate --dry-run --out PLAN`) it executes
+    Only the workflows due by their cron `schedule` since their last apply run (in the
+    timezone of rulerun.yaml, default UTC); --workflow or --all choose by hand. Actions
+    needing approval are queued (`rulerun approvals`); everything is logged with a
+    rollback plan. With PLAN (saved by `evaluate --dry-run --out PLAN`) it executes
     exactly that plan, refusing it when it is older than --max-plan-age or the state of
-    an entity changed since. Exit code 3 when an action failed, 4 under emergency stop.
+    an entity changed since. Exit code 3 when an action failed or cannot execute, 4 under
+    emergency stop.
     """
     from engine.cli.apply_commands import apply_command
 
@@ -304,6 +314,7 @@ def apply(
         approval_ttl=approval_ttl,
         profile=profile,
         by=by,
+        run_all=run_all,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import IO
 
 from rich.markup import escape
@@ -14,6 +15,7 @@ from engine.apply.service import ApplyResult, SavedPlanUse
 from engine.output import RenderOptions
 from engine.output.console import console
 from engine.output.text import fmt_value
+from engine.rules.schedule import Due
 
 
 def outcome_line(outcome: Outcome, sandbox: bool = False) -> str:
@@ -44,6 +46,20 @@ def outcome_line(outcome: Outcome, sandbox: bool = False) -> str:
     if outcome.stopped:
         text += f" (emergency stop: {outcome.stopped})"
     return text
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M %Z") if at else "never"
+
+
+def schedule_lines(schedule: list[Due]) -> list[str]:
+    """Which workflows this apply ran because they were due, and which were not due (and when they are)."""
+    ran = [d.workflow for d in schedule if d.due]
+    waiting = [f"{d.workflow} (next due {_when(d.next_due)})" for d in schedule if not d.due]
+    lines = ["Due, ran: " + (", ".join(ran) if ran else "none")]
+    if waiting:
+        lines.append("Not due: " + ", ".join(waiting))
+    return lines
 
 
 def saved_plan_lines(saved: SavedPlanUse) -> list[str]:
@@ -78,6 +94,8 @@ def render_apply(result: ApplyResult, out: IO[bytes], options: RenderOptions) ->
             for line in saved_plan_lines(result.saved):
                 err.print(line, markup=False)
     with console(out) as c:
+        for line in schedule_lines(result.schedule) if result.schedule is not None else []:
+            c.print(line, markup=False)
         c.print(outcome_line(result.outcome, result.sandbox), markup=False)
         if result.plan:
             c.print(f"run {result.plan.run_id} (`rulerun log --run {result.plan.run_id}`)", markup=False)

@@ -3,6 +3,7 @@
 `rulerun.yaml` (optional) holds settings a team shares in git:
 
     state_dir: .rulerun            # relative to the file
+    timezone: Europe/Berlin        # the workflows' cron schedules are read here (default UTC)
     source: live                   # the data when no --source is given: demo, file:DIR (relative
                                    # to the file) or live; default demo (apply refuses to guess
                                    # when platforms below lists accounts)
@@ -33,9 +34,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jsonschema import Draft202012Validator
 
@@ -60,6 +62,11 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "state_dir": {"type": "string", "minLength": 1, "description": "State directory, relative to this file."},
+        "timezone": {
+            "type": "string",
+            "minLength": 1,
+            "description": "IANA timezone the workflows' cron schedules are read in (Europe/Berlin); default UTC.",
+        },
         "source": {
             "type": "string",
             "pattern": r"^(demo|demo:.+|file:.+|live)$",
@@ -185,6 +192,11 @@ class Workspace:
             )
         return "demo"
 
+    def timezone(self) -> tzinfo:
+        """The timezone schedules are read in: rulerun.yaml's `timezone` (checked when read), else UTC."""
+        name = self.settings.get("timezone")
+        return ZoneInfo(name) if name else UTC
+
     def load_env(self) -> None:
         """Read credentials from `.env` beside the rules folder, if there is one; the real
         environment wins. Values are never printed, logged or stored."""
@@ -241,6 +253,19 @@ def _read_config(path: Path) -> dict[str, Any]:
         else:
             for err in Draft202012Validator(SCHEMA).iter_errors(doc.data):
                 problems.extend(_explain(doc, tuple(err.absolute_path), err, label="setting"))
+            zone = doc.data.get("timezone")
+            if isinstance(zone, str) and zone and not _known_zone(zone):
+                problems.append(
+                    doc.diag(("timezone",), f"unknown timezone {zone!r}", "an IANA name such as UTC or Europe/Berlin")
+                )
     if problems:
         raise ValidationFailed(cap_per_file(problems), f"invalid {CONFIG_NAME}")
     return doc.data if doc and isinstance(doc.data, dict) else {}
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

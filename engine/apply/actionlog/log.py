@@ -184,6 +184,22 @@ class ActionLog:
         if cur.rowcount == 0:
             raise RulerunError(f"no run {run_id!r} in the action log {self.location}")
 
+    def last_runs(self, workflows: Sequence[str], scan: int = 10000) -> dict[str, datetime]:
+        """When an apply last started each of `workflows` (as its run's summary lists them)."""
+        wanted, found = set(workflows), {}
+        rows = self._all(
+            "SELECT started_at, summary FROM runs WHERE mode = ? AND summary IS NOT NULL"
+            " ORDER BY started_at DESC LIMIT ?",
+            ("apply", int(scan)),
+        )
+        for row in rows:
+            for wf in (row["summary"] or {}).get("workflows") or []:
+                if wf in wanted and wf not in found:
+                    found[wf] = row["started_at"]
+            if len(found) == len(wanted):
+                break
+        return found
+
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         return self._one("SELECT * FROM runs WHERE run_id = ?", (run_id,))
 
