@@ -34,6 +34,10 @@ def ws(tmp_path):
 
 
 def rr(ws: Path, *args: str, env: dict | None = None):
+    if args[:1] == ("apply",) and (len(args) == 1 or args[1].startswith("-")):  # no saved PLAN
+        # these flows are about executing, not schedules: every apply runs every workflow
+        # (tests/test_apply_flow.py covers which workflows are due)
+        args = (*args, "--all")
     return run(*args, "--rules", str(ws / "rules"), cwd=ws, env={"RULERUN_USER": "tester", **(env or {})})
 
 
