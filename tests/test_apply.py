@@ -153,8 +153,13 @@ def test_rollback_run_restores_everything(ws):
         assert con.execute("SELECT count(*) FROM overrides").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM negative_keywords").fetchone()[0] == 0
     restored = plan(ws)
-    strip = lambda p: sorted((a["rule_id"], a["entity_id"], a["status"], json.dumps(a["after"])) for a in p["actions"])  # noqa: E731
-    assert strip(restored) == strip(original)
+    strip = lambda p: sorted((a["rule_id"], a["entity_id"], json.dumps(a["after"])) for a in p["actions"])  # noqa: E731
+    assert strip(restored) == strip(original)  # the state is back: the same changes are proposed
+    # and the plan says apply will not redo them for this date: rolled back (or delivered) in that run
+    done = {a["action_id"]: a for a in restored["actions"]}
+    for action_id in auto_actions(original):
+        assert done[action_id]["status"] == "skipped"
+        assert done[action_id]["reasons"][-1] == f"rolled back earlier (run {run_id})"
     statuses = {r["action_id"]: r["status"] for r in log_rows(ws)}
     assert all(statuses[a] == "rolled_back" for a in auto_actions(original))
     notified = [a["action_id"] for a in original["actions"] if a["type"] == "notify"]

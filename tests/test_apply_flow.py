@@ -396,3 +396,28 @@ def test_the_workspace_timezone_reads_schedules_and_a_bad_one_is_positioned(ws):
     (ws / "rulerun.yaml").write_text("timezone: Mars/Olympus\n")
     bad = rr(ws, "apply")
     assert bad.exit_code == 1 and "rulerun.yaml:1:" in bad.stderr and "Mars/Olympus" in bad.stderr
+
+
+# -- piped output never wraps -------------------------------------------------------------------------
+
+
+def test_piped_output_never_wraps_ids_whatever_the_terminal_width(ws):
+    """A real process with stdout on a pipe and a narrow COLUMNS: every id stays on one line."""
+    from tests.helpers.cli import run
+
+    def piped(*args: str):
+        return run(*args, "--rules", str(ws / "rules"), "--state-dir", str(ws / ".rulerun"), env={"COLUMNS": "60"})
+
+    applied = piped("apply")
+    assert applied.returncode == 0, applied.stderr
+    rows = json.loads(piped("log", "--format", "json").stdout)
+    table = piped("log").stdout
+    for r in rows:
+        assert r["action_id"] in table and r["run_id"] in table
+    pending = piped("approvals", "list").stdout
+    queued = json.loads(piped("approvals", "list", "--format", "json").stdout)
+    assert all(q["action_id"] in pending and q["workflow"] + "/" + q["rule_id"] in pending for q in queued)
+    plan = json.loads(piped("evaluate", "--format", "json").stdout)
+    text = piped("evaluate").stdout
+    assert all(a["rule_id"] in text for a in plan["actions"])
+    assert any(len(line) > 60 for line in text.splitlines())

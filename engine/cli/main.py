@@ -24,7 +24,7 @@ Exit codes:
   0  success
   1  invalid rules or data (every problem is listed as file:line:col)
   2  usage error (unknown option, bad argument)
-  3  apply: at least one action failed
+  3  apply: at least one action failed or cannot execute
   4  apply: emergency stop engaged
   5  the state directory is locked by another rulerun process
 With --detailed-exitcode (evaluate, diff): 0 no changes, 2 changes, 1 any error.
