@@ -4,8 +4,11 @@ that agrees with what apply does. Commands run in-process through Click's runner
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -403,10 +406,26 @@ def test_the_workspace_timezone_reads_schedules_and_a_bad_one_is_positioned(ws):
 
 def test_piped_output_never_wraps_ids_whatever_the_terminal_width(ws):
     """A real process with stdout on a pipe and a narrow COLUMNS: every id stays on one line."""
-    from tests.helpers.cli import run
 
     def piped(*args: str):
-        return run(*args, "--rules", str(ws / "rules"), "--state-dir", str(ws / ".rulerun"), env={"COLUMNS": "60"})
+        env = {**os.environ, "COLUMNS": "60", "NO_COLOR": "1", "RULERUN_USER": "tester"}
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "engine.cli.main",
+                *args,
+                "--rules",
+                str(ws / "rules"),
+                "--state-dir",
+                str(ws / ".rulerun"),
+            ],
+            cwd=ws,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     applied = piped("apply")
     assert applied.returncode == 0, applied.stderr
