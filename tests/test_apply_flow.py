@@ -440,3 +440,38 @@ def test_piped_output_never_wraps_ids_whatever_the_terminal_width(ws):
     text = piped("evaluate").stdout
     assert all(a["rule_id"] in text for a in plan["actions"])
     assert any(len(line) > 60 for line in text.splitlines())
+
+
+def test_file_data_executes_through_the_live_adapter_of_an_account_rulerun_yaml_lists(tmp_path, monkeypatch):
+    """Exports read from files, changes made through the platform: the account is in rulerun.yaml."""
+    from platforms.pinterest.adapter import PinterestAdapter
+    from tests.fakes import pinterest_prism
+    from tests.fakes.pinterest_fake import ACCOUNT, G_MANUAL, PinterestFake
+    from tests.fakes.pinterest_fake import env as pinterest_env
+
+    fake = PinterestFake()
+    fake.api = pinterest_prism.route(fake)
+    try:
+        monkeypatch.setattr(PinterestAdapter, "sleep", staticmethod(lambda s: None))
+        for name, value in pinterest_env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("PINTEREST_REFRESH_TOKEN", raising=False)
+        rules = pinterest_rules(tmp_path)
+        rows = constant_days(
+            G_MANUAL, october(1, 31), spend=10, impressions=9000, clicks=90, outbound_clicks=9, conversions=0
+        )
+        for r in rows:
+            r["account_id"] = ACCOUNT
+        data = write_source(tmp_path / "data", [entity(G_MANUAL, account_id=ACCOUNT, bid=1.1)], rows)
+        account = f"{{id: '{ACCOUNT}', endpoint: '{fake.api}'}}"
+        (tmp_path / "rulerun.yaml").write_text(
+            f"source: file:data\nplatforms:\n  pinterest:\n    accounts:\n      - {account}\n"
+        )
+        assert data.exists()
+        res = cli("apply", "--rules", str(rules))
+        assert res.exit_code == 0, res.output
+        assert "1 executed" in res.stdout and "demo sandbox" not in res.stdout
+        assert fake.ad_groups[G_MANUAL]["bid_in_micro_currency"] == 940_000
+    finally:
+        fake.close()
+    pinterest_prism.check()
