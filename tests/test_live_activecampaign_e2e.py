@@ -116,7 +116,7 @@ def test_sync_evaluate_apply_approve_rollback_round_trip(ws, fake):
     assert by[("add_to_automation", L_TRIAL)]["status"] == "needs_approval"  # 1,200 contacts
     assert by[("create_ab_test", C_DRAFT)]["status"] == "needs_approval"
 
-    applied = cli(ws, "apply", "--source", "live")
+    applied = cli(ws, "apply", "--source", "live", "--all")
     assert applied.exit_code == 0, applied.output
     assert "2 executed" in applied.output and "2 queued" in applied.output
     assert fake.campaigns[C_SENDING]["status"] == "3"
@@ -129,7 +129,7 @@ def test_sync_evaluate_apply_approve_rollback_round_trip(ws, fake):
     for q in queued:
         ok = cli(ws, "approvals", "approve", q["action_id"], "--by", "maria")
         assert ok.exit_code == 0, ok.output
-    second = cli(ws, "apply", "--source", "live")
+    second = cli(ws, "apply", "--source", "live", "--all")
     assert second.exit_code == 0, second.output
     assert fake.in_automation(L_TRIAL, A_TRIAL) == BIG_LIST_SIZE
     drafts = [c for c in fake.campaigns.values() if c.get("type") == "split"]
