@@ -161,9 +161,15 @@ def test_rollback_dry_run_shows_what_it_would_do_and_changes_nothing(ws):
     assert real.stdout.count("rolled back ") == len(changing)
 
 
+def budget_cut_waiting(ws) -> dict:
+    """The demo's budget cut over $500/day, queued for approval by the first apply (other gated actions wait too)."""
+    queued = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
+    return next(q for q in queued if q["rule_id"] == "trim_expensive_large_budgets")
+
+
 def test_action_ids_accept_a_unique_prefix_and_refuse_an_ambiguous_one(ws):
     assert rr(ws, "apply").exit_code == 0
-    (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
+    queued = budget_cut_waiting(ws)
     full = queued["action_id"]
     shown = rr(ws, "approvals", "show", full[:6], "--format", "json")
     assert shown.exit_code == 0, shown.output
@@ -210,7 +216,7 @@ def test_evaluate_warns_under_the_environment_stop_too(ws):
 
 def test_approvals_show_is_readable_text_and_json_on_request(ws):
     assert rr(ws, "apply").exit_code == 0
-    (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
+    queued = budget_cut_waiting(ws)
     text = rr(ws, "approvals", "show", queued["action_id"])
     assert text.exit_code == 0, text.output
     assert not text.stdout.lstrip().startswith("{")
@@ -312,7 +318,7 @@ def test_after_apply_the_plan_marks_what_was_done_and_a_reapply_counts_it(ws):
 
 def test_an_executed_approved_budget_change_is_not_proposed_again_at_once(ws):
     assert rr(ws, "apply").exit_code == 0
-    (queued,) = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
+    queued = budget_cut_waiting(ws)
     assert queued["action_type"] == "change_budget"
     assert rr(ws, "approvals", "approve", queued["action_id"], "--by", "maria").exit_code == 0
     second = rr(ws, "apply")

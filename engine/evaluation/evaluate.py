@@ -291,8 +291,7 @@ def build_plan(
         t2 = time.perf_counter()
         names, rows = ev.fetch()
         t3 = time.perf_counter()
-        spends = "spend" in catalog.metrics_available(group.platform)
-        actions.extend(_propose(group, names, rows, as_of, facts, spends))
+        actions.extend(_propose(group, names, rows, as_of, facts))
         t4 = time.perf_counter()
         ev.drop()
         timings.add("aggregate", t1 - t0)
@@ -333,7 +332,7 @@ def build_plan(
 
 
 def _propose(
-    group: Group, names: list[str], rows: list[tuple], as_of: date, facts: dict[str, Facts], spends: bool = True
+    group: Group, names: list[str], rows: list[tuple], as_of: date, facts: dict[str, Facts]
 ) -> list[PlannedAction]:
     idx = {n: i for i, n in enumerate(names)}
     key_idx = [idx[c] for c in KEY_COLUMNS]
@@ -391,7 +390,6 @@ def _propose(
                 learning_phase=bool(entity.get("learning_phase")),
                 source=key[0],
                 window=rule.window,
-                spends=spends,
             )
     return out
 

@@ -65,10 +65,16 @@ def gather_facts(metrics: MetricsService, actions: list[PlannedAction], facts: d
         f = facts[a.action_id]
         f.brand_lineage = (a.platform, a.account_id, a.entity_id) in brand
         f.data_age_hours = ages.get((a.platform, a.account_id))
+        f.spends = spends(metrics, a.platform)
         spec = metrics.catalog.sources.get(a.platform)
         f.sla_hours = spec.freshness_sla_hours if spec else None
         f.mer = metrics.truth(f.window).get("mer")
         f.mer_unknown = metrics.mer_unknown_reason(f.window)
+
+
+def spends(metrics: MetricsService, platform: str) -> bool:
+    """Whether the platform reports spend (an email platform does not: no spend to wait for before a pause)."""
+    return "spend" in metrics.catalog.metrics_available(platform)
 
 
 def fresh_facts(metrics: MetricsService, a: PlannedAction, window: str) -> Facts:
@@ -90,6 +96,7 @@ def fresh_facts(metrics: MetricsService, a: PlannedAction, window: str) -> Facts
         data_age_hours=data_age_hours(metrics).get((a.platform, a.account_id)),
         sla_hours=spec.freshness_sla_hours if spec else None,
         source=a.platform,
+        spends=spends(metrics, a.platform),
         mer=metrics.truth(window).get("mer"),
         mer_unknown=metrics.mer_unknown_reason(window),
         window=window,
