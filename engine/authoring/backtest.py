@@ -43,6 +43,7 @@ from engine.core.plan import PlannedAction
 from engine.core.progress import QUIET, Progress
 from engine.data.entities import LIVE_STATE
 from engine.evaluation.dataset import open_dataset
+from engine.evaluation.days import DayBatch
 from engine.evaluation.evaluate import build_plan, default_as_of
 from engine.rules.durations import parse_duration
 from engine.rules.service import OpenProject
@@ -227,15 +228,20 @@ def run_backtest(con, loaded, catalog, project, workflows, date_from: date, date
         [w.id for w in workflows],
         [(w.id, r.id) for w in workflows for r in w.rules if r.enabled],
     )
-    for i, day in enumerate(result.days):
-        plan = build_plan(con, loaded, catalog, project, workflows, day, mode="backtest", overrides=sim.overrides())
-        for a in plan.actions:
-            outcome = sim.settle(a, day)
-            result.record(day, a, outcome)
-            if outcome == "executed":
-                result.executions.append(_execution(a, day))
-        if progress:
-            progress(i + 1, len(result.days))
+    # Every day's window sums and verdicts in one query per (platform, level); each day then
+    # lays the simulated state over them (engine/evaluation/days.py).
+    with DayBatch(con, loaded, catalog, project, workflows, result.days) as batch:
+        for i, day in enumerate(result.days):
+            plan = build_plan(
+                con, loaded, catalog, project, workflows, day, mode="backtest", overrides=sim.overrides(), batch=batch
+            )
+            for a in plan.actions:
+                outcome = sim.settle(a, day)
+                result.record(day, a, outcome)
+                if outcome == "executed":
+                    result.executions.append(_execution(a, day))
+            if progress:
+                progress(i + 1, len(result.days))
     result.seconds = time.perf_counter() - started
     return result
 

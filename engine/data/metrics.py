@@ -136,14 +136,21 @@ class MetricsService:
 
     # -- the windowed scan ---------------------------------------------------------------------
     def sums_query(
-        self, sums: Mapping[str, tuple[str, str]], where: Iterable[str] = (), per: Sequence[str] = KEY_COLUMNS
+        self,
+        sums: Mapping[str, tuple[str, str]],
+        where: Iterable[str] = (),
+        per: Sequence[str] = KEY_COLUMNS,
+        days: Sequence[date] | None = None,
     ) -> str | None:
         """One scan summing each `label -> (additive metric, window)` per entity (or per the
         columns `per`, e.g. platform and account), or None when the source reports none of the metrics.
 
         The scan reads only the days of the widest window; metrics the source does not
-        report are left out (the caller treats them as null).
+        report are left out (the caller treats them as null). With `days`, the windows are
+        taken as of each of those dates in the same scan, and each row has its date in `_as_of`.
         """
+        if days is not None:
+            return self._sums_by_day(sums, list(where), per, days)
         ranges = {window: self.range(window) for _, window in sums.values()}
         columns = [
             f"sum({metric}) FILTER (WHERE {date_condition(ranges[window])}) AS {quote_ident(label)}"
@@ -163,6 +170,36 @@ class MetricsService:
             f"SELECT {keys}, {', '.join(columns)} FROM {self.daily} "
             + (f"WHERE {' AND '.join(bounds)} " if bounds else "")
             + f"GROUP BY {keys}"
+        )
+
+    def _sums_by_day(
+        self, sums: Mapping[str, tuple[str, str]], where: list[str], per: Sequence[str], days: Sequence[date]
+    ) -> str | None:
+        """`sums_query` as of each of `days`: the daily rows joined to the days whose windows hold them."""
+        present = {label: spec for label, spec in sums.items() if self.present(spec[0])}
+        if not present or not days:
+            return None
+        windows = sorted({window for _, window in present.values()})
+        slot = {window: i for i, window in enumerate(windows)}
+        values = []
+        for day in days:
+            ranges = [date_range(window, day) for window in windows]
+            starts = [r.start or date.min for r in ranges]
+            bounds = [min(starts), max(r.end for r in ranges)]
+            cells = [*bounds, *(d for r, s in zip(ranges, starts, strict=True) for d in (s, r.end))]
+            values.append("(" + ", ".join(f"DATE '{d.isoformat()}'" for d in (day, *cells)) + ")")
+        names = ["_as_of", "_lo", "_hi", *(f"{b}{i}" for i in range(len(windows)) for b in ("_s", "_e"))]
+        columns = [
+            f"sum(m.{metric}) FILTER (WHERE m.date >= d._s{slot[window]} AND m.date < d._e{slot[window]}) "
+            f"AS {quote_ident(label)}"
+            for label, (metric, window) in present.items()
+        ]
+        keys = ", ".join(f"m.{k}" for k in per)
+        return (
+            f"SELECT d._as_of, {keys}, {', '.join(columns)} FROM {self.daily} m "
+            f"JOIN (VALUES {', '.join(values)}) AS d({', '.join(names)}) ON m.date >= d._lo AND m.date < d._hi "
+            + (f"WHERE {' AND '.join(where)} " if where else "")
+            + f"GROUP BY d._as_of, {keys}"
         )
 
     def values(

@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS, Catalog
@@ -30,6 +30,9 @@ from engine.rules.escalation import default_escalations
 from engine.rules.model import Project, Rule, Workflow
 from engine.safety.facts import account_budgets, gather_facts
 from engine.safety.pipeline import Facts, run_pipeline
+
+if TYPE_CHECKING:
+    from engine.evaluation.days import DayBatch, DaysRelation
 
 INACTIVE = ("removed", "archived")
 ENTITY_FIELDS = (
@@ -71,11 +74,19 @@ def group_rules(workflows: list[Workflow]) -> list[Group]:
 class GroupEvaluator:
     """Builds and runs the aggregate and evaluate queries of one group."""
 
-    def __init__(self, metrics: MetricsService, project: Project, group: Group, entity_filter: str | None = None):
+    def __init__(
+        self,
+        metrics: MetricsService,
+        project: Project,
+        group: Group,
+        entity_filter: str | None = None,
+        days: DaysRelation | None = None,
+    ):
         self.metrics = metrics
         self.project = project
         self.group = group
         self.entity_filter = entity_filter
+        self.days = days  # evaluate as of each of these dates at once (a row per entity and date)
         self.refs: dict[str, Ref] = {}
         for _wf, rule in group.rules:
             for ref in rule.when.refs:
@@ -105,9 +116,11 @@ class GroupEvaluator:
                 for inner in metrics.additive_inputs(ref):
                     additive[inner.key] = inner
         keys = ", ".join(KEY_COLUMNS)
+        days = self.days.dates if self.days else None
         agg = metrics.sums_query(
             {r.key: (r.name, r.window or "") for r in additive.values()},
             [f"platform = {sql_literal(g.platform)}", f"level = {sql_literal(g.level)}"],
+            days=days,
         )
 
         cols = [f"e.{c}" for c in KEY_COLUMNS] + [f"e.{c} AS {quote_ident('attr:' + c)}" for c in ENTITY_FIELDS]
@@ -134,12 +147,23 @@ class GroupEvaluator:
                 if metrics.present(r.name)
                 else f"CAST(NULL AS DOUBLE) AS {quote_ident(r.key)}"
             )
+        if self.days:
+            cols = ["d.*", *cols]
         sql = f"SELECT {', '.join(cols)} FROM {metrics.entities} e"
+        if self.days:
+            sql += f" CROSS JOIN ({self.days.sql}) d"
         if agg:
-            sql += f" LEFT JOIN ({agg}) a USING ({keys})"
+            joined = " AND ".join(f"a.{k} = e.{k}" for k in KEY_COLUMNS)
+            if self.days:
+                sql += f" LEFT JOIN ({agg}) a ON a._as_of = d._as_of AND {joined}"
+            else:
+                sql += f" LEFT JOIN ({agg}) a USING ({keys})"
         account = self._account_sql(account_sums)
         if account:
-            sql += f" LEFT JOIN ({account}) acct ON acct.platform = e.platform AND acct.account_id = e.account_id"
+            sql += (
+                f" LEFT JOIN ({account}) acct ON {'acct._as_of = d._as_of AND ' if self.days else ''}"
+                "acct.platform = e.platform AND acct.account_id = e.account_id"
+            )
         if parent_refs:
             names = sorted({quote_ident(r.name) for r in parent_refs})
             sql += (
@@ -164,6 +188,7 @@ class GroupEvaluator:
             {r.key: (r.name, r.window or "") for r in sums.values()},
             [f"platform = {sql_literal(g.platform)}", f"level = {sql_literal(g.level)}"],
             per=("platform", "account_id"),
+            days=self.days.dates if self.days else None,
         )
 
     def aggregate(self) -> int:
@@ -189,6 +214,8 @@ class GroupEvaluator:
         if ref.kind == "benchmark":
             return sql_literal(metrics.catalog.benchmarks[self.group.platform][ref.name])
         if ref.kind == "truth":
+            if self.days:
+                return quote_ident(self.days.truth_column(ref))
             return sql_literal(metrics.truth(ref.window)[ref.name])
         if ref.kind == "threshold":
             operator, _, name = ref.name.partition("/")
@@ -209,7 +236,10 @@ class GroupEvaluator:
             for inner in self.metrics.additive_inputs(r)
         ]
         nonnull = {quote_ident(r.key) for r in additive if self.metrics.present(r.name)}
-        program = SqlProgram(self.resolve, {"as_of": self.metrics.as_of}, nonnull_values=nonnull)
+        ctx: dict[str, Any] = {"as_of": self.metrics.as_of}
+        if self.days:
+            ctx["as_of_sql"] = '"_as_of"'
+        program = SqlProgram(self.resolve, ctx, nonnull_values=nonnull)
         verdicts: list[str] = []
         evidence: dict[str, str] = {}
         for i, (_wf, rule) in enumerate(self.group.rules):
@@ -270,17 +300,30 @@ def build_plan(
     mode: str = "dry_run",
     timings: Timings | None = None,
     overrides: list[dict] | None = None,
+    batch: DayBatch | None = None,
 ) -> Plan:
     """Evaluate `workflows` on the loaded data and run every proposal through the safety pipeline.
 
     `overrides` are live entity states that differ from the source (the demo sandbox).
+    `batch` holds the groups already evaluated as of many dates (a backtest's days).
     """
     timings = timings or Timings()
     metrics = MetricsService(con, loaded, catalog, as_of, overrides)
     actions: list[PlannedAction] = []
     facts: dict[str, Facts] = {}
     entities = 0
+    by_key = {(o["platform"], o["account_id"], o["level"], o["entity_id"]): o for o in overrides or []}
     for group in group_rules(workflows):
+        days = batch.covers(group) if batch is not None else None
+        if days is not None and as_of in days.dates:
+            t0 = time.perf_counter()
+            names, rows = days.rows(metrics, by_key)
+            actions.extend(_propose(group, names, rows, as_of, facts))
+            timings.add("propose", time.perf_counter() - t0)
+            n = days.entities.get(as_of, 0)
+            timings.evaluations += n * len(group.rules)
+            entities += n
+            continue
         ev = GroupEvaluator(metrics, project, group)
         t0 = time.perf_counter()
         n = ev.aggregate()

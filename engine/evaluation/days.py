@@ -1,0 +1,193 @@
+"""Evaluating workflows as of many dates at once: the days of a backtest.
+
+A backtest evaluates the same rules as of every day of a range. One day at a time, that is
+a few queries per (platform, level) per day, and on a source of a few hundred entities each
+query's fixed cost is nearly all of the time. Here each group's window sums, verdicts and
+evidence are computed for every day in one query (a row per entity and day), on the
+source's entity state.
+
+The backtest's simulation then changes the state of a few entities (a pause, a new bid),
+which later days must see. The rows of those entities are evaluated again for each day, by
+the reference interpreter over the same window sums with the simulated state laid over
+them: the path `rulerun explain` uses, which the property tests hold to the batch
+semantics. A group whose rules read a parent's live state (`parent.status`) is left to
+the per-day path, which joins parents with their simulated state.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from engine.core.catalog import KEY_COLUMNS, Catalog
+from engine.data.entities import LIVE_STATE
+from engine.data.metrics import MetricsService
+from engine.data.store import LoadedSource
+from engine.evaluation.evaluate import ENTITY_FIELDS, INACTIVE, Group, GroupEvaluator, group_rules
+from engine.evaluation.explain import ref_value
+from engine.language.expr import Ref
+from engine.language.expr.reference import evaluate as reference_evaluate
+from engine.language.sql import quote_ident, sql_literal
+from engine.rules.model import Project, Workflow
+
+EntityKey = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True)
+class DaysRelation:
+    """The evaluation dates as a relation: `_as_of`, and each truth metric's value on that date."""
+
+    dates: list[date]
+    sql: str
+
+    @staticmethod
+    def truth_column(ref: Ref) -> str:
+        return ref.key
+
+
+def days_relation(con, loaded: LoadedSource, catalog: Catalog, dates: Sequence[date], truth: list[Ref]) -> DaysRelation:
+    """A VALUES list of `dates` with the truth metrics `truth` computed as of each date."""
+    truth = list({r.key: r for r in truth}.values())
+    rows = []
+    for day in dates:
+        metrics = MetricsService(con, loaded, catalog, day)
+        cells = [f"DATE '{day.isoformat()}'"]
+        for ref in truth:
+            value = metrics.truth(ref.window or "")[ref.name]
+            cells.append(f"CAST({'NULL' if value is None else sql_literal(float(value))} AS DOUBLE)")
+        rows.append(f"({', '.join(cells)})")
+    names = ", ".join(['"_as_of"', *(quote_ident(DaysRelation.truth_column(r)) for r in truth)])
+    return DaysRelation(list(dates), f"SELECT * FROM (VALUES {', '.join(rows)}) AS v({names})")
+
+
+class GroupDays:
+    """One group's rules evaluated as of every date, on the source's entity state."""
+
+    def __init__(self, con, loaded: LoadedSource, catalog: Catalog, project: Project, group: Group, dates: list[date]):
+        self.group = group
+        self.dates = set(dates)
+        metrics = MetricsService(con, loaded, catalog, dates[0])
+        probe = GroupEvaluator(metrics, project, group)
+        truth = [r for r in probe.refs.values() if r.kind == "truth"]
+        self.ev = GroupEvaluator(metrics, project, group, days=days_relation(con, loaded, catalog, dates, truth))
+        self.ev.aggregate()
+        self.entities: dict[date, int] = dict(
+            con.execute(f'SELECT "_as_of", count(*) FROM {self.ev.table} GROUP BY ALL').fetchall()
+        )
+        program, verdicts, evidence = self.ev._program()
+        where = " OR ".join(quote_ident(f"fired:{i}") for i in range(len(group.rules)))
+        columns = [
+            '"_as_of"',
+            *KEY_COLUMNS,
+            *(quote_ident(f"attr:{c}") for c in ENTITY_FIELDS),
+            *(f"{sql} AS {quote_ident(name)}" for name, sql in evidence.items()),
+            *verdicts,
+        ]
+        cursor = con.execute(program.select(f"SELECT * FROM {self.ev.table}", columns, where))
+        self.names = [d[0] for d in cursor.description]
+        self.fired: dict[date, list[tuple]] = defaultdict(list)
+        for row in cursor.fetchall():
+            self.fired[row[0]].append(row)
+        self._idx = {n: i for i, n in enumerate(self.names)}
+        self._base: dict[tuple[date, EntityKey], dict[str, Any]] = {}
+        self._fetched: set[EntityKey] = set()
+        self.con = con
+
+    def rows(self, metrics: MetricsService, overrides: dict[EntityKey, dict[str, Any]]) -> tuple[list[str], list[tuple]]:
+        """The rows of `metrics.as_of` where a rule fired, with `overrides` (simulated state) taken into account."""
+        day = metrics.as_of
+        mine = {k: v for k, v in overrides.items() if k[0] == self.group.platform and k[2] == self.group.level}
+        key_at = [self._idx[c] for c in KEY_COLUMNS]
+        out = [row for row in self.fired.get(day, []) if tuple(row[i] for i in key_at) not in mine]
+        self._fetch([k for k in mine if k not in self._fetched])
+        for key, state in mine.items():
+            base = self._base.get((day, key))
+            if base is not None:
+                row = self._reevaluate(metrics, base, state)
+                if row is not None:
+                    out.append(row)
+        return self.names, out
+
+    def _fetch(self, keys: list[EntityKey]) -> None:
+        """The base rows (every date) of entities the simulation changed, read once per entity."""
+        if not keys:
+            return
+        self._fetched.update(keys)
+        listed = ", ".join("(" + ", ".join(sql_literal(v) for v in k) + ")" for k in keys)
+        cursor = self.con.execute(
+            f"SELECT * FROM {self.ev.table} WHERE ({', '.join(KEY_COLUMNS)}) IN (VALUES {listed})"
+        )
+        names = [d[0] for d in cursor.description]
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            self._base[(row["_as_of"], tuple(row[c] for c in KEY_COLUMNS))] = row
+
+    def _reevaluate(self, metrics: MetricsService, base: dict[str, Any], state: dict[str, Any]) -> tuple | None:
+        """One entity's row on one date with its simulated state, evaluated by the reference interpreter."""
+        row = dict(base)
+        for name in LIVE_STATE:
+            if state.get(name) is not None:
+                row[f"attr:{name}"] = state[name]
+        if row.get("attr:status") in INACTIVE:
+            return None
+        ctx = {"as_of": metrics.as_of}
+        for i, (wf, rule) in enumerate(self.group.rules):
+            values = {r.key: ref_value(metrics, self.ev.project, wf, r, row) for r in rule.when.refs}
+            row[f"fired:{i}"] = bool(reference_evaluate(rule.when, values, ctx))
+            for r in rule.when.refs:
+                row[f"ev:{i}:{r.key}"] = values[r.key]
+            for fact, r in self.ev._fact_refs(rule).items():
+                row[f"fact:{i}:{fact}"] = ref_value(metrics, self.ev.project, wf, r, row)
+        if not any(row[f"fired:{i}"] for i in range(len(self.group.rules))):
+            return None
+        return tuple(row.get(n) for n in self.names)
+
+    def drop(self) -> None:
+        self.ev.drop()
+
+
+def reads_parent_state(group: Group) -> bool:
+    return any(r.kind == "parent" and r.name in LIVE_STATE for _wf, rule in group.rules for r in rule.when.refs)
+
+
+class DayBatch:
+    """Every group of `workflows` evaluated as of each of `dates`; build_plan reads a day's rows from it."""
+
+    def __init__(
+        self,
+        con,
+        loaded: LoadedSource,
+        catalog: Catalog,
+        project: Project,
+        workflows: list[Workflow],
+        dates: list[date],
+    ):
+        self.groups: dict[tuple[str, str], GroupDays] = {}
+        try:
+            for group in group_rules(workflows):
+                if not reads_parent_state(group) and dates:
+                    self.groups[(group.platform, group.level)] = GroupDays(con, loaded, catalog, project, group, dates)
+        except BaseException:
+            self.close()
+            raise
+
+    def covers(self, group: Group) -> GroupDays | None:
+        """The group's rows for every date, if this batch evaluated exactly these rules."""
+        days = self.groups.get((group.platform, group.level))
+        if days is None or [(w.id, r.id) for w, r in days.group.rules] != [(w.id, r.id) for w, r in group.rules]:
+            return None
+        return days
+
+    def close(self) -> None:
+        for g in self.groups.values():
+            g.drop()
+        self.groups.clear()
+
+    def __enter__(self) -> DayBatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
