@@ -217,8 +217,13 @@ def _counts(t: Counter) -> dict[str, Any]:
 # -- running it --------------------------------------------------------------------------------
 
 
-def run_backtest(con, loaded, catalog, project, workflows, date_from: date, date_to: date, progress=None) -> Backtest:
-    """Evaluate `workflows` as of every day of [date_from, date_to] and simulate what apply would execute."""
+def run_backtest(
+    con, loaded, catalog, project, workflows, date_from: date, date_to: date, progress=None, batched: bool = True
+) -> Backtest:
+    """Evaluate `workflows` as of every day of [date_from, date_to] and simulate what apply would execute.
+
+    `batched=False` evaluates each day on its own, as `evaluate` would (the reference for the batch).
+    """
     started = time.perf_counter()
     sim = Simulation()
     result = Backtest(
@@ -230,7 +235,7 @@ def run_backtest(con, loaded, catalog, project, workflows, date_from: date, date
     )
     # Every day's window sums and verdicts in one query per (platform, level); each day then
     # lays the simulated state over them (engine/evaluation/days.py).
-    with DayBatch(con, loaded, catalog, project, workflows, result.days) as batch:
+    with DayBatch(con, loaded, catalog, project, workflows, result.days if batched else []) as batch:
         for i, day in enumerate(result.days):
             plan = build_plan(
                 con, loaded, catalog, project, workflows, day, mode="backtest", overrides=sim.overrides(), batch=batch

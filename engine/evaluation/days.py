@@ -48,15 +48,28 @@ class DaysRelation:
         return ref.key
 
 
-def days_relation(con, loaded: LoadedSource, catalog: Catalog, dates: Sequence[date], truth: list[Ref]) -> DaysRelation:
-    """A VALUES list of `dates` with the truth metrics `truth` computed as of each date."""
+class TruthByDay:
+    """Truth metrics as of each date, computed once per (date, window) for every group."""
+
+    def __init__(self, con, loaded: LoadedSource, catalog: Catalog):
+        self.con, self.loaded, self.catalog = con, loaded, catalog
+        self._values: dict[tuple[date, str], dict[str, float | None]] = {}
+
+    def get(self, day: date, window: str) -> dict[str, float | None]:
+        if (day, window) not in self._values:
+            metrics = MetricsService(self.con, self.loaded, self.catalog, day)
+            self._values[(day, window)] = metrics.truth(window)
+        return self._values[(day, window)]
+
+
+def days_relation(dates: Sequence[date], truth: list[Ref], values: TruthByDay) -> DaysRelation:
+    """A VALUES list of `dates` with the truth metrics `truth` as of each date."""
     truth = list({r.key: r for r in truth}.values())
     rows = []
     for day in dates:
-        metrics = MetricsService(con, loaded, catalog, day)
         cells = [f"DATE '{day.isoformat()}'"]
         for ref in truth:
-            value = metrics.truth(ref.window or "")[ref.name]
+            value = values.get(day, ref.window or "")[ref.name]
             cells.append(f"CAST({'NULL' if value is None else sql_literal(float(value))} AS DOUBLE)")
         rows.append(f"({', '.join(cells)})")
     names = ", ".join(['"_as_of"', *(quote_ident(DaysRelation.truth_column(r)) for r in truth)])
@@ -66,13 +79,27 @@ def days_relation(con, loaded: LoadedSource, catalog: Catalog, dates: Sequence[d
 class GroupDays:
     """One group's rules evaluated as of every date, on the source's entity state."""
 
-    def __init__(self, con, loaded: LoadedSource, catalog: Catalog, project: Project, group: Group, dates: list[date]):
+    def __init__(
+        self,
+        con,
+        loaded: LoadedSource,
+        catalog: Catalog,
+        project: Project,
+        group: Group,
+        dates: list[date],
+        truth: TruthByDay,
+    ):
         self.group = group
         self.dates = set(dates)
         metrics = MetricsService(con, loaded, catalog, dates[0])
         probe = GroupEvaluator(metrics, project, group)
-        truth = [r for r in probe.refs.values() if r.kind == "truth"]
-        self.ev = GroupEvaluator(metrics, project, group, days=days_relation(con, loaded, catalog, dates, truth))
+        truth_refs = [r for r in probe.refs.values() if r.kind == "truth"]
+        self.ev = GroupEvaluator(metrics, project, group, days=days_relation(dates, truth_refs, truth))
+        # Without a rule reading status, budget or bid, the simulated state changes no verdict:
+        # a changed entity's batch row only needs that state laid over its attributes.
+        self.reads_state = any(
+            r.kind == "attr" and r.name in LIVE_STATE for _wf, rule in group.rules for r in rule.when.refs
+        )
         self.ev.aggregate()
         self.entities: dict[date, int] = dict(
             con.execute(f'SELECT "_as_of", count(*) FROM {self.ev.table} GROUP BY ALL').fetchall()
@@ -96,11 +123,17 @@ class GroupDays:
         self._fetched: set[EntityKey] = set()
         self.con = con
 
-    def rows(self, metrics: MetricsService, overrides: dict[EntityKey, dict[str, Any]]) -> tuple[list[str], list[tuple]]:
+    def rows(
+        self, metrics: MetricsService, overrides: dict[EntityKey, dict[str, Any]]
+    ) -> tuple[list[str], list[tuple]]:
         """The rows of `metrics.as_of` where a rule fired, with `overrides` (simulated state) taken into account."""
         day = metrics.as_of
         mine = {k: v for k, v in overrides.items() if k[0] == self.group.platform and k[2] == self.group.level}
         key_at = [self._idx[c] for c in KEY_COLUMNS]
+        if not self.reads_state:
+            return self.names, [
+                self._lay_over(row, mine.get(tuple(row[i] for i in key_at))) for row in self.fired.get(day, [])
+            ]
         out = [row for row in self.fired.get(day, []) if tuple(row[i] for i in key_at) not in mine]
         self._fetch([k for k in mine if k not in self._fetched])
         for key, state in mine.items():
@@ -110,6 +143,16 @@ class GroupDays:
                 if row is not None:
                     out.append(row)
         return self.names, out
+
+    def _lay_over(self, row: tuple, state: dict[str, Any] | None) -> tuple:
+        """A batch row with an entity's simulated state in its attribute columns."""
+        if not state:
+            return row
+        values = list(row)
+        for name in LIVE_STATE:
+            if state.get(name) is not None:
+                values[self._idx[f"attr:{name}"]] = state[name]
+        return tuple(values)
 
     def _fetch(self, keys: list[EntityKey]) -> None:
         """The base rows (every date) of entities the simulation changed, read once per entity."""
@@ -166,10 +209,13 @@ class DayBatch:
         dates: list[date],
     ):
         self.groups: dict[tuple[str, str], GroupDays] = {}
+        truth = TruthByDay(con, loaded, catalog)
         try:
             for group in group_rules(workflows):
                 if not reads_parent_state(group) and dates:
-                    self.groups[(group.platform, group.level)] = GroupDays(con, loaded, catalog, project, group, dates)
+                    self.groups[(group.platform, group.level)] = GroupDays(
+                        con, loaded, catalog, project, group, dates, truth
+                    )
         except BaseException:
             self.close()
             raise
