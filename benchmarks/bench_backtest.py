@@ -40,7 +40,8 @@ def main() -> None:
         state = Path(tmp) / "state"
         with Store(state) as store:
             loaded = store.load(parse_source("demo"), catalog)
-            first, last = loaded.info.min_date, default_as_of(loaded)
+            last = default_as_of(loaded)
+            first = loaded.info.min_date or last
             n_days = (last - first).days + 1
             print(f"{len(workflows)} workflows, {first} to {last} ({n_days} days)")
             results = {}

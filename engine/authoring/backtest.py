@@ -233,6 +233,8 @@ def run_backtest(
         [w.id for w in workflows],
         [(w.id, r.id) for w in workflows for r in w.rules if r.enabled],
     )
+    if progress:
+        progress(0, len(result.days))
     # Every day's window sums and verdicts in one query per (platform, level); each day then
     # lays the simulated state over them (engine/evaluation/days.py).
     with DayBatch(con, loaded, catalog, project, workflows, result.days if batched else []) as batch:
@@ -314,5 +316,7 @@ def backtest(
         date_to = date_to or default_as_of(data.loaded)
         date_from = date_from or data.loaded.info.min_date or date_to
         check_range(data.con, data.loaded, date_from, date_to)
-        with progress.status(f"Backtesting {date_from.isoformat()} to {date_to.isoformat()} …"):
-            return run_backtest(data.con, data.loaded, opened.catalog, opened.project, selected, date_from, date_to)
+        with progress.counted(f"Backtesting {date_from.isoformat()} to {date_to.isoformat()}: days") as advance:
+            return run_backtest(
+                data.con, data.loaded, opened.catalog, opened.project, selected, date_from, date_to, advance
+            )

@@ -10,7 +10,8 @@ The backtest's simulation then changes the state of a few entities (a pause, a n
 which later days must see. The rows of those entities are evaluated again for each day, by
 the reference interpreter over the same window sums with the simulated state laid over
 them: the path `rulerun explain` uses, which the property tests hold to the batch
-semantics. A group whose rules read a parent's live state (`parent.status`) is left to
+semantics. The simulation only changes entities a rule evaluated, so a removed or archived
+entity (never evaluated) is never brought back by it. A group whose rules read a parent's live state (`parent.status`) is left to
 the per-day path, which joins parents with their simulated state.
 """
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -26,7 +26,7 @@ from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.data.entities import LIVE_STATE
 from engine.data.metrics import MetricsService
 from engine.data.store import LoadedSource
-from engine.evaluation.evaluate import ENTITY_FIELDS, INACTIVE, Group, GroupEvaluator, group_rules
+from engine.evaluation.evaluate import ENTITY_FIELDS, INACTIVE, DaysRelation, Group, GroupEvaluator, group_rules
 from engine.evaluation.explain import ref_value
 from engine.language.expr import Ref
 from engine.language.expr.reference import evaluate as reference_evaluate
@@ -34,18 +34,6 @@ from engine.language.sql import quote_ident, sql_literal
 from engine.rules.model import Project, Workflow
 
 EntityKey = tuple[str, str, str, str]
-
-
-@dataclass(frozen=True)
-class DaysRelation:
-    """The evaluation dates as a relation: `_as_of`, and each truth metric's value on that date."""
-
-    dates: list[date]
-    sql: str
-
-    @staticmethod
-    def truth_column(ref: Ref) -> str:
-        return ref.key
 
 
 class TruthByDay:

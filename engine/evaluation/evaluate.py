@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS, Catalog
@@ -30,9 +30,6 @@ from engine.rules.escalation import default_escalations
 from engine.rules.model import Project, Rule, Workflow
 from engine.safety.facts import account_budgets, gather_facts
 from engine.safety.pipeline import Facts, run_pipeline
-
-if TYPE_CHECKING:
-    from engine.evaluation.days import DayBatch, DaysRelation
 
 INACTIVE = ("removed", "archived")
 ENTITY_FIELDS = (
@@ -50,6 +47,33 @@ ENTITY_FIELDS = (
     "shared_budget",
     "budget_campaigns",
 )
+
+
+@dataclass(frozen=True)
+class DaysRelation:
+    """Evaluation dates as a relation (`sql`): a `_as_of` column, and each truth metric's value as of it."""
+
+    dates: list[date]
+    sql: str
+
+    @staticmethod
+    def truth_column(ref: Ref) -> str:
+        return ref.key
+
+
+class DayRows(Protocol):
+    """A group's fired rows on each of some dates, already evaluated (engine/evaluation/days.py)."""
+
+    dates: set[date]
+    entities: dict[date, int]
+
+    def rows(
+        self, metrics: MetricsService, overrides: dict[tuple, dict[str, Any]]
+    ) -> tuple[list[str], list[tuple]]: ...
+
+
+class Batch(Protocol):
+    def covers(self, group: Group) -> DayRows | None: ...
 
 
 @dataclass
@@ -300,7 +324,7 @@ def build_plan(
     mode: str = "dry_run",
     timings: Timings | None = None,
     overrides: list[dict] | None = None,
-    batch: DayBatch | None = None,
+    batch: Batch | None = None,
 ) -> Plan:
     """Evaluate `workflows` on the loaded data and run every proposal through the safety pipeline.
 
