@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -74,7 +75,7 @@ def test_count_ticks_cover_the_top_with_at_most_five_whole_steps(top):
     ticks = _ticks(float(top), counts=True)
     assert ticks[0] == 0 and ticks[-1] >= top and len(ticks) <= 6
     assert all(t == int(t) for t in ticks)
-    steps = {b - a for a, b in zip(ticks, ticks[1:], strict=False)}
+    steps = {b - a for a, b in pairwise(ticks)}
     assert len(steps) <= 1
 
 

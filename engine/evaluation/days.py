@@ -11,8 +11,9 @@ which later days must see. The rows of those entities are evaluated again for ea
 the reference interpreter over the same window sums with the simulated state laid over
 them: the path `rulerun explain` uses, which the property tests hold to the batch
 semantics. The simulation only changes entities a rule evaluated, so a removed or archived
-entity (never evaluated) is never brought back by it. A group whose rules read a parent's live state (`parent.status`) is left to
-the per-day path, which joins parents with their simulated state.
+entity (never evaluated) is never brought back by it. A group whose rules read a parent's
+live state (`parent.status`) is left to the per-day path, which joins parents with their
+simulated state.
 """
 
 from __future__ import annotations
