@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from engine.authoring.backtest import OUTCOMES, backtest, run_backtest
 from engine.core.progress import Progress
+from engine.data.metrics import MetricsService, SharedMetrics
 from engine.data.sources import parse_source
 from engine.data.store import Store
 from engine.evaluation.days import DayBatch
@@ -197,3 +198,15 @@ def test_the_command_draws_a_progress_bar_on_a_terminal_and_nothing_when_piped(t
     assert b"Backtesting 2026-10-20 to 2026-10-26" in err and b"7/7" in err
     piped = subprocess.run(args, cwd=REPO, env=env, capture_output=True, timeout=180)
     assert piped.returncode == 0 and b"Backtesting" not in piped.stderr
+
+
+@pytest.mark.parametrize("window", ["last_7d", "last_30d", "mtd", "lifetime", "yesterday", "last_7d_ending_3d_ago"])
+def test_truth_for_many_days_in_one_scan_equals_each_day_on_its_own(demo, window):
+    con, loaded, catalog, _ = demo
+    days = [date(2026, 8, 1), date(2026, 8, 2), date(2026, 9, 1), date(2026, 9, 17), date(2026, 11, 1)]
+    shared = SharedMetrics()
+    MetricsService(con, loaded, catalog, days[0], shared=shared).truth_by_day(window, days)
+    for day in days:
+        alone = MetricsService(con, loaded, catalog, day).truth(window)
+        assert shared.truth[(day, window)] == pytest.approx(alone, nan_ok=True), day
+    assert any(v is not None for day in days for v in shared.truth[(day, window)].values())

@@ -19,6 +19,7 @@ and null when the source does not report the metric at all.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -72,6 +73,15 @@ def in_list(values: Iterable[Any]) -> str:
     return ", ".join(sql_literal(v) for v in values) or "NULL"
 
 
+@dataclass
+class SharedMetrics:
+    """What evaluations as of many dates can share (a backtest's days): catalog formulas, which do
+    not depend on the date, and truth metrics per (date, window), computed for all dates at once."""
+
+    formulas: dict[tuple[str, str, str], Expr] = field(default_factory=dict)
+    truth: dict[tuple[date, str], dict[str, float | None]] = field(default_factory=dict)
+
+
 class MetricsService:
     """Catalog metrics of one loaded source as of one date.
 
@@ -86,6 +96,7 @@ class MetricsService:
         catalog: Catalog,
         as_of: date,
         overrides: list[dict] | None = None,
+        shared: SharedMetrics | None = None,
     ):
         self.con = con
         self.loaded = loaded
@@ -94,7 +105,8 @@ class MetricsService:
         self.overrides = overrides or []
         self.entities = live_entities(con, loaded, catalog, self.overrides)
         self.daily = loaded.table("metrics_daily")
-        self._formulas: dict[tuple[str, str, str], Expr] = {}
+        self.shared = shared or SharedMetrics()
+        self._formulas = self.shared.formulas
         self._truth: dict[str, dict[str, float | None]] = {}
         self._ranges: dict[str, Range] = {}
 
@@ -238,28 +250,55 @@ class MetricsService:
     def truth(self, window: str) -> dict[str, float | None]:
         """Truth metrics over a window: Shopify against total ad spend (campaign rows)."""
         if window not in self._truth:
-            cond = date_condition(self.range(window))
-            ad_platforms = [s.name for s in self.catalog.sources.values() if s.type == "ad_platform"]
-            truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
-            cols = [
-                f"sum({m}) FILTER (WHERE platform IN ({in_list(truth_sources)}) AND {cond})"
-                if self.present(m)
-                else "NULL"
-                for m in TRUTH_METRICS
-            ]
-            cols.append(
-                f"sum(spend) FILTER (WHERE platform IN ({in_list(ad_platforms)}) AND level = 'campaign' AND {cond})"
-                if self.present("spend")
-                else "NULL"
-            )
-            row = self.con.execute(f"SELECT {', '.join(cols)} FROM {self.daily}").fetchone()
-            sums = dict(zip((*TRUTH_METRICS, AD_SPEND), row, strict=True))
-            values = {}
-            for name in self.catalog.truth:
-                expr = self.formula(name, window, "truth")
-                values[name] = reference_evaluate(expr, {r.key: _float(sums.get(r.name)) for r in expr.refs}, {})
-            self._truth[window] = values
+            shared = self.shared.truth.get((self.as_of, window))
+            if shared is None:
+                cond = date_condition(self.range(window))
+                row = self.con.execute(f"SELECT {', '.join(self._truth_sums(cond))} FROM {self.daily}").fetchone()
+                shared = self._truth_values(row, window)
+                self.shared.truth[(self.as_of, window)] = shared
+            self._truth[window] = shared
         return self._truth[window]
+
+    def truth_by_day(self, window: str, days: Sequence[date]) -> None:
+        """Truth metrics over `window` as of each of `days`, in one scan, into the shared values."""
+        if not days:
+            return
+        rows = []
+        for day in days:
+            rng = date_range(window, day)
+            rows.append(f"(DATE '{day}', DATE '{rng.start or date.min}', DATE '{rng.end}')")
+        cursor = self.con.execute(
+            f"SELECT d._as_of, {', '.join(self._truth_sums('TRUE'))} FROM {self.daily} m "
+            f"JOIN (VALUES {', '.join(rows)}) AS d(_as_of, _s, _e) ON m.date >= d._s AND m.date < d._e "
+            "GROUP BY d._as_of"
+        )
+        found = {row[0]: row[1:] for row in cursor.fetchall()}
+        empty = (None,) * (len(TRUTH_METRICS) + 1)
+        for day in days:
+            self.shared.truth[(day, window)] = self._truth_values(found.get(day, empty), window)
+
+    def _truth_sums(self, cond: str) -> list[str]:
+        """The sums truth formulas read (TRUTH_METRICS, then AD_SPEND) over the rows where `cond` holds."""
+        ad_platforms = [s.name for s in self.catalog.sources.values() if s.type == "ad_platform"]
+        truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
+        cols = [
+            f"sum({m}) FILTER (WHERE platform IN ({in_list(truth_sources)}) AND {cond})" if self.present(m) else "NULL"
+            for m in TRUTH_METRICS
+        ]
+        cols.append(
+            f"sum(spend) FILTER (WHERE platform IN ({in_list(ad_platforms)}) AND level = 'campaign' AND {cond})"
+            if self.present("spend")
+            else "NULL"
+        )
+        return cols
+
+    def _truth_values(self, row: Sequence[Any], window: str) -> dict[str, float | None]:
+        sums = dict(zip((*TRUTH_METRICS, AD_SPEND), row, strict=True))
+        values = {}
+        for name in self.catalog.truth:
+            expr = self.formula(name, window, "truth")
+            values[name] = reference_evaluate(expr, {r.key: _float(sums.get(r.name)) for r in expr.refs}, {})
+        return values
 
 
 def _key_filter(keys: list[EntityKeyTuple]) -> str:

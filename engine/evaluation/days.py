@@ -25,7 +25,7 @@ from typing import Any
 
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.data.entities import LIVE_STATE
-from engine.data.metrics import MetricsService
+from engine.data.metrics import MetricsService, SharedMetrics
 from engine.data.store import LoadedSource
 from engine.evaluation.evaluate import ENTITY_FIELDS, INACTIVE, DaysRelation, Group, GroupEvaluator, group_rules
 from engine.evaluation.explain import ref_value
@@ -37,28 +37,14 @@ from engine.rules.model import Project, Workflow
 EntityKey = tuple[str, str, str, str]
 
 
-class TruthByDay:
-    """Truth metrics as of each date, computed once per (date, window) for every group."""
-
-    def __init__(self, con, loaded: LoadedSource, catalog: Catalog):
-        self.con, self.loaded, self.catalog = con, loaded, catalog
-        self._values: dict[tuple[date, str], dict[str, float | None]] = {}
-
-    def get(self, day: date, window: str) -> dict[str, float | None]:
-        if (day, window) not in self._values:
-            metrics = MetricsService(self.con, self.loaded, self.catalog, day)
-            self._values[(day, window)] = metrics.truth(window)
-        return self._values[(day, window)]
-
-
-def days_relation(dates: Sequence[date], truth: list[Ref], values: TruthByDay) -> DaysRelation:
+def days_relation(dates: Sequence[date], truth: list[Ref], values: SharedMetrics) -> DaysRelation:
     """A VALUES list of `dates` with the truth metrics `truth` as of each date."""
     truth = list({r.key: r for r in truth}.values())
     rows = []
     for day in dates:
         cells = [f"DATE '{day.isoformat()}'"]
         for ref in truth:
-            value = values.get(day, ref.window or "")[ref.name]
+            value = values.truth[(day, ref.window or "")][ref.name]
             cells.append(f"CAST({'NULL' if value is None else sql_literal(float(value))} AS DOUBLE)")
         rows.append(f"({', '.join(cells)})")
     names = ", ".join(['"_as_of"', *(quote_ident(DaysRelation.truth_column(r)) for r in truth)])
@@ -76,14 +62,17 @@ class GroupDays:
         project: Project,
         group: Group,
         dates: list[date],
-        truth: TruthByDay,
+        shared: SharedMetrics,
     ):
         self.group = group
         self.dates = set(dates)
-        metrics = MetricsService(con, loaded, catalog, dates[0])
+        metrics = MetricsService(con, loaded, catalog, dates[0], shared=shared)
         probe = GroupEvaluator(metrics, project, group)
         truth_refs = [r for r in probe.refs.values() if r.kind == "truth"]
-        self.ev = GroupEvaluator(metrics, project, group, days=days_relation(dates, truth_refs, truth))
+        for window in {r.window or "" for r in truth_refs}:
+            if (dates[0], window) not in shared.truth:
+                metrics.truth_by_day(window, dates)
+        self.ev = GroupEvaluator(metrics, project, group, days=days_relation(dates, truth_refs, shared))
         # Without a rule reading status, budget or bid, the simulated state changes no verdict:
         # a changed entity's batch row only needs that state laid over its attributes.
         self.reads_state = any(
@@ -198,12 +187,17 @@ class DayBatch:
         dates: list[date],
     ):
         self.groups: dict[tuple[str, str], GroupDays] = {}
-        truth = TruthByDay(con, loaded, catalog)
+        self.shared = SharedMetrics()
         try:
+            if dates:
+                # the safety facts read blended MER over each rule's window, every day
+                metrics = MetricsService(con, loaded, catalog, dates[0], shared=self.shared)
+                for window in sorted({r.window for w in workflows for r in w.rules if r.enabled}):
+                    metrics.truth_by_day(window, dates)
             for group in group_rules(workflows):
                 if not reads_parent_state(group) and dates:
                     self.groups[(group.platform, group.level)] = GroupDays(
-                        con, loaded, catalog, project, group, dates, truth
+                        con, loaded, catalog, project, group, dates, self.shared
                     )
         except BaseException:
             self.close()

@@ -20,7 +20,7 @@ from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.plan import Plan, PlannedAction, action_key
 from engine.core.timings import Timings
-from engine.data.metrics import MetricsService, account_sum, in_list
+from engine.data.metrics import MetricsService, SharedMetrics, account_sum, in_list
 from engine.data.store import LoadedSource
 from engine.language.expr import Ref, Type
 from engine.language.expr.sqlgen import SqlProgram
@@ -73,6 +73,8 @@ class DayRows(Protocol):
 
 
 class Batch(Protocol):
+    shared: SharedMetrics
+
     def covers(self, group: Group) -> DayRows | None: ...
 
 
@@ -332,7 +334,7 @@ def build_plan(
     `batch` holds the groups already evaluated as of many dates (a backtest's days).
     """
     timings = timings or Timings()
-    metrics = MetricsService(con, loaded, catalog, as_of, overrides)
+    metrics = MetricsService(con, loaded, catalog, as_of, overrides, shared=batch.shared if batch else None)
     actions: list[PlannedAction] = []
     facts: dict[str, Facts] = {}
     entities = 0
