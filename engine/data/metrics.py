@@ -173,8 +173,9 @@ class MetricsService:
             return None
         bounds = list(where)
         starts = [rng.start for rng in ranges.values()]
-        if starts and None not in starts:
-            bounds.append(f"date >= DATE '{min(starts).isoformat()}'")
+        known = [s for s in starts if s is not None]
+        if known and len(known) == len(starts):  # no lifetime window: the scan starts at the earliest day
+            bounds.append(f"date >= DATE '{min(known).isoformat()}'")
         if ranges:
             bounds.append(f"date < DATE '{max(r.end for r in ranges.values()).isoformat()}'")
         keys = ", ".join(per)
