@@ -82,7 +82,7 @@ class GroupDays:
         self.entities: dict[date, int] = dict(
             con.execute(f'SELECT "_as_of", count(*) FROM {self.ev.table} GROUP BY ALL').fetchall()
         )
-        program, verdicts, evidence = self.ev._program()
+        program, verdicts, evidence = self.ev.compile_rules()
         where = " OR ".join(quote_ident(f"fired:{i}") for i in range(len(group.rules)))
         columns = [
             '"_as_of"',
@@ -160,7 +160,7 @@ class GroupDays:
             row[f"fired:{i}"] = bool(reference_evaluate(rule.when, values, ctx))
             for r in rule.when.refs:
                 row[f"ev:{i}:{r.key}"] = values[r.key]
-            for fact, r in self.ev._fact_refs(rule).items():
+            for fact, r in self.ev.fact_refs(rule).items():
                 row[f"fact:{i}:{fact}"] = ref_value(metrics, self.ev.project, wf, r, row)
         if not any(row[f"fired:{i}"] for i in range(len(self.group.rules))):
             return None

@@ -117,13 +117,13 @@ class GroupEvaluator:
         for _wf, rule in group.rules:
             for ref in rule.when.refs:
                 self.refs[ref.key] = ref
-            for ref in self._fact_refs(rule).values():
+            for ref in self.fact_refs(rule).values():
                 self.refs.setdefault(ref.key, ref)
         suffix = uuid.uuid4().hex[:8]
         self.table = quote_ident(f"_base_{suffix}")
         self.fired_table = quote_ident(f"_fired_{suffix}")
 
-    def _fact_refs(self, rule: Rule) -> dict[str, Ref]:
+    def fact_refs(self, rule: Rule) -> dict[str, Ref]:
         """Metrics the summary and the guardrails need besides the rule's own names."""
         available = self.metrics.catalog.metrics_available(self.group.platform)
         wanted = {
@@ -252,7 +252,7 @@ class GroupEvaluator:
             return f"(CASE {quote_ident('attr:product')} {cases} ELSE {sql_literal(th.default)} END)"
         raise KeyError(ref.key)
 
-    def _program(self) -> tuple[SqlProgram, list[str], dict[str, str]]:
+    def compile_rules(self) -> tuple[SqlProgram, list[str], dict[str, str]]:
         """All rules of the group compiled into one program: verdict columns and evidence columns."""
         # Present additive metrics are coalesce(sum, 0) in the base table: comparisons on them need no null guard.
         additive = [
@@ -272,7 +272,7 @@ class GroupEvaluator:
             verdicts.append(f"{program.add(rule.when, logical=True)} AS {quote_ident(f'fired:{i}')}")
             for ref in rule.when.refs:
                 evidence[f"ev:{i}:{ref.key}"] = program.value_of(ref)
-            for fact, ref in self._fact_refs(rule).items():
+            for fact, ref in self.fact_refs(rule).items():
                 evidence[f"fact:{i}:{fact}"] = program.value_of(ref)
         return program, verdicts, evidence
 
@@ -282,7 +282,7 @@ class GroupEvaluator:
         Only the verdicts are computed over all entities: evidence is gathered afterwards
         (fetch) for the few entities where something fired.
         """
-        program, verdicts, _ = self._program()
+        program, verdicts, _ = self.compile_rules()
         where = " OR ".join(quote_ident(f"fired:{i}") for i in range(len(self.group.rules)))
         query = program.select(f'SELECT rowid AS "_rid", * FROM {self.table}', ['"_rid"', *verdicts], where)
         self.metrics.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.fired_table} AS {query}")
@@ -290,7 +290,7 @@ class GroupEvaluator:
 
     def fetch(self) -> tuple[list[str], list[tuple]]:
         """The fired entities with every rule's verdict and evidence (build_plan sorts the actions)."""
-        program, _, evidence = self._program()
+        program, _, evidence = self.compile_rules()
         base = (
             f'SELECT b.rowid AS "_rid", b.* FROM {self.table} b '
             f'WHERE b.rowid IN (SELECT "_rid" FROM {self.fired_table})'
