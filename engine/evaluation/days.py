@@ -24,12 +24,13 @@ from datetime import date
 from typing import Any
 
 from engine.core.catalog import KEY_COLUMNS, Catalog
+from engine.data import truthcheck
 from engine.data.entities import LIVE_STATE
-from engine.data.metrics import MetricsService, SharedMetrics
+from engine.data.metrics import CREDIBILITY_RATIO, MetricsService, SharedMetrics
 from engine.data.store import LoadedSource
 from engine.evaluation.evaluate import ENTITY_FIELDS, INACTIVE, DaysRelation, Group, GroupEvaluator, group_rules
 from engine.evaluation.explain import ref_value
-from engine.language.expr import Ref
+from engine.language.expr import Ref, Type
 from engine.language.expr.reference import evaluate as reference_evaluate
 from engine.language.sql import quote_ident, sql_literal
 from engine.rules.model import Project, Workflow
@@ -37,17 +38,22 @@ from engine.rules.model import Project, Workflow
 EntityKey = tuple[str, str, str, str]
 
 
-def days_relation(dates: Sequence[date], truth: list[Ref], values: SharedMetrics) -> DaysRelation:
-    """A VALUES list of `dates` with the truth metrics `truth` as of each date."""
+CREDIBILITY = Ref("builtin", CREDIBILITY_RATIO, Type.NUM)
+
+
+def days_relation(
+    dates: Sequence[date], truth: list[Ref], values: SharedMetrics, credibility: dict[date, float]
+) -> DaysRelation:
+    """A VALUES list of `dates` with the truth metrics `truth` and the platform's `credibility_ratio`
+    as of each date."""
     truth = list({r.key: r for r in truth}.values())
     rows = []
     for day in dates:
         cells = [f"DATE '{day.isoformat()}'"]
-        for ref in truth:
-            value = values.truth[(day, ref.window or "")][ref.name]
+        for value in [*(values.truth[(day, ref.window or "")][ref.name] for ref in truth), credibility[day]]:
             cells.append(f"CAST({'NULL' if value is None else sql_literal(float(value))} AS DOUBLE)")
         rows.append(f"({', '.join(cells)})")
-    names = ", ".join(['"_as_of"', *(quote_ident(DaysRelation.truth_column(r)) for r in truth)])
+    names = ", ".join(['"_as_of"', *(quote_ident(DaysRelation.column(r)) for r in (*truth, CREDIBILITY))])
     return DaysRelation(list(dates), f"SELECT * FROM (VALUES {', '.join(rows)}) AS v({names})")
 
 
@@ -72,7 +78,13 @@ class GroupDays:
         for window in {r.window or "" for r in truth_refs}:
             if (dates[0], window) not in shared.truth:
                 metrics.truth_by_day(window, dates)
-        self.ev = GroupEvaluator(metrics, project, group, days=days_relation(dates, truth_refs, shared))
+        # credibility_ratio changes with the date (the latest complete week's live ratio)
+        credibility = {
+            day: MetricsService(con, loaded, catalog, day, shared=shared).credibility_ratio(group.platform)
+            for day in dates
+        }
+        relation = days_relation(dates, truth_refs, shared, credibility)
+        self.ev = GroupEvaluator(metrics, project, group, days=relation)
         # Without a rule reading status, budget or bid, the simulated state changes no verdict:
         # a changed entity's batch row only needs that state laid over its attributes.
         self.reads_state = any(
@@ -83,6 +95,7 @@ class GroupDays:
             con.execute(f'SELECT "_as_of", count(*) FROM {self.ev.table} GROUP BY ALL').fetchall()
         )
         program, verdicts, evidence = self.ev.compile_rules()
+        self.reads_credibility = self.ev.reads_credibility
         where = " OR ".join(quote_ident(f"fired:{i}") for i in range(len(group.rules)))
         columns = [
             '"_as_of"',
@@ -190,6 +203,7 @@ class DayBatch:
         self.shared = SharedMetrics()
         try:
             if dates:
+                self.shared.weeks = truthcheck.stored(con, loaded.schema)
                 # the safety facts read blended MER over each rule's window, every day
                 metrics = MetricsService(con, loaded, catalog, dates[0], shared=self.shared)
                 for window in sorted({r.window for w in workflows for r in w.rules if r.enabled}):

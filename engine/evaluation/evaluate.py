@@ -20,6 +20,7 @@ from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.plan import Plan, PlannedAction, action_key
 from engine.core.timings import Timings
+from engine.data import truthcheck
 from engine.data.metrics import MetricsService, SharedMetrics, account_sum, in_list
 from engine.data.store import LoadedSource
 from engine.language.expr import Ref, Type
@@ -57,7 +58,8 @@ class DaysRelation:
     sql: str
 
     @staticmethod
-    def truth_column(ref: Ref) -> str:
+    def column(ref: Ref) -> str:
+        """The column of a value that depends on the date: a truth metric, `credibility_ratio`."""
         return ref.key
 
 
@@ -66,6 +68,7 @@ class DayRows(Protocol):
 
     dates: set[date]
     entities: dict[date, int]
+    reads_credibility: bool
 
     def rows(
         self, metrics: MetricsService, overrides: dict[tuple, dict[str, Any]]
@@ -113,6 +116,7 @@ class GroupEvaluator:
         self.group = group
         self.entity_filter = entity_filter
         self.days = days  # evaluate as of each of these dates at once (a row per entity and date)
+        self.reads_credibility = False  # whether a rule (or a formula it uses) reads credibility_ratio
         self.refs: dict[str, Ref] = {}
         for _wf, rule in group.rules:
             for ref in rule.when.refs:
@@ -234,14 +238,17 @@ class GroupEvaluator:
                 return quote_ident(account_sum(ref.name, ref.window or "").key)
             return metrics.formula(ref.name, ref.window or "", "account").ir
         if ref.kind == "builtin":
-            return sql_literal(metrics.catalog.credibility_ratio(self.group.platform))
+            self.reads_credibility = True
+            if self.days:
+                return quote_ident(self.days.column(ref))
+            return sql_literal(metrics.credibility_ratio(self.group.platform))
         if ref.kind == "guardrail":
             return sql_literal(project.guardrails[ref.name])
         if ref.kind == "benchmark":
             return sql_literal(metrics.catalog.benchmarks[self.group.platform][ref.name])
         if ref.kind == "truth":
             if self.days:
-                return quote_ident(self.days.truth_column(ref))
+                return quote_ident(self.days.column(ref))
             return sql_literal(metrics.truth(ref.window)[ref.name])
         if ref.kind == "threshold":
             operator, _, name = ref.name.partition("/")
@@ -343,6 +350,8 @@ def build_plan(
         days = batch.covers(group) if batch is not None else None
         if days is not None and as_of in days.dates:
             t0 = time.perf_counter()
+            if days.reads_credibility:
+                metrics.credibility(group.platform)  # the plan says which ratio its rules read
             names, rows = days.rows(metrics, by_key)
             actions.extend(_propose(group, names, rows, as_of, facts))
             timings.add("propose", time.perf_counter() - t0)
@@ -385,7 +394,7 @@ def build_plan(
         conflicts=[c.to_dict() for c in safety.conflicts],
         suppressed=safety.suppressed,
         rules_evaluated=sum(1 for w in workflows for r in w.rules if r.enabled),
-        data_quality=data_quality(loaded, as_of),
+        data_quality=data_quality(loaded, as_of) + truth_notes(metrics, workflows),
     )
 
 
@@ -462,6 +471,17 @@ def _clean(v: Any) -> Any:
     if isinstance(v, date):
         return v.isoformat()
     return v
+
+
+def truth_notes(metrics: MetricsService, workflows: list[Workflow]) -> list[dict[str, Any]]:
+    """Which `credibility_ratio` each platform's rules read (live or seed), and drifting ratios
+    of the platforms the workflows act on: a tracking change there moves every conversion metric."""
+    notes = [truthcheck.credibility_note(c) for _, c in sorted(metrics.credibility_used.items())]
+    platforms = {w.platform for w in workflows if w.platform in metrics.catalog.sources}
+    ad_platforms = {p for p in platforms if metrics.catalog.sources[p].type == "ad_platform"}
+    if ad_platforms:
+        notes += truthcheck.drift_notes(metrics.truth_weeks(), ad_platforms, metrics.as_of)
+    return notes
 
 
 def data_quality(loaded: LoadedSource, as_of: date) -> list[dict[str, Any]]:
