@@ -32,9 +32,12 @@ from engine.language.expr.reference import evaluate as reference_evaluate
 from engine.language.sql import quote_ident, sql_literal
 from engine.language.windows import Range, date_range
 
-# The Shopify columns truth metrics are sums of; `ad_spend` is the campaign-level spend of the ad platforms.
+# The Shopify columns truth metrics are sums of; `ad_spend` is the spend of the ad platforms.
 TRUTH_METRICS = ("revenue", "orders", "new_customers", "sessions")
 AD_SPEND = "ad_spend"
+# Ad spend is read from one level per account, the first of these it reports in the window:
+# each level holds the same money again, so summing two would count it twice.
+SPEND_LEVELS = ("campaign", "ad_group", "ad", "account")
 CREDIBILITY_RATIO = "credibility_ratio"  # the one builtin catalog formulas may use
 
 Window = str | Range
@@ -81,6 +84,7 @@ class SharedMetrics:
 
     formulas: dict[tuple[str, str, str], Expr] = field(default_factory=dict)
     truth: dict[tuple[date, str], dict[str, float | None]] = field(default_factory=dict)
+    truth_sums: dict[tuple[date, str], dict[str, float | None]] = field(default_factory=dict)
     # the source's stored weekly truth record, read once: as of a date, the weeks that end before it
     weeks: list[truthcheck.WeekRatio] | None = None
 
@@ -111,6 +115,7 @@ class MetricsService:
         self.shared = shared or SharedMetrics()
         self._formulas = self.shared.formulas
         self._truth: dict[str, dict[str, float | None]] = {}
+        self._truth_sums: dict[str, dict[str, float | None]] = {}
         self._ranges: dict[str, Range] = {}
         self._weeks: list[truthcheck.WeekRatio] | None = None
         self.credibility_used: dict[str, truthcheck.Credibility] = {}  # platform -> the ratio rules read
@@ -274,57 +279,91 @@ class MetricsService:
 
     # -- truth ---------------------------------------------------------------------------------
     def truth(self, window: str) -> dict[str, float | None]:
-        """Truth metrics over a window: Shopify against total ad spend (campaign rows)."""
+        """Truth metrics over a window: Shopify against total ad spend (see `ad_spend_query`)."""
         if window not in self._truth:
-            shared = self.shared.truth.get((self.as_of, window))
-            if shared is None:
+            key = (self.as_of, window)
+            if key not in self.shared.truth:
                 cond = date_condition(self.range(window))
-                row = self.con.execute(f"SELECT {', '.join(self._truth_sums(cond))} FROM {self.daily}").fetchone()
-                shared = self._truth_values(row, window)
-                self.shared.truth[(self.as_of, window)] = shared
-            self._truth[window] = shared
+                row = self.con.execute(f"SELECT {', '.join(self._shopify_sums(cond))} FROM {self.daily}").fetchone()
+                sums = dict(zip(TRUTH_METRICS, row, strict=True))
+                spend = self.con.execute(self.ad_spend_query(cond)).fetchone() if self.present("spend") else None
+                sums[AD_SPEND] = spend[0] if spend else None
+                self._keep_truth(key, sums)
+            self._truth[window] = self.shared.truth[key]
+            self._truth_sums[window] = self.shared.truth_sums[key]
         return self._truth[window]
 
     def truth_by_day(self, window: str, days: Sequence[date]) -> None:
-        """Truth metrics over `window` as of each of `days`, in one scan, into the shared values."""
+        """Truth metrics over `window` as of each of `days`, in one scan each for Shopify and ad
+        spend, into the shared values (what `truth` as of each day computes)."""
         if not days:
             return
         rows = []
         for day in days:
             rng = date_range(window, day)
             rows.append(f"(DATE '{day}', DATE '{rng.start or date.min}', DATE '{rng.end}')")
-        cursor = self.con.execute(
-            f"SELECT d._as_of, {', '.join(self._truth_sums('TRUE'))} FROM {self.daily} m "
-            f"JOIN (VALUES {', '.join(rows)}) AS d(_as_of, _s, _e) ON m.date >= d._s AND m.date < d._e "
-            "GROUP BY d._as_of"
-        )
-        found = {row[0]: row[1:] for row in cursor.fetchall()}
-        empty = (None,) * (len(TRUTH_METRICS) + 1)
+        days_sql = f"(VALUES {', '.join(rows)}) AS d(_as_of, _s, _e)"
+        join = f"JOIN {days_sql} ON m.date >= d._s AND m.date < d._e"
+        shopify = {
+            row[0]: row[1:]
+            for row in self.con.execute(
+                f"SELECT d._as_of, {', '.join(self._shopify_sums('TRUE'))} FROM {self.daily} m {join} GROUP BY d._as_of"
+            ).fetchall()
+        }
+        spend = dict(self.con.execute(self.ad_spend_query("TRUE", join)).fetchall()) if self.present("spend") else {}
         for day in days:
-            self.shared.truth[(day, window)] = self._truth_values(found.get(day, empty), window)
+            sums = dict(zip(TRUTH_METRICS, shopify.get(day, (None,) * len(TRUTH_METRICS)), strict=True))
+            sums[AD_SPEND] = spend.get(day)
+            self._keep_truth((day, window), sums)
 
-    def _truth_sums(self, cond: str) -> list[str]:
-        """The sums truth formulas read (TRUTH_METRICS, then AD_SPEND) over the rows where `cond` holds."""
-        ad_platforms = [s.name for s in self.catalog.sources.values() if s.type == "ad_platform"]
+    def _shopify_sums(self, cond: str) -> list[str]:
+        """The Shopify sums truth formulas read (TRUTH_METRICS) over the rows where `cond` holds."""
         truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
-        cols = [
+        return [
             f"sum({m}) FILTER (WHERE platform IN ({in_list(truth_sources)}) AND {cond})" if self.present(m) else "NULL"
             for m in TRUTH_METRICS
         ]
-        cols.append(
-            f"sum(spend) FILTER (WHERE platform IN ({in_list(ad_platforms)}) AND level = 'campaign' AND {cond})"
-            if self.present("spend")
-            else "NULL"
-        )
-        return cols
 
-    def _truth_values(self, row: Sequence[Any], window: str) -> dict[str, float | None]:
-        sums = dict(zip((*TRUTH_METRICS, AD_SPEND), row, strict=True))
+    def _keep_truth(self, key: tuple[date, str], sums: dict[str, Any]) -> None:
+        window = key[1]
+        self.shared.truth_sums[key] = {k: _float(v) for k, v in sums.items()}
         values = {}
         for name in self.catalog.truth:
             expr = self.formula(name, window, "truth")
             values[name] = reference_evaluate(expr, {r.key: _float(sums.get(r.name)) for r in expr.refs}, {})
-        return values
+        self.shared.truth[key] = values
+
+    def ad_spend_query(self, cond: str, days_join: str | None = None) -> str:
+        """Total ad spend over the days of `cond`, each account's at the first of SPEND_LEVELS it reports.
+
+        An account that reports only ad groups (or only account totals) still counts, and one
+        that reports campaigns and their ad groups counts once. With `days_join` (a join of the
+        daily rows `m` to dates `d`), one total per date `d._as_of`.
+        """
+        ad_platforms = [s.name for s in self.catalog.sources.values() if s.type == "ad_platform"]
+        rank = " ".join(f"WHEN {sql_literal(level)} THEN {i}" for i, level in enumerate(SPEND_LEVELS))
+        day, per_day, by_day = ("d._as_of, ", "_as_of, ", " GROUP BY _as_of") if days_join else ("", "", "")
+        return (
+            "WITH per_level AS ("
+            f"SELECT {day}m.platform, m.account_id, m.level, sum(m.spend) AS spend FROM {self.daily} m "
+            f"{days_join or ''} "
+            f"WHERE m.platform IN ({in_list(ad_platforms)}) AND m.level IN ({in_list(SPEND_LEVELS)}) "
+            f"AND m.spend IS NOT NULL AND {cond} GROUP BY ALL), "
+            f"ranked AS (SELECT {per_day}spend, row_number() OVER "
+            f"(PARTITION BY {per_day}platform, account_id ORDER BY CASE level {rank} END) AS n FROM per_level) "
+            f"SELECT {per_day}sum(spend) FROM ranked WHERE n = 1{by_day}"
+        )
+
+    def mer_unknown_reason(self, window: str) -> str | None:
+        """Why blended MER over `window` cannot be computed, or None when it can."""
+        if self.truth(window).get("mer") is not None:
+            return None
+        sums = self._truth_sums[window]
+        if sums.get("revenue") is None:
+            return "no Shopify revenue in the window"
+        if not sums.get(AD_SPEND):
+            return "no ad spend in the window"
+        return "its value is not a finite number"
 
 
 def _key_filter(keys: list[EntityKeyTuple]) -> str:
