@@ -210,6 +210,8 @@ def test_truth_for_many_days_in_one_scan_equals_each_day_on_its_own(demo, window
     shared = SharedMetrics()
     MetricsService(con, loaded, catalog, days[0], shared=shared).truth_by_day(window, days)
     for day in days:
-        alone = MetricsService(con, loaded, catalog, day).truth(window)
-        assert shared.truth[(day, window)] == pytest.approx(alone, nan_ok=True), day
+        alone = MetricsService(con, loaded, catalog, day)
+        assert shared.truth[(day, window)] == pytest.approx(alone.truth(window), nan_ok=True), day
+        batched = MetricsService(con, loaded, catalog, day, shared=shared)
+        assert batched.mer_unknown_reason(window) == alone.mer_unknown_reason(window), day
     assert any(v is not None for day in days for v in shared.truth[(day, window)].values())

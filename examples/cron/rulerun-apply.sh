@@ -12,7 +12,7 @@ case $code in
   0) ;;                                                   # done (what ran: `rulerun log --since 24h`)
   1) echo "rulerun apply: invalid rules or data (see the errors above)" >&2 ;;
   2) echo "rulerun apply: usage error (an option or the source is wrong)" >&2 ;;
-  3) echo "rulerun apply: at least one action failed: rulerun log --status failed" >&2 ;;
+  3) echo "rulerun apply: an action failed or cannot execute: rulerun log --status failed" >&2 ;;
   4) echo "rulerun apply: emergency stop engaged; nothing ran (rulerun resume ends it)" >&2 ;;
   5) echo "rulerun apply: another rulerun holds the action log; nothing ran" >&2 ;;
   *) echo "rulerun apply: exit $code" >&2 ;;
