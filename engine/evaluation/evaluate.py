@@ -46,6 +46,8 @@ ENTITY_FIELDS = (
     "currency",
     "shared_budget",
     "budget_campaigns",
+    "profile_count",
+    "flow_status",
 )
 
 
