@@ -52,6 +52,9 @@ def render_sync(report: SyncReport, out: IO[bytes], options: RenderOptions) -> N
     with console(out) as c:
         c.print(table)
         c.print(sync_line(report))
+        for r in report.accounts:
+            for warning in r.warnings:
+                c.print(f"warning: {r.platform} {r.account_id}: {warning}", markup=False)
 
 
 def render_connections(report: ConnectionsReport, out: IO[bytes], options: RenderOptions) -> None:

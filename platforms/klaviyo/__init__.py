@@ -4,8 +4,9 @@ from platforms.base import Platform
 class Klaviyo(Platform):
     """Klaviyo email through the official `klaviyo-api` SDK (revision header pinned).
 
-    Levels: email_campaign, flow, segment. Sync reads email campaigns, flows and segments
-    (with their profile counts), the campaign and flow values reports (recipients,
+    Levels: email_campaign, flow, flow_message (a flow's emails), segment (segments and
+    lists). Sync reads email campaigns, flows, segments and lists (with their profile
+    counts), the campaign and flow values reports (recipients,
     delivered, opens, clicks, conversions, conversion value, unsubscribes, spam
     complaints, bounces) and the daily flow series. The values reports allow 2 calls a
     minute and 225 a day: one grouped call per report kind per sync, paced, and
@@ -29,7 +30,7 @@ class Klaviyo(Platform):
     title = "Klaviyo"
     kind = "email"
     source = "klaviyo"
-    levels = ("account", "email_campaign", "flow", "segment")
+    levels = ("account", "email_campaign", "flow", "flow_message", "segment")
     actions = {
         "flow": ("pause", "enable", "set_flow_status"),
         "email_campaign": ("create_ab_test",),

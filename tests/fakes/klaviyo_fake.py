@@ -64,6 +64,7 @@ C_SENT, C_SCHEDULED, C_DRAFT_BIG, C_DRAFT_SMALL = (
     "01JBDRFT000000000000000004",
 )
 S_UNENGAGED, S_VIP = "UnEn12", "VipSeg"
+L_NEWSLETTER = "Y6nRLr"
 
 
 def _today() -> date:
@@ -123,6 +124,7 @@ class KlaviyoFake(HttpFakeServer):
             S_UNENGAGED: {"name": "Unengaged 120d (sunset done)", "members": ids[: profiles - 20]},
             S_VIP: {"name": "VIP 3+ orders", "members": ids[profiles - 20 :]},
         }
+        self.lists: dict[str, dict[str, Any]] = {L_NEWSLETTER: {"name": "Newsletter", "members": list(ids)}}
 
     # ------------------------------------------------------------------ faults and views
 
@@ -166,7 +168,9 @@ class KlaviyoFake(HttpFakeServer):
         if kind == "auth":
             return _error(401, "not_authenticated", "Incorrect authentication credentials.")
         if kind == "rate_limit":
-            return _error(429, "throttled", "Request was throttled. Expected available in 1 second.", {"Retry-After": "1"})
+            return _error(
+                429, "throttled", "Request was throttled. Expected available in 1 second.", {"Retry-After": "1"}
+            )
         if kind == "transient":
             return _error(503, "service_unavailable", "Service unavailable.")
         return _error(400, "invalid", "Invalid input.")
@@ -208,13 +212,18 @@ class KlaviyoFake(HttpFakeServer):
             new_id = f"01JBCLON{len(self.campaigns):018d}"
             name = body["data"].get("attributes", {}).get("new_name") or f"{src['name']} (clone)"
             self.campaigns[new_id] = {**src, "name": name, "status": "Draft", "send": None}
-            self.messages[f"M{new_id}"] = {"campaign_id": new_id, "subject": self.messages[f"M{body['data']['id']}"]["subject"]}
+            self.messages[f"M{new_id}"] = {
+                "campaign_id": new_id,
+                "subject": self.messages[f"M{body['data']['id']}"]["subject"],
+            }
             self.updates.append(("campaign-clone", new_id, name))
             return _ok({"data": self._campaign(new_id), "links": {"self": f"{self.url}/api/campaign-clone"}}, 201)
         if parts[:1] == ["flows"]:
             return self._flows(method, parts[1:], one, body)
         if parts[:1] == ["segments"]:
-            return self._segments(parts[1:], one)
+            return self._segments(parts[1:], one, self.segments, "segment")
+        if parts[:1] == ["lists"]:
+            return self._segments(parts[1:], one, self.lists, "list")
         if parts[:1] in (["profile-suppression-bulk-create-jobs"], ["profile-suppression-bulk-delete-jobs"]):
             return self._jobs(method, parts, body)
         return _error(404, "not_found", f"no route {method} {path}")
@@ -325,7 +334,9 @@ class KlaviyoFake(HttpFakeServer):
     def _flows(self, method: str, rest: list[str], one, body: Any):
         if not rest:
             size = int(one("page[size]") or 50)
-            return self._page("flows", [self._flow(f) for f in self.flows], {"page[cursor]": [one("page[cursor]")]}, size, 50)
+            return self._page(
+                "flows", [self._flow(f) for f in self.flows], {"page[cursor]": [one("page[cursor]")]}, size, 50
+            )
         fid = rest[0]
         if fid not in self.flows:
             return _error(404, "not_found", f"flow {fid} not found")
@@ -340,38 +351,46 @@ class KlaviyoFake(HttpFakeServer):
             self.updates.append(("flow", fid, status))
         return _ok({"data": self._flow(fid), "links": {"self": f"{self.url}/api/flows/{fid}"}})
 
-    def _segments(self, rest: list[str], one):
+    def _segments(self, rest: list[str], one, groups: dict[str, dict[str, Any]], kind: str):
+        plural = f"{kind}s"
         if not rest:
             size = int(one("page[size]") or 10)
-            data = [self._segment(s, with_count=False) for s in self.segments]
-            return self._page("segments", data, {"page[cursor]": [one("page[cursor]")]}, size, 10)
+            data = [self._segment(groups, kind, s, with_count=False) for s in groups]
+            return self._page(plural, data, {"page[cursor]": [one("page[cursor]")]}, size, 10)
         sid = rest[0]
-        if sid not in self.segments:
-            return _error(404, "not_found", f"segment {sid} not found")
+        if sid not in groups:
+            return _error(404, "not_found", f"{kind} {sid} not found")
         if rest[1:] == ["profiles"]:
             size = int(one("page[size]") or 20)
-            members = [self._profile(p) for p in self.segments[sid]["members"]]
-            return self._page(f"segments/{sid}/profiles", members, {"page[cursor]": [one("page[cursor]")]}, size, 100)
-        counted = one("additional-fields[segment]") == "profile_count"
-        return _ok({"data": self._segment(sid, with_count=counted), "links": {"self": f"{self.url}/api/segments/{sid}"}})
+            members = [self._profile(p) for p in groups[sid]["members"]]
+            return self._page(f"{plural}/{sid}/profiles", members, {"page[cursor]": [one("page[cursor]")]}, size, 100)
+        counted = one(f"additional-fields[{kind}]") == "profile_count"
+        doc = {
+            "data": self._segment(groups, kind, sid, with_count=counted),
+            "links": {"self": f"{self.url}/api/{plural}/{sid}"},
+        }
+        return _ok(doc)
 
-    def _segment(self, sid: str, *, with_count: bool) -> dict[str, Any]:
-        s = self.segments[sid]
+    def _segment(self, groups: dict[str, dict[str, Any]], kind: str, sid: str, *, with_count: bool) -> dict[str, Any]:
+        s = groups[sid]
         attrs: dict[str, Any] = {
             "name": s["name"],
             "created": "2025-10-01T10:00:00+00:00",
             "updated": "2026-01-05T10:00:00+00:00",
-            "is_active": True,
-            "is_processing": False,
-            "is_starred": False,
         }
+        if kind == "segment":
+            attrs.update({"is_active": True, "is_processing": False, "is_starred": False})
+        else:
+            attrs["opt_in_process"] = "single_opt_in"
         if with_count:
             attrs["profile_count"] = len(s["members"])
-        return {"type": "segment", "id": sid, "attributes": attrs, "links": {"self": f"{self.url}/api/segments/{sid}"}}
+        return {"type": kind, "id": sid, "attributes": attrs, "links": {"self": f"{self.url}/api/{kind}s/{sid}"}}
 
     def _profile(self, pid: str) -> dict[str, Any]:
         p = self.profiles[pid]
-        suppression = [{"reason": "USER_SUPPRESSED", "timestamp": "2026-01-05T10:00:00+00:00"}] if p["suppressed"] else []
+        suppression = (
+            [{"reason": "USER_SUPPRESSED", "timestamp": "2026-01-05T10:00:00+00:00"}] if p["suppressed"] else []
+        )
         return {
             "type": "profile",
             "id": pid,
@@ -395,7 +414,11 @@ class KlaviyoFake(HttpFakeServer):
         kind = parts[0]
         if method == "GET" and len(parts) == 2:
             job = self.jobs[parts[1]]
-            return _ok({"data": self._job(parts[1]), "links": {"self": f"{self.url}/api/{kind}/{parts[1]}"}}) if job else None
+            return (
+                _ok({"data": self._job(parts[1]), "links": {"self": f"{self.url}/api/{kind}/{parts[1]}"}})
+                if job
+                else None
+            )
         emails = [p["attributes"]["email"] for p in body["data"]["attributes"]["profiles"]["data"]]
         if not 1 <= len(emails) <= 100:
             return _error(400, "invalid", "between 1 and 100 profiles per request")
@@ -422,7 +445,11 @@ class KlaviyoFake(HttpFakeServer):
                     by_email[email]["suppressed"] = on
             self.updates.append(("suppression" if on else "unsuppression", job_id, len(job["emails"])))
         job["polls"] += 1
-        kind = "profile-suppression-bulk-create-job" if job["kind"].endswith("create-jobs") else "profile-suppression-bulk-delete-job"
+        kind = (
+            "profile-suppression-bulk-create-job"
+            if job["kind"].endswith("create-jobs")
+            else "profile-suppression-bulk-delete-job"
+        )
         return {
             "type": kind,
             "id": job_id,
@@ -455,7 +482,12 @@ class KlaviyoFake(HttpFakeServer):
                 if len(window) >= limit:
                     self.throttled += 1
                     wait = max(1, int(period - (now - window[0]) + 0.999))
-                    return _error(429, "throttled", f"Request was throttled. Expected available in {wait} seconds.", {"Retry-After": str(wait)})
+                    return _error(
+                        429,
+                        "throttled",
+                        f"Request was throttled. Expected available in {wait} seconds.",
+                        {"Retry-After": str(wait)},
+                    )
             window.append(now)
             self.report_day[kind] = day + 1
         attrs = body["data"]["attributes"]
@@ -468,7 +500,16 @@ class KlaviyoFake(HttpFakeServer):
             results = []
             for cid, c in sorted(self.campaigns.items()):
                 if c["send"] and start <= c["send"] <= end and c["status"] == "Sent":
-                    results.append({"groupings": {"campaign_id": cid, "send_channel": "email", "campaign_message_id": f"M{cid}"}, "statistics": _values(c, stats)})
+                    results.append(
+                        {
+                            "groupings": {
+                                "campaign_id": cid,
+                                "send_channel": "email",
+                                "campaign_message_id": f"M{cid}",
+                            },
+                            "statistics": _values(c, stats),
+                        }
+                    )
             return self._report_page(rtype, {"results": results}, cursor)
         if kind == "flow-values-reports":
             results = []
@@ -476,19 +517,33 @@ class KlaviyoFake(HttpFakeServer):
                 total = _flow_day(f, 1.0)
                 scaled = {k: v * ((end - start).days + 1) for k, v in total.items()}
                 for n in (1, 2):
-                    results.append({
-                        "groupings": {"flow_id": fid, "flow_message_id": f"{fid}m{n}", "flow_message_name": f"{f['name']} #{n}", "send_channel": "email"},
-                        "statistics": _values({"recipients": scaled["recipients"] / n, **{k: v / n for k, v in scaled.items()}}, stats),
-                    })
+                    results.append(
+                        {
+                            "groupings": {
+                                "flow_id": fid,
+                                "flow_message_id": f"{fid}m{n}",
+                                "flow_message_name": f"{f['name']} #{n}",
+                                "send_channel": "email",
+                            },
+                            "statistics": _values(
+                                {"recipients": scaled["recipients"] / n, **{k: v / n for k, v in scaled.items()}}, stats
+                            ),
+                        }
+                    )
             return self._report_page(rtype, {"results": results}, cursor)
+        if (end - start).days + 1 > 60:
+            return _error(400, "invalid", "If daily is used, the timeframe cannot be longer than 60 days.")
         days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
         results = []
         for fid, f in self.flows.items():
-            series = [_flow_day(f, 1.0 + 0.1 * ((d.toordinal() + len(fid)) % 3 - 1)) for d in days]
-            results.append({
-                "groupings": {"flow_id": fid, "send_channel": "email"},
-                "statistics": {s: [_stat(day, s) for day in series] for s in stats},
-            })
+            for n, share in ((1, 0.6), (2, 0.4)):
+                series = [_flow_day(f, share * (1.0 + 0.1 * ((d.toordinal() + len(fid)) % 3 - 1))) for d in days]
+                results.append(
+                    {
+                        "groupings": {"flow_id": fid, "flow_message_id": f"{fid}m{n}", "send_channel": "email"},
+                        "statistics": {s: [_stat(day, s) for day in series] for s in stats},
+                    }
+                )
         date_times = [f"{d}T00:00:00+00:00" for d in days]
         return self._report_page(rtype, {"results": results, "date_times": date_times}, cursor)
 
@@ -571,11 +626,9 @@ def _values(c: dict[str, Any], stats: list[str]) -> dict[str, float]:
 
 
 def _timeframe(tf: dict[str, Any]) -> tuple[date, date]:
+    """The days a timeframe covers (a custom one: from its start's day to its end's day, inclusive)."""
     if "start" in tf:
-        start = datetime.fromisoformat(tf["start"]).date()
-        end = datetime.fromisoformat(tf["end"]).date()
-        # the end is exclusive at midnight
-        return start, end - timedelta(days=1) if tf["end"].endswith("T00:00:00+00:00") or tf["end"].endswith("T00:00:00") else end
+        return datetime.fromisoformat(tf["start"]).date(), datetime.fromisoformat(tf["end"]).date()
     today = _today()
     return today - timedelta(days=30), today - timedelta(days=1)
 
@@ -585,7 +638,18 @@ def _ok(doc: Any, status: int = 200) -> tuple[int, bytes, dict[str, str]]:
 
 
 def _error(status: int, code: str, detail: str, headers: dict[str, str] | None = None):
-    body = {"errors": [{"id": "e1", "status": status, "code": code, "title": detail.split(".")[0], "detail": detail, "source": {"pointer": "/data/"}}]}
+    body = {
+        "errors": [
+            {
+                "id": "e1",
+                "status": status,
+                "code": code,
+                "title": detail.split(".")[0],
+                "detail": detail,
+                "source": {"pointer": "/data/"},
+            }
+        ]
+    }
     return status, json.dumps(body).encode(), {"Content-Type": "application/vnd.api+json", **(headers or {})}
 
 
