@@ -151,6 +151,28 @@ class KlaviyoAdapter(LiveAdapter):
             self.calls += 1
         return self.call(fn, *args, **kw)
 
+    def _raw(self, method: str, path: str, path_params: dict[str, str], body: dict[str, Any]) -> Any:
+        """One call through the SDK's own client (key, revision, transport) with the body the API documents.
+
+        SDK 25's models of a campaign clone and of a campaign message update belong to a later
+        revision and drop `new_name` and the email content: those two calls are sent this way.
+        """
+        import json
+
+        from openapi_client.exceptions import ApiException
+
+        client = self.sdk().api_client
+        headers = {"Content-Type": "application/vnd.api+json", "Accept": "application/vnd.api+json"}
+        serialized = client.param_serialize(
+            method, path, path_params=path_params, header_params=headers, body=body, auth_settings=["Klaviyo-API-Key"]
+        )
+        response = client.call_api(*serialized)
+        raw = response.read()
+        text = raw.decode() if isinstance(raw, bytes) else str(raw or "")
+        if response.status >= 400:
+            raise ApiException.from_response(http_resp=response, body=text, data=None)
+        return json.loads(text) if text else None
+
     def map_error(self, exc: Exception) -> AdapterError | None:
         from openapi_client.exceptions import ApiException
 
@@ -589,11 +611,22 @@ class KlaviyoAdapter(LiveAdapter):
         key = req.entity
         members = self._members(key)
         if on:
-            emails = [_email(p) for p in members if not _suppressed(p) and _email(p)]
+            emails = [e for p in members if not _suppressed(p) and (e := _email(p))]
         else:
+            # only a suppression made through the API (USER_SUPPRESSED) can be lifted; bounces and complaints stay
             wanted = set(req.params.get("emails") or [])
-            emails = [_email(p) for p in members if _suppressed(p) and _email(p) in wanted]
+            emails = [e for p in members if _lifts(p) and (e := _email(p)) in wanted]
         before = sum(1 for p in members if _suppressed(p))
+        if on and not emails and before:
+            # already done (a retry, another process): the plan lifts what this action suppressed
+            restore = req.before.get("suppressed_profiles", 0)
+            plan = {
+                "type": "unsuppress_profiles",
+                "params": {"emails": [e for p in members if _lifts(p) and (e := _email(p))]},
+                "before": {"suppressed_profiles": before},
+                "after": {"suppressed_profiles": restore},
+            }
+            return ExecResult({"suppressed": 0, "suppressed_profiles": before, "already": True}, plan)
         confirmed: list[str] = []
         batches = [emails[i : i + self.SUPPRESS_BATCH] for i in range(0, len(emails), self.SUPPRESS_BATCH)]
         for n, batch in enumerate(batches, 1):
@@ -680,7 +713,7 @@ class KlaviyoAdapter(LiveAdapter):
             if variant is None:
                 name = f"{attrs.get('name') or key.entity_id} {_variant_name(key.entity_id)}"
                 body = {"data": {"type": "campaign", "id": key.entity_id, "attributes": {"new_name": name}}}
-                clone = self._call(self.sdk().Campaigns.create_campaign_clone, body)
+                clone = self._call(self._raw, "POST", "/api/campaign-clone", {}, body)
                 clone_id = ((clone or {}).get("data") or {}).get("id")
                 if not clone_id:
                     raise self.error(PermanentError, "malformed answer cloning the campaign: no id")
@@ -694,7 +727,7 @@ class KlaviyoAdapter(LiveAdapter):
                         "attributes": {"definition": {"channel": "email", "content": {"subject": subject}}},
                     }
                 }
-                self._call(self.sdk().Campaigns.update_campaign_message, message_id, patch)
+                self._call(self._raw, "PATCH", "/api/campaign-messages/{id}", {"id": message_id}, patch)
             plan = {
                 "type": "remove_ab_test",
                 "params": {"subject": subject, "variant_campaign_id": variant[0]},
@@ -725,6 +758,13 @@ def _email(profile: dict[str, Any]) -> str | None:
 def _suppressed(profile: dict[str, Any]) -> bool:
     subs = ((profile.get("attributes") or {}).get("subscriptions") or {}).get("email") or {}
     return bool((subs.get("marketing") or {}).get("suppression"))
+
+
+def _lifts(profile: dict[str, Any]) -> bool:
+    """Suppressed by an API or a person (USER_SUPPRESSED), which unsuppressing may lift."""
+    subs = ((profile.get("attributes") or {}).get("subscriptions") or {}).get("email") or {}
+    reasons = [s.get("reason") for s in (subs.get("marketing") or {}).get("suppression") or [] if isinstance(s, dict)]
+    return bool(reasons) and all(r == "USER_SUPPRESSED" for r in reasons)
 
 
 def _cursor(link: Any, name: str) -> str | None:

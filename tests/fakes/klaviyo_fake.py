@@ -656,3 +656,91 @@ def _error(status: int, code: str, detail: str, headers: dict[str, str] | None =
 def env(**overrides: str) -> dict[str, str]:
     """The credential variables for the fake's account."""
     return {"KLAVIYO_PRIVATE_API_KEY": API_KEY, **overrides}
+
+
+class ContractHarness:
+    """The contract suite's handle on this fake (tests/contract/__init__.py), through Prism when installed."""
+
+    platform = "klaviyo"
+    faults = ("auth", "rate_limit", "transient", "permanent")
+    secrets = [API_KEY]
+
+    def __init__(self, tmp_path, monkeypatch) -> None:
+        from tests.fakes import klaviyo_prism
+
+        self.fake = KlaviyoFake(profiles=150)
+        self.prism = klaviyo_prism
+        self.url = klaviyo_prism.route(self.fake)
+        for name, value in env().items():
+            monkeypatch.setenv(name, value)
+        self.sleeps: list[float] = []
+
+    def adapter(self, currency: str = "USD") -> Any:
+        from platforms.adapter import Account
+        from platforms.klaviyo.adapter import KlaviyoAdapter
+        from platforms.ratelimit import CallWindow
+
+        windows = {kind: CallWindow(1000, 60) for kind in ("campaign-values", "flow-values", "flow-series")}
+        return KlaviyoAdapter(
+            Account("klaviyo", ACCOUNT, currency=currency, endpoint=self.url),
+            sleep=self.sleeps.append,
+            windows=windows,
+            poll_interval=0.01,
+        )
+
+    def _key(self, level: str, entity_id: str) -> Any:
+        from engine.core.execution import EntityKey
+
+        return EntityKey("klaviyo", ACCOUNT, level, entity_id)
+
+    def entity(self, action_type: str, level: str) -> Any:
+        if action_type == "suppress_profiles":
+            return self._key("segment", S_UNENGAGED)
+        if action_type == "create_ab_test":
+            return self._key("email_campaign", C_DRAFT_BIG)
+        # pause, enable and set_flow_status act on flows (the suite asks for a "campaign" to pause)
+        return self._key("flow", F_SUNSET if action_type == "enable" else F_WELCOME)
+
+    def another(self, action_type: str, level: str) -> Any:
+        return self._key("flow", F_CART)
+
+    def request(self, action_type: str, key: Any, state: dict, action_id: str) -> Any:
+        from engine.core.execution import ActionRequest
+
+        if action_type == "set_flow_status":
+            target = "manual" if state["flow_status"] == "live" else "live"
+            return ActionRequest(action_id, key, action_type, {"status": target}, state, {"flow_status": target})
+        if action_type == "suppress_profiles":
+            before, after = {"suppressed_profiles": 0}, {"suppressed_profiles": int(state["profile_count"])}
+            return ActionRequest(action_id, key, action_type, {}, before, after)
+        if action_type == "create_ab_test":
+            subject = "Last chance: 20% off ends tonight"
+            params = {"subject": subject}
+            return ActionRequest(
+                action_id, key, action_type, params, {"ab_test_subject": None}, {"ab_test_subject": subject}
+            )
+        return None
+
+    def negative(self, key: Any) -> dict[str, Any]:  # pragma: no cover - Klaviyo has no keywords
+        raise NotImplementedError
+
+    def writes(self) -> int:
+        return len(self.fake.updates)
+
+    def fail_next(self, kind: str) -> None:
+        self.fake.fail_next(kind, n=1)
+
+    def fail_in_batch(self, key: Any) -> None:
+        self.fake.fail_item(key.entity_id)
+
+    def use_jpy(self) -> tuple[Any, str]:
+        import pytest
+
+        pytest.skip("Klaviyo changes no amounts of money")
+
+    def wire(self, key: Any, attribute: str) -> Any:  # pragma: no cover - see use_jpy
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.fake.close()
+        self.prism.check()
