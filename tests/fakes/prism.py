@@ -135,7 +135,8 @@ class PrismRoute:
     def reason(self) -> str | None:
         """Why Prism cannot check the traffic here (None when it can)."""
         if binary() is None:
-            return f"Prism is not installed (npm ci --prefix .ci/prism): {self.name} traffic is not checked against the spec"
+            install = "npm ci --prefix .ci/prism"
+            return f"Prism is not installed ({install}): {self.name} traffic is not checked against the spec"
         return None
 
     def route(self, fake: Any) -> str:
