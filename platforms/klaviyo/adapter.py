@@ -147,9 +147,18 @@ class KlaviyoAdapter(LiveAdapter):
         return self._api
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """One API call under the retry policy; what it finally raises is a typed AdapterError."""
         with self._lock:
             self.calls += 1
-        return self.call(fn, *args, **kw)
+        try:
+            return self.call(fn, *args, **kw)
+        except AdapterError:
+            raise
+        except Exception as exc:
+            typed = self._typed(exc)
+            if typed is None:
+                raise
+            raise typed from None
 
     def _raw(self, method: str, path: str, path_params: dict[str, str], body: dict[str, Any]) -> Any:
         """One call through the SDK's own client (key, revision, transport) with the body the API documents.

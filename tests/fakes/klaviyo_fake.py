@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -87,7 +88,9 @@ class KlaviyoFake(HttpFakeServer):
         super().__init__(latency=latency)
         self.requests: list[tuple[str, str, dict[str, list[str]], Any]] = []
         self.updates: list[tuple[str, str, Any]] = []
+        self.revisions: list[str] = []  # the revision header of each request
         self.report_limit = report_limit
+        self.clock: Callable[[], float] = time.time  # what the per-minute report limit reads (a test's clock)
         self.daily_quota = daily_quota
         self.report_calls: dict[str, deque[float]] = {}
         self.report_day: dict[str, int] = {}
@@ -146,15 +149,16 @@ class KlaviyoFake(HttpFakeServer):
     def handle(self, method, path, query, headers, body):
         params = parse_qs(query)
         payload = json.loads(body) if body else None
+        revision = headers.get("revision") or headers.get("Revision") or ""
         with self.lock:
             self.requests.append((method, path, params, payload))
+            self.revisions.append(revision)
         fault = self.record(method, path)
         if fault:
             return self._fault(fault)
         auth = headers.get("Authorization") or headers.get("authorization") or ""
         if auth != f"Klaviyo-API-Key {API_KEY}":
             return _error(401, "not_authenticated", "Incorrect authentication credentials.")
-        revision = headers.get("revision") or headers.get("Revision") or ""
         try:
             date.fromisoformat(revision[:10])
         except ValueError:
@@ -389,7 +393,9 @@ class KlaviyoFake(HttpFakeServer):
     def _profile(self, pid: str) -> dict[str, Any]:
         p = self.profiles[pid]
         suppression = (
-            [{"reason": "USER_SUPPRESSED", "timestamp": "2026-01-05T10:00:00+00:00"}] if p["suppressed"] else []
+            [{"reason": p.get("reason", "USER_SUPPRESSED"), "timestamp": "2026-01-05T10:00:00+00:00"}]
+            if p["suppressed"]
+            else []
         )
         return {
             "type": "profile",
@@ -441,8 +447,13 @@ class KlaviyoFake(HttpFakeServer):
             on = job["kind"].endswith("create-jobs")
             by_email = {p["email"]: p for p in self.profiles.values()}
             for email in job["emails"]:
-                if email in by_email:
-                    by_email[email]["suppressed"] = on
+                profile = by_email.get(email)
+                if profile is None:
+                    continue
+                if on and not profile["suppressed"]:
+                    profile.update(suppressed=True, reason="USER_SUPPRESSED")
+                elif not on and profile.get("reason", "USER_SUPPRESSED") == "USER_SUPPRESSED":
+                    profile["suppressed"] = False  # only manual suppressions are lifted
             self.updates.append(("suppression" if on else "unsuppression", job_id, len(job["emails"])))
         job["polls"] += 1
         kind = (
@@ -466,7 +477,7 @@ class KlaviyoFake(HttpFakeServer):
     # ------------------------------------------------------------------ reports
 
     def _report(self, kind: str, body: Any, cursor: str | None):
-        now = time.time()
+        now = self.clock()
         with self.lock:
             day = self.report_day.get(kind, 0)
             if day >= self.daily_quota:
