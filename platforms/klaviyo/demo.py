@@ -7,6 +7,10 @@ Traps:
 
 - `klaviyo_spam_complaints_campaign`: an email campaign with spam complaint and
   unsubscribe rates over the Klaviyo benchmarks.
+
+The flows are live, except a second sunset flow left on manual; the sunset flow's
+unsubscribes are over the benchmark. Segments carry their sizes only: the unengaged one
+(3,400 profiles) is over the 1,000 above which a suppression needs a human.
 """
 
 from __future__ import annotations
@@ -47,7 +51,12 @@ def build(ds: Dataset) -> None:
     for name, recipients, open_rate, click, conv in _FLOWS:
         email = EmailPerf(recipients, open_rate, click, conv, unsub=0.012 if name.startswith("Sunset") else 0.002)
         flow_id = ds.new_id("klaviyo", "flow")
-        ds.root(acct, "flow", name, entity_id=flow_id, created_at=date(2025, 11, 3), email=email)
+        ds.root(acct, "flow", name, entity_id=flow_id, created_at=date(2025, 11, 3), email=email, flow_status="live")
+    # A second sunset flow, built and left on manual: it sends nothing until someone sets it live.
+    ds.root(acct, "flow", "Sunset Re-engagement v2", created_at=date(2026, 9, 1), status="paused", flow_status="manual")
+    # Segments: their sizes (no daily numbers). The unengaged one is what list hygiene suppresses.
+    for name, size in (("Unengaged 120d (sunset done)", 3400.0), ("VIP 3+ orders", 820.0), ("Engaged 90d", 31500.0)):
+        ds.root(acct, "segment", name, created_at=date(2025, 10, 1), profile_count=size, labels=("segment",))
     for age in range(ds.days):
         sent = days_ago(age)
         if sent.isoweekday() not in (2, 4):  # newsletters go out on Tuesdays and Thursdays
@@ -73,4 +82,4 @@ def build(ds: Dataset) -> None:
         )
 
 
-DEMO = PlatformDemo(order=70, build=build, ids={"flow": "RcT{:05d}"}, traps=TRAPS)
+DEMO = PlatformDemo(order=70, build=build, ids={"flow": "RcT{:05d}", "segment": "SgM{:05d}"}, traps=TRAPS)
