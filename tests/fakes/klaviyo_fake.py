@@ -274,8 +274,10 @@ class KlaviyoFake(HttpFakeServer):
                 "status": c["status"],
                 "archived": False,
                 "audiences": {"included": ["Y6nRLr"], "excluded": []},
-                "send_options": {"use_smart_sending": True},
-                "send_strategy": {"method": "static", "datetime": f"{send}T16:00:00+00:00" if send else None},
+                "send_options": {"use_smart_sending": True, "ignore_unsubscribes": False},
+                "send_strategy": {"method": "static", "datetime": f"{send}T16:00:00+00:00"}
+                if send
+                else {"method": "immediate"},
                 "created_at": "2026-01-05T10:00:00+00:00",
                 "scheduled_at": f"{send}T15:00:00+00:00" if send else None,
                 "updated_at": "2026-01-05T10:00:00+00:00",
@@ -572,7 +574,7 @@ class KlaviyoFake(HttpFakeServer):
             return _error(400, "invalid", f"page[size] must be between 1 and {most}")
         cursor = (params.get("page[cursor]") or [None])[0]
         start = int(cursor) if cursor else 0
-        links: dict[str, Any] = {"self": f"{self.url}/api/{path}", "next": None, "prev": None}
+        links: dict[str, Any] = {"self": f"{self.url}/api/{path}"}  # next only when there is a next page
         if start + size < len(items):
             links["next"] = f"{self.url}/api/{path}?" + urlencode({"page[size]": size, "page[cursor]": start + size})
         return _ok({"data": items[start : start + size], "links": links})
