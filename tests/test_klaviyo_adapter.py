@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.core.execution import ActionRequest, AuthError, EntityKey, PermanentError
 from platforms.adapter import Account
@@ -357,3 +359,39 @@ def test_suppressing_a_list_reads_the_list_s_profiles(fake):
         )
     )
     assert done.result["suppressed"] == 250 and fake.suppressed() == 250
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    size=st.integers(min_value=1, max_value=450), failing=st.one_of(st.none(), st.integers(min_value=1, max_value=5))
+)
+def test_suppression_never_sends_more_than_100_a_job_and_settles_per_job(size, failing):
+    server = KlaviyoFake(profiles=size + 20)  # the unengaged segment holds `size` profiles
+    server.api = server.url
+    try:
+        if failing:
+            server.fail_job(failing)
+        req = ActionRequest(
+            "xp",
+            key("segment", S_UNENGAGED),
+            "suppress_profiles",
+            {},
+            {"suppressed_profiles": 0},
+            {"suppressed_profiles": size},
+        )
+        jobs_needed = -(-size // 100)
+        try:
+            done = make(server).execute(req)
+        except PermanentError as exc:
+            assert failing is not None and failing <= jobs_needed
+            assert f"{(failing - 1) * 100} of {size} profiles suppressed" in str(exc)
+            assert server.suppressed() == (failing - 1) * 100  # exactly the confirmed jobs
+        else:
+            assert failing is None or failing > jobs_needed
+            assert server.suppressed() == size and done.result["jobs"] == jobs_needed
+        jobs = [b for m, p, q, b in server.requests if m == "POST" and p == "/api/profile-suppression-bulk-create-jobs"]
+        emails = [p["attributes"]["email"] for b in jobs for p in b["data"]["attributes"]["profiles"]["data"]]
+        assert all(1 <= len(b["data"]["attributes"]["profiles"]["data"]) <= 100 for b in jobs)
+        assert len(emails) == len(set(emails))  # no profile sent twice
+    finally:
+        server.close()

@@ -623,11 +623,11 @@ class KlaviyoAdapter(LiveAdapter):
         key = req.entity
         members = self._members(key)
         if on:
-            emails = [e for p in members if not _suppressed(p) and (e := _email(p))]
+            emails: list[str] = [e for p in members if not _suppressed(p) and (e := _email(p))]
         else:
             # only a suppression made through the API (USER_SUPPRESSED) can be lifted; bounces and complaints stay
             wanted = set(req.params.get("emails") or [])
-            emails = [e for p in members if _lifts(p) and (e := _email(p)) in wanted]
+            emails = [e for p in members if _lifts(p) and (e := _email(p)) is not None and e in wanted]
         before = sum(1 for p in members if _suppressed(p))
         if on and not emails and before:
             # already done (a retry, another process): the plan lifts what this action suppressed
