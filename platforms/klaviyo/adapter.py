@@ -17,7 +17,7 @@ per sync (more only when a report pages or a range is longer than the series all
 The report endpoints allow 2 calls a minute and 225 a day each: calls are paced with a
 `CallWindow` per report kind, shared by every adapter of the account in the process, so a
 sync waits only when a third call of a kind would break the minute. A report refused for
-its daily quota (a 429 asking to wait longer than the retry policy's cap) is left out:
+its daily quota (a 429 asking to wait longer than a minute) is left out:
 the sync's warnings say which and when to retry, the rest of the sync lands, and the
 rows stored earlier for that report's level are kept (`Fetched.kept_levels`).
 
@@ -308,7 +308,8 @@ class KlaviyoAdapter(LiveAdapter):
             try:
                 kind, rows = run()
             except RateLimited as exc:
-                if exc.retry_after is None or exc.retry_after <= self.retry_policy.cap():
+                # the per-minute limit never asks for more than a minute: a longer wait is the daily quota
+                if exc.retry_after is None or exc.retry_after <= 60.0:
                     raise
                 fetched.warnings.append(self._quota_message(report, exc.retry_after, date_from))
                 fetched.kept_levels += _REPORT_LEVELS[report]
