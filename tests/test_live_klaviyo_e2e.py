@@ -140,3 +140,11 @@ def test_a_values_report_over_its_daily_quota_warns_and_the_rest_lands(ws, fake)
     assert "campaign-values report is over its daily quota" in res.output and "retry after" in res.output
     assert stored(ws[0], "email_campaign") == campaigns == 1  # kept, not wiped
     assert stored(ws[0], "flow") > 0
+
+
+def test_evaluate_on_live_data_says_which_report_it_could_not_read(ws, fake):
+    fake.report_day["flow-series-reports"] = fake.daily_quota
+    res = cli(ws, "evaluate", "--source", "live", "--dry-run")
+    assert res.exit_code == 0, res.output
+    assert "warning: klaviyo XkP9Lm: the flow-series report is over its daily quota" in res.output
+    assert "spam_complaints_over_limit" in res.output  # the campaigns' numbers still landed and were judged
