@@ -97,6 +97,8 @@ def test_sync_reads_campaigns_flows_messages_segments_and_lists(fake):
     messages = [e for e in got.entities if e["level"] == "flow_message"]
     assert {m["parent_id"] for m in messages} == {F_WELCOME, F_CART, F_SUNSET, F_DRAFT}
     assert by_id[f"{F_WELCOME}m1"]["name"] == "Welcome Series #1"
+    # the second email reaches half the first's recipients in the fake: half complete the series
+    assert by_id[F_WELCOME]["completion_rate"] == 0.5
 
 
 def test_a_sent_campaign_s_numbers_land_on_its_send_date_in_canonical_metrics(fake):

@@ -48,6 +48,7 @@ ENTITY_FIELDS = (
     "budget_campaigns",
     "profile_count",
     "flow_status",
+    "completion_rate",
 )
 
 

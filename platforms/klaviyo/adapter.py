@@ -299,10 +299,11 @@ class KlaviyoAdapter(LiveAdapter):
         fetched = Fetched(entities=entities)
         sent = {row["entity_id"]: row for row in entities if row["level"] == "email_campaign"}
         send_dates = {str(c["id"]): _day((c.get("attributes") or {}).get("send_time")) for c in campaigns}
-        flow_ids = {row["entity_id"] for row in entities if row["level"] == "flow"}
+        flow_rows = {row["entity_id"]: row for row in entities if row["level"] == "flow"}
+        flow_ids = set(flow_rows)
         for report, run in (
             ("campaign-values", lambda: self._campaign_rows(date_from, date_to, send_dates, sent)),
-            ("flow-values", lambda: self._flow_messages(date_from, date_to, flow_ids)),
+            ("flow-values", lambda: self._flow_messages(date_from, date_to, flow_rows)),
             ("flow-series", lambda: self._flow_rows(date_from, date_to, flow_ids)),
         ):
             try:
@@ -441,11 +442,18 @@ class KlaviyoAdapter(LiveAdapter):
                 row[name] = (row.get(name) or 0.0) + (value or 0.0)
         return "metrics", list(rows.values())
 
-    def _flow_messages(self, date_from: date, date_to: date, flows: set[str]) -> tuple:
+    def _flow_messages(self, date_from: date, date_to: date, flows: dict[str, dict[str, Any]]) -> tuple:
+        """The flows' messages (entities under their flow), and each flow's completion rate.
+
+        A flow's `completion_rate` is the recipients of its least-received email over those of
+        its most-received one: in a series that every recipient enters at its first email,
+        the share that reaches its last.
+        """
         body = self._report_body(
             "flow-values-report", date_from, date_to, ["flow_id", "flow_message_id", "flow_message_name"]
         )
         out: dict[str, dict[str, Any]] = {}
+        reached: dict[str, list[float]] = {}
         for _, result in self._report("flow-values", self.sdk().Reporting.query_flow_values, body):
             g = result.get("groupings") or {}
             fid, mid = str(g.get("flow_id") or ""), str(g.get("flow_message_id") or "")
@@ -454,6 +462,12 @@ class KlaviyoAdapter(LiveAdapter):
                 row["name"] = g.get("flow_message_name") or mid
                 row["status"] = "active"
                 out[mid] = row
+                recipients = self._stats(result, f"flow message {mid}").get("recipients")
+                if recipients is not None:
+                    reached.setdefault(fid, []).append(float(recipients))
+        for fid, counts in reached.items():
+            if len(counts) > 1 and max(counts) > 0:
+                flows[fid]["completion_rate"] = round(min(counts) / max(counts), 4)
         return "entities", list(out.values())
 
     def _flow_rows(self, date_from: date, date_to: date, flows: set[str]) -> tuple:
