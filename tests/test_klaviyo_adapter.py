@@ -32,6 +32,9 @@ from tests.fakes.klaviyo_fake import (
 TODAY = datetime.now(UTC).date()
 
 
+pytestmark = pytest.mark.prism  # through the Prism proxy: one worker runs them all
+
+
 @pytest.fixture
 def fake():
     server = KlaviyoFake(profiles=250, campaigns=3)

@@ -24,6 +24,9 @@ from tests.helpers.rules import write_rules
 SHIPPED = ("operator.yaml", "flow_optimize.yaml", "sunset.yaml", "list_hygiene.yaml", "deliverability.yaml")
 
 
+pytestmark = pytest.mark.prism  # through the Prism proxy: one worker runs them all
+
+
 @pytest.fixture
 def fake():
     server = KlaviyoFake(profiles=1500, report_limit=None)  # 1,480 unengaged profiles: over 1,000

@@ -675,6 +675,7 @@ class ContractHarness:
     """The contract suite's handle on this fake (tests/contract/__init__.py), through Prism when installed."""
 
     platform = "klaviyo"
+    via_prism = True  # its traffic is checked by the Prism proxy (tests/fakes/klaviyo_prism.py)
     faults = ("auth", "rate_limit", "transient", "permanent")
     secrets = [API_KEY]
 
