@@ -47,6 +47,9 @@ ENTITY_FIELDS = (
     "currency",
     "shared_budget",
     "budget_campaigns",
+    "profile_count",
+    "flow_status",
+    "completion_rate",
 )
 
 
