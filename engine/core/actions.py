@@ -17,6 +17,7 @@ schema's action definitions are generated from this registry.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -139,12 +140,15 @@ class RollbackPlan:
     after: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def operation(self) -> type[ActionType]:
+    def operation(self) -> builtins.type[ActionType]:  # `type` is the field here
         return OPERATIONS[self.type]
 
     @property
     def key(self) -> str:
-        return self.operation.key()  # type: ignore[return-value]
+        key = self.operation.key()
+        if key is None:  # from_dict admits only operations that change a state
+            raise ValueError(f"{self.type} changes no state a rollback plan could restore")
+        return key
 
     @property
     def restore(self) -> Any:
@@ -162,8 +166,10 @@ class RollbackPlan:
         """The plan a dict describes; ValueError when it is not one (unknown type, state missing)."""
         kind = d.get("type") if isinstance(d, dict) else None
         op = OPERATIONS.get(kind) if isinstance(kind, str) else None
-        key = op.key() if op is not None else None
-        before, after = (d.get("before") or {}, d.get("after") or {}) if isinstance(d, dict) else ({}, {})
+        if not isinstance(d, dict) or not isinstance(kind, str) or op is None:
+            raise ValueError(f"not a rollback plan: {d!r}")
+        key = op.key()
+        before, after = d.get("before") or {}, d.get("after") or {}
         if key is None or op.undo is None or key not in before or key not in after:
             raise ValueError(f"not a rollback plan: {d!r}")
         return cls(kind, dict(d.get("params") or {}), dict(before), dict(after))

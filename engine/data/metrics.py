@@ -153,8 +153,8 @@ class MetricsService:
         if not columns:
             return None
         bounds = list(where)
-        starts = [rng.start for rng in ranges.values()]
-        if starts and None not in starts:
+        starts = [rng.start for rng in ranges.values() if rng.start is not None]
+        if starts and len(starts) == len(ranges):  # no lifetime window among them
             bounds.append(f"date >= DATE '{min(starts).isoformat()}'")
         if ranges:
             bounds.append(f"date < DATE '{max(r.end for r in ranges.values()).isoformat()}'")

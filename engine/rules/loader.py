@@ -285,7 +285,7 @@ class Loader:
             )
         schedule = data.get("schedule")
         if isinstance(schedule, str) and len(schedule) > MAX_SCHEDULE_CHARS:  # croniter takes seconds on a long one
-            problem = f"{len(schedule):,} characters, more than any schedule needs ({MAX_SCHEDULE_CHARS})"
+            problem: str | None = f"{len(schedule):,} characters, more than any schedule needs ({MAX_SCHEDULE_CHARS})"
             self.problems.append(doc.diag(("schedule",), f"invalid cron schedule: {problem}", CRON_HINT))
         else:
             problem = _cron_problem(schedule) if isinstance(schedule, str) else None
@@ -355,30 +355,34 @@ class Loader:
             )
             level = None
         window = raw.get("window", wf_window)
-        window_ok = isinstance(window, str) and windows.is_window(window)
-        level_ok = isinstance(level, str) and level in platform.levels
+        rule_window = window if isinstance(window, str) and windows.is_window(window) else None
+        rule_level = level if isinstance(level, str) and level in platform.levels else None
         # With a broken level or window, still check what can be checked so every error shows at once.
-        action = self._action(doc, (*at, "action"), raw.get("action"), op, level if level_ok else None)
+        action = self._action(doc, (*at, "action"), raw.get("action"), op, rule_level)
         expr = None
         when = raw.get("when")
         if isinstance(when, str):  # a blank condition is an error, never a rule that silently drops out
-            scope = RuleScope(
-                self.catalog, op.platform, window if window_ok else "last_7d", op.thresholds, op.file, op.name
-            )
+            scope = RuleScope(self.catalog, op.platform, rule_window or "last_7d", op.thresholds, op.file, op.name)
             try:
                 expr = compile_expr(when, scope, want=Type.BOOL)
             except ExprError as exc:
                 line, col = expr_location(doc, (*at, "when"), exc.offset)
                 self.problems.append(Diagnostic(doc.file, line, col, exc.message, exc.hint))
-        if expr is None or action is None or not isinstance(raw.get("id"), str) or not (window_ok and level_ok):
+        if (
+            expr is None
+            or action is None
+            or not isinstance(raw.get("id"), str)
+            or rule_window is None
+            or rule_level is None
+        ):
             return None
         return Rule(
             id=raw["id"],
             description=str(raw.get("description", "")),
             when=expr,
             action=action,
-            level=level,
-            window=window,
+            level=rule_level,
+            window=rule_window,
             priority=raw["priority"] if _is_int(raw.get("priority")) else 0,
             cooldown=raw.get("cooldown"),
             enabled=bool(raw.get("enabled", True)),
@@ -390,14 +394,15 @@ class Loader:
         if isinstance(raw, str):
             atype, params, type_at = raw, {}, at
         elif isinstance(raw, dict):
-            atype = raw.get("type")
+            kind = raw.get("type")
             params = {k: v for k, v in raw.items() if k != "type"}
             type_at = (*at, "type")
-            if not isinstance(atype, str):
+            if not isinstance(kind, str):
                 self.problems.append(
                     doc.diag(at, "action mapping needs a `type`", "e.g. {type: change_bid, by_pct: -15}")
                 )
                 return None
+            atype = kind
         else:
             self.problems.append(
                 doc.diag(
@@ -438,8 +443,8 @@ class Loader:
                 continue  # check_params says it better
             self.problems.extend(_explain(doc, (*at, *path), err, label=f"{atype} parameter"))
         if len(self.problems) == before:
-            for sub, message, hint in cls.check_params(params):
-                self.problems.append(doc.diag((*at, *sub), message, hint))
+            for sub, message, param_hint in cls.check_params(params):
+                self.problems.append(doc.diag((*at, *sub), message, param_hint))
         if len(self.problems) != before or level is None:
             return None
         return ActionSpec(atype, params)
@@ -583,8 +588,10 @@ def _explain(doc: Document, path: tuple, err, label: str = "key") -> list[Diagno
             "maximum": "at most",
             "exclusiveMaximum": "below",
         }
-        hint = "guardrail limits cannot be negative" if path and path[-1] in GUARDRAILS and v == "minimum" else None
-        return [doc.diag(path, f"{where}: {err.instance!r} must be {words[v]} {err.validator_value}", hint)]
+        limit_hint = (
+            "guardrail limits cannot be negative" if path and path[-1] in GUARDRAILS and v == "minimum" else None
+        )
+        return [doc.diag(path, f"{where}: {err.instance!r} must be {words[v]} {err.validator_value}", limit_hint)]
     if v in ("minItems", "minProperties", "minLength"):
         return [doc.diag(path, f"{where} must not be empty")]
     if v == "oneOf" and path and path[0] == "thresholds":

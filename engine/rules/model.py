@@ -102,7 +102,7 @@ class Project:
         """Workflows named by `operator/workflow` (or `operator` for all of its workflows)."""
         if not ids:
             return [w for w in self.workflows if w.enabled]
-        chosen = []
+        chosen: list[Workflow] = []
         for wanted in ids:
             found = [w for w in self.workflows if w.id == wanted or w.operator.name == wanted]
             if not found:

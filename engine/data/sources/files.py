@@ -639,7 +639,7 @@ def _find_problems(
         duplicates, duplicate_groups = _duplicates(vcon, relation, f, columns, layout)
     finally:
         query(vcon, f"DROP TABLE IF EXISTS {stage}")
-    position = {name: i for i, name in enumerate(layout.positions)}
+    position: dict[str | None, int] = {name: i for i, name in enumerate(layout.positions)}
     problems = sorted(problems + duplicates, key=lambda p: (p.row, position.get(p.column, -1)))
     return problems, sum(counts) + duplicate_groups
 
