@@ -30,7 +30,7 @@ class Platforms:
 
     def _make(self, platform: str, account_id: str | None) -> Adapter:
         if self.source == "live":
-            account = self.accounts.get((platform, account_id))
+            account = self.accounts.get((platform, account_id)) if account_id is not None else None
             if account is None:
                 raise PermanentError(
                     "account not configured in rulerun.yaml", platform=platform, account_id=account_id or ""

@@ -136,7 +136,7 @@ class Executor:
     def __init__(
         self,
         log,
-        adapter: Callable[[str], Any],
+        adapter: Callable[[str, str], Any],  # (platform, account id) -> its adapter
         guardrails_of: Callable[[PlannedAction], dict],
         recheck: Callable[[PlannedAction], str | None],
         run_id: str,
@@ -270,9 +270,9 @@ class Executor:
                 self._failed(a)
         _crash_point("after_log")
         for a in claimed:
-            result = results.get(a.action_id)
-            if isinstance(result, ExecResult):
-                self._verify(adapter, a, result)
+            done = results.get(a.action_id)
+            if isinstance(done, ExecResult):
+                self._verify(adapter, a, done)
 
     def _verify(self, adapter, a: PlannedAction, result: ExecResult) -> None:
         try:

@@ -175,8 +175,8 @@ def save(ws: Workspace, log_url: str | None, content: bytes, saved_by: str) -> d
     return record
 
 
-def verify(plan: PlanFile, record: dict[str, Any] | None, log_location: str) -> None:
-    """Refuse a plan file the log did not see saved, or that differs from what was saved."""
+def verify(plan: PlanFile, record: dict[str, Any] | None, log_location: str) -> dict[str, Any]:
+    """The saved record of a plan file; refuses one the log did not see saved, or that differs from it."""
     if record is None:
         raise RulerunError(
             f"{plan.path}: plan {plan.plan_id} was never saved to the action log {log_location}",
@@ -184,7 +184,7 @@ def verify(plan: PlanFile, record: dict[str, Any] | None, log_location: str) -> 
         )
     now_prints = fingerprint(plan.doc)
     if now_prints["digest"] == record["digest"]:
-        return
+        return record
     differences = _differences(plan, record["field_digests"], record["action_digests"], now_prints)
     shown = "; ".join(differences[:5]) + (f"; and {len(differences) - 5} more" if len(differences) > 5 else "")
     raise RulerunError(
@@ -293,8 +293,8 @@ def narrow(fresh: Plan, saved: list[PlannedAction]) -> Narrowed:
     fresh `planned` action for a human, a saved `blocked` or `skipped` skips it.
     """
     by_id: dict[str, PlannedAction] = {}
-    for s in saved:
-        by_id.setdefault(s.action_id, s)
+    for item in saved:
+        by_id.setdefault(item.action_id, item)
     kept, differ = [], []
     outside = 0
     for a in fresh.actions:

@@ -95,8 +95,7 @@ def apply(
             return ApplyResult(stopped_before=stop)
         record = None
         if plan_file:
-            record = log.saved_plan(plan_file.plan_id)
-            savedplan.verify(plan_file, record, log.location)
+            record = savedplan.verify(plan_file, log.saved_plan(plan_file.plan_id), log.location)
             savedplan.check_age(record, max_plan_age)
             project = savedplan.rules_at_plan(opened, record)
             source, as_of, workflows = record["source"], record["as_of"], record["workflows"]
@@ -195,7 +194,7 @@ def _recheck(metrics: MetricsService, project: Project, fresh_ids: set[str]):
             return None
         wf = next((w for w in project.workflows if w.id == a.workflow), None)
         rule = next((r for r in wf.rules if r.id == a.rule_id), None) if wf else None
-        if rule is None:
+        if wf is None or rule is None:
             return f"rule {a.workflow}/{a.rule_id} no longer exists"
         copy = PlannedAction(
             **{**a.__dict__, "status": "planned", "guardrails": [], "reasons": [], "after": dict(a.after)}

@@ -150,7 +150,7 @@ class Backtest:
         tally["fired"] += 1
         tally[outcome] += 1
         if outcome == "executed":
-            tally["spend"] += float(a.spend or 0.0)
+            tally["spend"] += float(a.spend or 0.0)  # type: ignore[assignment]  # a Counter sums floats as well
 
     def day_total(self, day: date) -> Counter:
         return _sum(t for (d, _, _), t in self.tallies.items() if d == day)

@@ -147,7 +147,7 @@ _SERIES = {
         {"type": "array", "minItems": 1, "items": {"type": ["number", "null"], "minimum": 0}},
     ],
 }
-_ATTRIBUTE_TYPES = {
+_ATTRIBUTE_TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": ["string", "null"]},
     "number": {"type": ["number", "null"]},
     "boolean": {"type": ["boolean", "null"]},
@@ -552,7 +552,8 @@ class _TestFile:
         for j, item in enumerate(items if isinstance(items, list) else []):
             parent = _ident(item.get("parent")) if isinstance(item, dict) else None
             if parent is not None:
-                self._parent((*at, "entities", j, "parent"), rows.get(_ident(item.get("id"))), parent, rows)
+                child = _ident(item.get("id"))
+                self._parent((*at, "entities", j, "parent"), rows.get(child) if child else None, parent, rows)
         return rows
 
     def _entity(self, path: tuple, item: dict) -> dict:
@@ -666,9 +667,10 @@ class _TestFile:
         if values is None:
             return None
         if limit is not None and len(values) > limit[0]:
+            workflow = self.workflow.name if self.workflow else "the workflow"
             self.problem(
                 path,
-                f"{what}: {len(values)} daily values, but {self.workflow.name} reads at most {limit[0]} "
+                f"{what}: {len(values)} daily values, but {workflow} reads at most {limit[0]} "
                 f"days before as_of ({limit[1]})",
                 "older values would never be read: drop them or shorten `x N`",
             )
@@ -834,7 +836,7 @@ def _metric_rows(
             row = {k: entity[k] for k in ("platform", "account_id", "level", "entity_id")}
             row["date"] = as_of - timedelta(days=span - day)
             for metric in additive:
-                values = given.get(metric)
+                values = given.get(metric) or []
                 offset = day - (span - len(values)) if values else -1
                 row[metric] = values[offset] if offset >= 0 else (0.0 if metric in reported else None)
             rows.append(row)

@@ -175,7 +175,7 @@ class GroupEvaluator:
         metrics, project = self.metrics, self.project
         if ref.kind == "metric":
             metric = metrics.catalog.metrics[ref.name]
-            return quote_ident(ref.key) if metric.kind == "additive" else metrics.formula(ref.name, ref.window).ir
+            return quote_ident(ref.key) if metric.kind == "additive" else metrics.formula(ref.name, ref.windowed).ir
         if ref.kind in ("attr", "parent", "accountsum"):
             return quote_ident(ref.key)
         if ref.kind == "account":
@@ -189,7 +189,7 @@ class GroupEvaluator:
         if ref.kind == "benchmark":
             return sql_literal(metrics.catalog.benchmarks[self.group.platform][ref.name])
         if ref.kind == "truth":
-            return sql_literal(metrics.truth(ref.window)[ref.name])
+            return sql_literal(metrics.truth(ref.windowed)[ref.name])
         if ref.kind == "threshold":
             operator, _, name = ref.name.partition("/")
             th = project.operators[operator].thresholds[name]
