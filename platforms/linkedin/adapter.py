@@ -65,7 +65,7 @@ PIVOTS = {"campaign": "CAMPAIGN_GROUP", "ad_group": "CAMPAIGN", "ad": "CREATIVE"
 # Every status, so that metrics of a paused or finished entity still find their parent.
 STATUSES = ("ACTIVE", "PAUSED", "ARCHIVED", "COMPLETED", "CANCELED", "DRAFT", "PENDING_DELETION", "REMOVED")
 CREATIVE_STATUSES = ("ACTIVE", "PAUSED", "DRAFT", "ARCHIVED", "CANCELED", "PENDING_DELETION", "REMOVED")
-FINDERS = {
+FINDERS: dict[str, dict[str, Any]] = {
     "adCampaignGroups": {"q": "search", "search": {"status": {"values": list(STATUSES)}}},
     "adCampaigns": {"q": "search", "search": {"status": {"values": list(STATUSES)}}},
     "creatives": {"q": "criteria", "intendedStatuses": list(CREATIVE_STATUSES)},
