@@ -41,6 +41,7 @@ from engine.core.actions import OPERATIONS, undo_plan
 from engine.core.errors import EXIT_APPLY_FAILED, EXIT_OK, EXIT_STOPPED
 from engine.core.execution import ActionRequest, AdapterError, EntityKey, ExecResult, PartialFailure
 from engine.core.plan import Plan, PlannedAction
+from engine.core.status import ActionStatus
 from engine.rules.durations import parse_duration
 from engine.rules.workspace import APPROVAL_TTL
 
@@ -69,7 +70,7 @@ class Outcome:
         return EXIT_APPLY_FAILED if self.failed else EXIT_OK
 
 
-def log_row(a: PlannedAction, run_id: str, status: str | None = None) -> dict[str, Any]:
+def log_row(a: PlannedAction, run_id: str, status: ActionStatus | None = None) -> dict[str, Any]:
     return {
         "action_id": a.action_id,
         "run_id": run_id,
@@ -177,11 +178,11 @@ class Executor:
         except AdapterError as exc:
             return f"platform not connected: {exc}"
         existing = self.log.get(a.action_id)
-        if existing and existing["status"] == "rejected":
+        if existing and existing["status"] == ActionStatus.REJECTED:
             return "rejected by a human"
         if (
             existing
-            and existing["status"] == "approved"
+            and existing["status"] == ActionStatus.APPROVED
             and existing["approval_digest"] != approval_digest(log_row(a, ""))
         ):
             return "not the change that was approved: its row in the action log was edited after the approval"
@@ -252,7 +253,7 @@ class Executor:
             if self.log.record_intent(row):
                 claimed.append(a)
             else:
-                self.outcome.counts["skipped"] += 1  # another run executed or is executing it: exactly once
+                self.outcome.counts[ActionStatus.SKIPPED] += 1  # another run executed or is executing it: exactly once
         if not claimed:
             return
         adapter = self.adapter(claimed[0].platform, claimed[0].account_id)
@@ -263,10 +264,14 @@ class Executor:
             result = results.get(a.action_id, "no result from the platform for this action")
             if isinstance(result, ExecResult):
                 self.log.record_outcome(
-                    a.action_id, "executed", result=result.result, rollback_plan=result.rollback_plan, executed_at=now()
+                    a.action_id,
+                    ActionStatus.EXECUTED,
+                    result=result.result,
+                    rollback_plan=result.rollback_plan,
+                    executed_at=now(),
                 )
             else:
-                self.log.record_outcome(a.action_id, "failed", error=result)
+                self.log.record_outcome(a.action_id, ActionStatus.FAILED, error=result)
                 self._failed(a)
         _crash_point("after_log")
         for a in claimed:
@@ -282,11 +287,11 @@ class Executor:
             live = None
         if live is not None and not state_matches(live, a.after):
             message = "verification failed: live state is " + _diff(live, a.after)
-            self.log.record_outcome(a.action_id, "failed", error=message, rollback_plan=result.rollback_plan)
+            self.log.record_outcome(a.action_id, ActionStatus.FAILED, error=message, rollback_plan=result.rollback_plan)
             self._failed(a)
             return
-        self.outcome.counts["executed"] += 1
-        a.status = "executed"
+        self.outcome.counts[ActionStatus.EXECUTED] += 1
+        a.status = ActionStatus.EXECUTED
 
     def _halted(self, actions: list[PlannedAction]) -> bool:
         stop = self.stopped()
@@ -296,16 +301,16 @@ class Executor:
         return bool(stop)
 
     def _skip(self, a: PlannedAction, why: str) -> None:
-        self.log.upsert_action(log_row(a, self.run_id, "skipped"))
-        if not self.log.record_status(a.action_id, "skipped", why):
+        self.log.upsert_action(log_row(a, self.run_id, ActionStatus.SKIPPED))
+        if not self.log.record_status(a.action_id, ActionStatus.SKIPPED, why):
             self.log.note(a.action_id, why)  # approved (or decided) rows keep their status
-        self.outcome.counts["skipped"] += 1
-        a.status, a.reasons = "skipped", [*a.reasons, why]
+        self.outcome.counts[ActionStatus.SKIPPED] += 1
+        a.status, a.reasons = ActionStatus.SKIPPED, [*a.reasons, why]
 
     def _failed(self, a: PlannedAction) -> None:
-        self.outcome.counts["failed"] += 1
+        self.outcome.counts[ActionStatus.FAILED] += 1
         self.outcome.failed.append(a.action_id)
-        a.status = "failed"
+        a.status = ActionStatus.FAILED
 
     # -- crash recovery ------------------------------------------------------------------------
     def reconcile(self) -> list[PlannedAction]:
@@ -323,7 +328,7 @@ class Executor:
             if state_matches(live, a.after):
                 self.log.record_outcome(
                     a.action_id,
-                    "executed",
+                    ActionStatus.EXECUTED,
                     result={"reconciled": True},
                     rollback_plan=_rollback_plan_for(a),
                     executed_at=now(),
@@ -332,18 +337,18 @@ class Executor:
             elif state_matches(live, a.before):
                 self.log.record_status(
                     a.action_id,
-                    "approved" if row.get("approval_by") else "planned",
+                    ActionStatus.APPROVED if row.get("approval_by") else ActionStatus.PLANNED,
                     "in doubt after a crash: not applied, runs again",
                 )
-                a.status = "approved" if row.get("approval_by") else "planned"
+                a.status = ActionStatus.APPROVED if row.get("approval_by") else ActionStatus.PLANNED
                 again.append(a)
             else:
                 self.log.record_outcome(
                     a.action_id,
-                    "failed",
+                    ActionStatus.FAILED,
                     error="in doubt after a crash and the entity changed since: " + _diff(live, a.after),
                 )
-                self.outcome.counts["failed"] += 1
+                self.outcome.counts[ActionStatus.FAILED] += 1
                 self.outcome.failed.append(a.action_id)
         return again
 
@@ -380,7 +385,7 @@ def _diff(live: dict[str, Any], expected: dict[str, Any]) -> str:
 
 def executable(plan: Plan, autonomy_of: Callable[[PlannedAction], str]) -> Iterable[PlannedAction]:
     for a in plan.actions:
-        if a.status in ("planned", "clamped") and autonomy_of(a) == "auto" and a.type != "notify":
+        if a.status in (ActionStatus.PLANNED, ActionStatus.CLAMPED) and autonomy_of(a) == "auto" and a.type != "notify":
             yield a
 
 
@@ -403,24 +408,31 @@ def apply_plan(
         if a.action_id in seen:
             continue
         prior = log.get(a.action_id)
-        if prior and prior["status"] in ("executed", "rolled_back", "executing", "failed", "rejected", "expired"):
+        if prior and prior["status"] in (
+            ActionStatus.EXECUTED,
+            ActionStatus.ROLLED_BACK,
+            ActionStatus.EXECUTING,
+            ActionStatus.FAILED,
+            ActionStatus.REJECTED,
+            ActionStatus.EXPIRED,
+        ):
             continue  # already settled on an earlier run: exactly once, and never resurrected
-        if a.status == "needs_approval":
-            if prior and prior["status"] == "approved":
+        if a.status == ActionStatus.NEEDS_APPROVAL:
+            if prior and prior["status"] == ActionStatus.APPROVED:
                 to_run.append(action_from_row(prior))  # exactly what the human approved, re-checked before it runs
             else:
                 log.queue_approval(log_row(a, plan.run_id), now() + approval_ttl)
                 outcome.counts["queued"] += 1
-        elif a.status in ("blocked", "skipped"):
+        elif a.status in (ActionStatus.BLOCKED, ActionStatus.SKIPPED):
             log.upsert_action(log_row(a, plan.run_id))
             outcome.counts[a.status] += 1
         elif a.type == "notify":
-            log.upsert_action(log_row(a, plan.run_id, "executed"))
+            log.upsert_action(log_row(a, plan.run_id, ActionStatus.EXECUTED))
             log.note(a.action_id, f"notification delivered to {notify(a) or 'the action log'}")
         elif autonomy_of(a) == "dry_run":
             log.upsert_action(log_row(a, plan.run_id, a.status))
             outcome.counts["dry_run"] += 1
-        elif a.status in ("planned", "clamped"):
+        elif a.status in (ActionStatus.PLANNED, ActionStatus.CLAMPED):
             to_run.append(a)
         seen.add(a.action_id)
     for a in approved:

@@ -13,6 +13,7 @@ from engine.apply.actionlog.values import now
 from engine.apply.executor import stop_from_env
 from engine.apply.impact import ImpactReport, impact_report
 from engine.core.errors import RulerunError
+from engine.core.status import ActionStatus
 from engine.rules.workspace import Workspace
 
 
@@ -61,7 +62,7 @@ class StopChange:
 def list_approvals(ws: Workspace, log_url: str | None) -> ActionListing:
     with open_action_log(ws, log_url) as log:
         log.expire_overdue(now())
-        return ActionListing("Waiting for approval", log.approvals("needs_approval"))
+        return ActionListing("Waiting for approval", log.approvals(ActionStatus.NEEDS_APPROVAL))
 
 
 def show_action(ws: Workspace, log_url: str | None, action_id: str) -> ActionRecord:

@@ -15,6 +15,7 @@ from engine.core.catalog import Catalog
 from engine.core.errors import RulerunError
 from engine.core.execution import AdapterError, EntityKey
 from engine.core.progress import QUIET, Progress
+from engine.core.status import ActionStatus
 from engine.data.entities import store_baseline
 from engine.evaluation.dataset import open_dataset
 from engine.rules.workspace import Workspace
@@ -74,7 +75,7 @@ def rollback(
                 r
                 for r in log.query(limit=100000)
                 if r.get("run_id") == run_id
-                and r["status"] == "executed"
+                and r["status"] == ActionStatus.EXECUTED
                 and not r.get("rollback_of")
                 and _changes_something(r["action_type"])
             ]
@@ -98,7 +99,7 @@ def _changes_something(action_type: str) -> bool:
 
 def _rollback_one(row: dict, log: ActionLog, platforms: Platforms, force: bool, executed_by: str) -> RollbackItem:
     item = RollbackItem(row["action_id"], row["action_type"], row.get("entity_name") or row["entity_id"], REFUSED)
-    if row["status"] != "executed":
+    if row["status"] != ActionStatus.EXECUTED:
         item.reason, item.detail = "status", row["status"]
         return item
     plan = row.get("rollback_plan")
@@ -129,7 +130,7 @@ def _rollback_one(row: dict, log: ActionLog, platforms: Platforms, force: bool, 
         "payload": {"params": plan.get("params") or {}, "before": plan.get("before"), "after": plan.get("after")},
         "evidence": {},
         "guardrails": [],
-        "status": "planned",
+        "status": ActionStatus.PLANNED,
         "executed_by": executed_by,
     }
     if not log.record_intent(intent):
@@ -138,10 +139,12 @@ def _rollback_one(row: dict, log: ActionLog, platforms: Platforms, force: bool, 
     try:
         result = adapter.rollback(plan, key)
     except AdapterError as exc:
-        log.record_outcome(rb_id, "failed", error=str(exc))
+        log.record_outcome(rb_id, ActionStatus.FAILED, error=str(exc))
         item.outcome, item.detail = FAILED, str(exc)
         return item
-    log.record_outcome(rb_id, "executed", result=result.result, rollback_plan=result.rollback_plan, executed_at=now())
+    log.record_outcome(
+        rb_id, ActionStatus.EXECUTED, result=result.result, rollback_plan=result.rollback_plan, executed_at=now()
+    )
     log.mark_rolled_back(row["action_id"], now(), rb_id)
     item.outcome = ROLLED_BACK
     return item
@@ -153,6 +156,6 @@ def _rollback_id(log: ActionLog, action_id: str) -> str:
     while True:
         candidate = f"rb-{action_id}" + (f"-{n}" if n > 1 else "")
         existing = log.get(candidate)
-        if existing is None or existing["status"] != "failed":
+        if existing is None or existing["status"] != ActionStatus.FAILED:
             return candidate
         n += 1

@@ -26,6 +26,7 @@ from engine.core.errors import EXIT_STOPPED, RulerunError
 from engine.core.execution import AdapterError, EntityKey
 from engine.core.plan import Plan, PlannedAction
 from engine.core.progress import QUIET, Progress
+from engine.core.status import GOING_AHEAD, ActionStatus, RunStatus
 from engine.data.entities import store_baseline
 from engine.data.metrics import MetricsService
 from engine.evaluation.dataset import open_dataset
@@ -128,7 +129,7 @@ def apply(
                 commit = None if project is opened.project else record["git_commit"]
                 saved = SavedPlanUse(record["plan_id"], commit, narrowed.differ, narrowed.dropped, narrowed.outside)
             # planned in this very run: their guardrails just ran on fresh numbers
-            fresh = {a.action_id for a in plan.actions if a.status in ("planned", "clamped")}
+            fresh = {a.action_id for a in plan.actions if a.status in GOING_AHEAD}
             executor = Executor(
                 log, platforms, _guardrails_of(project), _recheck(metrics, project, fresh), plan.run_id, executed_by
             )
@@ -142,11 +143,11 @@ def apply(
                     "rules_digest": project.digest,
                     "git_commit": saved.rules_commit if saved and saved.rules_commit else head_commit(ws.rules),
                     "executed_by": executed_by,
-                    "status": "running",
+                    "status": RunStatus.RUNNING,
                     "plan_id": saved.plan_id if saved else None,
                 }
             )
-            approved = [action_from_row(r) for r in log.approvals("approved")]
+            approved = [action_from_row(r) for r in log.approvals(ActionStatus.APPROVED)]
             t_exec = time.perf_counter()
             with progress.counted("Executing") as update:
                 outcome = apply_plan(
@@ -161,7 +162,9 @@ def apply(
             t_done = time.perf_counter()
             # metrics at +1, +3 and +7 days after each executed action, once the data covers them
             record_due_checkpoints(metrics, log)
-            final = "stopped" if outcome.stopped else ("failed" if outcome.failed else "succeeded")
+            final = (
+                RunStatus.STOPPED if outcome.stopped else (RunStatus.FAILED if outcome.failed else RunStatus.SUCCEEDED)
+            )
             log.finish_run(plan.run_id, final, dict(outcome.counts))
     result = ApplyResult(plan, outcome, execute_seconds=t_done - t_exec, saved=saved)
     if outcome.counts["queued"]:
@@ -197,12 +200,12 @@ def _recheck(metrics: MetricsService, project: Project, fresh_ids: set[str]):
         if wf is None or rule is None:
             return f"rule {a.workflow}/{a.rule_id} no longer exists"
         copy = PlannedAction(
-            **{**a.__dict__, "status": "planned", "guardrails": [], "reasons": [], "after": dict(a.after)}
+            **{**a.__dict__, "status": ActionStatus.PLANNED, "guardrails": [], "reasons": [], "after": dict(a.after)}
         )
         guardrails = wf.operator.guardrails
         apply_guardrails(copy, fresh_facts(metrics, copy, rule.window), guardrails)
         apply_spend_cap([copy], account_budgets(metrics), {copy.workflow: guardrails})
-        if copy.status == "blocked":
+        if copy.status == ActionStatus.BLOCKED:
             return "guardrails on fresh numbers: " + copy.reasons[-1]
         if copy.after != a.after:
             return "guardrails on fresh numbers would clamp it: " + copy.reasons[-1]

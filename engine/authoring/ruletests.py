@@ -106,6 +106,7 @@ from engine.core.limits import (
     cap_per_file,
 )
 from engine.core.plan import PlannedAction
+from engine.core.status import ActionStatus, EntityStatus
 from engine.core.yamlpos import Document, display_path, load_file
 from engine.data.metrics import TRUTH_METRICS
 from engine.data.rows import insert_rows
@@ -123,7 +124,13 @@ from platforms import all_platforms, get_platform, platform_names
 
 SUFFIXES = (".test.yaml", ".test.yml")
 DEFAULT_ACCOUNT = "test"
-FINAL_STATUSES = ("planned", "clamped", "blocked", "needs_approval", "skipped")
+FINAL_STATUSES = (
+    ActionStatus.PLANNED,
+    ActionStatus.CLAMPED,
+    ActionStatus.BLOCKED,
+    ActionStatus.NEEDS_APPROVAL,
+    ActionStatus.SKIPPED,
+)
 TRUTH_ENTITY = "_truth_store"
 MATCH_KEYS = ("rule", "entity", "type", "status", "params", "before", "after", "guardrails")
 SERIES = re.compile(r"^\s*(?P<value>-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*[x×]\s*(?P<days>[0-9]+)\s*(?:d|days?)?\s*$")
@@ -558,7 +565,7 @@ class _TestFile:
 
     def _entity(self, path: tuple, item: dict) -> dict:
         row: dict[str, Any] = dict.fromkeys(self.catalog.attributes)
-        row.update(status="active", is_brand=False, learning_phase=False, name=_ident(item["id"]))
+        row.update(status=EntityStatus.ACTIVE, is_brand=False, learning_phase=False, name=_ident(item["id"]))
         row.update(
             account_id=DEFAULT_ACCOUNT, platform=self.platform, level=self.workflow.level if self.workflow else None
         )
@@ -595,7 +602,7 @@ class _TestFile:
         truth_platform = next(s.name for s in self.catalog.sources.values() if s.truth)
         row: dict[str, Any] = dict.fromkeys(self.catalog.attributes)
         row.update(platform=truth_platform, account_id=DEFAULT_ACCOUNT, level="account", entity_id=TRUTH_ENTITY)
-        row.update(name="Shopify store (test)", status="active")
+        row.update(name="Shopify store (test)", status=EntityStatus.ACTIVE)
         return row
 
     # -- metrics -------------------------------------------------------------------------------

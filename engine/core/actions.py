@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from engine.core import money
+from engine.core.status import EntityStatus
 
 ACTIONS: dict[str, type[ActionType]] = {}
 OPERATIONS: dict[str, type[ActionType]] = {}
@@ -210,10 +211,10 @@ class Pause(_SetStatus):
 
     name = "pause"
     verb = "pauses"
-    sets = "paused"
+    sets = EntityStatus.PAUSED
     direction = -1
     undo = "enable"
-    from_states = ("active",)
+    from_states = (EntityStatus.ACTIVE,)
     example = "action: pause"
 
 
@@ -223,10 +224,10 @@ class Enable(_SetStatus):
 
     name = "enable"
     verb = "enables"
-    sets = "active"
+    sets = EntityStatus.ACTIVE
     direction = 1
     undo = "pause"
-    from_states = ("paused",)
+    from_states = (EntityStatus.PAUSED,)
     example = "action: enable"
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.plan import Plan, PlannedAction, action_key
+from engine.core.status import ActionStatus, EntityStatus
 from engine.core.timings import Timings
 from engine.data.metrics import MetricsService, account_sum, in_list
 from engine.data.store import LoadedSource
@@ -31,7 +32,7 @@ from engine.rules.model import Project, Rule, Workflow
 from engine.safety.facts import account_budgets, gather_facts
 from engine.safety.pipeline import Facts, run_pipeline
 
-INACTIVE = ("removed", "archived")
+INACTIVE = (EntityStatus.REMOVED, EntityStatus.ARCHIVED)
 ENTITY_FIELDS = (
     "name",
     "status",
@@ -344,9 +345,9 @@ def _propose(
             if proposal.noop:
                 continue
             reasons = [rule.description or rule.when.text, *([proposal.note] if proposal.note else [])]
-            status = "planned"
+            status = ActionStatus.PLANNED
             if proposal.skip_reason:
-                status = "skipped"
+                status = ActionStatus.SKIPPED
                 reasons.append(proposal.skip_reason)
             out.append(
                 PlannedAction(

@@ -20,7 +20,7 @@ MARKDOWN_ROWS = 100  # rows per section: a GitHub comment holds at most 65,536 c
 
 def _rows(diff: PlanDiff) -> list[tuple[str, PlannedAction, str, str]]:
     """(mark, action, change, status) for every difference, in plan order."""
-    rows = [("+", a, change(a), a.status) for a in diff.added]
+    rows: list[tuple[str, PlannedAction, str, str]] = [("+", a, change(a), a.status) for a in diff.added]
     rows += [("-", a, change(a), a.status) for a in diff.removed]
     for c in diff.changed:
         old, new = change(c.base), change(c.head)

@@ -17,11 +17,12 @@ from engine.core import money
 from engine.core.actions import ACTIONS, MONEY_ATTRIBUTES
 from engine.core.catalog import load_catalog
 from engine.core.plan import PlannedAction
+from engine.core.status import GOING_AHEAD, ActionStatus
 from engine.language.expr.reference import Reference
 from engine.rules.escalation import EscalationRule
 from engine.rules.model import Operator
 
-LIVE = ("planned", "clamped")  # statuses still on their way to execution
+LIVE = GOING_AHEAD  # statuses still on their way to execution
 MONEY = MONEY_ATTRIBUTES
 # Above this a money amount (account currency) is a data error: no real budget or bid comes near it.
 MAX_AMOUNT = 1e12
@@ -79,7 +80,7 @@ def _touch(a: PlannedAction, name: str, effect: str, message: str, **numbers: An
 
 
 def _block(a: PlannedAction, name: str, message: str, **numbers: Any) -> None:
-    a.status = "blocked"
+    a.status = ActionStatus.BLOCKED
     _touch(a, name, "block", message, **numbers)
 
 
@@ -107,7 +108,7 @@ def skip_unusable_amounts(actions: list[PlannedAction]) -> None:
             continue
         for side, value in (("current", a.before.get(attr)), ("new", a.after.get(attr))):
             if value is not None and not (isinstance(value, int | float) and abs(value) <= MAX_AMOUNT):
-                a.status = "skipped"
+                a.status = ActionStatus.SKIPPED
                 _touch(
                     a,
                     "amount_out_of_range",
@@ -126,7 +127,7 @@ def resolve_conflicts(actions: list[PlannedAction]) -> list[Conflict]:
     conflicts: list[Conflict] = []
     by_entity: dict[tuple, list[PlannedAction]] = defaultdict(list)
     for a in actions:
-        if a.status == "planned" and a.type != "notify":
+        if a.status == ActionStatus.PLANNED and a.type != "notify":
             by_entity[(a.platform, a.account_id, a.level, a.entity_id)].append(a)
     for key, group in by_entity.items():
         entity = "/".join(key)
@@ -143,7 +144,7 @@ def resolve_conflicts(actions: list[PlannedAction]) -> list[Conflict]:
             winner = ordered[0]
             winners[attr] = winner
             for loser in ordered[1:]:
-                loser.status = "skipped"
+                loser.status = ActionStatus.SKIPPED
                 _touch(
                     loser,
                     "conflict",
@@ -164,7 +165,7 @@ def resolve_conflicts(actions: list[PlannedAction]) -> list[Conflict]:
             for attr in MONEY:
                 other = winners.get(attr)
                 if other is not None:
-                    other.status = "skipped"
+                    other.status = ActionStatus.SKIPPED
                     _touch(other, "conflict", "skip", f"conflict: {_rule_name(pause)} pauses this entity")
                     conflicts.append(
                         Conflict(entity, f"status+{attr}", sorted([_rule_name(pause), _rule_name(other)]), "opposite")
@@ -267,7 +268,7 @@ def _clamp(a: PlannedAction, attr: str, name: str, pct: float, both_ways: bool) 
         _block(a, name, f"a {pct:g}% limit leaves no room to change {attr} {before}", limit=pct)
         return
     a.after = {**a.after, attr: allowed}
-    a.status = "clamped"
+    a.status = ActionStatus.CLAMPED
     _touch(
         a,
         name,
@@ -311,7 +312,7 @@ def apply_spend_cap(
             if after - before > headroom:
                 allowed = floor_money(before + headroom, currency)
                 a.after = {**a.after, "daily_budget": allowed}
-                a.status = "clamped"
+                a.status = ActionStatus.CLAMPED
                 _touch(
                     a,
                     "max_daily_spend_cap",
@@ -356,7 +357,7 @@ def apply_escalation(a: PlannedAction, rules: list[EscalationRule], reference: R
         for ref in rule.when.refs:
             values[ref.key] = fields.get(ref.name) if ref.kind == "action" else a.entity.get(ref.name)
         if reference(rule.when, values):
-            a.status = "needs_approval"
+            a.status = ActionStatus.NEEDS_APPROVAL
             _touch(a, f"escalation:{rule.id}", "needs_approval", rule.reason)
             return
 
@@ -366,7 +367,7 @@ def apply_autonomy(a: PlannedAction, level: str) -> None:
     if level == "dry_run":
         a.reasons.append("autonomy dry_run: shown, never executed")
     elif level == "approve" and a.status in LIVE:
-        a.status = "needs_approval"
+        a.status = ActionStatus.NEEDS_APPROVAL
         _touch(a, "autonomy", "needs_approval", f"autonomy for {a.type} is `approve`")
 
 

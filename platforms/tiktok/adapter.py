@@ -58,6 +58,7 @@ from engine.core.execution import (
     RateLimited,
     TransientError,
 )
+from engine.core.status import EntityStatus
 from platforms.adapter import Account, Fetched
 from platforms.ratelimit import CallWindow, shared
 from platforms.template import Change, LiveAdapter, Written
@@ -513,7 +514,7 @@ class TikTokAdsAdapter(LiveAdapter):
     def _status(self, record: dict[str, Any]) -> str | None:
         """The canonical status: `operation_status` through the catalog, "removed" once deleted."""
         if str(record.get("secondary_status") or "").endswith("_STATUS_DELETE"):
-            return "removed"
+            return EntityStatus.REMOVED
         status = record.get("operation_status")
         if status in (None, ""):
             return None

@@ -243,7 +243,7 @@ def status_vocabularies(catalog: Catalog) -> dict[str, dict[str, str]]:
     The canonical statuses are accepted everywhere (a platform's own value of the same name
     wins); "" stands for the platforms rulerun does not know, which accept only those.
     """
-    canonical = {status: status for status in STATUSES}
+    canonical: dict[str, str] = {status: status for status in STATUSES}
     vocabularies = {
         platform: canonical | {value.lower(): status for value, status in catalog.status_vocabulary(platform).items()}
         for platform in platform_names()
