@@ -70,32 +70,6 @@ class Outcome:
         return EXIT_APPLY_FAILED if self.failed else EXIT_OK
 
 
-def log_row(a: PlannedAction, run_id: str, status: ActionStatus | None = None) -> dict[str, Any]:
-    return {
-        "action_id": a.action_id,
-        "run_id": run_id,
-        "workflow": a.workflow,
-        "rule_id": a.rule_id,
-        "platform": a.platform,
-        "account_id": a.account_id,
-        "level": a.level,
-        "entity_id": a.entity_id,
-        "entity_name": a.entity_name,
-        "action_type": a.type,
-        "payload": {"params": a.params, "before": a.before, "after": a.after, "cooldown": a.cooldown},
-        "evidence": a.evidence,
-        "guardrails": a.guardrails,
-        "reasons": a.reasons,
-        "status": status or a.status,
-    }
-
-
-def action_from_row(row: dict[str, Any]) -> PlannedAction:
-    """An action as the log holds it (the payload keeps params, before, after and cooldown)."""
-    payload = row.get("payload") or {}
-    return PlannedAction.from_dict({**row, "type": row["action_type"], "reasons": [], **payload})
-
-
 def request_of(a: PlannedAction) -> ActionRequest:
     return ActionRequest(
         a.action_id,
@@ -183,7 +157,7 @@ class Executor:
         if (
             existing
             and existing["status"] == ActionStatus.APPROVED
-            and existing["approval_digest"] != approval_digest(log_row(a, ""))
+            and existing["approval_digest"] != approval_digest(a.to_log_row(""))
         ):
             return "not the change that was approved: its row in the action log was edited after the approval"
         if self.log.failures_since(a.platform, a.account_id, a.entity_id, a.type, now() - FAILURE_WINDOW):
@@ -248,7 +222,7 @@ class Executor:
             return
         claimed = []
         for a in admitted:
-            row = log_row(a, self.run_id, a.status)
+            row = a.to_log_row(self.run_id, a.status)
             row["executed_by"] = self.executed_by
             if self.log.record_intent(row):
                 claimed.append(a)
@@ -301,7 +275,7 @@ class Executor:
         return bool(stop)
 
     def _skip(self, a: PlannedAction, why: str) -> None:
-        self.log.upsert_action(log_row(a, self.run_id, ActionStatus.SKIPPED))
+        self.log.upsert_action(a.to_log_row(self.run_id, ActionStatus.SKIPPED))
         if not self.log.record_status(a.action_id, ActionStatus.SKIPPED, why):
             self.log.note(a.action_id, why)  # approved (or decided) rows keep their status
         self.outcome.counts[ActionStatus.SKIPPED] += 1
@@ -317,7 +291,7 @@ class Executor:
         """Settle actions left `executing` by a crash; return those not applied, to run again."""
         again = []
         for row in self.log.in_doubt():
-            a = action_from_row(row)
+            a = PlannedAction.from_log_row(row)
             try:
                 live = self.adapter(a.platform, a.account_id).read_state(
                     EntityKey(a.platform, a.account_id, a.level, a.entity_id)
@@ -419,18 +393,19 @@ def apply_plan(
             continue  # already settled on an earlier run: exactly once, and never resurrected
         if a.status == ActionStatus.NEEDS_APPROVAL:
             if prior and prior["status"] == ActionStatus.APPROVED:
-                to_run.append(action_from_row(prior))  # exactly what the human approved, re-checked before it runs
+                # exactly what the human approved, re-checked before it runs
+                to_run.append(PlannedAction.from_log_row(prior))
             else:
-                log.queue_approval(log_row(a, plan.run_id), now() + approval_ttl)
+                log.queue_approval(a.to_log_row(plan.run_id), now() + approval_ttl)
                 outcome.counts["queued"] += 1
         elif a.status in (ActionStatus.BLOCKED, ActionStatus.SKIPPED):
-            log.upsert_action(log_row(a, plan.run_id))
+            log.upsert_action(a.to_log_row(plan.run_id))
             outcome.counts[a.status] += 1
         elif a.type == "notify":
-            log.upsert_action(log_row(a, plan.run_id, ActionStatus.EXECUTED))
+            log.upsert_action(a.to_log_row(plan.run_id, ActionStatus.EXECUTED))
             log.note(a.action_id, f"notification delivered to {notify(a) or 'the action log'}")
         elif autonomy_of(a) == "dry_run":
-            log.upsert_action(log_row(a, plan.run_id, a.status))
+            log.upsert_action(a.to_log_row(plan.run_id, a.status))
             outcome.counts["dry_run"] += 1
         elif a.status in (ActionStatus.PLANNED, ActionStatus.CLAMPED):
             to_run.append(a)

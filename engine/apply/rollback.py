@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.apply.actionlog import ActionLog
@@ -10,10 +10,11 @@ from engine.apply.actionlog.values import now
 from engine.apply.adapters import Platforms
 from engine.apply.executor import state_matches
 from engine.apply.records import open_action_log, who
-from engine.core.actions import OPERATIONS
+from engine.core.actions import OPERATIONS, RollbackPlan
 from engine.core.catalog import Catalog
 from engine.core.errors import RulerunError
 from engine.core.execution import AdapterError, EntityKey
+from engine.core.plan import PlannedAction
 from engine.core.progress import QUIET, Progress
 from engine.core.status import ActionStatus
 from engine.data.entities import store_baseline
@@ -102,9 +103,14 @@ def _rollback_one(row: dict, log: ActionLog, platforms: Platforms, force: bool, 
     if row["status"] != ActionStatus.EXECUTED:
         item.reason, item.detail = "status", row["status"]
         return item
-    plan = row.get("rollback_plan")
-    if not plan:
+    stored = row.get("rollback_plan")
+    if not stored:
         item.reason = "irreversible"
+        return item
+    try:
+        plan = RollbackPlan.from_dict(stored)
+    except ValueError as exc:  # nothing is read or claimed for a plan no adapter could carry out
+        item.outcome, item.detail = FAILED, str(exc)
         return item
     key = EntityKey(row["platform"], row["account_id"], row["level"], row["entity_id"])
     try:
@@ -113,31 +119,30 @@ def _rollback_one(row: dict, log: ActionLog, platforms: Platforms, force: bool, 
     except AdapterError as exc:
         item.outcome, item.detail = FAILED, str(exc)
         return item
-    expected = plan.get("before") or {}
+    expected = plan.before
     if not state_matches(live, expected) and not force:
         item.reason = "changed"
         item.changes = [(k, live.get(k), v) for k, v in expected.items() if k in live]
         return item
     rb_id = _rollback_id(log, row["action_id"])
-    intent = {
-        **{
-            k: row[k]
-            for k in ("run_id", "workflow", "rule_id", "platform", "account_id", "level", "entity_id", "entity_name")
-        },
-        "action_id": rb_id,
-        "action_type": plan["type"],
-        "rollback_of": row["action_id"],
-        "payload": {"params": plan.get("params") or {}, "before": plan.get("before"), "after": plan.get("after")},
-        "evidence": {},
-        "guardrails": [],
-        "status": ActionStatus.PLANNED,
-        "executed_by": executed_by,
-    }
+    undo = replace(
+        PlannedAction.from_log_row(row),
+        action_id=rb_id,
+        type=plan.type,
+        params=plan.params,
+        before=plan.before,
+        after=plan.after,
+        cooldown=None,
+        evidence={},
+        guardrails=[],
+        status=ActionStatus.PLANNED,
+    )
+    intent = undo.to_log_row(row["run_id"]) | {"rollback_of": row["action_id"], "executed_by": executed_by}
     if not log.record_intent(intent):
         item.reason = "in_progress"
         return item
     try:
-        result = adapter.rollback(plan, key)
+        result = adapter.rollback(plan.to_dict(), key)
     except AdapterError as exc:
         log.record_outcome(rb_id, ActionStatus.FAILED, error=str(exc))
         item.outcome, item.detail = FAILED, str(exc)

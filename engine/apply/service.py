@@ -14,7 +14,6 @@ from engine.apply.adapters import Platforms
 from engine.apply.executor import (
     Executor,
     Outcome,
-    action_from_row,
     apply_plan,
     executable,
     state_matches,
@@ -147,7 +146,7 @@ def apply(
                     "plan_id": saved.plan_id if saved else None,
                 }
             )
-            approved = [action_from_row(r) for r in log.approvals(ActionStatus.APPROVED)]
+            approved = [PlannedAction.from_log_row(r) for r in log.approvals(ActionStatus.APPROVED)]
             t_exec = time.perf_counter()
             with progress.counted("Executing") as update:
                 outcome = apply_plan(
@@ -199,9 +198,7 @@ def _recheck(metrics: MetricsService, project: Project, fresh_ids: set[str]):
         rule = next((r for r in wf.rules if r.id == a.rule_id), None) if wf else None
         if wf is None or rule is None:
             return f"rule {a.workflow}/{a.rule_id} no longer exists"
-        copy = PlannedAction(
-            **{**a.__dict__, "status": ActionStatus.PLANNED, "guardrails": [], "reasons": [], "after": dict(a.after)}
-        )
+        copy = replace(a, status=ActionStatus.PLANNED, guardrails=[], reasons=[], after=dict(a.after))
         guardrails = wf.operator.guardrails
         apply_guardrails(copy, fresh_facts(metrics, copy, rule.window), guardrails)
         apply_spend_cap([copy], account_budgets(metrics), {copy.workflow: guardrails})

@@ -14,6 +14,22 @@ from typing import Any
 
 from engine.core.status import GOING_AHEAD, PLAN_STATUSES, ActionStatus
 
+# How to_log_row shapes to_dict for the action log: these fields as columns, the change as its payload
+LOG_FIELDS = (
+    "action_id",
+    "workflow",
+    "rule_id",
+    "platform",
+    "account_id",
+    "level",
+    "entity_id",
+    "entity_name",
+    "evidence",
+    "guardrails",
+    "reasons",
+)
+LOG_PAYLOAD = ("params", "before", "after", "cooldown")
+
 
 def action_key(workflow: str, rule_id: str, entity: tuple[str, str, str, str], action_type: str, as_of: date) -> str:
     """Stable id of one action: the same rule, entity, action and date give the same id."""
@@ -72,7 +88,25 @@ class PlannedAction:
             autonomy=d.get("autonomy") or "auto",
         )
 
+    @classmethod
+    def from_log_row(cls, row: dict[str, Any]) -> PlannedAction:
+        """The inverse of to_log_row: an action as the action log holds it (reasons are not kept)."""
+        payload = row.get("payload") or {}
+        return cls.from_dict({**row, "type": row["action_type"], "reasons": [], **payload})
+
+    def to_log_row(self, run_id: str, status: ActionStatus | None = None) -> dict[str, Any]:
+        """The action as an action log row: to_dict's fields, with the change in `payload`."""
+        d = self.to_dict()
+        return {
+            **{k: d[k] for k in LOG_FIELDS},
+            "run_id": run_id,
+            "action_type": d["type"],
+            "payload": {k: d[k] for k in LOG_PAYLOAD},
+            "status": status or self.status,
+        }
+
     def to_dict(self) -> dict[str, Any]:
+        """The action in the plan contract (schemas/plan.schema.json): its one serialization."""
         return {
             "action_id": self.action_id,
             "workflow": self.workflow,
