@@ -43,6 +43,7 @@ from engine.core.execution import ActionRequest, AdapterError, EntityKey, ExecRe
 from engine.core.plan import Plan, PlannedAction
 from engine.core.status import ActionStatus
 from engine.rules.durations import parse_duration
+from engine.rules.guardrails import GuardrailSettings
 from engine.rules.workspace import APPROVAL_TTL
 
 STOP_ENV = "RULERUN_EMERGENCY_STOP"
@@ -112,7 +113,7 @@ class Executor:
         self,
         log,
         adapter: Callable[[str, str], Any],  # (platform, account id) -> its adapter
-        guardrails_of: Callable[[PlannedAction], dict],
+        guardrails_of: Callable[[PlannedAction], GuardrailSettings],
         recheck: Callable[[PlannedAction], str | None],
         run_id: str,
         executed_by: str,
@@ -140,8 +141,8 @@ class Executor:
         """
         g = self.guardrails_of(a)
         hour_ago = now() - timedelta(hours=1)
-        if self.log.executed_since(hour_ago) + admitted >= g["max_actions_per_hour"]:
-            return f"rate limit: {g['max_actions_per_hour']} actions per hour reached"
+        if self.log.executed_since(hour_ago) + admitted >= g.max_actions_per_hour:
+            return f"rate limit: {g.max_actions_per_hour} actions per hour reached"
         if a.cooldown:
             last = self.log.last_executed(a.workflow, a.rule_id, a.platform, a.account_id, a.entity_id)
             if last is not None and now() - last < parse_duration(a.cooldown):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from engine.data.metrics import MetricsService
 from engine.evaluation.dataset import open_dataset
 from engine.evaluation.evaluate import build_plan, default_as_of
 from engine.rules.gitref import head_commit
+from engine.rules.guardrails import GuardrailSettings
 from engine.rules.model import Project
 from engine.rules.service import OpenProject
 from engine.safety.facts import account_budgets, fresh_facts
@@ -180,8 +182,8 @@ def _notify(result: ApplyResult, text: str) -> None:
         result.slack_failures.append(str(exc))
 
 
-def _guardrails_of(project: Project):
-    def of(a: PlannedAction) -> dict:
+def _guardrails_of(project: Project) -> Callable[[PlannedAction], GuardrailSettings]:
+    def of(a: PlannedAction) -> GuardrailSettings:
         op = project.operators.get(a.workflow.split("/", 1)[0])
         return op.guardrails if op else project.guardrails
 

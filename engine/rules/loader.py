@@ -28,7 +28,7 @@ from engine.core.yamlpos import Document, display_path, load_file, without_echoe
 from engine.language import windows
 from engine.language.expr import ExprError, Type, compile_expr
 from engine.rules.escalation import DEFAULT_ESCALATIONS, EscalationRule, compile_escalation
-from engine.rules.guardrails import GUARDRAILS, defaults, loosens
+from engine.rules.guardrails import GUARDRAILS, GuardrailSettings, defaults, loosens
 from engine.rules.model import ActionSpec, Operator, Project, Rule, Threshold, Workflow
 from engine.rules.schemagen import rule_file_schema
 from engine.rules.scope import RuleScope
@@ -149,18 +149,14 @@ class Loader:
                 continue  # actions get precise messages from _action()
             self.problems.extend(_explain(doc, path, err))
 
-    def _guardrails(self) -> tuple[dict[str, Any], str | None]:
-        values = defaults()
+    def _guardrails(self) -> tuple[GuardrailSettings, str | None]:
         path = next((p for p in (self.root / "guardrails.yaml", self.root / "guardrails.yml") if p.exists()), None)
         if path is None:
-            return values, None
+            return defaults(), None
         doc = self._read(path, "guardrails")
         if doc is None or isinstance(doc, _Partial):
-            return values, display_path(path)
-        for key, value in doc.data.items():
-            g = GUARDRAILS[key]
-            values[key] = bool(value) if g.type == "boolean" else float(value) if g.type == "number" else int(value)
-        return values, doc.file
+            return defaults(), display_path(path)
+        return GuardrailSettings.from_dict(doc.data), doc.file  # the schema admitted only guardrails
 
     def _operator(self, folder: Path) -> Operator | None:
         path = folder / "operator.yaml"
@@ -210,25 +206,25 @@ class Loader:
         op.autonomy = {k: v for k, v in _mapping(data.get("autonomy")).items() if isinstance(v, str)}
         return op
 
-    def _operator_guardrails(self, doc: Document, overrides: dict) -> dict[str, Any]:
+    def _operator_guardrails(self, doc: Document, overrides: dict) -> GuardrailSettings:
         """The global guardrails tightened by the operator's overrides; loosening is an error."""
-        effective = dict(self.global_guardrails)
+        tightened: dict[str, Any] = {}
         for key, value in overrides.items() if isinstance(overrides, dict) else ():
             g = GUARDRAILS.get(key)
             if g is None or isinstance(value, bool) != (g.type == "boolean") or not isinstance(value, int | float):
                 continue  # the schema reported it
-            if loosens(key, effective[key], value):
+            if loosens(key, self.global_guardrails[key], value):
                 self.problems.append(
                     doc.diag(
                         ("guardrails", key),
-                        f"guardrail {key}: {value} loosens the global limit {effective[key]}; "
+                        f"guardrail {key}: {value} loosens the global limit {self.global_guardrails[key]}; "
                         "operators may only tighten",
                         "change it in rules/guardrails.yaml for everyone, or remove it here",
                     )
                 )
                 continue
-            effective[key] = bool(value) if g.type == "boolean" else float(value) if g.type == "number" else int(value)
-        return effective
+            tightened[key] = value
+        return self.global_guardrails.with_values(tightened)
 
     def _escalation(self, doc: Document, items: list) -> list:
         rules, seen = [], {i for i, _, _ in DEFAULT_ESCALATIONS}

@@ -20,6 +20,7 @@ from engine.core.plan import PlannedAction
 from engine.core.status import GOING_AHEAD, ActionStatus
 from engine.language.expr.reference import Reference
 from engine.rules.escalation import EscalationRule
+from engine.rules.guardrails import GuardrailSettings
 from engine.rules.model import Operator
 
 LIVE = GOING_AHEAD  # statuses still on their way to execution
@@ -184,11 +185,11 @@ def _safety_order(a: PlannedAction) -> tuple:
 # -- 2. guardrails -----------------------------------------------------------------------------
 
 
-def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
+def apply_guardrails(a: PlannedAction, f: Facts, g: GuardrailSettings) -> None:
     """Block or clamp one action by the entity-level guardrails (the spend cap is per account)."""
     if a.status not in LIVE or a.type == "notify":
         return
-    if g["block_stale_data"]:
+    if g.block_stale_data:
         if f.data_age_hours is None:
             _block(a, "block_stale_data", f"no {f.source} data for this account: never act without data")
             return
@@ -201,7 +202,7 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
                 limit=f.sla_hours,
             )
             return
-    if g["learning_phase_no_changes"] and f.learning_phase and load_catalog().has_trait(a.platform, "learning_phase"):
+    if g.learning_phase_no_changes and f.learning_phase and load_catalog().has_trait(a.platform, "learning_phase"):
         note = load_catalog().trait_note(a.platform, "learning_phase")
         _block(
             a,
@@ -209,7 +210,7 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
             f"{a.platform} {a.level} is in its learning phase: never modified" + (f" ({note})" if note else ""),
         )
         return
-    if a.type in ("pause", "add_negative_keyword") and g["brand_campaigns_no_auto_pause"] and f.brand_lineage:
+    if a.type in ("pause", "add_negative_keyword") and g.brand_campaigns_no_auto_pause and f.brand_lineage:
         _block(
             a,
             "brand_campaigns_no_auto_pause",
@@ -217,43 +218,43 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
             + (" or negated" if a.type == "add_negative_keyword" else ""),
         )
         return
-    if a.type == "pause" and (f.lifetime_spend or 0.0) < g["min_spend_before_pause"]:
+    if a.type == "pause" and (f.lifetime_spend or 0.0) < g.min_spend_before_pause:
         _block(
             a,
             "min_spend_before_pause",
             f"lifetime spend {f.lifetime_spend or 0:.2f} is under the "
-            f"{g['min_spend_before_pause']:.0f} needed before an auto-pause",
+            f"{g.min_spend_before_pause:.0f} needed before an auto-pause",
             spend=f.lifetime_spend,
-            limit=g["min_spend_before_pause"],
+            limit=g.min_spend_before_pause,
         )
         return
     direction = _direction(a)
     attr = _attribute(a)
     if direction > 0:
         conv = f.window_conversions or 0.0
-        if conv < g["min_conversions_for_scale"]:
+        if conv < g.min_conversions_for_scale:
             _block(
                 a,
                 "min_conversions_for_scale",
-                f"{conv:.0f} conversions, {g['min_conversions_for_scale']} needed before scaling up",
+                f"{conv:.0f} conversions, {g.min_conversions_for_scale} needed before scaling up",
                 conversions=conv,
-                limit=g["min_conversions_for_scale"],
+                limit=g.min_conversions_for_scale,
             )
             return
-        if attr == "daily_budget" and (f.mer is None or f.mer < g["min_mer_for_increase"]):
+        if attr == "daily_budget" and (f.mer is None or f.mer < g.min_mer_for_increase):
             shown = "unknown" if f.mer is None else f"{f.mer:.2f}"
             _block(
                 a,
                 "min_mer_for_increase",
-                f"blended MER {shown} is under {g['min_mer_for_increase']} needed to raise budgets",
+                f"blended MER {shown} is under {g.min_mer_for_increase} needed to raise budgets",
                 mer=f.mer,
-                limit=g["min_mer_for_increase"],
+                limit=g.min_mer_for_increase,
             )
             return
     if attr == "daily_budget" and direction > 0:
-        _clamp(a, attr, "max_daily_budget_increase_pct", g["max_daily_budget_increase_pct"], both_ways=False)
+        _clamp(a, attr, "max_daily_budget_increase_pct", g.max_daily_budget_increase_pct, both_ways=False)
     elif attr == "bid" and direction != 0:
-        _clamp(a, attr, "max_bid_change_pct", g["max_bid_change_pct"], both_ways=True)
+        _clamp(a, attr, "max_bid_change_pct", g.max_bid_change_pct, both_ways=True)
 
 
 def _clamp(a: PlannedAction, attr: str, name: str, pct: float, both_ways: bool) -> None:
@@ -281,7 +282,7 @@ def _clamp(a: PlannedAction, attr: str, name: str, pct: float, both_ways: bool) 
 
 
 def apply_spend_cap(
-    actions: list[PlannedAction], budgets: dict[tuple[str, str], float], guardrails_of: dict[str, dict[str, Any]]
+    actions: list[PlannedAction], budgets: dict[tuple[str, str], float], guardrails_of: dict[str, GuardrailSettings]
 ) -> None:
     """Per account, the sum of daily budgets after this plan stays under max_daily_spend_cap.
 
@@ -296,7 +297,7 @@ def apply_spend_cap(
     for account, group in by_account.items():
         total = budgets.get(account, 0.0)
         for a in sorted((a for a in group if _direction(a) > 0), key=lambda a: (-a.priority, a.action_id)):
-            cap = guardrails_of[a.workflow]["max_daily_spend_cap"]
+            cap = guardrails_of[a.workflow].max_daily_spend_cap
             before, after = a.before["daily_budget"], a.after["daily_budget"]
             currency = a.entity.get("currency")
             headroom = floor_money(cap - total, currency)
