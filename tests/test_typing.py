@@ -16,6 +16,8 @@ from tests.helpers.cli import REPO
 # mypy's incremental cache makes a re-run over unchanged code take about a second instead of
 # fifteen; it lives outside the repository, one per checkout so that checkouts do not share it.
 CACHE = Path(tempfile.gettempdir()) / f"rulerun-mypy-{hashlib.sha256(str(REPO).encode()).hexdigest()[:12]}"
+# one worker runs both tests, one after the other: the second reads the cache the first wrote
+pytestmark = pytest.mark.xdist_group("mypy")
 
 
 def mypy(*args: str) -> subprocess.CompletedProcess:

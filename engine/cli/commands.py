@@ -1,4 +1,4 @@
-"""What `evaluate` and `explain` do, separated from argument parsing (main.py)."""
+"""What `evaluate`, `explain` and `entities` do, separated from argument parsing (main.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from engine.apply import savedplan
 from engine.apply.records import who
 from engine.cli.common import finish, opened, show
 from engine.cli.progress import TerminalProgress
+from engine.core.catalog import load_catalog
 from engine.core.errors import EXIT_CHANGES, RulerunError
 from engine.core.timings import Timings
-from engine.evaluation.service import evaluate, explain_entity
+from engine.evaluation.service import evaluate, explain_entity, list_entities
 from engine.output import render_bytes
 from engine.output.files import write_atomic
 from engine.output.profile import render_evaluation_profile
+from engine.rules.workspace import Workspace
 
 
 def evaluate_command(
@@ -62,3 +64,12 @@ def explain_command(*, rules, workflow, entity_id, source, as_of, state_dir) -> 
     explanation = explain_entity(opened(rules, state_dir), workflow, entity_id, source, as_of, TerminalProgress())
     show(explanation)
     finish(explanation.error)
+
+
+def entities_command(*, rules, platform, level, name, limit, source, state_dir, fmt) -> None:
+    # The rules are not needed to list entities: a folder with mistakes must not hide its data.
+    ws = Workspace.resolve(rules, state_dir)
+    listing = list_entities(
+        ws, load_catalog(), source, platform=platform, level=level, name=name, limit=limit, progress=TerminalProgress()
+    )
+    show(listing, fmt)

@@ -413,6 +413,41 @@ def explain(rules, workflow, entity_id, source, as_of, state_dir) -> None:
 
 @main.command()
 @rules_option
+@click.option("--platform", metavar="NAME", help="Only this platform's entities (meta, google, ...).")
+@click.option("--level", metavar="LEVEL", help="Only this level (campaign, ad_group, keyword, ...).")
+@click.option("--name", metavar="TEXT", help="Only entities whose name contains TEXT (any letter case).")
+@click.option(
+    "--limit",
+    type=click.IntRange(0, LOG_LIMIT),
+    default=100,
+    show_default=True,
+    help="Entities listed (0: all); the count of the rest is shown.",
+)
+@source_option
+@state_option
+@_format("engine.data.entities.EntityListing", default="text")
+def entities(rules, platform, level, name, limit, source, state_dir, fmt) -> None:
+    """List the source's entities with their ids, to find the one `explain --entity` needs.
+
+    Shows platform, account, level, id, name, status and parent id, with the demo sandbox's
+    changes; `--format json` lists them for tools.
+    """
+    from engine.cli.commands import entities_command
+
+    entities_command(
+        rules=rules,
+        platform=platform,
+        level=level,
+        name=name,
+        limit=None if limit == 0 else limit,
+        source=source,
+        state_dir=state_dir,
+        fmt=fmt,
+    )
+
+
+@main.command()
+@rules_option
 @click.option("--strict", is_flag=True, help="Exit 1 when there is any warning.")
 @_format("engine.authoring.lint.LintReport", default="text")
 def lint(rules, strict, fmt) -> None:
@@ -533,6 +568,41 @@ def connections(rules, state_dir) -> None:
     from engine.cli.live_commands import connections_command
 
     connections_command(rules=rules, state_dir=state_dir)
+
+
+@main.command()
+@rules_option
+@state_option
+@source_option
+@as_of_option
+@click.option(
+    "--weeks",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 520),
+    help="How many complete weeks to show, the newest last.",
+)
+@_format("engine.evaluation.truth.TruthReport", default="text")
+def truth(rules, state_dir, source, as_of, weeks, fmt) -> None:
+    """Each ad platform's conversions against Shopify orders, per ISO week: the live over-reporting ratio.
+
+    \b
+    Shopify orders attributed to a platform are the week's orders split by the platform's
+    share of campaign-level ad spend; ratio = platform conversions / those orders. The
+    trend compares the ratio with the mean of the 4 weeks before (a move over 25% is
+    drift). `credibility_ratio` in rules reads the ratio of the latest complete week, or
+    the catalog seed when there is none; this command says which. The weekly ratios are
+    stored in the metrics store.
+
+    \b
+    Examples:
+      rulerun truth
+      rulerun truth --weeks 8 --format json
+      rulerun truth --source live
+    """
+    from engine.cli.truth_commands import truth_command
+
+    truth_command(rules=rules, state_dir=state_dir, source=source, as_of=as_of, weeks=weeks, fmt=fmt)
 
 
 @main.command()

@@ -21,6 +21,7 @@ from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.plan import Plan, PlannedAction, action_key
 from engine.core.status import ActionStatus, EntityStatus
 from engine.core.timings import Timings
+from engine.data import truthcheck
 from engine.data.metrics import MetricsService, account_sum, in_list
 from engine.data.store import LoadedSource
 from engine.language.expr import Ref, Type
@@ -29,7 +30,7 @@ from engine.language.expr.types import Node
 from engine.language.sql import quote_ident, sql_literal
 from engine.rules.escalation import default_escalations
 from engine.rules.model import Project, Rule, Workflow
-from engine.safety.facts import account_budgets, gather_facts
+from engine.safety.facts import account_budgets, gather_facts, mer_notes
 from engine.safety.pipeline import Facts, run_pipeline
 
 INACTIVE = (EntityStatus.REMOVED, EntityStatus.ARCHIVED)
@@ -184,7 +185,7 @@ class GroupEvaluator:
                 return quote_ident(account_sum(ref.name, ref.window or "").key)
             return metrics.formula(ref.name, ref.window or "", "account").ir
         if ref.kind == "builtin":
-            return sql_literal(metrics.catalog.credibility_ratio(self.group.platform))
+            return sql_literal(metrics.credibility_ratio(self.group.platform))
         if ref.kind == "guardrail":
             return sql_literal(project.guardrails[ref.name])
         if ref.kind == "benchmark":
@@ -302,6 +303,15 @@ def build_plan(
     actions.sort(key=lambda a: (a.workflow, a.rule_id, a.platform, a.account_id, a.entity_id))
     t0 = time.perf_counter()
     gather_facts(metrics, actions, facts)
+    truth_windows = {
+        ref.window or rule.window
+        for wf in workflows
+        for rule in wf.rules
+        if rule.enabled
+        for ref in rule.when.refs
+        if ref.kind == "truth" and ref.name == "mer"
+    }
+    notes = mer_notes(metrics, actions, facts, truth_windows)  # before the pipeline clamps `after`
     safety = run_pipeline(actions, facts, account_budgets(metrics), project.operators, default_escalations(catalog))
     timings.add("safety", time.perf_counter() - t0)
     return Plan(
@@ -317,7 +327,7 @@ def build_plan(
         conflicts=[c.to_dict() for c in safety.conflicts],
         suppressed=safety.suppressed,
         rules_evaluated=sum(1 for w in workflows for r in w.rules if r.enabled),
-        data_quality=data_quality(loaded, as_of),
+        data_quality=data_quality(loaded, as_of) + notes + truth_notes(metrics, workflows),
     )
 
 
@@ -394,6 +404,17 @@ def _clean(v: Any) -> Any:
     if isinstance(v, date):
         return v.isoformat()
     return v
+
+
+def truth_notes(metrics: MetricsService, workflows: list[Workflow]) -> list[dict[str, Any]]:
+    """Which `credibility_ratio` each platform's rules read (live or seed), and drifting ratios
+    of the platforms the workflows act on: a tracking change there moves every conversion metric."""
+    notes = [truthcheck.credibility_note(c) for _, c in sorted(metrics.credibility_used.items())]
+    platforms = {w.platform for w in workflows if w.platform in metrics.catalog.sources}
+    ad_platforms = {p for p in platforms if metrics.catalog.sources[p].type == "ad_platform"}
+    if ad_platforms:
+        notes += truthcheck.drift_notes(metrics.truth_weeks(), ad_platforms, metrics.as_of)
+    return notes
 
 
 def data_quality(loaded: LoadedSource, as_of: date) -> list[dict[str, Any]]:

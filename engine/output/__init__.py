@@ -49,6 +49,10 @@ RENDERERS: dict[str, dict[str, str]] = {
         "github": "engine.output.ruletests:render_github",
     },
     "engine.evaluation.explain.Explanation": {"text": "engine.output.explain:render_text"},
+    "engine.data.entities.EntityListing": {
+        "text": "engine.output.entities:render_text",
+        "json": "engine.output.entities:render_json",
+    },
     "engine.authoring.diff.PlanDiff": {
         "text": "engine.output.diff:render_table",
         "markdown": "engine.output.diff:render_markdown",
@@ -81,6 +85,10 @@ RENDERERS: dict[str, dict[str, str]] = {
         "json": "engine.output.action_log:render_impact_json",
     },
     "engine.data.sync.SyncReport": {"text": "engine.output.live:render_sync"},
+    "engine.evaluation.truth.TruthReport": {
+        "text": "engine.output.truth:render_text",
+        "json": "engine.output.truth:render_json",
+    },
     "engine.evaluation.live.ConnectionsReport": {"text": "engine.output.live:render_connections"},
     "engine.authoring.schemas.SchemaList": {"text": "engine.output.schemas:render_list"},
     "engine.authoring.schemas.SchemaDocument": {

@@ -9,9 +9,10 @@ from rich.table import Table
 
 from engine.apply.impact import ImpactReport
 from engine.apply.records import ActionListing, ActionRecord
+from engine.core.numbers import MONEY, fmt_number
 from engine.output import RenderOptions
 from engine.output.console import console
-from engine.output.text import fmt_value
+from engine.output.text import fmt_value, unit_of
 
 
 def _json(out: IO[bytes], doc: Any) -> None:
@@ -25,7 +26,7 @@ def render_listing(listing: ActionListing, out: IO[bytes], options: RenderOption
     for r in listing.rows:
         payload = r.get("payload") or {}
         change = ", ".join(
-            f"{k}: {fmt_value((payload.get('before') or {}).get(k))} -> {fmt_value(v)}"
+            f"{k}: {fmt_value((payload.get('before') or {}).get(k), unit_of(k))} -> {fmt_value(v, unit_of(k))}"
             for k, v in (payload.get("after") or {}).items()
         )
         when = r.get("executed_at") or r.get("expires_at") or r.get("updated_at") or ""
@@ -54,12 +55,14 @@ def impact_lines(report: ImpactReport) -> list[str]:
     for cp in report.checkpoints:
         b, f = cp.metrics.get("before") or {}, cp.metrics.get("after") or {}
         lines.append(
-            f"  {cp.action_id} {cp.rule} {cp.entity} +{cp.day}d: spend {b.get('spend')} -> "
-            f"{f.get('spend')}, conversions {b.get('conversions')} -> {f.get('conversions')}"
+            f"  {cp.action_id} {cp.rule} {cp.entity} +{cp.day}d: spend {fmt_value(b.get('spend'), MONEY)} -> "
+            f"{fmt_value(f.get('spend'), MONEY)}, conversions {fmt_value(b.get('conversions'))} -> "
+            f"{fmt_value(f.get('conversions'))}"
         )
     for rule, days in report.rules.items():
         for day, agg in sorted(days.items()):
-            lines.append(f"  rule {rule} +{day}d over {agg.n} action(s): spend {agg.before:.2f} -> {agg.after:.2f}")
+            before, after = fmt_number(agg.before, MONEY), fmt_number(agg.after, MONEY)
+            lines.append(f"  rule {rule} +{day}d over {agg.n} action(s): spend {before} -> {after}")
     return lines
 
 
