@@ -75,9 +75,9 @@ RENDERERS: dict[str, dict[str, str]] = {
         "text": "engine.output.action_log:render_listing",
         "json": "engine.output.action_log:render_listing_json",
     },
-    # one action's whole row: JSON whatever the format
+    # one action: readable text, or its whole row as JSON
     "engine.apply.records.ActionRecord": {
-        "text": "engine.output.action_log:render_record",
+        "text": "engine.output.action_log:render_record_text",
         "json": "engine.output.action_log:render_record",
     },
     "engine.apply.impact.ImpactReport": {
