@@ -530,16 +530,20 @@ class LiveAdapter(Adapter):
             return _negative(req.after.get(attr) or req.params, self)
         value = req.after.get(attr)
         if value is None:
-            raise self.error(PermanentError, f"{req.type} without a new {_LABELS[attr]}")
+            raise self.error(PermanentError, f"{req.type} without a new {_label(attr)}")
+        if op.choices:  # a text attribute (a flow's status): one of the declared values
+            if value not in op.choices:
+                raise self.error(PermanentError, f"invalid {_label(attr)}: {value!r} (one of {', '.join(op.choices)})")
+            return value
         try:
             amount = float(value)
         except (TypeError, ValueError):
-            raise self.error(PermanentError, f"invalid {_LABELS[attr]}: {value!r}") from None
+            raise self.error(PermanentError, f"invalid {_label(attr)}: {value!r}") from None
         fm = self._wire(attr)
         currency = self.account.currency
         amount = fm.money.round(amount, currency) if fm else money.round_amount(amount, currency)
         if amount <= 0:
-            raise self.error(PermanentError, f"the new {_LABELS[attr]} must be above zero, not {value}")
+            raise self.error(PermanentError, f"the new {_label(attr)} must be above zero, not {value}")
         return amount
 
     def _current(self, state: dict[str, Any], attr: str, target: Any, req: ActionRequest) -> Any:
@@ -561,7 +565,11 @@ class LiveAdapter(Adapter):
             if current not in allowed or target not in allowed:
                 raise self.error(PermanentError, f"{what} is {current}: it cannot be set {target}")
         elif attr != "negative_keyword" and current is None:
-            raise self.error(PermanentError, f"{what} has no {_LABELS[attr]} to change")
+            raise self.error(PermanentError, f"{what} has no {_label(attr)} to change")
+
+
+def _label(attr: str) -> str:
+    return _LABELS.get(attr, attr.replace("_", " "))
 
 
 def _same(current: Any, target: Any) -> bool:

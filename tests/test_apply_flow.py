@@ -214,7 +214,7 @@ def test_approvals_show_is_readable_text_and_json_on_request(ws):
     text = rr(ws, "approvals", "show", queued["action_id"])
     assert text.exit_code == 0, text.output
     assert not text.stdout.lstrip().startswith("{")
-    assert "daily_budget: 1500 -> 900 (-40%)" in text.stdout
+    assert "daily_budget: 1,500.00 -> 900.00 (-40%)" in text.stdout
     assert "queued at" in text.stdout and "expires at" in text.stdout
     assert queued["rule_id"] in text.stdout
     doc = json.loads(rr(ws, "approvals", "show", queued["action_id"], "--format", "json").stdout)

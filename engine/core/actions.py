@@ -80,6 +80,8 @@ class ActionType:
     reversible: ClassVar[bool] = True
     params_schema: ClassVar[dict] = {"type": "object", "properties": {}, "additionalProperties": False}
     example: ClassVar[str] = ""
+    # the values a text attribute set from the request may take (empty: the attribute is an amount)
+    choices: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def key(cls) -> str | None:
@@ -459,3 +461,150 @@ class Notify(ActionType):
     @classmethod
     def propose(cls, entity, params):
         return Proposal({}, {"message": params.get("message", "")})
+
+
+# ---------------------------------------------------------------- email (Klaviyo)
+
+FLOW_STATUSES = ("live", "manual", "draft")
+
+
+@register
+class SetFlowStatus(ActionType):
+    """Set an email flow's status: `live` (sends), `manual` (messages wait for a manual send) or `draft`.
+
+    Rollback restores the status the flow had.
+    """
+
+    name = "set_flow_status"
+    verb = "sets the status of"
+    attribute = "flow_status"
+    undo = "set_flow_status"
+    choices = FLOW_STATUSES
+    params_schema = {
+        "type": "object",
+        "properties": {"status": {"enum": list(FLOW_STATUSES)}},
+        "required": ["status"],
+        "additionalProperties": False,
+    }
+    example = "action: {type: set_flow_status, status: manual}"
+
+    @classmethod
+    def rule_direction(cls, params):
+        return 1 if params.get("status") == "live" else -1
+
+    @classmethod
+    def plan_params(cls, restore, now):
+        return {"status": restore}
+
+    @classmethod
+    def propose(cls, entity, params):
+        current = entity.get("flow_status")
+        if current is None:
+            return Proposal({}, {}, skip_reason="entity is not a flow (no flow status)")
+        if current == params["status"]:
+            return NOOP
+        return Proposal({"flow_status": current}, {"flow_status": params["status"]})
+
+
+@register
+class SuppressProfiles(ActionType):
+    """Suppress every profile of a segment from email (the platform's bulk suppression job).
+
+    Needs approval above 1,000 profiles (escalation `suppression_over_1000`). Rollback
+    unsuppresses the same profiles, which the platform allows for suppressions made this way.
+    """
+
+    name = "suppress_profiles"
+    verb = "suppresses the profiles of"
+    attribute = "suppressed_profiles"  # profiles of the segment that are suppressed
+    direction = -1
+    undo = "unsuppress_profiles"
+    example = "action: suppress_profiles"
+
+    @classmethod
+    def propose(cls, entity, params):
+        size = entity.get("profile_count")
+        if size is None:
+            return Proposal({}, {}, skip_reason="the segment's size is unknown")
+        if size <= 0:
+            return NOOP
+        return Proposal({"suppressed_profiles": 0}, {"suppressed_profiles": int(size)})
+
+
+@register_operation
+class UnsuppressProfiles(SuppressProfiles):
+    """Unsuppress profiles suppressed by suppress_profiles (its undo; never proposed by a rule)."""
+
+    name = "unsuppress_profiles"
+    verb = "unsuppresses the profiles of"
+    direction = 1
+    undo = "suppress_profiles"
+    example = ""
+
+    @classmethod
+    def propose(cls, entity, params):
+        raise NotImplementedError("unsuppress_profiles is an adapter-level operation")
+
+
+# The seed's minimum audience of each variant of an A/B test.
+MIN_RECIPIENTS_PER_VARIANT = 1000
+
+
+@register
+class CreateAbTest(ActionType):
+    """Test a second subject line (`subject`) on a draft email campaign: variant B is prepared as a draft.
+
+    Proposed only when the campaign's audience gives each of the two variants at least
+    `min_per_variant` recipients (the seed's 1,000 by default). Always needs approval.
+    Rollback deletes variant B.
+    """
+
+    name = "create_ab_test"
+    verb = "prepares a subject-line test of"
+    attribute = "ab_test_subject"  # variant B's subject, None when there is no test
+    undo = "remove_ab_test"
+    params_schema = {
+        "type": "object",
+        "properties": {
+            "subject": {"type": "string", "minLength": 1, "maxLength": 150},
+            "min_per_variant": {"type": "integer", "minimum": MIN_RECIPIENTS_PER_VARIANT},
+        },
+        "required": ["subject"],
+        "additionalProperties": False,
+    }
+    example = "action: {type: create_ab_test, subject: 'Last chance: 20% off ends tonight'}"
+
+    @classmethod
+    def plan_params(cls, restore, now):
+        return {"subject": restore if restore is not None else now}
+
+    @classmethod
+    def propose(cls, entity, params):
+        if entity.get("status") != "paused":
+            return Proposal({}, {}, skip_reason="only a draft campaign can get a subject-line test")
+        audience = entity.get("profile_count")
+        floor = int(params.get("min_per_variant", MIN_RECIPIENTS_PER_VARIANT))
+        if audience is None:
+            return Proposal({}, {}, skip_reason="the campaign's audience size is unknown")
+        if audience / 2 < floor:
+            return Proposal(
+                {},
+                {},
+                skip_reason=f"{int(audience)} recipients give each variant {int(audience // 2)}, under {floor}",
+            )
+        return Proposal({"ab_test_subject": None}, {"ab_test_subject": params["subject"]})
+
+
+@register_operation
+class RemoveAbTest(CreateAbTest):
+    """Delete the variant of a subject-line test (the undo of create_ab_test; never proposed by a rule)."""
+
+    name = "remove_ab_test"
+    verb = "removes the subject-line test of"
+    sets = None
+    undo = "create_ab_test"
+    example = ""
+
+    @classmethod
+    def propose(cls, entity, params):
+        raise NotImplementedError("remove_ab_test is an adapter-level operation")

@@ -104,6 +104,9 @@ class Node:
     created_at: date = date(2026, 1, 5)
     bidding_strategy: str | None = None
     match_type: str | None = None
+    flow_status: str | None = None  # email flows: live, manual or draft
+    profile_count: float | None = None  # email segments and lists: their size
+    completion_rate: float | None = None  # email flows: the share of recipients that reach the last email
     perf: Perf | None = None
     share: float | None = None
     email: EmailPerf | None = None
@@ -134,6 +137,9 @@ class Node:
             "currency": CURRENCY,
             "bidding_strategy": self.bidding_strategy,
             "match_type": self.match_type,
+            "flow_status": self.flow_status,
+            "profile_count": self.profile_count,
+            "completion_rate": self.completion_rate,
         }
 
 

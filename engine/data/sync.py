@@ -49,6 +49,7 @@ class AccountResult:
     api_calls: int = 0
     seconds: float = 0.0
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -102,10 +103,13 @@ def _store_account(con, catalog: Catalog, account, fetched, date_from: date, dat
     try:
         key = [account.platform, account.account_id]
         con.execute(f'DELETE FROM "{LIVE_SCHEMA}".entities WHERE platform = ? AND account_id = ?', key)
+        kept = tuple(getattr(fetched, "kept_levels", ()))
+        # levels the read left out (a report over its quota) keep the rows stored before
+        keep = f" AND level NOT IN ({', '.join('?' for _ in kept)})" if kept else ""
         con.execute(
             f'DELETE FROM "{LIVE_SCHEMA}".metrics_daily WHERE platform = ? AND account_id = ? '
-            "AND date >= ? AND date <= ?",
-            [*key, date_from, date_to],
+            "AND date >= ? AND date <= ?" + keep,
+            [*key, date_from, date_to, *kept],
         )
         for table, columns, rows in (
             ("entities", catalog.entity_columns(), fetched.entities),
@@ -183,6 +187,7 @@ def sync(
                     len(fetched.metrics),
                     fetched.api_calls,
                 )
+                result.warnings = list(getattr(fetched, "warnings", []))
             report.accounts.append(result)
             if progress:
                 progress(done, len(accounts), result)

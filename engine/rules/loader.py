@@ -58,7 +58,8 @@ class Loader:
         if not self.root.is_dir():
             raise UsageError(
                 f"rules folder {display_path(self.root)!r} not found",
-                hint="run from the folder that holds rules/, or pass --rules PATH",
+                hint="run inside a folder that holds rules/ or rulerun.yaml (or below it), or pass --rules PATH "
+                "(or set RULERUN_RULES)",
             )
         guardrails, guardrails_file = self._guardrails()
         self.global_guardrails = guardrails

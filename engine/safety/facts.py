@@ -16,7 +16,9 @@ def brand_lineage(metrics: MetricsService, keys: set[tuple[str, str, str]]) -> s
     """Which (platform, account_id, entity_id) are brand entities or descendants of one."""
     if not keys:
         return set()
-    entities = metrics.entities
+    # Brand flags and parents are never live state (overrides change status, budget and bid only),
+    # so the source's table answers, without the overlay's join at every step of the recursion.
+    entities = metrics.loaded.table("entities")
     rows = metrics.con.execute(
         f"""
         WITH RECURSIVE up(platform, account_id, start_id, node_id, brand, depth) AS (

@@ -349,7 +349,8 @@ def action_fields(a: PlannedAction) -> dict[str, Any]:
         "rule_id": a.rule_id,
         "delta_per_day": delta if attr == "daily_budget" else None,
         "pct": pct,
-        "affected_profiles": a.params.get("affected_profiles"),
+        # a suppression names its profiles in its proposal, other email actions in their params
+        "affected_profiles": a.params.get("affected_profiles", a.after.get("suppressed_profiles")),
     }
 
 
