@@ -60,7 +60,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.core import money
 from engine.core.actions import (
@@ -90,6 +90,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rulerun.platforms")
 T = TypeVar("T")
+E = TypeVar("E", bound=AdapterError)
 
 
 class _SecretMask(logging.Filter):
@@ -143,8 +144,8 @@ class LiveAdapter(Adapter):
 
     # Loggers of the platform's transport that may write a credential (a token in a logged URL)
     transport_loggers: tuple[str, ...] = ()
-    # How the platform's calls are retried (engine/core/retry.py); a platform may declare its own
-    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+    # How the platform's calls are retried (engine/core/retry.py); a platform (or an instance) may declare its own
+    retry_policy: RetryPolicy = RetryPolicy()
     # Every wait goes through it: tests replace it on an instance or on the class to record waits
     sleep: Callable[[float], None] = staticmethod(time.sleep)
 
@@ -268,7 +269,7 @@ class LiveAdapter(Adapter):
             **kw,
         )
 
-    def error(self, cls: type[AdapterError], message: str, **kw: Any) -> AdapterError:
+    def error(self, cls: type[E], message: str, **kw: Any) -> E:
         return cls(self.scrub(message), platform=self.platform, account_id=self.account.account_id, **kw)
 
     def scrub(self, text: str) -> str:

@@ -514,7 +514,7 @@ def test_emergency_stop_is_checked_before_every_single_action(tmp_path):
         executor = Executor(
             log,
             platforms,
-            lambda a: {**project.guardrails, "max_actions_per_hour": 100},
+            lambda a: project.guardrails.with_values({"max_actions_per_hour": 100}),
             lambda a: None,
             the_plan.run_id,
             "tester",

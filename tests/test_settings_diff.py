@@ -12,7 +12,7 @@ from engine.authoring.settings_diff import compare_settings
 from engine.core.actions import ACTIONS
 from engine.core.catalog import load_catalog
 from engine.rules.autonomy import LEVELS, default_level
-from engine.rules.guardrails import GUARDRAILS
+from engine.rules.guardrails import GUARDRAILS, GuardrailSettings
 from engine.rules.loader import load_project
 from engine.rules.model import Operator, Project
 from tests.helpers.cli import REPO
@@ -176,8 +176,9 @@ def settings(draw):
 
 
 def project(tmp_path, guardrails: dict, autonomy: dict) -> Project:
-    op = Operator("ops", "google", "", {}, tmp_path / "ops", "ops/operator.yaml", dict(guardrails), [], autonomy)
-    return Project(tmp_path, dict(guardrails), None, {"ops": op}, [])
+    settings = GuardrailSettings.from_dict(guardrails)
+    op = Operator("ops", "google", "", {}, tmp_path / "ops", "ops/operator.yaml", settings, [], autonomy)
+    return Project(tmp_path, settings, None, {"ops": op}, [])
 
 
 def stricter_or_equal(name: str, before, after) -> bool:

@@ -41,6 +41,7 @@ from engine.core.actions import ACTIONS
 from engine.core.errors import RulerunError, UsageError
 from engine.core.plan import PlannedAction
 from engine.core.progress import QUIET, Progress
+from engine.core.status import GOING_AHEAD, ActionStatus
 from engine.data.entities import LIVE_STATE
 from engine.evaluation.dataset import open_dataset
 from engine.evaluation.days import DayBatch
@@ -89,11 +90,11 @@ class Simulation:
 
     def settle(self, a: PlannedAction, day: date) -> str:
         """What a daily apply would have done with this action on `day`; carries out executions."""
-        if a.status == "blocked":
+        if a.status == ActionStatus.BLOCKED:
             return "blocked"
-        if a.status == "needs_approval":
+        if a.status == ActionStatus.NEEDS_APPROVAL:
             return "queued"
-        if a.status not in ("planned", "clamped") or a.type == "notify" or a.autonomy != "auto":
+        if a.status not in GOING_AHEAD or a.type == "notify" or a.autonomy != "auto":
             return "other"
         if self._cooling(a, day):
             return "cooldown"
@@ -151,7 +152,7 @@ class Backtest:
         tally["fired"] += 1
         tally[outcome] += 1
         if outcome == "executed":
-            tally["spend"] += float(a.spend or 0.0)
+            tally["spend"] += float(a.spend or 0.0)  # type: ignore[assignment]  # a Counter sums floats as well
 
     def day_total(self, day: date) -> Counter:
         return _sum(t for (d, _, _), t in self.tallies.items() if d == day)

@@ -47,6 +47,7 @@ from engine.core.limits import (
     cap_per_file,
 )
 from engine.core.plan import PlannedAction
+from engine.core.status import ActionStatus, EntityStatus
 from engine.core.yamlpos import Document, display_path, load_file
 from engine.data.metrics import TRUTH_METRICS
 from engine.data.rows import insert_rows
@@ -64,7 +65,13 @@ from platforms import all_platforms, get_platform, platform_names
 
 SUFFIXES = (".test.yaml", ".test.yml")
 DEFAULT_ACCOUNT = "test"
-FINAL_STATUSES = ("planned", "clamped", "blocked", "needs_approval", "skipped")
+FINAL_STATUSES = (
+    ActionStatus.PLANNED,
+    ActionStatus.CLAMPED,
+    ActionStatus.BLOCKED,
+    ActionStatus.NEEDS_APPROVAL,
+    ActionStatus.SKIPPED,
+)
 TRUTH_ENTITY = "_truth_store"
 MATCH_KEYS = ("rule", "entity", "type", "status", "params", "before", "after", "guardrails")
 SERIES = re.compile(r"^\s*(?P<value>-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*[x×]\s*(?P<days>[0-9]+)\s*(?:d|days?)?\s*$")
@@ -88,7 +95,7 @@ _SERIES = {
         {"type": "array", "minItems": 1, "items": {"type": ["number", "null"], "minimum": 0}},
     ],
 }
-_ATTRIBUTE_TYPES = {
+_ATTRIBUTE_TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": ["string", "null"]},
     "number": {"type": ["number", "null"]},
     "boolean": {"type": ["boolean", "null"]},
@@ -493,12 +500,13 @@ class _TestFile:
         for j, item in enumerate(items if isinstance(items, list) else []):
             parent = _ident(item.get("parent")) if isinstance(item, dict) else None
             if parent is not None:
-                self._parent((*at, "entities", j, "parent"), rows.get(_ident(item.get("id"))), parent, rows)
+                child = _ident(item.get("id"))
+                self._parent((*at, "entities", j, "parent"), rows.get(child) if child else None, parent, rows)
         return rows
 
     def _entity(self, path: tuple, item: dict) -> dict:
         row: dict[str, Any] = dict.fromkeys(self.catalog.attributes)
-        row.update(status="active", is_brand=False, learning_phase=False, name=_ident(item["id"]))
+        row.update(status=EntityStatus.ACTIVE, is_brand=False, learning_phase=False, name=_ident(item["id"]))
         row.update(
             account_id=DEFAULT_ACCOUNT, platform=self.platform, level=self.workflow.level if self.workflow else None
         )
@@ -535,7 +543,7 @@ class _TestFile:
         truth_platform = next(s.name for s in self.catalog.sources.values() if s.truth)
         row: dict[str, Any] = dict.fromkeys(self.catalog.attributes)
         row.update(platform=truth_platform, account_id=DEFAULT_ACCOUNT, level="account", entity_id=TRUTH_ENTITY)
-        row.update(name="Shopify store (test)", status="active")
+        row.update(name="Shopify store (test)", status=EntityStatus.ACTIVE)
         return row
 
     # -- metrics -------------------------------------------------------------------------------
@@ -607,9 +615,10 @@ class _TestFile:
         if values is None:
             return None
         if limit is not None and len(values) > limit[0]:
+            workflow = self.workflow.name if self.workflow else "the workflow"
             self.problem(
                 path,
-                f"{what}: {len(values)} daily values, but {self.workflow.name} reads at most {limit[0]} "
+                f"{what}: {len(values)} daily values, but {workflow} reads at most {limit[0]} "
                 f"days before as_of ({limit[1]})",
                 "older values would never be read: drop them or shorten `x N`",
             )
@@ -775,7 +784,7 @@ def _metric_rows(
             row = {k: entity[k] for k in ("platform", "account_id", "level", "entity_id")}
             row["date"] = as_of - timedelta(days=span - day)
             for metric in additive:
-                values = given.get(metric)
+                values = given.get(metric) or []
                 offset = day - (span - len(values)) if values else -1
                 row[metric] = values[offset] if offset >= 0 else (0.0 if metric in reported else None)
             rows.append(row)

@@ -17,10 +17,12 @@ schema's action definitions are generated from this registry.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from engine.core import money
+from engine.core.status import EntityStatus
 
 ACTIONS: dict[str, type[ActionType]] = {}
 OPERATIONS: dict[str, type[ActionType]] = {}
@@ -141,12 +143,15 @@ class RollbackPlan:
     after: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def operation(self) -> type[ActionType]:
+    def operation(self) -> builtins.type[ActionType]:  # `type` is the field here
         return OPERATIONS[self.type]
 
     @property
     def key(self) -> str:
-        return self.operation.key()  # type: ignore[return-value]
+        key = self.operation.key()
+        if key is None:  # from_dict admits only operations that change a state
+            raise ValueError(f"{self.type} changes no state a rollback plan could restore")
+        return key
 
     @property
     def restore(self) -> Any:
@@ -164,8 +169,10 @@ class RollbackPlan:
         """The plan a dict describes; ValueError when it is not one (unknown type, state missing)."""
         kind = d.get("type") if isinstance(d, dict) else None
         op = OPERATIONS.get(kind) if isinstance(kind, str) else None
-        key = op.key() if op is not None else None
-        before, after = (d.get("before") or {}, d.get("after") or {}) if isinstance(d, dict) else ({}, {})
+        if not isinstance(d, dict) or not isinstance(kind, str) or op is None:
+            raise ValueError(f"not a rollback plan: {d!r}")
+        key = op.key()
+        before, after = d.get("before") or {}, d.get("after") or {}
         if key is None or op.undo is None or key not in before or key not in after:
             raise ValueError(f"not a rollback plan: {d!r}")
         return cls(kind, dict(d.get("params") or {}), dict(before), dict(after))
@@ -206,10 +213,10 @@ class Pause(_SetStatus):
 
     name = "pause"
     verb = "pauses"
-    sets = "paused"
+    sets = EntityStatus.PAUSED
     direction = -1
     undo = "enable"
-    from_states = ("active",)
+    from_states = (EntityStatus.ACTIVE,)
     example = "action: pause"
 
 
@@ -219,10 +226,10 @@ class Enable(_SetStatus):
 
     name = "enable"
     verb = "enables"
-    sets = "active"
+    sets = EntityStatus.ACTIVE
     direction = 1
     undo = "pause"
-    from_states = ("paused",)
+    from_states = (EntityStatus.PAUSED,)
     example = "action: enable"
 
 

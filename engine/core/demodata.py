@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from engine.core.status import EntityStatus
+
 LAST_DAY = date(2026, 10, 31)
 DEFAULT_DAYS = 92
 CURRENCY = "USD"
@@ -92,7 +94,7 @@ class Node:
     entity_id: str
     name: str
     parent: Node | None = None
-    status: str = "active"
+    status: EntityStatus = EntityStatus.ACTIVE
     daily_budget: float | None = None
     bid: float | None = None
     is_brand: bool = False

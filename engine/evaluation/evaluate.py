@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.plan import Plan, PlannedAction, action_key
+from engine.core.status import ActionStatus, EntityStatus
 from engine.core.timings import Timings
 from engine.data import truthcheck
 from engine.data.metrics import MetricsService, SharedMetrics, account_sum, in_list
@@ -32,7 +33,7 @@ from engine.rules.model import Project, Rule, Workflow
 from engine.safety.facts import account_budgets, gather_facts, mer_notes
 from engine.safety.pipeline import Facts, run_pipeline
 
-INACTIVE = ("removed", "archived")
+INACTIVE = (EntityStatus.REMOVED, EntityStatus.ARCHIVED)
 ENTITY_FIELDS = (
     "name",
     "status",
@@ -233,7 +234,7 @@ class GroupEvaluator:
         metrics, project = self.metrics, self.project
         if ref.kind == "metric":
             metric = metrics.catalog.metrics[ref.name]
-            return quote_ident(ref.key) if metric.kind == "additive" else metrics.formula(ref.name, ref.window).ir
+            return quote_ident(ref.key) if metric.kind == "additive" else metrics.formula(ref.name, ref.windowed).ir
         if ref.kind in ("attr", "parent", "accountsum"):
             return quote_ident(ref.key)
         if ref.kind == "account":
@@ -252,7 +253,7 @@ class GroupEvaluator:
         if ref.kind == "truth":
             if self.days:
                 return quote_ident(self.days.column(ref))
-            return sql_literal(metrics.truth(ref.window)[ref.name])
+            return sql_literal(metrics.truth(ref.windowed)[ref.name])
         if ref.kind == "threshold":
             operator, _, name = ref.name.partition("/")
             th = project.operators[operator].thresholds[name]
@@ -434,9 +435,9 @@ def _propose(
             if proposal.noop:
                 continue
             reasons = [rule.description or rule.when.text, *([proposal.note] if proposal.note else [])]
-            status = "planned"
+            status = ActionStatus.PLANNED
             if proposal.skip_reason:
-                status = "skipped"
+                status = ActionStatus.SKIPPED
                 reasons.append(proposal.skip_reason)
             out.append(
                 PlannedAction(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.core.actions import ACTIONS
 from engine.core.plan import PlannedAction
+from engine.core.status import EntityStatus
 from engine.data.metrics import MetricsService
 from engine.safety.pipeline import Facts
 
@@ -50,7 +51,8 @@ def account_budgets(metrics: MetricsService) -> dict[tuple[str, str], float]:
     """Per (platform, account): the sum of the daily budgets of active entities today."""
     rows = metrics.con.execute(
         f"SELECT platform, account_id, sum(daily_budget) FROM {metrics.entities} "
-        "WHERE status = 'active' AND daily_budget IS NOT NULL GROUP BY ALL"
+        "WHERE status = ? AND daily_budget IS NOT NULL GROUP BY ALL",
+        [EntityStatus.ACTIVE],
     ).fetchall()
     return {(p, a): float(total) for p, a, total in rows}
 
