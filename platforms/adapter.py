@@ -70,6 +70,10 @@ class Fetched:
     entities: list[dict[str, Any]] = field(default_factory=list)  # catalog/attributes.yaml names
     metrics: list[dict[str, Any]] = field(default_factory=list)  # date, key columns, additive metrics
     api_calls: int = 0
+    # what the read could not do although the rest landed (a report over its daily quota), for people
+    warnings: list[str] = field(default_factory=list)
+    # levels whose stored metric rows this read did not replace (their report was not read): kept as they are
+    kept_levels: tuple[str, ...] = ()
 
 
 class Adapter(ABC):

@@ -40,7 +40,6 @@ reading pages in parallel stays within the limit instead of running into it.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import ssl
@@ -161,8 +160,9 @@ class HttpClient:
         exhausted (or at once for the errors retrying cannot fix, or with `retry=False`).
         """
         # query parameters can carry tokens too (Graph's access_token): redact them like headers
-        params = kw.get("params") if isinstance(kw.get("params"), Mapping) else {}
-        secrets = _secrets({**self._headers, **(kw.get("headers") or {}), **params})
+        params = kw.get("params")
+        query: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
+        secrets = _secrets({**self._headers, **(kw.get("headers") or {}), **query})
 
         def send() -> httpx.Response:
             return self._send(method.upper(), path, secrets, kw)
@@ -242,18 +242,6 @@ class HttpClient:
         err.message = _redact(err.message, secrets)
         err.args = (err.message,)
         return err
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context for every client of the process: loading the CA bundle takes tens of milliseconds."""
-    return httpx.create_ssl_context()
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context per process: building one (loading the CA bundle) costs about 0.1 s per client."""
-    return httpx.create_ssl_context()
 
 
 def _bare(path: str) -> str:

@@ -67,7 +67,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from engine.core import money
 from engine.core.actions import ACTIONS, FROM_REQUEST, RollbackPlan, item_operation, toggleable_statuses, undo_plan
@@ -158,7 +158,7 @@ class _Faults:
         """Raise the next queued call fault; True when the change must be made and its response lost."""
         with self._lock:
             kind = self._calls.popleft() if self._calls else None
-        where = {"platform": key.platform, "account_id": key.account_id} if key else {}
+        where: _Where = _where(key) if key else {}
         if kind == "429":
             raise RateLimited("rate limited (sandbox fault)", retry_after=0.01, **where)
         if kind == "timeout":
@@ -175,7 +175,7 @@ class _Faults:
             return False
 
 
-def _money(value: Any, label: str, where: dict[str, str], currency: str | None) -> float:
+def _money(value: Any, label: str, where: _Where, currency: str | None) -> float:
     try:
         amount = money.round_amount(float(value), currency)
     except (TypeError, ValueError):
@@ -185,7 +185,7 @@ def _money(value: Any, label: str, where: dict[str, str], currency: str | None) 
     return amount
 
 
-def _negative(value: Any, where: dict[str, str]) -> dict[str, Any]:
+def _negative(value: Any, where: _Where) -> dict[str, Any]:
     if not isinstance(value, dict) or not value.get("text"):
         raise PermanentError(f"invalid negative keyword: {value!r}", **where)
     return {
@@ -537,7 +537,14 @@ def _batch_size(text: str) -> int:
     return size
 
 
-def _where(key: EntityKey) -> dict[str, str]:
+class _Where(TypedDict, total=False):
+    """Where an error happened: keyword arguments of the typed errors."""
+
+    platform: str
+    account_id: str
+
+
+def _where(key: EntityKey) -> _Where:
     return {"platform": key.platform, "account_id": key.account_id}
 
 
@@ -594,7 +601,7 @@ def _same(current: Any, wanted: Any) -> bool:
     return current == wanted
 
 
-def _check_change(attr: str, current: Any, target: Any, where: dict[str, str]) -> None:
+def _check_change(attr: str, current: Any, target: Any, where: _Where) -> None:
     toggleable = toggleable_statuses()  # removed/archived entities cannot come back
     if attr == "status" and (current not in toggleable or target not in toggleable):
         raise PermanentError(f"the entity is {current}: it cannot be set {target}", **where)

@@ -64,7 +64,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.core import money
 from engine.core.actions import (
@@ -94,6 +94,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rulerun.platforms")
 T = TypeVar("T")
+E = TypeVar("E", bound=AdapterError)
 
 
 class _SecretMask(logging.Filter):
@@ -147,8 +148,8 @@ class LiveAdapter(Adapter):
 
     # Loggers of the platform's transport that may write a credential (a token in a logged URL)
     transport_loggers: tuple[str, ...] = ()
-    # How the platform's calls are retried (engine/core/retry.py); a platform may declare its own
-    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+    # How the platform's calls are retried (engine/core/retry.py); a platform (or an instance) may declare its own
+    retry_policy: RetryPolicy = RetryPolicy()
     # Every wait goes through it: tests replace it on an instance or on the class to record waits
     sleep: Callable[[float], None] = staticmethod(time.sleep)
 
@@ -284,7 +285,7 @@ class LiveAdapter(Adapter):
             **kw,
         )
 
-    def error(self, cls: type[AdapterError], message: str, **kw: Any) -> AdapterError:
+    def error(self, cls: type[E], message: str, **kw: Any) -> E:
         return cls(self.scrub(message), platform=self.platform, account_id=self.account.account_id, **kw)
 
     def scrub(self, text: str) -> str:
@@ -550,16 +551,22 @@ class LiveAdapter(Adapter):
             return item
         value = req.after.get(attr)
         if value is None:
-            raise self.error(PermanentError, f"{req.type} without a new {_LABELS[attr]}")
+            raise self.error(PermanentError, f"{req.type} without a new {_label(attr)}")
+        if op.choices:  # a text attribute (a flow's status): one of the declared values
+            if value not in op.choices:
+                raise self.error(PermanentError, f"invalid {_label(attr)}: {value!r} (one of {', '.join(op.choices)})")
+            return value
+        if isinstance(value, str) and not op.is_money():  # free text (a subject line to test)
+            return value
         try:
             amount = float(value)
         except (TypeError, ValueError):
-            raise self.error(PermanentError, f"invalid {_LABELS[attr]}: {value!r}") from None
+            raise self.error(PermanentError, f"invalid {_label(attr)}: {value!r}") from None
         fm = self._wire(attr)
         currency = self.account.currency
         amount = fm.money.round(amount, currency) if fm else money.round_amount(amount, currency)
         if amount <= 0:
-            raise self.error(PermanentError, f"the new {_LABELS[attr]} must be above zero, not {value}")
+            raise self.error(PermanentError, f"the new {_label(attr)} must be above zero, not {value}")
         return amount
 
     def _current(self, state: dict[str, Any], attr: str, target: Any, req: ActionRequest) -> Any:
@@ -585,7 +592,11 @@ class LiveAdapter(Adapter):
             if current not in allowed or target not in allowed:
                 raise self.error(PermanentError, f"{what} is {current}: it cannot be set {target}")
         elif attr != "negative_keyword" and current is None:
-            raise self.error(PermanentError, f"{what} has no {_LABELS[attr]} to change")
+            raise self.error(PermanentError, f"{what} has no {_label(attr)} to change")
+
+
+def _label(attr: str) -> str:
+    return _LABELS.get(attr, attr.replace("_", " "))
 
 
 def _same(current: Any, target: Any) -> bool:

@@ -90,9 +90,9 @@ def test_read_maps_campaigns_automations_and_lists(fake):
     assert by[("email_campaign", C_PAUSED)]["status"] == "paused"
     assert by[("email_campaign", C_WINBACK_EMAIL)]["parent_id"] == A_WINBACK
     assert by[("flow", A_WINBACK)]["status"] == "active" and by[("flow", A_OFF)]["status"] == "paused"
-    assert by[("flow", A_WINBACK)]["audience_size"] == 30  # entered 410 - exited 380
-    assert by[("segment", L_WINBACK)]["audience_size"] == 40
-    assert by[("segment", L_TRIAL)]["audience_size"] == BIG_LIST_SIZE
+    assert by[("flow", A_WINBACK)]["profile_count"] == 30  # entered 410 - exited 380
+    assert by[("segment", L_WINBACK)]["profile_count"] == 40
+    assert by[("segment", L_TRIAL)]["profile_count"] == BIG_LIST_SIZE
     rows = {(m["level"], m["entity_id"]): m for m in got.metrics}
     news = rows[("email_campaign", C_NEWSLETTER)]
     # counters arrive as strings; bounces are hard + soft; delivered = sends - bounces
@@ -342,24 +342,25 @@ def test_an_unknown_list_is_a_clear_error(fake):
 
 
 def test_a_subject_test_is_a_draft_and_rollback_deletes_it(fake):
-    k = key("email_campaign", C_NEWSLETTER)
-    test = {"ab_test": {"subject": "Your May picks, inside", "test_pct": 25}}
-    done = make(fake).execute(req("create_ab_test", k, test))
+    k = key("email_campaign", C_DRAFT)
+    done = make(fake).execute(req("create_ab_test", k, {"ab_test_subject": "Your May picks, inside"}))
     draft = done.result["campaign"]
     made = fake.campaigns[draft]
-    assert made["type"] == "split" and made["status"] == "0" and made["split_pct"] == 25
-    assert made["subjects"] == ["May newsletter", "Your May picks, inside"]
-    assert make(fake).read_state(k)["ab_tests"][0]["subject"] == "Your May picks, inside"
+    assert made["type"] == "split" and made["status"] == "0" and made["split_pct"] == 50
+    assert made["subjects"] == ["Holiday draft", "Your May picks, inside"]
+    assert make(fake).read_state(k)["ab_test_subject"] == "Your May picks, inside"
+    assert done.rollback_plan["type"] == "remove_ab_test"
     # the draft is not a campaign of its own for rules
     entities = make(fake).fetch(TODAY - timedelta(days=7), TODAY - timedelta(days=1)).entities
     assert draft not in {e["entity_id"] for e in entities}
+    assert {e["entity_id"]: e for e in entities}[C_DRAFT]["profile_count"] == 5000
     make(fake).rollback(done.rollback_plan, k)
-    assert draft not in fake.campaigns and make(fake).read_state(k)["ab_tests"] == []
+    assert draft not in fake.campaigns and make(fake).read_state(k)["ab_test_subject"] is None
 
 
 def test_a_subject_test_that_was_sent_cannot_be_rolled_back(fake):
-    k = key("email_campaign", C_NEWSLETTER)
-    done = make(fake).execute(req("create_ab_test", k, {"ab_test": {"subject": "B", "test_pct": 20}}))
+    k = key("email_campaign", C_DRAFT)
+    done = make(fake).execute(req("create_ab_test", k, {"ab_test_subject": "B"}))
     fake.campaigns[done.result["campaign"]]["status"] = "5"
     with pytest.raises(PermanentError, match="no draft any more"):
         make(fake).rollback(done.rollback_plan, k)
@@ -367,9 +368,8 @@ def test_a_subject_test_that_was_sent_cannot_be_rolled_back(fake):
 
 
 def test_the_same_subject_test_is_not_created_twice(fake):
-    k = key("email_campaign", C_NEWSLETTER)
-    test = {"ab_test": {"subject": "B", "test_pct": 20}}
-    make(fake).execute(req("create_ab_test", k, test, action_id="x"))
-    again = make(fake).execute(req("create_ab_test", k, test, action_id="y"))
+    k = key("email_campaign", C_DRAFT)
+    make(fake).execute(req("create_ab_test", k, {"ab_test_subject": "B"}, action_id="x"))
+    again = make(fake).execute(req("create_ab_test", k, {"ab_test_subject": "B"}, action_id="y"))
     assert again.result.get("already")
     assert sum(1 for c in fake.campaigns.values() if c.get("type") == "split") == 1

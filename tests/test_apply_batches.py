@@ -12,6 +12,7 @@ from engine.apply.actionlog import open_log
 from engine.apply.executor import Executor
 from engine.core.execution import EntityKey
 from engine.core.plan import PlannedAction
+from engine.rules.guardrails import GuardrailSettings
 from platforms.adapter import Account
 from platforms.sandbox import DemoSandbox
 
@@ -60,7 +61,7 @@ def executor(log, adapter, limit: int = 1000) -> Executor:
     return Executor(
         log,
         lambda platform, account_id=None: adapter,
-        lambda a: {"max_actions_per_hour": limit},
+        lambda a: GuardrailSettings.from_dict({"max_actions_per_hour": limit}),
         lambda a: None,
         "run-1",
         "tester",

@@ -26,7 +26,7 @@ TYPES = ["add_to_automation", "create_ab_test", "pause"]
 def email_action(draw):
     type_ = draw(st.sampled_from(TYPES))
     size = draw(st.one_of(st.none(), st.integers(0, 5000)))
-    entity = {"audience_size": size, "status": "active", "name": "Lapsed 90 days"}
+    entity = {"profile_count": size, "status": "active", "name": "Lapsed 90 days"}
     if type_ == "pause":
         return act("pause", platform="activecampaign", level="email_campaign", attrs=entity)
     params = {"automation": "11"} if type_ == "add_to_automation" else {"subject": "B"}
@@ -58,7 +58,7 @@ def test_big_or_irrevocable_email_actions_always_wait_for_a_human(proposed, data
     for a in result.actions:
         runs_alone = a.status in ("planned", "clamped") and op.autonomy_for(a.type) == "auto"
         if a.type == "add_to_automation":
-            size = a.entity.get("audience_size")
+            size = a.entity.get("profile_count")
             if runs_alone:
                 assert size is not None and 0 < size <= 1000
             if size is not None and size > 1000 and a.status not in ("blocked", "skipped"):
@@ -71,13 +71,13 @@ def test_big_or_irrevocable_email_actions_always_wait_for_a_human(proposed, data
 
 
 def test_a_small_segment_runs_on_its_own_and_a_big_one_waits():
-    small = ACTIONS["add_to_automation"].propose({"audience_size": 40}, {"automation": "11"})
-    big = ACTIONS["add_to_automation"].propose({"audience_size": 1001}, {"automation": "11"})
+    small = ACTIONS["add_to_automation"].propose({"profile_count": 40}, {"automation": "11"})
+    big = ACTIONS["add_to_automation"].propose({"profile_count": 1001}, {"automation": "11"})
     acts = [
         act("add_to_automation", small.before, small.after, platform="activecampaign", level="segment"),
         act("add_to_automation", big.before, big.after, platform="activecampaign", level="segment"),
     ]
-    acts[0].entity, acts[1].entity = {"audience_size": 40}, {"audience_size": 1001}
+    acts[0].entity, acts[1].entity = {"profile_count": 40}, {"profile_count": 1001}
     fresh = Facts(data_age_hours=1.0, sla_hours=26.0, source="activecampaign", spends=False)
     result = run_pipeline(acts, {a.action_id: fresh for a in acts}, {}, {"ops": operator()}, ESCALATIONS)
     assert [a.status for a in result.actions] == ["planned", "needs_approval"]

@@ -41,6 +41,10 @@ def test_shipped_library_loads():
         "amazon/daily_optimize",
         "linkedin/daily_optimize",
         "linkedin/lead_quality",
+        "klaviyo/flow_optimize",
+        "klaviyo/sunset",
+        "klaviyo/list_hygiene",
+        "klaviyo/deliverability",
         "activecampaign/deliverability",
         "activecampaign/lifecycle",
     }

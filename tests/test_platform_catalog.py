@@ -118,7 +118,7 @@ def test_docs_platforms_show_traits_restatement_and_live_adapter():
     sections = {block.split("`")[1]: block for block in text.split("### ")[1:]}
     assert set(sections) == set(platform_names())
     assert "- traits: learning_phase" in sections["tiktok"] and "- traits: none" in sections["meta"]
-    assert "restates the last 3 days" in sections["amazon"] and "no restatement" in sections["klaviyo"]
+    assert "restates the last 3 days" in sections["amazon"] and "no restatement" in sections["vwo"]
     for name, section in sections.items():
         has_adapter = (platforms_dir() / name / "adapter.py").is_file()
         assert f"- live adapter: {'yes' if has_adapter else 'no'}" in section, name

@@ -1,4 +1,4 @@
-"""The demo sandbox keeps the items of collection actions (automation enrollments, subject tests) like a platform."""
+"""The demo sandbox keeps the items of collection actions (automation enrollments) like a platform."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from platforms.sandbox import DemoSandbox
 SEGMENT = EntityKey("activecampaign", "vibe", "segment", "21")
 CAMPAIGN = EntityKey("activecampaign", "vibe", "email_campaign", "7003")
 BASE = {
-    SEGMENT: {"status": "active", "audience_size": 640},
+    SEGMENT: {"status": "active", "profile_count": 640},
     CAMPAIGN: {"status": "paused"},
 }
 
@@ -43,14 +43,6 @@ def test_two_automations_are_two_items(sandbox):
     sandbox.execute(enroll("a1", "11"))
     sandbox.execute(enroll("a2", "12"))
     assert [i["automation"] for i in sandbox.read_state(SEGMENT)["automations"]] == ["11", "12"]
-
-
-def test_a_subject_test_is_an_item_of_its_campaign(sandbox):
-    test = {"ab_test": {"subject": "Your picks", "test_pct": 20}}
-    done = sandbox.execute(ActionRequest("t1", CAMPAIGN, "create_ab_test", {"subject": "Your picks"}, {}, test))
-    assert sandbox.read_state(CAMPAIGN)["ab_tests"] == [test["ab_test"]]
-    sandbox.rollback(done.rollback_plan, CAMPAIGN)
-    assert sandbox.read_state(CAMPAIGN)["ab_tests"] == []
 
 
 def test_an_item_action_without_its_item_is_refused(sandbox):

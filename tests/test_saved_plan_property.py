@@ -34,7 +34,8 @@ from engine.apply.service import apply
 from engine.core.actions import ACTIONS
 from engine.core.catalog import load_catalog
 from engine.core.errors import RulerunError
-from engine.core.plan import STATUSES, PlannedAction
+from engine.core.plan import PlannedAction
+from engine.core.status import PLAN_STATUSES as STATUSES
 from engine.data.sources import parse_source
 from engine.data.store import Store
 from engine.evaluation.evaluate import build_plan, default_as_of

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from engine.authoring.settings_diff import compare_settings
 from engine.core.actions import ACTIONS
 from engine.core.catalog import load_catalog
-from engine.rules.autonomy import LEVELS
-from engine.rules.guardrails import GUARDRAILS
+from engine.rules.autonomy import LEVELS, default_level
+from engine.rules.guardrails import GUARDRAILS, GuardrailSettings
 from engine.rules.loader import load_project
 from engine.rules.model import Operator, Project
 from tests.helpers.cli import REPO
@@ -113,14 +113,15 @@ def test_autonomy_towards_execution_loosens_and_towards_dry_run_does_not(tmp_pat
         ("pinterest/operator.yaml", "thresholds:", "autonomy:\n  notify: dry_run\nthresholds:"),
         base_edits=[("pinterest/operator.yaml", "thresholds:", "autonomy:\n  default: dry_run\nthresholds:")],
     )
-    # one line per (before, after) pair: every other action type becomes auto again; notify stays
+    # one line per (before, after) pair: every other action type returns to its default (auto, or
+    # approve for the types that always wait for a human); notify stays
     groups = {(c.before, c.after): c for c in looser}
-    assert set(groups) == {("dry_run", "auto")}
+    assert set(groups) == {("dry_run", default_level(t)) for t in ACTIONS if t != "notify"}
     assert all(c.kind == "autonomy" and c.scope == "pinterest" and c.loosens for c in looser)
     assert "pause" in groups[("dry_run", "auto")].name.split(", ")
     assert "notify" not in groups[("dry_run", "auto")].name.split(", ")
     stricter = compare_settings(*reversed([load_project(tmp_path / n, CATALOG) for n in ("base", "head")]))
-    assert [(c.after, c.loosens) for c in stricter] == [("dry_run", False)]
+    assert [(c.after, c.loosens) for c in stricter] == [("dry_run", False)] * len(groups)
 
 
 ESCALATION = """\
@@ -175,8 +176,9 @@ def settings(draw):
 
 
 def project(tmp_path, guardrails: dict, autonomy: dict) -> Project:
-    op = Operator("ops", "google", "", {}, tmp_path / "ops", "ops/operator.yaml", dict(guardrails), [], autonomy)
-    return Project(tmp_path, dict(guardrails), None, {"ops": op}, [])
+    settings = GuardrailSettings.from_dict(guardrails)
+    op = Operator("ops", "google", "", {}, tmp_path / "ops", "ops/operator.yaml", settings, [], autonomy)
+    return Project(tmp_path, settings, None, {"ops": op}, [])
 
 
 def stricter_or_equal(name: str, before, after) -> bool:

@@ -41,7 +41,9 @@ from engine.core.actions import OPERATIONS, item_operation, undo_plan
 from engine.core.errors import EXIT_APPLY_FAILED, EXIT_OK, EXIT_STOPPED
 from engine.core.execution import ActionRequest, AdapterError, EntityKey, ExecResult, PartialFailure
 from engine.core.plan import Plan, PlannedAction
+from engine.core.status import ActionStatus
 from engine.rules.durations import parse_duration
+from engine.rules.guardrails import GuardrailSettings
 from engine.rules.workspace import APPROVAL_TTL
 
 STOP_ENV = "RULERUN_EMERGENCY_STOP"
@@ -77,7 +79,7 @@ class Outcome:
             self.counts["cannot_execute"] += 1
             self.cannot_execute[why.removeprefix(CANNOT_EXECUTE)] += 1
         else:
-            self.counts["skipped"] += 1
+            self.counts[ActionStatus.SKIPPED] += 1
             self.skipped_by[reason_label(why)] += 1
 
     @property
@@ -86,32 +88,6 @@ class Outcome:
             return EXIT_STOPPED
         # an action that should have run and could not is a failed apply, not a quiet skip
         return EXIT_APPLY_FAILED if self.failed or self.cannot_execute else EXIT_OK
-
-
-def log_row(a: PlannedAction, run_id: str, status: str | None = None) -> dict[str, Any]:
-    return {
-        "action_id": a.action_id,
-        "run_id": run_id,
-        "workflow": a.workflow,
-        "rule_id": a.rule_id,
-        "platform": a.platform,
-        "account_id": a.account_id,
-        "level": a.level,
-        "entity_id": a.entity_id,
-        "entity_name": a.entity_name,
-        "action_type": a.type,
-        "payload": {"params": a.params, "before": a.before, "after": a.after, "cooldown": a.cooldown},
-        "evidence": a.evidence,
-        "guardrails": a.guardrails,
-        "reasons": a.reasons,
-        "status": status or a.status,
-    }
-
-
-def action_from_row(row: dict[str, Any]) -> PlannedAction:
-    """An action as the log holds it (the payload keeps params, before, after and cooldown)."""
-    payload = row.get("payload") or {}
-    return PlannedAction.from_dict({**row, "type": row["action_type"], "reasons": [], **payload})
 
 
 def request_of(a: PlannedAction) -> ActionRequest:
@@ -154,8 +130,8 @@ class Executor:
     def __init__(
         self,
         log,
-        adapter: Callable[[str], Any],
-        guardrails_of: Callable[[PlannedAction], dict],
+        adapter: Callable[[str, str], Any],  # (platform, account id) -> its adapter
+        guardrails_of: Callable[[PlannedAction], GuardrailSettings],
         recheck: Callable[[PlannedAction], str | None],
         run_id: str,
         executed_by: str,
@@ -183,8 +159,8 @@ class Executor:
         """
         g = self.guardrails_of(a)
         hour_ago = now() - timedelta(hours=1)
-        if self.log.executed_since(hour_ago) + admitted >= g["max_actions_per_hour"]:
-            return f"rate limit: {g['max_actions_per_hour']} actions per hour reached"
+        if self.log.executed_since(hour_ago) + admitted >= g.max_actions_per_hour:
+            return f"rate limit: {g.max_actions_per_hour} actions per hour reached"
         if a.cooldown:
             last = self.log.last_executed(a.workflow, a.rule_id, a.platform, a.account_id, a.entity_id)
             if last is not None and now() - last < parse_duration(a.cooldown):
@@ -195,12 +171,12 @@ class Executor:
         except AdapterError as exc:
             return CANNOT_EXECUTE + str(exc)
         existing = self.log.get(a.action_id)
-        if existing and existing["status"] == "rejected":
+        if existing and existing["status"] == ActionStatus.REJECTED:
             return "rejected by a human"
         if (
             existing
-            and existing["status"] == "approved"
-            and existing["approval_digest"] != approval_digest(log_row(a, ""))
+            and existing["status"] == ActionStatus.APPROVED
+            and existing["approval_digest"] != approval_digest(a.to_log_row(""))
         ):
             return "not the change that was approved: its row in the action log was edited after the approval"
         if self.log.failures_since(a.platform, a.account_id, a.entity_id, a.type, now() - FAILURE_WINDOW):
@@ -265,7 +241,7 @@ class Executor:
             return
         claimed = []
         for a in admitted:
-            row = log_row(a, self.run_id, a.status)
+            row = a.to_log_row(self.run_id, a.status)
             row["executed_by"] = self.executed_by
             if self.log.record_intent(row):
                 claimed.append(a)
@@ -281,16 +257,20 @@ class Executor:
             result = results.get(a.action_id, "no result from the platform for this action")
             if isinstance(result, ExecResult):
                 self.log.record_outcome(
-                    a.action_id, "executed", result=result.result, rollback_plan=result.rollback_plan, executed_at=now()
+                    a.action_id,
+                    ActionStatus.EXECUTED,
+                    result=result.result,
+                    rollback_plan=result.rollback_plan,
+                    executed_at=now(),
                 )
             else:
-                self.log.record_outcome(a.action_id, "failed", error=result)
+                self.log.record_outcome(a.action_id, ActionStatus.FAILED, error=result)
                 self._failed(a)
         _crash_point("after_log")
         for a in claimed:
-            result = results.get(a.action_id)
-            if isinstance(result, ExecResult):
-                self._verify(adapter, a, result)
+            done = results.get(a.action_id)
+            if isinstance(done, ExecResult):
+                self._verify(adapter, a, done)
 
     def _verify(self, adapter, a: PlannedAction, result: ExecResult) -> None:
         try:
@@ -300,11 +280,11 @@ class Executor:
             live = None
         if live is not None and not state_matches(live, a.after):
             message = "verification failed: live state is " + _diff(live, a.after)
-            self.log.record_outcome(a.action_id, "failed", error=message, rollback_plan=result.rollback_plan)
+            self.log.record_outcome(a.action_id, ActionStatus.FAILED, error=message, rollback_plan=result.rollback_plan)
             self._failed(a)
             return
-        self.outcome.counts["executed"] += 1
-        a.status = "executed"
+        self.outcome.counts[ActionStatus.EXECUTED] += 1
+        a.status = ActionStatus.EXECUTED
 
     def _halted(self, actions: list[PlannedAction]) -> bool:
         stop = self.stopped()
@@ -314,23 +294,23 @@ class Executor:
         return bool(stop)
 
     def _skip(self, a: PlannedAction, why: str) -> None:
-        self.log.upsert_action(log_row(a, self.run_id, "skipped"))
-        if not self.log.record_status(a.action_id, "skipped", why):
+        self.log.upsert_action(a.to_log_row(self.run_id, ActionStatus.SKIPPED))
+        if not self.log.record_status(a.action_id, ActionStatus.SKIPPED, why):
             self.log.note(a.action_id, why)  # approved (or decided) rows keep their status
         self.outcome.skip(why)
-        a.status, a.reasons = "skipped", [*a.reasons, why]
+        a.status, a.reasons = ActionStatus.SKIPPED, [*a.reasons, why]
 
     def _failed(self, a: PlannedAction) -> None:
-        self.outcome.counts["failed"] += 1
+        self.outcome.counts[ActionStatus.FAILED] += 1
         self.outcome.failed.append(a.action_id)
-        a.status = "failed"
+        a.status = ActionStatus.FAILED
 
     # -- crash recovery ------------------------------------------------------------------------
     def reconcile(self) -> list[PlannedAction]:
         """Settle actions left `executing` by a crash; return those not applied, to run again."""
         again = []
         for row in self.log.in_doubt():
-            a = action_from_row(row)
+            a = PlannedAction.from_log_row(row)
             try:
                 live = self.adapter(a.platform, a.account_id).read_state(
                     EntityKey(a.platform, a.account_id, a.level, a.entity_id)
@@ -341,7 +321,7 @@ class Executor:
             if state_matches(live, a.after):
                 self.log.record_outcome(
                     a.action_id,
-                    "executed",
+                    ActionStatus.EXECUTED,
                     result={"reconciled": True},
                     rollback_plan=_rollback_plan_for(a),
                     executed_at=now(),
@@ -350,18 +330,18 @@ class Executor:
             elif state_matches(live, a.before):
                 self.log.record_status(
                     a.action_id,
-                    "approved" if row.get("approval_by") else "planned",
+                    ActionStatus.APPROVED if row.get("approval_by") else ActionStatus.PLANNED,
                     "in doubt after a crash: not applied, runs again",
                 )
-                a.status = "approved" if row.get("approval_by") else "planned"
+                a.status = ActionStatus.APPROVED if row.get("approval_by") else ActionStatus.PLANNED
                 again.append(a)
             else:
                 self.log.record_outcome(
                     a.action_id,
-                    "failed",
+                    ActionStatus.FAILED,
                     error="in doubt after a crash and the entity changed since: " + _diff(live, a.after),
                 )
-                self.outcome.counts["failed"] += 1
+                self.outcome.counts[ActionStatus.FAILED] += 1
                 self.outcome.failed.append(a.action_id)
         return again
 
@@ -400,18 +380,18 @@ def _diff(live: dict[str, Any], expected: dict[str, Any]) -> str:
 # An action id the log holds with one of these statuses never runs again (for that evaluation
 # date): why, as apply's summary counts it.
 SETTLED = {
-    "executed": "already executed",
-    "executing": "executing in another run",
-    "rolled_back": "rolled back earlier",
-    "failed": "failed earlier",
-    "rejected": "rejected by a human",
-    "expired": "approval expired",
+    ActionStatus.EXECUTED: "already executed",
+    ActionStatus.EXECUTING: "executing in another run",
+    ActionStatus.ROLLED_BACK: "rolled back earlier",
+    ActionStatus.FAILED: "failed earlier",
+    ActionStatus.REJECTED: "rejected by a human",
+    ActionStatus.EXPIRED: "approval expired",
 }
 
 
 def executable(plan: Plan, autonomy_of: Callable[[PlannedAction], str]) -> Iterable[PlannedAction]:
     for a in plan.actions:
-        if a.status in ("planned", "clamped") and autonomy_of(a) == "auto" and a.type != "notify":
+        if a.status in (ActionStatus.PLANNED, ActionStatus.CLAMPED) and autonomy_of(a) == "auto" and a.type != "notify":
             yield a
 
 
@@ -439,27 +419,28 @@ def apply_plan(
             outcome.skip(SETTLED[prior["status"]])
             seen.add(a.action_id)
             continue
-        if a.status == "needs_approval":
-            if prior and prior["status"] == "approved":
-                to_run.append(action_from_row(prior))  # exactly what the human approved, re-checked before it runs
+        if a.status == ActionStatus.NEEDS_APPROVAL:
+            if prior and prior["status"] == ActionStatus.APPROVED:
+                # exactly what the human approved, re-checked before it runs
+                to_run.append(PlannedAction.from_log_row(prior))
             else:
-                log.queue_approval(log_row(a, plan.run_id), now() + approval_ttl)
+                log.queue_approval(a.to_log_row(plan.run_id), now() + approval_ttl)
                 outcome.counts["queued"] += 1
-        elif a.status == "blocked":
-            log.upsert_action(log_row(a, plan.run_id))
-            outcome.counts["blocked"] += 1
-        elif a.status == "skipped":
+        elif a.status == ActionStatus.BLOCKED:
+            log.upsert_action(a.to_log_row(plan.run_id))
+            outcome.counts[ActionStatus.BLOCKED] += 1
+        elif a.status == ActionStatus.SKIPPED:
             why = a.reasons[-1] if a.reasons else "skipped"
-            log.upsert_action({**log_row(a, plan.run_id), "status_reason": why})
+            log.upsert_action({**a.to_log_row(plan.run_id), "status_reason": why})
             outcome.skip(why)
         elif a.type == "notify":
-            log.upsert_action(log_row(a, plan.run_id, "executed"))
+            log.upsert_action(a.to_log_row(plan.run_id, ActionStatus.EXECUTED))
             log.note(a.action_id, f"notification delivered to {notify(a) or 'the action log'}")
             outcome.counts["notified"] += 1
         elif autonomy_of(a) == "dry_run":
-            log.upsert_action(log_row(a, plan.run_id, a.status))
+            log.upsert_action(a.to_log_row(plan.run_id, a.status))
             outcome.counts["dry_run"] += 1
-        elif a.status in ("planned", "clamped"):
+        elif a.status in (ActionStatus.PLANNED, ActionStatus.CLAMPED):
             to_run.append(a)
         seen.add(a.action_id)
     for a in approved:

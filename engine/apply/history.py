@@ -13,10 +13,11 @@ from engine.apply.actionlog import ActionLog
 from engine.apply.actionlog.values import now
 from engine.apply.executor import SETTLED
 from engine.core.plan import Plan, PlannedAction
+from engine.core.status import GOING_AHEAD, ActionStatus
 from engine.rules.durations import parse_duration
 
 # statuses a fresh evaluation may still turn into an execution
-OPEN = ("planned", "clamped", "needs_approval")
+OPEN = (*GOING_AHEAD, ActionStatus.NEEDS_APPROVAL)
 # a prior row with one of these is still in the pipeline: the plan's own verdict stands
 _PIPELINE = ("planned", "clamped", "blocked", "skipped")
 
@@ -42,12 +43,12 @@ def mark_history(plan: Plan, log: ActionLog) -> int:
     apply counts it so), and every open one a cooldown holds; returns how many."""
     marked = 0
     for a in plan.actions:
-        if a.status not in OPEN and a.status not in ("blocked", "skipped"):
+        if a.status not in OPEN and a.status not in (ActionStatus.BLOCKED, ActionStatus.SKIPPED):
             continue
         why = why_not_again(log, a)
         if why and a.status not in OPEN and not why.startswith(tuple(SETTLED.values())):
             continue  # a cooldown matters only to what would run; what was done matters to every action
         if why:
-            a.status, a.reasons = "skipped", [*a.reasons, why]
+            a.status, a.reasons = ActionStatus.SKIPPED, [*a.reasons, why]
             marked += 1
     return marked

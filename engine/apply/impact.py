@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from engine.apply.actionlog.values import now
+from engine.core.status import ActionStatus
 from engine.data.metrics import MetricsService
 from engine.language.windows import Range
 
@@ -37,7 +38,7 @@ def record_due_checkpoints(metrics: MetricsService, log) -> int:
     recorded = 0
     runs: dict[str, Any] = {}
     # the last checkpoint is +7 days: rows last touched a month ago are settled (keeps each apply cheap)
-    for row in log.query(status="executed", since=now() - timedelta(days=RECENT_DAYS), limit=100000):
+    for row in log.query(status=ActionStatus.EXECUTED, since=now() - timedelta(days=RECENT_DAYS), limit=100000):
         if row.get("rollback_of"):
             continue
         run = runs.setdefault(row["run_id"], log.get_run(row["run_id"]) or {})

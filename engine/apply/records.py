@@ -15,6 +15,7 @@ from engine.apply.actionlog.values import now
 from engine.apply.executor import STOP_ENV, stop_from_env
 from engine.apply.impact import ImpactReport, impact_report
 from engine.core.errors import RulerunError
+from engine.core.status import ActionStatus
 from engine.rules.workspace import Workspace
 
 
@@ -79,7 +80,7 @@ def list_approvals(ws: Workspace, log_url: str | None) -> ActionListing:
         log.expire_overdue(now())
         return ActionListing(
             "Waiting for approval",
-            log.approvals("needs_approval"),
+            log.approvals(ActionStatus.NEEDS_APPROVAL),
             times=(("queued at (UTC)", "created_at"), ("expires at (UTC)", "expires_at")),
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.apply.actionlog import ActionLog
@@ -11,11 +11,13 @@ from engine.apply.actionlog.values import now
 from engine.apply.adapters import Platforms
 from engine.apply.executor import state_matches
 from engine.apply.records import open_action_log, who
-from engine.core.actions import OPERATIONS
+from engine.core.actions import OPERATIONS, RollbackPlan
 from engine.core.catalog import Catalog
 from engine.core.errors import RulerunError
 from engine.core.execution import AdapterError, EntityKey
+from engine.core.plan import PlannedAction
 from engine.core.progress import QUIET, Progress
+from engine.core.status import ActionStatus
 from engine.data.entities import store_baseline
 from engine.evaluation.dataset import open_dataset
 from engine.rules.workspace import Workspace
@@ -83,7 +85,7 @@ def rollback(
                 r
                 for r in log.query(limit=100000)
                 if r.get("run_id") == run_id
-                and r["status"] == "executed"
+                and r["status"] == ActionStatus.EXECUTED
                 and not r.get("rollback_of")
                 and _changes_something(r["action_type"])
             ]
@@ -109,12 +111,17 @@ def _rollback_one(
     row: dict, log: ActionLog, platforms: Platforms, force: bool, executed_by: str, dry_run: bool = False
 ) -> RollbackItem:
     item = RollbackItem(row["action_id"], row["action_type"], row.get("entity_name") or row["entity_id"], REFUSED)
-    if row["status"] != "executed":
+    if row["status"] != ActionStatus.EXECUTED:
         item.reason, item.detail = "status", row["status"]
         return item
-    plan = row.get("rollback_plan")
-    if not plan:
+    stored = row.get("rollback_plan")
+    if not stored:
         item.reason = "irreversible"
+        return item
+    try:
+        plan = RollbackPlan.from_dict(stored)
+    except ValueError as exc:  # nothing is read or claimed for a plan no adapter could carry out
+        item.outcome, item.detail = FAILED, str(exc)
         return item
     key = EntityKey(row["platform"], row["account_id"], row["level"], row["entity_id"])
     try:
@@ -123,41 +130,42 @@ def _rollback_one(
     except AdapterError as exc:
         item.outcome, item.detail = FAILED, str(exc)
         return item
-    expected = plan.get("before") or {}
+    expected = plan.before
     if not state_matches(live, expected) and not force:
         item.reason = "changed"
         item.changes = [(k, live.get(k), v) for k, v in expected.items() if k in live]
         return item
     if dry_run:
-        before, after = plan.get("before") or {}, plan.get("after") or {}
+        before, after = plan.before, plan.after
         item.outcome = WOULD_ROLL_BACK
         item.changes = [(k, before.get(k), v) for k, v in after.items()]
         return item
     rb_id = _rollback_id(log, row["action_id"])
-    intent = {
-        **{
-            k: row[k]
-            for k in ("run_id", "workflow", "rule_id", "platform", "account_id", "level", "entity_id", "entity_name")
-        },
-        "action_id": rb_id,
-        "action_type": plan["type"],
-        "rollback_of": row["action_id"],
-        "payload": {"params": plan.get("params") or {}, "before": plan.get("before"), "after": plan.get("after")},
-        "evidence": {},
-        "guardrails": [],
-        "status": "planned",
-        "executed_by": executed_by,
-    }
+    undo = replace(
+        PlannedAction.from_log_row(row),
+        action_id=rb_id,
+        type=plan.type,
+        params=plan.params,
+        before=plan.before,
+        after=plan.after,
+        cooldown=None,
+        evidence={},
+        guardrails=[],
+        status=ActionStatus.PLANNED,
+    )
+    intent = undo.to_log_row(row["run_id"]) | {"rollback_of": row["action_id"], "executed_by": executed_by}
     if not log.record_intent(intent):
         item.reason = "in_progress"
         return item
     try:
-        result = adapter.rollback(plan, key)
+        result = adapter.rollback(plan.to_dict(), key)
     except AdapterError as exc:
-        log.record_outcome(rb_id, "failed", error=str(exc))
+        log.record_outcome(rb_id, ActionStatus.FAILED, error=str(exc))
         item.outcome, item.detail = FAILED, str(exc)
         return item
-    log.record_outcome(rb_id, "executed", result=result.result, rollback_plan=result.rollback_plan, executed_at=now())
+    log.record_outcome(
+        rb_id, ActionStatus.EXECUTED, result=result.result, rollback_plan=result.rollback_plan, executed_at=now()
+    )
     log.mark_rolled_back(row["action_id"], now(), rb_id)
     item.outcome = ROLLED_BACK
     return item
@@ -169,6 +177,6 @@ def _rollback_id(log: ActionLog, action_id: str) -> str:
     while True:
         candidate = f"rb-{action_id}" + (f"-{n}" if n > 1 else "")
         existing = log.get(candidate)
-        if existing is None or existing["status"] != "failed":
+        if existing is None or existing["status"] != ActionStatus.FAILED:
             return candidate
         n += 1

@@ -32,6 +32,7 @@ from engine.core import jsonstrict
 from engine.core.dates import out_of_range
 from engine.core.errors import RulerunError, UsageError, ValidationFailed
 from engine.core.plan import Plan, PlannedAction
+from engine.core.status import ActionStatus
 from engine.rules.gitref import head_commit, load_base_project
 from engine.rules.model import Project
 from engine.rules.schemagen import plan_schema
@@ -40,7 +41,7 @@ from engine.rules.workspace import Workspace
 
 MAX_PLAN_BYTES = 100 * 1024 * 1024
 NEW_PLAN = "make a new plan with `rulerun evaluate --dry-run --out PLAN`"
-GO = ("planned", "clamped")
+GO = (ActionStatus.PLANNED, ActionStatus.CLAMPED)
 # the fields of an action that say what it changes; the action id names rule, entity, type and date
 CHANGE = ("workflow", "rule_id", "platform", "account_id", "level", "entity_id", "type", "params", "before", "after")
 
@@ -175,8 +176,8 @@ def save(ws: Workspace, log_url: str | None, content: bytes, saved_by: str) -> d
     return record
 
 
-def verify(plan: PlanFile, record: dict[str, Any] | None, log_location: str) -> None:
-    """Refuse a plan file the log did not see saved, or that differs from what was saved."""
+def verify(plan: PlanFile, record: dict[str, Any] | None, log_location: str) -> dict[str, Any]:
+    """The saved record of a plan file; refuses one the log did not see saved, or that differs from it."""
     if record is None:
         raise RulerunError(
             f"{plan.path}: plan {plan.plan_id} was never saved to the action log {log_location}",
@@ -184,7 +185,7 @@ def verify(plan: PlanFile, record: dict[str, Any] | None, log_location: str) -> 
         )
     now_prints = fingerprint(plan.doc)
     if now_prints["digest"] == record["digest"]:
-        return
+        return record
     differences = _differences(plan, record["field_digests"], record["action_digests"], now_prints)
     shown = "; ".join(differences[:5]) + (f"; and {len(differences) - 5} more" if len(differences) > 5 else "")
     raise RulerunError(
@@ -281,8 +282,8 @@ class Narrowed:
     outside: int = 0  # proposed now, not in the saved plan: left alone
 
 
-def _rank(status: str) -> int:
-    return 0 if status in GO else 1 if status == "needs_approval" else 2
+def _rank(status: ActionStatus) -> int:
+    return 0 if status in GO else 1 if status == ActionStatus.NEEDS_APPROVAL else 2
 
 
 def narrow(fresh: Plan, saved: list[PlannedAction]) -> Narrowed:
@@ -293,8 +294,8 @@ def narrow(fresh: Plan, saved: list[PlannedAction]) -> Narrowed:
     fresh `planned` action for a human, a saved `blocked` or `skipped` skips it.
     """
     by_id: dict[str, PlannedAction] = {}
-    for s in saved:
-        by_id.setdefault(s.action_id, s)
+    for item in saved:
+        by_id.setdefault(item.action_id, item)
     kept, differ = [], []
     outside = 0
     for a in fresh.actions:
@@ -305,14 +306,18 @@ def narrow(fresh: Plan, saved: list[PlannedAction]) -> Narrowed:
         changed = [name for name in CHANGE if getattr(a, name) != getattr(s, name)]
         if changed:
             a = replace(
-                a, status="skipped", reasons=[*a.reasons, "differs from the saved plan: " + _change_text(a, s, changed)]
+                a,
+                status=ActionStatus.SKIPPED,
+                reasons=[*a.reasons, "differs from the saved plan: " + _change_text(a, s, changed)],
             )
             differ.append(a)
         elif _rank(s.status) > _rank(a.status):
             if _rank(s.status) == 1:
-                a = replace(a, status="needs_approval", reasons=[*a.reasons, "needs approval in the saved plan"])
+                a = replace(
+                    a, status=ActionStatus.NEEDS_APPROVAL, reasons=[*a.reasons, "needs approval in the saved plan"]
+                )
             else:
-                a = replace(a, status="skipped", reasons=[*a.reasons, f"{s.status} in the saved plan"])
+                a = replace(a, status=ActionStatus.SKIPPED, reasons=[*a.reasons, f"{s.status} in the saved plan"])
         kept.append(a)
     fresh_ids = {a.action_id for a in fresh.actions}
     dropped = [s for s in by_id.values() if s.action_id not in fresh_ids]

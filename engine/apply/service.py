@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,7 +15,6 @@ from engine.apply.adapters import Platforms
 from engine.apply.executor import (
     Executor,
     Outcome,
-    action_from_row,
     apply_plan,
     executable,
     state_matches,
@@ -27,11 +27,13 @@ from engine.core.errors import EXIT_STOPPED, RulerunError
 from engine.core.execution import AdapterError, EntityKey
 from engine.core.plan import Plan, PlannedAction
 from engine.core.progress import QUIET, Progress
+from engine.core.status import GOING_AHEAD, ActionStatus, RunStatus
 from engine.data.entities import store_baseline
 from engine.data.metrics import MetricsService
 from engine.evaluation.dataset import open_dataset
 from engine.evaluation.evaluate import build_plan, default_as_of
 from engine.rules.gitref import head_commit
+from engine.rules.guardrails import GuardrailSettings
 from engine.rules.model import Project
 from engine.rules.schedule import Due, select_due
 from engine.rules.service import OpenProject
@@ -103,8 +105,7 @@ def apply(
             return ApplyResult(stopped_before=stop)
         record = None
         if plan_file:
-            record = log.saved_plan(plan_file.plan_id)
-            savedplan.verify(plan_file, record, log.location)
+            record = savedplan.verify(plan_file, log.saved_plan(plan_file.plan_id), log.location)
             savedplan.check_age(record, max_plan_age)
             project = savedplan.rules_at_plan(opened, record)
             source, as_of, workflows = record["source"], record["as_of"], record["workflows"]
@@ -142,7 +143,7 @@ def apply(
                 saved = SavedPlanUse(record["plan_id"], commit, narrowed.differ, narrowed.dropped, narrowed.outside)
             ran = [w.id for w in chosen]  # what the schedule counts as run
             # planned in this very run: their guardrails just ran on fresh numbers
-            fresh = {a.action_id for a in plan.actions if a.status in ("planned", "clamped")}
+            fresh = {a.action_id for a in plan.actions if a.status in GOING_AHEAD}
             executor = Executor(
                 log, platforms, _guardrails_of(project), _recheck(metrics, project, fresh), plan.run_id, executed_by
             )
@@ -156,12 +157,12 @@ def apply(
                     "rules_digest": project.digest,
                     "git_commit": saved.rules_commit if saved and saved.rules_commit else head_commit(ws.rules),
                     "executed_by": executed_by,
-                    "status": "running",
+                    "status": RunStatus.RUNNING,
                     "plan_id": saved.plan_id if saved else None,
                     "summary": {"workflows": ran},
                 }
             )
-            approved = [action_from_row(r) for r in log.approvals("approved")]
+            approved = [PlannedAction.from_log_row(r) for r in log.approvals(ActionStatus.APPROVED)]
             t_exec = time.perf_counter()
             with progress.counted("Executing") as update:
                 outcome = apply_plan(
@@ -176,7 +177,9 @@ def apply(
             t_done = time.perf_counter()
             # metrics at +1, +3 and +7 days after each executed action, once the data covers them
             record_due_checkpoints(metrics, log)
-            final = "stopped" if outcome.stopped else ("failed" if outcome.failed else "succeeded")
+            final = (
+                RunStatus.STOPPED if outcome.stopped else (RunStatus.FAILED if outcome.failed else RunStatus.SUCCEEDED)
+            )
             log.finish_run(plan.run_id, final, {"workflows": ran, **outcome.counts})
     result = ApplyResult(
         plan, outcome, execute_seconds=t_done - t_exec, saved=saved, sandbox=platforms.sandbox, schedule=schedule
@@ -195,8 +198,8 @@ def _notify(result: ApplyResult, text: str) -> None:
         result.slack_failures.append(str(exc))
 
 
-def _guardrails_of(project: Project):
-    def of(a: PlannedAction) -> dict:
+def _guardrails_of(project: Project) -> Callable[[PlannedAction], GuardrailSettings]:
+    def of(a: PlannedAction) -> GuardrailSettings:
         op = project.operators.get(a.workflow.split("/", 1)[0])
         return op.guardrails if op else project.guardrails
 
@@ -211,15 +214,13 @@ def _recheck(metrics: MetricsService, project: Project, fresh_ids: set[str]):
             return None
         wf = next((w for w in project.workflows if w.id == a.workflow), None)
         rule = next((r for r in wf.rules if r.id == a.rule_id), None) if wf else None
-        if rule is None:
+        if wf is None or rule is None:
             return f"rule {a.workflow}/{a.rule_id} no longer exists"
-        copy = PlannedAction(
-            **{**a.__dict__, "status": "planned", "guardrails": [], "reasons": [], "after": dict(a.after)}
-        )
+        copy = replace(a, status=ActionStatus.PLANNED, guardrails=[], reasons=[], after=dict(a.after))
         guardrails = wf.operator.guardrails
         apply_guardrails(copy, fresh_facts(metrics, copy, rule.window), guardrails)
         apply_spend_cap([copy], account_budgets(metrics), {copy.workflow: guardrails})
-        if copy.status == "blocked":
+        if copy.status == ActionStatus.BLOCKED:
             return "guardrails on fresh numbers: " + copy.reasons[-1]
         if copy.after != a.after:
             return "guardrails on fresh numbers would clamp it: " + copy.reasons[-1]

@@ -41,8 +41,10 @@ from engine.core.actions import ACTIONS
 from engine.core.errors import RulerunError, UsageError
 from engine.core.plan import PlannedAction
 from engine.core.progress import QUIET, Progress
+from engine.core.status import GOING_AHEAD, ActionStatus
 from engine.data.entities import LIVE_STATE
 from engine.evaluation.dataset import open_dataset
+from engine.evaluation.days import DayBatch
 from engine.evaluation.evaluate import build_plan, default_as_of
 from engine.rules.durations import parse_duration
 from engine.rules.service import OpenProject
@@ -88,11 +90,11 @@ class Simulation:
 
     def settle(self, a: PlannedAction, day: date) -> str:
         """What a daily apply would have done with this action on `day`; carries out executions."""
-        if a.status == "blocked":
+        if a.status == ActionStatus.BLOCKED:
             return "blocked"
-        if a.status == "needs_approval":
+        if a.status == ActionStatus.NEEDS_APPROVAL:
             return "queued"
-        if a.status not in ("planned", "clamped") or a.type == "notify" or a.autonomy != "auto":
+        if a.status not in GOING_AHEAD or a.type == "notify" or a.autonomy != "auto":
             return "other"
         if self._cooling(a, day):
             return "cooldown"
@@ -150,7 +152,7 @@ class Backtest:
         tally["fired"] += 1
         tally[outcome] += 1
         if outcome == "executed":
-            tally["spend"] += float(a.spend or 0.0)
+            tally["spend"] += float(a.spend or 0.0)  # type: ignore[assignment]  # a Counter sums floats as well
 
     def day_total(self, day: date) -> Counter:
         return _sum(t for (d, _, _), t in self.tallies.items() if d == day)
@@ -216,8 +218,13 @@ def _counts(t: Counter) -> dict[str, Any]:
 # -- running it --------------------------------------------------------------------------------
 
 
-def run_backtest(con, loaded, catalog, project, workflows, date_from: date, date_to: date, progress=None) -> Backtest:
-    """Evaluate `workflows` as of every day of [date_from, date_to] and simulate what apply would execute."""
+def run_backtest(
+    con, loaded, catalog, project, workflows, date_from: date, date_to: date, progress=None, batched: bool = True
+) -> Backtest:
+    """Evaluate `workflows` as of every day of [date_from, date_to] and simulate what apply would execute.
+
+    `batched=False` evaluates each day on its own, as `evaluate` would (the reference for the batch).
+    """
     started = time.perf_counter()
     sim = Simulation()
     result = Backtest(
@@ -227,15 +234,22 @@ def run_backtest(con, loaded, catalog, project, workflows, date_from: date, date
         [w.id for w in workflows],
         [(w.id, r.id) for w in workflows for r in w.rules if r.enabled],
     )
-    for i, day in enumerate(result.days):
-        plan = build_plan(con, loaded, catalog, project, workflows, day, mode="backtest", overrides=sim.overrides())
-        for a in plan.actions:
-            outcome = sim.settle(a, day)
-            result.record(day, a, outcome)
-            if outcome == "executed":
-                result.executions.append(_execution(a, day))
-        if progress:
-            progress(i + 1, len(result.days))
+    if progress:
+        progress(0, len(result.days))
+    # Every day's window sums and verdicts in one query per (platform, level); each day then
+    # lays the simulated state over them (engine/evaluation/days.py).
+    with DayBatch(con, loaded, catalog, project, workflows, result.days if batched else []) as batch:
+        for i, day in enumerate(result.days):
+            plan = build_plan(
+                con, loaded, catalog, project, workflows, day, mode="backtest", overrides=sim.overrides(), batch=batch
+            )
+            for a in plan.actions:
+                outcome = sim.settle(a, day)
+                result.record(day, a, outcome)
+                if outcome == "executed":
+                    result.executions.append(_execution(a, day))
+            if progress:
+                progress(i + 1, len(result.days))
     result.seconds = time.perf_counter() - started
     return result
 
@@ -303,5 +317,7 @@ def backtest(
         date_to = date_to or default_as_of(data.loaded)
         date_from = date_from or data.loaded.info.min_date or date_to
         check_range(data.con, data.loaded, date_from, date_to)
-        with progress.status(f"Backtesting {date_from.isoformat()} to {date_to.isoformat()} …"):
-            return run_backtest(data.con, data.loaded, opened.catalog, opened.project, selected, date_from, date_to)
+        with progress.counted(f"Backtesting {date_from.isoformat()} to {date_to.isoformat()}: days") as advance:
+            return run_backtest(
+                data.con, data.loaded, opened.catalog, opened.project, selected, date_from, date_to, advance
+            )

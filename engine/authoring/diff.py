@@ -40,6 +40,7 @@ from engine.authoring.settings_diff import SettingChange, compare_settings
 from engine.core.actions import ACTIONS
 from engine.core.plan import PlannedAction
 from engine.core.progress import QUIET, Progress
+from engine.core.status import ActionStatus
 from engine.data.store import LoadedSource
 from engine.evaluation.dataset import open_dataset
 from engine.evaluation.evaluate import build_plan, default_as_of
@@ -48,8 +49,12 @@ from engine.rules.gitref import load_base_project
 from engine.rules.model import Project, Workflow
 from engine.rules.service import OpenProject
 
-ACTS = ("planned", "clamped")  # statuses of actions that would go ahead
-TOUCHES = ("planned", "clamped", "needs_approval")  # statuses of actions that may change spend
+ACTS = (ActionStatus.PLANNED, ActionStatus.CLAMPED)  # statuses of actions that would go ahead
+TOUCHES = (
+    ActionStatus.PLANNED,
+    ActionStatus.CLAMPED,
+    ActionStatus.NEEDS_APPROVAL,
+)  # statuses of actions that may change spend
 COMPARED = ("params", "after", "status")
 
 Key = tuple[str, str, str, str, str, str, str]

@@ -53,7 +53,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from engine.core.actions import ACTIONS
 from engine.core.catalog import Catalog, load_catalog
@@ -379,7 +379,7 @@ def _conjuncts(node: Node) -> list[Node]:
     return [node]
 
 
-def _is_or(node: Node) -> bool:
+def _is_or(node: Node) -> TypeGuard[Logical]:
     return isinstance(node, Logical) and node.op == "or"
 
 
@@ -434,7 +434,7 @@ def _never(conjuncts: list[Node], scenarios: list[_Env], ignore: frozenset = fro
 def _negation(node: Node, env: _Env) -> list[_Atom] | None:
     """Atoms that together mean `not node`, or None when they cannot express it."""
     if _is_or(node):
-        parts = [_negation(v, env) for v in node.values]  # type: ignore[attr-defined]
+        parts = [_negation(v, env) for v in node.values]
         return None if any(p is None for p in parts) else [a for p in parts for a in p]  # type: ignore[union-attr]
     atom = _exact_atom(node, env)
     negated = None if atom is None else atom.negated()
@@ -708,8 +708,8 @@ def _check_unused_thresholds(ctx: _Context) -> None:
         for rule in wf.rules:
             for ref in rule.when.refs:
                 if ref.kind == "threshold":
-                    op, _, name = ref.name.partition("/")
-                    used[op].add(name)
+                    operator, _, name = ref.name.partition("/")
+                    used[operator].add(name)
     for op in ctx.project.operators.values():
         doc = ctx.sources.doc(op.folder / Path(op.file).name)
         for name in op.thresholds:

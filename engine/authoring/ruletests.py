@@ -6,68 +6,8 @@ metrics, evaluates the workflow on them as of a date, and checks which actions c
 with which final status. The whole safety pipeline runs (conflicts, guardrails, escalation,
 autonomy), so a test can say "this brand campaign's pause is blocked".
 
-```yaml
-# yaml-language-server: $schema=../../schemas/rule-test.schema.json
-workflow: daily_optimize            # the workflow in this folder (daily_optimize.yaml)
-as_of: 2026-11-01                   # optional: the evaluation date of every test below
-tests:
-  - name: expensive ad group with poor outbound CTR is paused
-    as_of: 2026-11-01               # the evaluation date (here, or once at the top)
-    entities:
-      - {id: g1, bid: 1.20, daily_budget: 50, product: bot}
-    metrics:
-      g1:
-        spend: 120 x 7              # 120 on each of the 7 days before as_of
-        impressions: [9000, 9000, 9000, 9000, 9000, 9000, 9000]
-        outbound_clicks: 9 x 7
-    expect:
-      - {rule: pause_expensive_low_outbound, entity: g1, type: pause, status: planned}
-      - {rule: lower_bid_low_outbound_ctr, entity: g1, status: skipped, after: {bid: 1.02}}
-    expect_no:
-      - {rule: pause_expensive_low_outbound, entity: g2}
-```
-
-Top level
----------
-- `workflow` (required): the name of a workflow in the same folder.
-- `as_of`: the default evaluation date (YYYY-MM-DD) of the tests.
-- `tests` (required): the list of tests.
-
-A test
-------
-- `name` (required, unique in the file).
-- `as_of`: the evaluation date; the test's data ends the day before, so it is always fresh.
-- `entities` (required): campaigns, ad groups, keywords, ... Only `id` is required (text or a
-  number, unique in the test). Defaults: `level` the workflow's level, `platform` the
-  operator's platform, `account` "test", `name` the id (a search term's name is its text),
-  `status` active, `is_brand` false, `learning_phase` false. `parent` is the id of another
-  entity of the test (same platform and account) and builds hierarchies (brand campaign > ad
-  group > search term). `daily_budget`, `bid`, `product`, `labels` (a list), `created_at`,
-  `currency`, `bidding_strategy` and `match_type` are null unless given (a null bid means
-  automated bidding). Every entity gets a row of metrics for every day of the test.
-- `metrics`: per entity id, per additive metric (spend, impressions, clicks, outbound_clicks,
-  conversions, conversion_value, ...; derived ones such as cpa or outbound_ctr are computed),
-  the daily values ending the day before as_of:
-  - `120 x 7`: 120 on each of the 7 days before as_of (`120 x 7 days` works too);
-  - `[100, 80, 120]`: one value per day, the last one for the day before as_of (null: no value).
-  Days and metrics not given are 0 (null for a metric the entity's platform does not report).
-  A series may not be longer than the workflow reads: `last_7d` reads 7 days, `prev.` doubles
-  its window, `lifetime` reads everything.
-- `truth`: the Shopify store's daily `revenue`, `orders`, `new_customers` and `sessions`, in the
-  same notation. They feed `truth.*` and the blended MER of the budget guardrail (revenue over
-  the spend of the test's entities, read at the campaign level when the test has campaigns,
-  else at the ad group, ad or account level); without them MER is unknown and every budget
-  increase is blocked, saying why.
-- `expect`: actions that must be proposed. Each item must match at least one action on the keys
-  it gives: `rule`, `entity`, `type`, `status` (the final status: planned, clamped, blocked,
-  needs_approval or skipped), `params` (a subset of the rule's action parameters), `before` and
-  `after` (a subset of the change; money compared to the cent) and `guardrails` (names that
-  touched the action: a guardrail of rules/guardrails.yaml, `conflict`,
-  `escalation:<id>` or `autonomy`; `[]` means none did). `expect: []` means no action at all.
-- `expect_no`: actions that must not be proposed: no action may match any item (`{entity: g1}`
-  alone: nothing at all for g1).
-A test needs `expect` or `expect_no`. When a test fails, the actions printed under "got" are in
-the notation of `expect`, so a correct one can be pasted.
+The file format is documented for users in README.md ("Rule test files"), and checked by
+the JSON Schema `schemas/rule-test.schema.json`; a test keeps the two in step.
 
 Running
 -------
@@ -107,6 +47,7 @@ from engine.core.limits import (
     cap_per_file,
 )
 from engine.core.plan import PlannedAction
+from engine.core.status import ActionStatus, EntityStatus
 from engine.core.yamlpos import Document, display_path, load_file
 from engine.data.metrics import TRUTH_METRICS
 from engine.data.rows import insert_rows
@@ -124,7 +65,13 @@ from platforms import all_platforms, get_platform, platform_names
 
 SUFFIXES = (".test.yaml", ".test.yml")
 DEFAULT_ACCOUNT = "test"
-FINAL_STATUSES = ("planned", "clamped", "blocked", "needs_approval", "skipped")
+FINAL_STATUSES = (
+    ActionStatus.PLANNED,
+    ActionStatus.CLAMPED,
+    ActionStatus.BLOCKED,
+    ActionStatus.NEEDS_APPROVAL,
+    ActionStatus.SKIPPED,
+)
 TRUTH_ENTITY = "_truth_store"
 MATCH_KEYS = ("rule", "entity", "type", "status", "params", "before", "after", "guardrails")
 SERIES = re.compile(r"^\s*(?P<value>-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*[x×]\s*(?P<days>[0-9]+)\s*(?:d|days?)?\s*$")
@@ -148,7 +95,7 @@ _SERIES = {
         {"type": "array", "minItems": 1, "items": {"type": ["number", "null"], "minimum": 0}},
     ],
 }
-_ATTRIBUTE_TYPES = {
+_ATTRIBUTE_TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": ["string", "null"]},
     "number": {"type": ["number", "null"]},
     "boolean": {"type": ["boolean", "null"]},
@@ -553,12 +500,13 @@ class _TestFile:
         for j, item in enumerate(items if isinstance(items, list) else []):
             parent = _ident(item.get("parent")) if isinstance(item, dict) else None
             if parent is not None:
-                self._parent((*at, "entities", j, "parent"), rows.get(_ident(item.get("id"))), parent, rows)
+                child = _ident(item.get("id"))
+                self._parent((*at, "entities", j, "parent"), rows.get(child) if child else None, parent, rows)
         return rows
 
     def _entity(self, path: tuple, item: dict) -> dict:
         row: dict[str, Any] = dict.fromkeys(self.catalog.attributes)
-        row.update(status="active", is_brand=False, learning_phase=False, name=_ident(item["id"]))
+        row.update(status=EntityStatus.ACTIVE, is_brand=False, learning_phase=False, name=_ident(item["id"]))
         row.update(
             account_id=DEFAULT_ACCOUNT, platform=self.platform, level=self.workflow.level if self.workflow else None
         )
@@ -595,7 +543,7 @@ class _TestFile:
         truth_platform = next(s.name for s in self.catalog.sources.values() if s.truth)
         row: dict[str, Any] = dict.fromkeys(self.catalog.attributes)
         row.update(platform=truth_platform, account_id=DEFAULT_ACCOUNT, level="account", entity_id=TRUTH_ENTITY)
-        row.update(name="Shopify store (test)", status="active")
+        row.update(name="Shopify store (test)", status=EntityStatus.ACTIVE)
         return row
 
     # -- metrics -------------------------------------------------------------------------------
@@ -667,9 +615,10 @@ class _TestFile:
         if values is None:
             return None
         if limit is not None and len(values) > limit[0]:
+            workflow = self.workflow.name if self.workflow else "the workflow"
             self.problem(
                 path,
-                f"{what}: {len(values)} daily values, but {self.workflow.name} reads at most {limit[0]} "
+                f"{what}: {len(values)} daily values, but {workflow} reads at most {limit[0]} "
                 f"days before as_of ({limit[1]})",
                 "older values would never be read: drop them or shorten `x N`",
             )
@@ -835,7 +784,7 @@ def _metric_rows(
             row = {k: entity[k] for k in ("platform", "account_id", "level", "entity_id")}
             row["date"] = as_of - timedelta(days=span - day)
             for metric in additive:
-                values = given.get(metric)
+                values = given.get(metric) or []
                 offset = day - (span - len(values)) if values else -1
                 row[metric] = values[offset] if offset >= 0 else (0.0 if metric in reported else None)
             rows.append(row)

@@ -142,9 +142,9 @@ def _operator_guardrails(
 ) -> list[SettingChange]:
     out = []
     for key in GUARDRAILS:
-        before, after = old.guardrails.get(key), new.guardrails.get(key)
+        before, after = old.guardrails[key], new.guardrails[key]
         follows_global = before == base.guardrails[key] and after == head.guardrails[key]
-        if before != after and not follows_global and before is not None and after is not None:
+        if before != after and not follows_global:
             out.append(
                 SettingChange(
                     "guardrail",

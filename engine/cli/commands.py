@@ -83,6 +83,13 @@ def entities_command(*, rules, platform, level, name, limit, source, state_dir, 
     # The rules are not needed to list entities: a folder with mistakes must not hide its data.
     ws = Workspace.resolve(rules, state_dir)
     listing = list_entities(
-        ws, load_catalog(), source, platform=platform, level=level, name=name, limit=limit, progress=TerminalProgress()
+        ws,
+        load_catalog(),
+        ws.source_for(source),
+        platform=platform,
+        level=level,
+        name=name,
+        limit=limit,
+        progress=TerminalProgress(),
     )
     show(listing, fmt)

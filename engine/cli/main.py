@@ -87,7 +87,11 @@ def _parse_date(ctx, param, value: str | None) -> date | None:
 
 
 rules_option = click.option(
-    "--rules", "rules", metavar="PATH", envvar="RULERUN_RULES", help="Rules folder (default: ./rules)."
+    "--rules",
+    "rules",
+    metavar="PATH",
+    envvar="RULERUN_RULES",
+    help="Rules folder (default: rules/ of the nearest folder at or above the working directory that has one).",
 )
 state_option = click.option(
     "--state-dir",

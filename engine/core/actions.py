@@ -17,10 +17,12 @@ schema's action definitions are generated from this registry.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from engine.core import money
+from engine.core.status import EntityStatus
 
 ACTIONS: dict[str, type[ActionType]] = {}
 OPERATIONS: dict[str, type[ActionType]] = {}
@@ -81,6 +83,8 @@ class ActionType:
     identity: ClassVar[tuple[str, ...]] = ()
     params_schema: ClassVar[dict] = {"type": "object", "properties": {}, "additionalProperties": False}
     example: ClassVar[str] = ""
+    # the values a text attribute set from the request may take (empty: the attribute is an amount)
+    choices: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def key(cls) -> str | None:
@@ -160,12 +164,15 @@ class RollbackPlan:
     after: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def operation(self) -> type[ActionType]:
+    def operation(self) -> builtins.type[ActionType]:  # `type` is the field here
         return OPERATIONS[self.type]
 
     @property
     def key(self) -> str:
-        return self.operation.key()  # type: ignore[return-value]
+        key = self.operation.key()
+        if key is None:  # from_dict admits only operations that change a state
+            raise ValueError(f"{self.type} changes no state a rollback plan could restore")
+        return key
 
     @property
     def restore(self) -> Any:
@@ -183,8 +190,10 @@ class RollbackPlan:
         """The plan a dict describes; ValueError when it is not one (unknown type, state missing)."""
         kind = d.get("type") if isinstance(d, dict) else None
         op = OPERATIONS.get(kind) if isinstance(kind, str) else None
-        key = op.key() if op is not None else None
-        before, after = (d.get("before") or {}, d.get("after") or {}) if isinstance(d, dict) else ({}, {})
+        if not isinstance(d, dict) or not isinstance(kind, str) or op is None:
+            raise ValueError(f"not a rollback plan: {d!r}")
+        key = op.key()
+        before, after = d.get("before") or {}, d.get("after") or {}
         if key is None or op.undo is None or key not in before or key not in after:
             raise ValueError(f"not a rollback plan: {d!r}")
         return cls(kind, dict(d.get("params") or {}), dict(before), dict(after))
@@ -230,10 +239,10 @@ class Pause(_SetStatus):
 
     name = "pause"
     verb = "pauses"
-    sets = "paused"
+    sets = EntityStatus.PAUSED
     direction = -1
     undo = "enable"
-    from_states = ("active",)
+    from_states = (EntityStatus.ACTIVE,)
     example = "action: pause"
 
 
@@ -243,10 +252,10 @@ class Enable(_SetStatus):
 
     name = "enable"
     verb = "enables"
-    sets = "active"
+    sets = EntityStatus.ACTIVE
     direction = 1
     undo = "pause"
-    from_states = ("paused",)
+    from_states = (EntityStatus.PAUSED,)
     example = "action: enable"
 
 
@@ -481,13 +490,160 @@ class Notify(ActionType):
         return Proposal({}, {"message": params.get("message", "")})
 
 
+# ---------------------------------------------------------------- email (Klaviyo)
+
+FLOW_STATUSES = ("live", "manual", "draft")
+
+
+@register
+class SetFlowStatus(ActionType):
+    """Set an email flow's status: `live` (sends), `manual` (messages wait for a manual send) or `draft`.
+
+    Rollback restores the status the flow had.
+    """
+
+    name = "set_flow_status"
+    verb = "sets the status of"
+    attribute = "flow_status"
+    undo = "set_flow_status"
+    choices = FLOW_STATUSES
+    params_schema = {
+        "type": "object",
+        "properties": {"status": {"enum": list(FLOW_STATUSES)}},
+        "required": ["status"],
+        "additionalProperties": False,
+    }
+    example = "action: {type: set_flow_status, status: manual}"
+
+    @classmethod
+    def rule_direction(cls, params):
+        return 1 if params.get("status") == "live" else -1
+
+    @classmethod
+    def plan_params(cls, restore, now):
+        return {"status": restore}
+
+    @classmethod
+    def propose(cls, entity, params):
+        current = entity.get("flow_status")
+        if current is None:
+            return Proposal({}, {}, skip_reason="entity is not a flow (no flow status)")
+        if current == params["status"]:
+            return NOOP
+        return Proposal({"flow_status": current}, {"flow_status": params["status"]})
+
+
+@register
+class SuppressProfiles(ActionType):
+    """Suppress every profile of a segment from email (the platform's bulk suppression job).
+
+    Needs approval above 1,000 profiles (escalation `suppression_over_1000`). Rollback
+    unsuppresses the same profiles, which the platform allows for suppressions made this way.
+    """
+
+    name = "suppress_profiles"
+    verb = "suppresses the profiles of"
+    attribute = "suppressed_profiles"  # profiles of the segment that are suppressed
+    direction = -1
+    undo = "unsuppress_profiles"
+    example = "action: suppress_profiles"
+
+    @classmethod
+    def propose(cls, entity, params):
+        size = entity.get("profile_count")
+        if size is None:
+            return Proposal({}, {}, skip_reason="the segment's size is unknown")
+        if size <= 0:
+            return NOOP
+        return Proposal({"suppressed_profiles": 0}, {"suppressed_profiles": int(size)})
+
+
+@register_operation
+class UnsuppressProfiles(SuppressProfiles):
+    """Unsuppress profiles suppressed by suppress_profiles (its undo; never proposed by a rule)."""
+
+    name = "unsuppress_profiles"
+    verb = "unsuppresses the profiles of"
+    direction = 1
+    undo = "suppress_profiles"
+    example = ""
+
+    @classmethod
+    def propose(cls, entity, params):
+        raise NotImplementedError("unsuppress_profiles is an adapter-level operation")
+
+
+# The seed's minimum audience of each variant of an A/B test.
+MIN_RECIPIENTS_PER_VARIANT = 1000
+
+
+@register
+class CreateAbTest(ActionType):
+    """Test a second subject line (`subject`) on a draft email campaign: variant B is prepared as a draft.
+
+    Proposed only when the campaign's audience gives each of the two variants at least
+    `min_per_variant` recipients (the seed's 1,000 by default). Always needs approval.
+    Rollback deletes variant B.
+    """
+
+    name = "create_ab_test"
+    verb = "prepares a subject-line test of"
+    attribute = "ab_test_subject"  # variant B's subject, None when there is no test
+    undo = "remove_ab_test"
+    params_schema = {
+        "type": "object",
+        "properties": {
+            "subject": {"type": "string", "minLength": 1, "maxLength": 150},
+            "min_per_variant": {"type": "integer", "minimum": MIN_RECIPIENTS_PER_VARIANT},
+        },
+        "required": ["subject"],
+        "additionalProperties": False,
+    }
+    example = "action: {type: create_ab_test, subject: 'Last chance: 20% off ends tonight'}"
+
+    @classmethod
+    def plan_params(cls, restore, now):
+        return {"subject": restore if restore is not None else now}
+
+    @classmethod
+    def propose(cls, entity, params):
+        if entity.get("status") != "paused":
+            return Proposal({}, {}, skip_reason="only a draft campaign can get a subject-line test")
+        audience = entity.get("profile_count")
+        floor = int(params.get("min_per_variant", MIN_RECIPIENTS_PER_VARIANT))
+        if audience is None:
+            return Proposal({}, {}, skip_reason="the campaign's audience size is unknown")
+        if audience / 2 < floor:
+            return Proposal(
+                {},
+                {},
+                skip_reason=f"{int(audience)} recipients give each variant {int(audience // 2)}, under {floor}",
+            )
+        return Proposal({"ab_test_subject": None}, {"ab_test_subject": params["subject"]})
+
+
+@register_operation
+class RemoveAbTest(CreateAbTest):
+    """Delete the variant of a subject-line test (the undo of create_ab_test; never proposed by a rule)."""
+
+    name = "remove_ab_test"
+    verb = "removes the subject-line test of"
+    sets = None
+    undo = "create_ab_test"
+    example = ""
+
+    @classmethod
+    def propose(cls, entity, params):
+        raise NotImplementedError("remove_ab_test is an adapter-level operation")
+
+
 @register
 class AddToAutomation(ActionType):
     """Add the contacts of a list or segment to an email automation (`automation`: its id).
 
     The lifecycle trigger of email platforms: a win-back or trial-activation automation
     for the segment the rule fires on. Contacts already in the automation are left
-    alone. More than 1,000 contacts (the segment's `audience_size`) need approval; a
+    alone. More than 1,000 contacts (the segment's `profile_count`) need approval; a
     segment of unknown size is skipped. Rollback removes the contacts it added.
     """
 
@@ -507,7 +663,7 @@ class AddToAutomation(ActionType):
 
     @classmethod
     def propose(cls, entity, params):
-        size = entity.get("audience_size")
+        size = entity.get("profile_count")
         if size is None:
             return Proposal({}, {}, skip_reason="the segment's size is unknown: its contacts cannot be counted")
         if size <= 0:
@@ -534,55 +690,3 @@ class RemoveFromAutomation(AddToAutomation):
     @classmethod
     def propose(cls, entity, params):
         raise NotImplementedError("remove_from_automation is an adapter-level operation")
-
-
-@register
-class CreateAbTest(ActionType):
-    """Create a subject-line A/B test of an email campaign, as a draft for a human to schedule.
-
-    `subject`: the variant tested against the campaign's own subject; `test_pct` (5-50,
-    default 20): the share of recipients each variant goes to before the winner (by
-    opens) goes to the rest. Always needs approval; rollback deletes the draft while it
-    is still a draft.
-    """
-
-    name = "create_ab_test"
-    verb = "creates a subject-line test of"
-    attribute = "ab_tests"  # the drafts testing the campaign, in the live state
-    state_key = "ab_test"  # before/after: {"subject", "test_pct"}, None when absent
-    identity = ("subject",)
-    undo = "delete_ab_test"
-    params_schema = {
-        "type": "object",
-        "properties": {
-            "subject": {"type": "string", "minLength": 1, "maxLength": 255},
-            "test_pct": {"type": "integer", "minimum": 5, "maximum": 50},
-        },
-        "required": ["subject"],
-        "additionalProperties": False,
-    }
-    example = "action: {type: create_ab_test, subject: 'Last chance: 20% off ends tonight'}"
-
-    @classmethod
-    def propose(cls, entity, params):
-        test = {"subject": params["subject"], "test_pct": int(params.get("test_pct", 20))}
-        return Proposal({}, {cls.state_key: test})
-
-    @classmethod
-    def plan_params(cls, restore, now):
-        return dict(restore if restore is not None else now)
-
-
-@register_operation
-class DeleteAbTest(CreateAbTest):
-    """Delete the draft of a subject-line A/B test (the undo of create_ab_test; never proposed by a rule)."""
-
-    name = "delete_ab_test"
-    verb = "deletes the subject-line test of"
-    sets = None
-    undo = "create_ab_test"
-    example = ""
-
-    @classmethod
-    def propose(cls, entity, params):
-        raise NotImplementedError("delete_ab_test is an adapter-level operation")

@@ -11,6 +11,7 @@ code reads it and never repeats it.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -75,7 +76,7 @@ class FieldMap:
     platform: str
     field: str
     target: str  # canonical metric or attribute
-    money: WireMoney = field(default_factory=WireMoney)  # the unit conversion (engine/core/money.py)
+    money: WireMoney = dataclasses.field(default_factory=WireMoney)  # the unit conversion (engine/core/money.py)
 
     @property
     def transform(self) -> str:

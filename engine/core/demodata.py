@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from engine.core.status import EntityStatus
+
 LAST_DAY = date(2026, 10, 31)
 DEFAULT_DAYS = 92
 CURRENCY = "USD"
@@ -92,7 +94,7 @@ class Node:
     entity_id: str
     name: str
     parent: Node | None = None
-    status: str = "active"
+    status: EntityStatus = EntityStatus.ACTIVE
     daily_budget: float | None = None
     bid: float | None = None
     is_brand: bool = False
@@ -102,7 +104,9 @@ class Node:
     created_at: date = date(2026, 1, 5)
     bidding_strategy: str | None = None
     match_type: str | None = None
-    audience_size: float | None = None  # contacts of an email list or segment
+    flow_status: str | None = None  # email flows: live, manual or draft
+    profile_count: float | None = None  # email segments and lists: their size
+    completion_rate: float | None = None  # email flows: the share of recipients that reach the last email
     perf: Perf | None = None
     share: float | None = None
     email: EmailPerf | None = None
@@ -133,7 +137,9 @@ class Node:
             "currency": CURRENCY,
             "bidding_strategy": self.bidding_strategy,
             "match_type": self.match_type,
-            "audience_size": self.audience_size,
+            "flow_status": self.flow_status,
+            "profile_count": self.profile_count,
+            "completion_rate": self.completion_rate,
         }
 
 

@@ -12,19 +12,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-STATUSES = (
-    "planned",
-    "clamped",
-    "blocked",
-    "needs_approval",
-    "skipped",
-    "executed",
-    "failed",
-    "approved",
-    "rejected",
-    "expired",
-    "rolled_back",
+from engine.core.status import GOING_AHEAD, PLAN_STATUSES, ActionStatus
+
+# How to_log_row shapes to_dict for the action log: these fields as columns, the change as its payload
+LOG_FIELDS = (
+    "action_id",
+    "workflow",
+    "rule_id",
+    "platform",
+    "account_id",
+    "level",
+    "entity_id",
+    "entity_name",
+    "evidence",
+    "guardrails",
+    "reasons",
 )
+LOG_PAYLOAD = ("params", "before", "after", "cooldown")
 
 
 def action_key(workflow: str, rule_id: str, entity: tuple[str, str, str, str], action_type: str, as_of: date) -> str:
@@ -46,7 +50,7 @@ class PlannedAction:
     params: dict[str, Any]
     before: dict[str, Any]
     after: dict[str, Any]
-    status: str = "planned"
+    status: ActionStatus = ActionStatus.PLANNED
     reasons: list[str] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
     guardrails: list[dict[str, Any]] = field(default_factory=list)
@@ -74,7 +78,7 @@ class PlannedAction:
             params=d.get("params") or {},
             before=d.get("before") or {},
             after=d.get("after") or {},
-            status=d.get("status", "planned"),
+            status=ActionStatus(d.get("status", ActionStatus.PLANNED)),
             reasons=list(d.get("reasons") or []),
             evidence=d.get("evidence") or {},
             guardrails=list(d.get("guardrails") or []),
@@ -84,7 +88,25 @@ class PlannedAction:
             autonomy=d.get("autonomy") or "auto",
         )
 
+    @classmethod
+    def from_log_row(cls, row: dict[str, Any]) -> PlannedAction:
+        """The inverse of to_log_row: an action as the action log holds it (reasons are not kept)."""
+        payload = row.get("payload") or {}
+        return cls.from_dict({**row, "type": row["action_type"], "reasons": [], **payload})
+
+    def to_log_row(self, run_id: str, status: ActionStatus | None = None) -> dict[str, Any]:
+        """The action as an action log row: to_dict's fields, with the change in `payload`."""
+        d = self.to_dict()
+        return {
+            **{k: d[k] for k in LOG_FIELDS},
+            "run_id": run_id,
+            "action_type": d["type"],
+            "payload": {k: d[k] for k in LOG_PAYLOAD},
+            "status": status or self.status,
+        }
+
     def to_dict(self) -> dict[str, Any]:
+        """The action in the plan contract (schemas/plan.schema.json): its one serialization."""
         return {
             "action_id": self.action_id,
             "workflow": self.workflow,
@@ -128,17 +150,17 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         """Whether applying it would change something (or ask a human to): `--detailed-exitcode`."""
-        return any(a.status in ("planned", "clamped", "needs_approval") for a in self.actions)
+        return any(a.status in (*GOING_AHEAD, ActionStatus.NEEDS_APPROVAL) for a in self.actions)
 
     def summary(self) -> dict[str, Any]:
         by_type = Counter(a.type for a in self.actions)
         by_status = Counter(a.status for a in self.actions)
         by_workflow = Counter(a.workflow for a in self.actions)
-        spend = sum(a.spend or 0.0 for a in self.actions if a.status in ("planned", "clamped"))
+        spend = sum(a.spend or 0.0 for a in self.actions if a.status in GOING_AHEAD)
         return {
             "actions": len(self.actions),
             "by_type": dict(sorted(by_type.items())),
-            "by_status": {s: by_status[s] for s in STATUSES if by_status[s]},
+            "by_status": {s: by_status[s] for s in PLAN_STATUSES if by_status[s]},
             "by_workflow": dict(sorted(by_workflow.items())),
             "entities_evaluated": self.entities_evaluated,
             "rules_evaluated": self.rules_evaluated,
@@ -155,7 +177,7 @@ class Plan:
         by_type = Counter(a.type for a in self.actions)
         by_status = Counter(a.status for a in self.actions)
         types = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])))
-        statuses = ", ".join(f"{by_status[s]} {s.replace('_', ' ')}" for s in STATUSES if by_status[s])
+        statuses = ", ".join(f"{by_status[s]} {s.replace('_', ' ')}" for s in PLAN_STATUSES if by_status[s])
         opposite = sum(1 for c in self.conflicts if c.get("kind") == "opposite")
         tail = f"; {opposite} conflict{'s' if opposite != 1 else ''}" if opposite else ""
         return f"Plan: {statuses} ({types}{tail})"

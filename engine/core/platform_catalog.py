@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.core.errors import Diagnostic, DiagnosticsError
 from engine.core.money import TRANSFORMS
+from engine.core.status import EntityStatus
 from engine.core.yamlpos import Document, load_file
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ FRAGMENT_FILE = "catalog.yaml"
 
 
 # The canonical entity statuses every platform's own status values map to.
-STATUSES = ("active", "paused", "removed", "archived")
+STATUSES = tuple(EntityStatus)
 
 # Traits a platform may declare (name -> what declaring it means).
 TRAITS = {

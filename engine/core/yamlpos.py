@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,7 @@ from engine.core.limits import (
 )
 
 try:
-    from yaml.cyaml import CParser
+    from yaml._yaml import CParser  # libyaml's parser, where yaml.cyaml takes it from
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     CParser = None  # type: ignore[assignment,misc]
 
@@ -131,6 +131,10 @@ class _BoundedComposer(Composer):
         self.open_anchors: set[str] = set()  # anchors whose value is still being composed
         self.shape: dict[int, tuple[int, int]] = {}  # id(node) -> (values once expanded, levels)
 
+    # supplied by the parser this composer is mixed with (PyYAML's Parser or libyaml's CParser)
+    peek_event: Callable[[], Any]
+    get_event: Callable[[], Any]
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
         if isinstance(event, AliasEvent):
@@ -147,6 +151,7 @@ class _BoundedComposer(Composer):
         self.depth += 1
         node = super().compose_node(parent, index)
         self.depth -= 1
+        assert node is not None  # None only at the end of a stream, which is not a node's place
         if anchor is not None:
             self.open_anchors.discard(anchor)
         if isinstance(node, yaml.ScalarNode):
@@ -169,7 +174,9 @@ class _BoundedComposer(Composer):
                 f"remove *{anchor} here, or move it out of the value anchored &{anchor}",
             )
         if anchor not in self.anchors:
-            raise yaml.composer.ComposerError(None, None, f"found undefined alias {anchor!r}", event.start_mark)
+            # libyaml's marks have the same fields as PyYAML's, which the stubs do not say
+            mark: Any = event.start_mark
+            raise yaml.composer.ComposerError(None, None, f"found undefined alias {anchor!r}", mark)
         self.aliases += 1
         if self.aliases > MAX_ALIASES:
             raise _Refused(
@@ -239,6 +246,7 @@ class _Builder:
             if node.tag != _CORE + "seq":
                 self._tag_problem(node)
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)  # the third and last kind of node
         return self._scalar(node)
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:

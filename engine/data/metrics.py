@@ -19,6 +19,7 @@ and null when the source does not report the metric at all.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -76,6 +77,18 @@ def in_list(values: Iterable[Any]) -> str:
     return ", ".join(sql_literal(v) for v in values) or "NULL"
 
 
+@dataclass
+class SharedMetrics:
+    """What evaluations as of many dates can share (a backtest's days): catalog formulas, which do
+    not depend on the date, and truth metrics per (date, window), computed for all dates at once."""
+
+    formulas: dict[tuple[str, str, str], Expr] = field(default_factory=dict)
+    truth: dict[tuple[date, str], dict[str, float | None]] = field(default_factory=dict)
+    truth_sums: dict[tuple[date, str], dict[str, float | None]] = field(default_factory=dict)
+    # the source's stored weekly truth record, read once: as of a date, the weeks that end before it
+    weeks: list[truthcheck.WeekRatio] | None = None
+
+
 class MetricsService:
     """Catalog metrics of one loaded source as of one date.
 
@@ -90,6 +103,7 @@ class MetricsService:
         catalog: Catalog,
         as_of: date,
         overrides: list[dict] | None = None,
+        shared: SharedMetrics | None = None,
     ):
         self.con = con
         self.loaded = loaded
@@ -98,7 +112,8 @@ class MetricsService:
         self.overrides = overrides or []
         self.entities = live_entities(con, loaded, catalog, self.overrides)
         self.daily = loaded.table("metrics_daily")
-        self._formulas: dict[tuple[str, str, str], Expr] = {}
+        self.shared = shared or SharedMetrics()
+        self._formulas = self.shared.formulas
         self._truth: dict[str, dict[str, float | None]] = {}
         self._truth_sums: dict[str, dict[str, float | None]] = {}
         self._ranges: dict[str, Range] = {}
@@ -143,14 +158,21 @@ class MetricsService:
 
     # -- the windowed scan ---------------------------------------------------------------------
     def sums_query(
-        self, sums: Mapping[str, tuple[str, str]], where: Iterable[str] = (), per: Sequence[str] = KEY_COLUMNS
+        self,
+        sums: Mapping[str, tuple[str, str]],
+        where: Iterable[str] = (),
+        per: Sequence[str] = KEY_COLUMNS,
+        days: Sequence[date] | None = None,
     ) -> str | None:
         """One scan summing each `label -> (additive metric, window)` per entity (or per the
         columns `per`, e.g. platform and account), or None when the source reports none of the metrics.
 
         The scan reads only the days of the widest window; metrics the source does not
-        report are left out (the caller treats them as null).
+        report are left out (the caller treats them as null). With `days`, the windows are
+        taken as of each of those dates in the same scan, and each row has its date in `_as_of`.
         """
+        if days is not None:
+            return self._sums_by_day(sums, list(where), per, days)
         ranges = {window: self.range(window) for _, window in sums.values()}
         columns = [
             f"sum({metric}) FILTER (WHERE {date_condition(ranges[window])}) AS {quote_ident(label)}"
@@ -161,8 +183,9 @@ class MetricsService:
             return None
         bounds = list(where)
         starts = [rng.start for rng in ranges.values()]
-        if starts and None not in starts:
-            bounds.append(f"date >= DATE '{min(starts).isoformat()}'")
+        known = [s for s in starts if s is not None]
+        if known and len(known) == len(starts):  # no lifetime window: the scan starts at the earliest day
+            bounds.append(f"date >= DATE '{min(known).isoformat()}'")
         if ranges:
             bounds.append(f"date < DATE '{max(r.end for r in ranges.values()).isoformat()}'")
         keys = ", ".join(per)
@@ -170,6 +193,36 @@ class MetricsService:
             f"SELECT {keys}, {', '.join(columns)} FROM {self.daily} "
             + (f"WHERE {' AND '.join(bounds)} " if bounds else "")
             + f"GROUP BY {keys}"
+        )
+
+    def _sums_by_day(
+        self, sums: Mapping[str, tuple[str, str]], where: list[str], per: Sequence[str], days: Sequence[date]
+    ) -> str | None:
+        """`sums_query` as of each of `days`: the daily rows joined to the days whose windows hold them."""
+        present = {label: spec for label, spec in sums.items() if self.present(spec[0])}
+        if not present or not days:
+            return None
+        windows = sorted({window for _, window in present.values()})
+        slot = {window: i for i, window in enumerate(windows)}
+        values = []
+        for day in days:
+            ranges = [date_range(window, day) for window in windows]
+            starts = [r.start or date.min for r in ranges]
+            bounds = [min(starts), max(r.end for r in ranges)]
+            cells = [*bounds, *(d for r, s in zip(ranges, starts, strict=True) for d in (s, r.end))]
+            values.append("(" + ", ".join(f"DATE '{d.isoformat()}'" for d in (day, *cells)) + ")")
+        names = ["_as_of", "_lo", "_hi", *(f"{b}{i}" for i in range(len(windows)) for b in ("_s", "_e"))]
+        columns = [
+            f"sum(m.{metric}) FILTER (WHERE m.date >= d._s{slot[window]} AND m.date < d._e{slot[window]}) "
+            f"AS {quote_ident(label)}"
+            for label, (metric, window) in present.items()
+        ]
+        keys = ", ".join(f"m.{k}" for k in per)
+        return (
+            f"SELECT d._as_of, {keys}, {', '.join(columns)} FROM {self.daily} m "
+            f"JOIN (VALUES {', '.join(values)}) AS d({', '.join(names)}) ON m.date >= d._lo AND m.date < d._hi "
+            + (f"WHERE {' AND '.join(where)} " if where else "")
+            + f"GROUP BY d._as_of, {keys}"
         )
 
     def values(
@@ -206,7 +259,10 @@ class MetricsService:
     def truth_weeks(self) -> list[truthcheck.WeekRatio]:
         """Each ad platform's weekly conversions against Shopify orders, weeks ending before the as-of date."""
         if self._weeks is None:
-            self._weeks = truthcheck.weekly(self.con, self.loaded.schema, self.catalog, self.as_of)
+            if self.shared.weeks is not None:  # what truthcheck.stored(before=as_of) reads
+                self._weeks = [w for w in self.shared.weeks if w.week_end < self.as_of]
+            else:
+                self._weeks = truthcheck.weekly(self.con, self.loaded.schema, self.catalog, self.as_of)
         return self._weeks
 
     def credibility(self, platform: str) -> truthcheck.Credibility:
@@ -225,42 +281,77 @@ class MetricsService:
     def truth(self, window: str) -> dict[str, float | None]:
         """Truth metrics over a window: Shopify against total ad spend (see `ad_spend_query`)."""
         if window not in self._truth:
-            cond = date_condition(self.range(window))
-            truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
-            cols = [
-                f"sum({m}) FILTER (WHERE platform IN ({in_list(truth_sources)}) AND {cond})"
-                if self.present(m)
-                else "NULL"
-                for m in TRUTH_METRICS
-            ]
-            row = self.con.execute(f"SELECT {', '.join(cols)} FROM {self.daily}").fetchone()
-            sums = dict(zip(TRUTH_METRICS, row, strict=True))
-            spend = self.con.execute(self.ad_spend_query(cond)).fetchone() if self.present("spend") else None
-            sums[AD_SPEND] = spend[0] if spend else None
-            self._truth_sums[window] = {k: _float(v) for k, v in sums.items()}
-            values = {}
-            for name in self.catalog.truth:
-                expr = self.formula(name, window, "truth")
-                values[name] = reference_evaluate(expr, {r.key: _float(sums.get(r.name)) for r in expr.refs}, {})
-            self._truth[window] = values
+            key = (self.as_of, window)
+            if key not in self.shared.truth:
+                cond = date_condition(self.range(window))
+                row = self.con.execute(f"SELECT {', '.join(self._shopify_sums(cond))} FROM {self.daily}").fetchone()
+                sums = dict(zip(TRUTH_METRICS, row, strict=True))
+                spend = self.con.execute(self.ad_spend_query(cond)).fetchone() if self.present("spend") else None
+                sums[AD_SPEND] = spend[0] if spend else None
+                self._keep_truth(key, sums)
+            self._truth[window] = self.shared.truth[key]
+            self._truth_sums[window] = self.shared.truth_sums[key]
         return self._truth[window]
 
-    def ad_spend_query(self, cond: str) -> str:
+    def truth_by_day(self, window: str, days: Sequence[date]) -> None:
+        """Truth metrics over `window` as of each of `days`, in one scan each for Shopify and ad
+        spend, into the shared values (what `truth` as of each day computes)."""
+        if not days:
+            return
+        rows = []
+        for day in days:
+            rng = date_range(window, day)
+            rows.append(f"(DATE '{day}', DATE '{rng.start or date.min}', DATE '{rng.end}')")
+        days_sql = f"(VALUES {', '.join(rows)}) AS d(_as_of, _s, _e)"
+        join = f"JOIN {days_sql} ON m.date >= d._s AND m.date < d._e"
+        shopify = {
+            row[0]: row[1:]
+            for row in self.con.execute(
+                f"SELECT d._as_of, {', '.join(self._shopify_sums('TRUE'))} FROM {self.daily} m {join} GROUP BY d._as_of"
+            ).fetchall()
+        }
+        spend = dict(self.con.execute(self.ad_spend_query("TRUE", join)).fetchall()) if self.present("spend") else {}
+        for day in days:
+            sums = dict(zip(TRUTH_METRICS, shopify.get(day, (None,) * len(TRUTH_METRICS)), strict=True))
+            sums[AD_SPEND] = spend.get(day)
+            self._keep_truth((day, window), sums)
+
+    def _shopify_sums(self, cond: str) -> list[str]:
+        """The Shopify sums truth formulas read (TRUTH_METRICS) over the rows where `cond` holds."""
+        truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
+        return [
+            f"sum({m}) FILTER (WHERE platform IN ({in_list(truth_sources)}) AND {cond})" if self.present(m) else "NULL"
+            for m in TRUTH_METRICS
+        ]
+
+    def _keep_truth(self, key: tuple[date, str], sums: dict[str, Any]) -> None:
+        window = key[1]
+        self.shared.truth_sums[key] = {k: _float(v) for k, v in sums.items()}
+        values = {}
+        for name in self.catalog.truth:
+            expr = self.formula(name, window, "truth")
+            values[name] = reference_evaluate(expr, {r.key: _float(sums.get(r.name)) for r in expr.refs}, {})
+        self.shared.truth[key] = values
+
+    def ad_spend_query(self, cond: str, days_join: str | None = None) -> str:
         """Total ad spend over the days of `cond`, each account's at the first of SPEND_LEVELS it reports.
 
         An account that reports only ad groups (or only account totals) still counts, and one
-        that reports campaigns and their ad groups counts once.
+        that reports campaigns and their ad groups counts once. With `days_join` (a join of the
+        daily rows `m` to dates `d`), one total per date `d._as_of`.
         """
         ad_platforms = [s.name for s in self.catalog.sources.values() if s.type == "ad_platform"]
         rank = " ".join(f"WHEN {sql_literal(level)} THEN {i}" for i, level in enumerate(SPEND_LEVELS))
+        day, per_day, by_day = ("d._as_of, ", "_as_of, ", " GROUP BY _as_of") if days_join else ("", "", "")
         return (
             "WITH per_level AS ("
-            f"SELECT platform, account_id, level, sum(spend) AS spend FROM {self.daily} "
-            f"WHERE platform IN ({in_list(ad_platforms)}) AND level IN ({in_list(SPEND_LEVELS)}) "
-            f"AND spend IS NOT NULL AND {cond} GROUP BY ALL), "
-            "ranked AS (SELECT spend, row_number() OVER "
-            f"(PARTITION BY platform, account_id ORDER BY CASE level {rank} END) AS n FROM per_level) "
-            "SELECT sum(spend) FROM ranked WHERE n = 1"
+            f"SELECT {day}m.platform, m.account_id, m.level, sum(m.spend) AS spend FROM {self.daily} m "
+            f"{days_join or ''} "
+            f"WHERE m.platform IN ({in_list(ad_platforms)}) AND m.level IN ({in_list(SPEND_LEVELS)}) "
+            f"AND m.spend IS NOT NULL AND {cond} GROUP BY ALL), "
+            f"ranked AS (SELECT {per_day}spend, row_number() OVER "
+            f"(PARTITION BY {per_day}platform, account_id ORDER BY CASE level {rank} END) AS n FROM per_level) "
+            f"SELECT {per_day}sum(spend) FROM ranked WHERE n = 1{by_day}"
         )
 
     def mer_unknown_reason(self, window: str) -> str | None:

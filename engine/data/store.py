@@ -70,7 +70,10 @@ class Store:
                 self._created.append(self.state_dir)
             elif not self.path.exists():
                 self._created.append(self.path)
-        config = {"memory_limit": self.memory_limit, "temp_directory": str(self.state_dir / "duckdb.tmp")}
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": self.memory_limit,
+            "temp_directory": str(self.state_dir / "duckdb.tmp"),
+        }
         if self.threads:
             config["threads"] = self.threads
         try:
@@ -103,12 +106,13 @@ class Store:
         """The source as already stored, looked up through a read-only connection (kept open)."""
         import duckdb
 
-        if self.con is None:
+        con = self.con
+        if con is None:
             if not self.path.exists():
                 return None
-            self.connect(read_only=True)
+            con = self.connect(read_only=True)
         try:
-            row = self.con.execute(f"SELECT fingerprint, info FROM {META} WHERE schema_name = ?", [schema]).fetchone()
+            row = con.execute(f"SELECT fingerprint, info FROM {META} WHERE schema_name = ?", [schema]).fetchone()
         except duckdb.CatalogException:  # a store created but never loaded
             row = None
         if row and row[0] == fingerprint:

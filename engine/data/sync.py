@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.core.catalog import KEY_COLUMNS, Catalog
@@ -29,6 +29,9 @@ from engine.data.rows import insert_rows
 from engine.data.sources import SourceInfo
 from engine.data.store import LoadedSource, Store
 from engine.language.sql import quote_ident
+
+if TYPE_CHECKING:
+    import duckdb
 
 LIVE_SCHEMA = "live"
 INITIAL_DAYS = 90  # a new account's first sync reads this much history
@@ -46,6 +49,7 @@ class AccountResult:
     api_calls: int = 0
     seconds: float = 0.0
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -99,10 +103,13 @@ def _store_account(con, catalog: Catalog, account, fetched, date_from: date, dat
     try:
         key = [account.platform, account.account_id]
         con.execute(f'DELETE FROM "{LIVE_SCHEMA}".entities WHERE platform = ? AND account_id = ?', key)
+        kept = tuple(getattr(fetched, "kept_levels", ()))
+        # levels the read left out (a report over its quota) keep the rows stored before
+        keep = f" AND level NOT IN ({', '.join('?' for _ in kept)})" if kept else ""
         con.execute(
             f'DELETE FROM "{LIVE_SCHEMA}".metrics_daily WHERE platform = ? AND account_id = ? '
-            "AND date >= ? AND date <= ?",
-            [*key, date_from, date_to],
+            "AND date >= ? AND date <= ?" + keep,
+            [*key, date_from, date_to, *kept],
         )
         for table, columns, rows in (
             ("entities", catalog.entity_columns(), fetched.entities),
@@ -169,22 +176,18 @@ def sync(
         by_key = {(a.platform, a.account_id): a for a in accounts}
         for done, future in enumerate(as_completed(futures), 1):
             fetched, result = future.result()
+            key = (result.platform, result.account_id)
+            date_from, date_to = ranges[key]
             if fetched is not None:
-                _validate(fetched, result)
+                _validate(fetched, result, date_from, date_to)
             if fetched is not None and result.error is None:
-                _store_account(
-                    con,
-                    catalog,
-                    by_key[(result.platform, result.account_id)],
-                    fetched,
-                    result.date_from,
-                    result.date_to,
-                )
+                _store_account(con, catalog, by_key[key], fetched, date_from, date_to)
                 result.entities, result.rows, result.api_calls = (
                     len(fetched.entities),
                     len(fetched.metrics),
                     fetched.api_calls,
                 )
+                result.warnings = list(getattr(fetched, "warnings", []))
             report.accounts.append(result)
             if progress:
                 progress(done, len(accounts), result)
@@ -205,7 +208,7 @@ def store_truth_weeks(con, catalog: Catalog) -> None:
         raise
 
 
-def _validate(fetched, result: AccountResult) -> None:
+def _validate(fetched, result: AccountResult, date_from: date, date_to: date) -> None:
     """A response the catalog cannot store is the adapter's failure, never half a range."""
     for row in fetched.metrics:
         missing = [k for k in ("date", *KEY_COLUMNS) if row.get(k) in (None, "")]
@@ -219,8 +222,8 @@ def _validate(fetched, result: AccountResult) -> None:
             except ValueError:
                 result.error = f"malformed metrics row: date {d!r}"
                 return
-        if not isinstance(d, date) or not (result.date_from <= d <= result.date_to):
-            result.error = f"metrics row dated {d!r} outside the requested {result.date_from}..{result.date_to}"
+        if not isinstance(d, date) or not (date_from <= d <= date_to):
+            result.error = f"metrics row dated {d!r} outside the requested {date_from}..{date_to}"
             return
 
 
@@ -228,7 +231,15 @@ def load_live(store: Store, catalog: Catalog) -> LoadedSource:
     """The synced data as a loaded source (schema `live`)."""
     con = store.connect()
     ensure_live_tables(con, catalog)
-    lo, hi, n = con.execute(f'SELECT min(date), max(date), count(*) FROM "{LIVE_SCHEMA}".metrics_daily').fetchone()
-    entities = con.execute(f'SELECT count(*) FROM "{LIVE_SCHEMA}".entities').fetchone()[0]
+    lo, hi, n = _one_row(con, f'SELECT min(date), max(date), count(*) FROM "{LIVE_SCHEMA}".metrics_daily')
+    (entities,) = _one_row(con, f'SELECT count(*) FROM "{LIVE_SCHEMA}".entities')
     info = SourceInfo(frozenset(catalog.additive), lo, hi, entities, n)
     return LoadedSource(LIVE_SCHEMA, "live", info, reused=True)
+
+
+def _one_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The one row an aggregate query returns."""
+    row = con.execute(sql).fetchone()
+    if row is None:  # an aggregate without GROUP BY always returns a row
+        raise RuntimeError(f"no row from {sql}")
+    return row

@@ -35,7 +35,10 @@ class Dataset:
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
-        return self.store.con
+        con = self.store.con
+        if con is None:  # a programming error: the dataset is used after close()
+            raise RuntimeError("the dataset is closed")
+        return con
 
     def close(self) -> None:
         self.store.close()

@@ -14,14 +14,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.plan import Plan, PlannedAction, action_key
+from engine.core.status import ActionStatus, EntityStatus
 from engine.core.timings import Timings
 from engine.data import truthcheck
-from engine.data.metrics import MetricsService, account_sum, in_list
+from engine.data.metrics import MetricsService, SharedMetrics, account_sum, in_list
 from engine.data.store import LoadedSource
 from engine.language.expr import Ref, Type
 from engine.language.expr.sqlgen import SqlProgram
@@ -32,7 +33,7 @@ from engine.rules.model import Project, Rule, Workflow
 from engine.safety.facts import account_budgets, gather_facts, mer_notes
 from engine.safety.pipeline import Facts, run_pipeline
 
-INACTIVE = ("removed", "archived")
+INACTIVE = (EntityStatus.REMOVED, EntityStatus.ARCHIVED)
 ENTITY_FIELDS = (
     "name",
     "status",
@@ -47,8 +48,41 @@ ENTITY_FIELDS = (
     "currency",
     "shared_budget",
     "budget_campaigns",
-    "audience_size",
+    "profile_count",
+    "flow_status",
+    "completion_rate",
 )
+
+
+@dataclass(frozen=True)
+class DaysRelation:
+    """Evaluation dates as a relation (`sql`): a `_as_of` column, and each truth metric's value as of it."""
+
+    dates: list[date]
+    sql: str
+
+    @staticmethod
+    def column(ref: Ref) -> str:
+        """The column of a value that depends on the date: a truth metric, `credibility_ratio`."""
+        return ref.key
+
+
+class DayRows(Protocol):
+    """A group's fired rows on each of some dates, already evaluated (engine/evaluation/days.py)."""
+
+    dates: set[date]
+    entities: dict[date, int]
+    reads_credibility: bool
+
+    def rows(
+        self, metrics: MetricsService, overrides: dict[tuple, dict[str, Any]]
+    ) -> tuple[list[str], list[tuple]]: ...
+
+
+class Batch(Protocol):
+    shared: SharedMetrics
+
+    def covers(self, group: Group) -> DayRows | None: ...
 
 
 @dataclass
@@ -73,22 +107,31 @@ def group_rules(workflows: list[Workflow]) -> list[Group]:
 class GroupEvaluator:
     """Builds and runs the aggregate and evaluate queries of one group."""
 
-    def __init__(self, metrics: MetricsService, project: Project, group: Group, entity_filter: str | None = None):
+    def __init__(
+        self,
+        metrics: MetricsService,
+        project: Project,
+        group: Group,
+        entity_filter: str | None = None,
+        days: DaysRelation | None = None,
+    ):
         self.metrics = metrics
         self.project = project
         self.group = group
         self.entity_filter = entity_filter
+        self.days = days  # evaluate as of each of these dates at once (a row per entity and date)
+        self.reads_credibility = False  # whether a rule (or a formula it uses) reads credibility_ratio
         self.refs: dict[str, Ref] = {}
         for _wf, rule in group.rules:
             for ref in rule.when.refs:
                 self.refs[ref.key] = ref
-            for ref in self._fact_refs(rule).values():
+            for ref in self.fact_refs(rule).values():
                 self.refs.setdefault(ref.key, ref)
         suffix = uuid.uuid4().hex[:8]
         self.table = quote_ident(f"_base_{suffix}")
         self.fired_table = quote_ident(f"_fired_{suffix}")
 
-    def _fact_refs(self, rule: Rule) -> dict[str, Ref]:
+    def fact_refs(self, rule: Rule) -> dict[str, Ref]:
         """Metrics the summary and the guardrails need besides the rule's own names."""
         available = self.metrics.catalog.metrics_available(self.group.platform)
         wanted = {
@@ -107,9 +150,11 @@ class GroupEvaluator:
                 for inner in metrics.additive_inputs(ref):
                     additive[inner.key] = inner
         keys = ", ".join(KEY_COLUMNS)
+        days = self.days.dates if self.days else None
         agg = metrics.sums_query(
             {r.key: (r.name, r.window or "") for r in additive.values()},
             [f"platform = {sql_literal(g.platform)}", f"level = {sql_literal(g.level)}"],
+            days=days,
         )
 
         cols = [f"e.{c}" for c in KEY_COLUMNS] + [f"e.{c} AS {quote_ident('attr:' + c)}" for c in ENTITY_FIELDS]
@@ -136,12 +181,23 @@ class GroupEvaluator:
                 if metrics.present(r.name)
                 else f"CAST(NULL AS DOUBLE) AS {quote_ident(r.key)}"
             )
+        if self.days:
+            cols = ["d.*", *cols]
         sql = f"SELECT {', '.join(cols)} FROM {metrics.entities} e"
+        if self.days:
+            sql += f" CROSS JOIN ({self.days.sql}) d"
         if agg:
-            sql += f" LEFT JOIN ({agg}) a USING ({keys})"
+            joined = " AND ".join(f"a.{k} = e.{k}" for k in KEY_COLUMNS)
+            if self.days:
+                sql += f" LEFT JOIN ({agg}) a ON a._as_of = d._as_of AND {joined}"
+            else:
+                sql += f" LEFT JOIN ({agg}) a USING ({keys})"
         account = self._account_sql(account_sums)
         if account:
-            sql += f" LEFT JOIN ({account}) acct ON acct.platform = e.platform AND acct.account_id = e.account_id"
+            sql += (
+                f" LEFT JOIN ({account}) acct ON {'acct._as_of = d._as_of AND ' if self.days else ''}"
+                "acct.platform = e.platform AND acct.account_id = e.account_id"
+            )
         if parent_refs:
             names = sorted({quote_ident(r.name) for r in parent_refs})
             sql += (
@@ -166,6 +222,7 @@ class GroupEvaluator:
             {r.key: (r.name, r.window or "") for r in sums.values()},
             [f"platform = {sql_literal(g.platform)}", f"level = {sql_literal(g.level)}"],
             per=("platform", "account_id"),
+            days=self.days.dates if self.days else None,
         )
 
     def aggregate(self) -> int:
@@ -177,7 +234,7 @@ class GroupEvaluator:
         metrics, project = self.metrics, self.project
         if ref.kind == "metric":
             metric = metrics.catalog.metrics[ref.name]
-            return quote_ident(ref.key) if metric.kind == "additive" else metrics.formula(ref.name, ref.window).ir
+            return quote_ident(ref.key) if metric.kind == "additive" else metrics.formula(ref.name, ref.windowed).ir
         if ref.kind in ("attr", "parent", "accountsum"):
             return quote_ident(ref.key)
         if ref.kind == "account":
@@ -185,13 +242,18 @@ class GroupEvaluator:
                 return quote_ident(account_sum(ref.name, ref.window or "").key)
             return metrics.formula(ref.name, ref.window or "", "account").ir
         if ref.kind == "builtin":
+            self.reads_credibility = True
+            if self.days:
+                return quote_ident(self.days.column(ref))
             return sql_literal(metrics.credibility_ratio(self.group.platform))
         if ref.kind == "guardrail":
             return sql_literal(project.guardrails[ref.name])
         if ref.kind == "benchmark":
             return sql_literal(metrics.catalog.benchmarks[self.group.platform][ref.name])
         if ref.kind == "truth":
-            return sql_literal(metrics.truth(ref.window)[ref.name])
+            if self.days:
+                return quote_ident(self.days.column(ref))
+            return sql_literal(metrics.truth(ref.windowed)[ref.name])
         if ref.kind == "threshold":
             operator, _, name = ref.name.partition("/")
             th = project.operators[operator].thresholds[name]
@@ -201,7 +263,7 @@ class GroupEvaluator:
             return f"(CASE {quote_ident('attr:product')} {cases} ELSE {sql_literal(th.default)} END)"
         raise KeyError(ref.key)
 
-    def _program(self) -> tuple[SqlProgram, list[str], dict[str, str]]:
+    def compile_rules(self) -> tuple[SqlProgram, list[str], dict[str, str]]:
         """All rules of the group compiled into one program: verdict columns and evidence columns."""
         # Present additive metrics are coalesce(sum, 0) in the base table: comparisons on them need no null guard.
         additive = [
@@ -211,14 +273,17 @@ class GroupEvaluator:
             for inner in self.metrics.additive_inputs(r)
         ]
         nonnull = {quote_ident(r.key) for r in additive if self.metrics.present(r.name)}
-        program = SqlProgram(self.resolve, {"as_of": self.metrics.as_of}, nonnull_values=nonnull)
+        ctx: dict[str, Any] = {"as_of": self.metrics.as_of}
+        if self.days:
+            ctx["as_of_sql"] = '"_as_of"'
+        program = SqlProgram(self.resolve, ctx, nonnull_values=nonnull)
         verdicts: list[str] = []
         evidence: dict[str, str] = {}
         for i, (_wf, rule) in enumerate(self.group.rules):
             verdicts.append(f"{program.add(rule.when, logical=True)} AS {quote_ident(f'fired:{i}')}")
             for ref in rule.when.refs:
                 evidence[f"ev:{i}:{ref.key}"] = program.value_of(ref)
-            for fact, ref in self._fact_refs(rule).items():
+            for fact, ref in self.fact_refs(rule).items():
                 evidence[f"fact:{i}:{fact}"] = program.value_of(ref)
         return program, verdicts, evidence
 
@@ -228,7 +293,7 @@ class GroupEvaluator:
         Only the verdicts are computed over all entities: evidence is gathered afterwards
         (fetch) for the few entities where something fired.
         """
-        program, verdicts, _ = self._program()
+        program, verdicts, _ = self.compile_rules()
         where = " OR ".join(quote_ident(f"fired:{i}") for i in range(len(self.group.rules)))
         query = program.select(f'SELECT rowid AS "_rid", * FROM {self.table}', ['"_rid"', *verdicts], where)
         self.metrics.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.fired_table} AS {query}")
@@ -236,7 +301,7 @@ class GroupEvaluator:
 
     def fetch(self) -> tuple[list[str], list[tuple]]:
         """The fired entities with every rule's verdict and evidence (build_plan sorts the actions)."""
-        program, _, evidence = self._program()
+        program, _, evidence = self.compile_rules()
         base = (
             f'SELECT b.rowid AS "_rid", b.* FROM {self.table} b '
             f'WHERE b.rowid IN (SELECT "_rid" FROM {self.fired_table})'
@@ -272,17 +337,32 @@ def build_plan(
     mode: str = "dry_run",
     timings: Timings | None = None,
     overrides: list[dict] | None = None,
+    batch: Batch | None = None,
 ) -> Plan:
     """Evaluate `workflows` on the loaded data and run every proposal through the safety pipeline.
 
     `overrides` are live entity states that differ from the source (the demo sandbox).
+    `batch` holds the groups already evaluated as of many dates (a backtest's days).
     """
     timings = timings or Timings()
-    metrics = MetricsService(con, loaded, catalog, as_of, overrides)
+    metrics = MetricsService(con, loaded, catalog, as_of, overrides, shared=batch.shared if batch else None)
     actions: list[PlannedAction] = []
     facts: dict[str, Facts] = {}
     entities = 0
+    by_key = {(o["platform"], o["account_id"], o["level"], o["entity_id"]): o for o in overrides or []}
     for group in group_rules(workflows):
+        days = batch.covers(group) if batch is not None else None
+        if days is not None and as_of in days.dates:
+            t0 = time.perf_counter()
+            if days.reads_credibility:
+                metrics.credibility(group.platform)  # the plan says which ratio its rules read
+            names, rows = days.rows(metrics, by_key)
+            actions.extend(_propose(group, names, rows, as_of, facts))
+            timings.add("propose", time.perf_counter() - t0)
+            n = days.entities.get(as_of, 0)
+            timings.evaluations += n * len(group.rules)
+            entities += n
+            continue
         ev = GroupEvaluator(metrics, project, group)
         t0 = time.perf_counter()
         n = ev.aggregate()
@@ -355,9 +435,9 @@ def _propose(
             if proposal.noop:
                 continue
             reasons = [rule.description or rule.when.text, *([proposal.note] if proposal.note else [])]
-            status = "planned"
+            status = ActionStatus.PLANNED
             if proposal.skip_reason:
-                status = "skipped"
+                status = ActionStatus.SKIPPED
                 reasons.append(proposal.skip_reason)
             out.append(
                 PlannedAction(

@@ -7,10 +7,10 @@ from typing import IO, Any
 
 from rich.table import Table
 
-from engine.apply.executor import action_from_row
 from engine.apply.impact import ImpactReport
 from engine.apply.records import ActionListing, ActionRecord
 from engine.core.numbers import MONEY, fmt_number
+from engine.core.plan import PlannedAction
 from engine.output import RenderOptions
 from engine.output.console import console
 from engine.output.text import change, entity_label, evidence, fmt_value, unit_of
@@ -57,7 +57,7 @@ def _utc(value: Any) -> str:
 
 def record_lines(row: dict[str, Any]) -> list[tuple[str, str]]:
     """One action's row as labelled lines: what, on what, why, and what became of it."""
-    a = action_from_row(row)
+    a = PlannedAction.from_log_row(row)
     status = row["status"]
     if row.get("status_reason"):
         status += f": {row['status_reason']}"

@@ -12,6 +12,7 @@ from engine.apply.executor import STOP_ENV, Outcome
 from engine.apply.records import Decision, StopChange
 from engine.apply.rollback import FAILED, ROLLED_BACK, WOULD_ROLL_BACK, RollbackItem, RollbackReport
 from engine.apply.service import ApplyResult, SavedPlanUse
+from engine.core.status import ActionStatus
 from engine.output import RenderOptions
 from engine.output.console import console
 from engine.output.text import fmt_value
@@ -84,7 +85,7 @@ def render_apply(result: ApplyResult, out: IO[bytes], options: RenderOptions) ->
             err.print("  [dim]hint:[/] `rulerun resume` (and unset " + STOP_ENV + ") to lift it")
             return
         for a in result.plan.actions if result.plan else []:
-            if a.status == "failed":
+            if a.status == ActionStatus.FAILED:
                 err.print(f"[red]failed:[/] {a.workflow}/{a.rule_id} on {a.entity_name or a.entity_id}")
         for why, n in result.outcome.cannot_execute.most_common():
             err.print(f"[red]cannot execute[/] {n} action(s): {escape(why)}")
@@ -180,7 +181,7 @@ def render_decision_json(d: Decision, out: IO[bytes], options: RenderOptions) ->
 
 def render_apply_profile(result: ApplyResult, err: IO[bytes] | None = None) -> None:
     seconds = result.execute_seconds
-    done = result.outcome.counts["executed"]
+    done = result.outcome.counts[ActionStatus.EXECUTED]
     with console(err) as c:
         c.print(
             f"profile: execute {seconds:.3f}s for {done} executed action(s)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -74,21 +75,37 @@ def render_json(bt: Backtest, out: IO[bytes], options: RenderOptions | None = No
 
 # -- the chart ---------------------------------------------------------------------------------
 
+# Each series of the charts: its CSS class, legend label, colour and what it counts.
+SERIES = (
+    ("executed", "executed", "#2e7d32", "carried out by the simulated daily apply"),
+    ("cooldown", "held by cooldown", "#f9a825", "the rule acted on the entity within its cooldown"),
+    ("blocked", "blocked", "#c62828", "a guardrail stopped it"),
+    ("queued", "queued", "#6a1b9a", "needs approval: a person would decide"),
+    ("other", "other", "#b0b8bf", "skipped by a conflict, autonomy dry_run, a notification, a negative already added"),
+)
+SPEND = ("spend", "spend touched", "#1565c0", "the rule window's spend of the entities executed actions changed")
+
 CHART_TEMPLATE = """\
 <!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }}</title>
 <style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1200px; }
   h1 { font-size: 18px; } h2 { font-size: 15px; margin-top: 28px; }
-  svg text { font-size: 11px; fill: #555; }
-  .executed { fill: #2e7d32; } .held { fill: #c0c6cc; } .spend { fill: none; stroke: #1565c0; stroke-width: 2; }
+  svg { display: block; width: 100%; height: auto; }
+  svg text { font-size: 11px; fill: #555; } svg text.axis-label { fill: #333; }
+  {% for cls, _, color, _ in series %}.{{ cls }} { fill: {{ color }}; } {% endfor %}
+
+  .spend { fill: none; stroke: {{ spend_color }}; stroke-width: 2; }
   .grid { stroke: #eee; } .axis { stroke: #999; }
   table { border-collapse: collapse; margin-top: 8px; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; }
   td.n, th.n { text-align: right; }
-  .legend span { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 12px; }
+  .legend { list-style: none; padding: 0; margin: 4px 0; }
+  .legend li { margin: 2px 0; } .legend span { display: inline-block; width: 10px; height: 10px; margin-right: 6px; }
+  .table-wrap { overflow-x: auto; }
 </style>
 </head>
 <body>
@@ -96,11 +113,17 @@ CHART_TEMPLATE = """\
 <p><strong>{{ summary }}</strong></p>
 {% for chart in charts %}
 <h2>{{ chart.title }}</h2>
-<p class="legend">
-{% for name, color in chart.legend %}<span style="background: {{ color }}"></span>{{ name }}{% endfor %}
-</p>
-<svg xmlns="http://www.w3.org/2000/svg" width="{{ chart.width }}" height="{{ chart.height }}" role="img"
-     aria-label="{{ chart.title }}">
+<ul class="legend">
+{% for name, color, meaning in chart.legend %}
+<li><span style="background: {{ color }}"></span><strong>{{ name }}</strong>: {{ meaning }}</li>
+{% endfor %}
+</ul>
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {{ chart.width }} {{ chart.height }}"
+     preserveAspectRatio="xMinYMin meet" role="img" aria-label="{{ chart.title }}">
+  <text class="axis-label" x="12" y="{{ (chart.top + chart.bottom) / 2 }}" text-anchor="middle"
+        transform="rotate(-90 12 {{ (chart.top + chart.bottom) / 2 }})">{{ chart.ylabel }}</text>
+  <text class="axis-label" x="{{ (chart.left + chart.right) / 2 }}" y="{{ chart.height - 4 }}"
+        text-anchor="middle">evaluation date (as of)</text>
   {% for tick in chart.yticks %}
   <line class="grid" x1="{{ chart.left }}" x2="{{ chart.right }}" y1="{{ tick.y }}" y2="{{ tick.y }}"/>
   <text x="{{ chart.left - 6 }}" y="{{ tick.y + 4 }}" text-anchor="end">{{ tick.label }}</text>
@@ -115,45 +138,59 @@ CHART_TEMPLATE = """\
   {% endfor %}
   {% if chart.line %}<polyline class="spend" points="{{ chart.line }}"/>{% endif %}
   {% for dot in chart.dots %}
-  <circle cx="{{ dot.x }}" cy="{{ dot.y }}" r="2.5" fill="#1565c0"><title>{{ dot.tip }}</title></circle>
+  <circle cx="{{ dot.x }}" cy="{{ dot.y }}" r="2.5" fill="{{ spend_color }}"><title>{{ dot.tip }}</title></circle>
   {% endfor %}
 </svg>
 {% endfor %}
 <h2>Per rule</h2>
+<div class="table-wrap">
 <table>
 <tr><th>Workflow</th><th>Rule</th>{% for h in headers %}<th class="n">{{ h }}</th>{% endfor %}</tr>
 {% for row in rules %}
 <tr><td>{{ row[0] }}</td><td>{{ row[1] }}</td>{% for c in row[2:] %}<td class="n">{{ c }}</td>{% endfor %}</tr>
 {% endfor %}
 </table>
+</div>
 </body>
 </html>
 """
 
-WIDTH, HEIGHT = 960, 260
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 12, 28
+# The drawing's own units; the page scales it to the width of the window (viewBox).
+WIDTH, HEIGHT = 960, 280
+LEFT, RIGHT, TOP, BOTTOM = 72, 16, 12, 44
+MAX_TICKS = 5
 
 
-def _nice_max(value: float) -> float:
-    """The smallest 1, 2 or 5 x 10^n at or above `value`: round axis labels."""
+def _nice_step(value: float) -> float:
+    """The smallest 1, 2 or 5 x 10^n at or above `value`: round axis steps."""
     if value <= 0:
         return 1.0
-    step = 10 ** (len(str(int(value))) - 1)
+    power = 10.0 ** math.floor(math.log10(value))
     for m in (1, 2, 5, 10):
-        if m * step >= value:
-            return float(m * step)
-    return float(10 * step)
+        if m * power >= value * (1 - 1e-9):
+            return m * power
+    return 10 * power
+
+
+def _ticks(top_value: float, counts: bool) -> list[float]:
+    """Tick values from 0 to at least `top_value`, at most MAX_TICKS steps; whole numbers for counts."""
+    step = _nice_step(max(top_value, 0.0) / MAX_TICKS)
+    if counts:
+        step = max(1.0, float(math.ceil(step)))
+    n = max(1, math.ceil(top_value / step - 1e-9)) if top_value > 0 else 1
+    return [i * step for i in range(n + 1)]
 
 
 def _frame(days: list[date], top_value: float, money: bool) -> dict[str, Any]:
-    """Axes shared by both charts: x per day, y from 0 to a round maximum."""
+    """Axes shared by both charts: x per day, y from 0 to a round maximum (whole-number ticks for counts)."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    ymax = _nice_max(top_value)
+    ticks = _ticks(top_value, counts=not money)
+    ymax = ticks[-1]
     step = plot_w / max(len(days), 1)
     every = max(1, len(days) // 12)  # about a dozen date labels, whatever the range
 
     def label(v: float) -> str:
-        text = f"{v:,.0f}" if v == int(v) else f"{v:,.1f}"
+        text = f"{v:,.0f}" if v == int(v) else f"{v:,.2f}"
         return f"${text}" if money else text
 
     def x(i: int) -> float:
@@ -167,11 +204,12 @@ def _frame(days: list[date], top_value: float, money: bool) -> dict[str, Any]:
         "height": HEIGHT,
         "left": LEFT,
         "right": WIDTH - RIGHT,
+        "top": TOP,
         "bottom": TOP + plot_h,
         "step": step,
         "x": x,
         "y": y,
-        "yticks": [{"y": y(f * ymax), "label": label(f * ymax)} for f in (0, 0.25, 0.5, 0.75, 1)],
+        "yticks": [{"y": y(v), "label": label(v), "value": v} for v in ticks],
         "xticks": [{"x": x(i), "label": d.strftime("%m-%d")} for i, d in enumerate(days) if i % every == 0],
     }
 
@@ -182,6 +220,7 @@ def _bar(cls: str, x: float, width: float, y, low: float, high: float, tip: str)
 
 
 def _actions_chart(bt: Backtest) -> dict[str, Any]:
+    """Actions fired per day, stacked by what became of them."""
     days = bt.days
     totals = [bt.day_total(d) for d in days]
     frame = _frame(days, max((t["fired"] for t in totals), default=0), money=False)
@@ -189,13 +228,17 @@ def _actions_chart(bt: Backtest) -> dict[str, Any]:
     width = round(max(frame["step"] * 0.8, 1), 2)
     for i, (d, t) in enumerate(zip(days, totals, strict=True)):
         x = round(frame["x"](i) - width / 2, 2)
-        tip = f"{d.isoformat()}: {t['fired']} fired, {t['executed']} executed"
-        if t["executed"]:
-            bars.append(_bar("executed", x, width, y, 0, t["executed"], tip))
-        if t["fired"] > t["executed"]:
-            bars.append(_bar("held", x, width, y, t["executed"], t["fired"], tip))
-    legend = [("executed", "#2e7d32"), ("fired, not executed (cooldown, blocked, queued, other)", "#c0c6cc")]
-    return {**frame, "title": "Actions per day", "bars": bars, "line": "", "dots": [], "legend": legend}
+        tip = f"{d.isoformat()}: {t['fired']:,} fired; " + ", ".join(
+            f"{t[cls]:,} {label}" for cls, label, _, _ in SERIES if t[cls]
+        )
+        low = 0
+        for cls, _, _, _ in SERIES:
+            if t[cls]:
+                bars.append(_bar(cls, x, width, y, low, low + t[cls], tip))
+                low += t[cls]
+    legend = [(label, color, meaning) for _, label, color, meaning in SERIES]
+    title = "Actions fired per day, by what the simulated daily apply did with them"
+    return {**frame, "title": title, "ylabel": "actions", "bars": bars, "line": "", "dots": [], "legend": legend}
 
 
 def _spend_chart(bt: Backtest) -> dict[str, Any]:
@@ -206,14 +249,15 @@ def _spend_chart(bt: Backtest) -> dict[str, Any]:
     dots = [
         {"x": x, "y": y, "tip": f"{d.isoformat()}: ${s:,.2f}"} for (x, y), d, s in zip(points, days, spend, strict=True)
     ]
-    legend = [("window spend of the entities executed actions changed", "#1565c0")]
+    _, label, color, meaning = SPEND
     return {
         **frame,
         "title": "Spend touched per day",
+        "ylabel": "spend touched ($)",
         "bars": [],
         "line": " ".join(f"{x},{y}" for x, y in points),
         "dots": dots,
-        "legend": legend,
+        "legend": [(label, color, meaning)],
     }
 
 
@@ -226,6 +270,8 @@ def render_chart(bt: Backtest) -> str:
         title=_title(bt),
         summary=bt.summary_line(),
         charts=[_actions_chart(bt), _spend_chart(bt)],
+        series=SERIES,
+        spend_color=SPEND[2],
         headers=HEADERS,
         rules=[[w, r, *_cells(bt.rule_total(w, r))] for w, r in bt.rules],
     )

@@ -23,7 +23,7 @@ MARKDOWN_ROWS = 100  # rows per section: a GitHub comment holds at most 65,536 c
 
 def _rows(diff: PlanDiff) -> list[tuple[str, PlannedAction, str, str]]:
     """(mark, action, change, status) for every difference, in plan order."""
-    rows = [("+", a, change(a), a.status) for a in diff.added]
+    rows: list[tuple[str, PlannedAction, str, str]] = [("+", a, change(a), a.status) for a in diff.added]
     rows += [("-", a, change(a), a.status) for a in diff.removed]
     for c in diff.changed:
         old, new = change(c.base), change(c.head)
@@ -104,8 +104,8 @@ def render_markdown(diff: PlanDiff, out: IO[bytes], options: RenderOptions | Non
         ]
         for c in diff.settings:
             flag = "**loosens**" if c.loosens else ""
-            cells = (c.label, show_setting(c.before), show_setting(c.after))
-            lines.append("| " + " | ".join(md_cell(x) for x in cells) + f" | {flag} |")
+            setting = (c.label, show_setting(c.before), show_setting(c.after))
+            lines.append("| " + " | ".join(md_cell(x) for x in setting) + f" | {flag} |")
         lines.append("")
     lines += [f"> note: {n}" for n in diff.notes]
     out.write(("\n".join(lines) + "\n").encode("utf-8"))

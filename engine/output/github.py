@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from typing import IO
 
 from engine.core.plan import Plan
+from engine.core.status import ActionStatus
 from engine.output import RenderOptions
 from engine.output.ci import annotation, write_step_summary
 from engine.output.markdown import render_markdown
@@ -24,7 +25,7 @@ def render_github(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
     for (workflow, rule), counts in sorted(by_rule.items()):
         file, line = where.get((workflow, rule), (None, None))
         text = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items()))
-        level = "warning" if counts.get("blocked") or counts.get("failed") else "notice"
+        level = "warning" if counts.get(ActionStatus.BLOCKED) or counts.get(ActionStatus.FAILED) else "notice"
         lines.append(annotation(level, f"{workflow}/{rule}: {text}", file, line, title="rulerun plan"))
     lines.append(plan.summary_line())
     out.write(("\n".join(lines) + "\n").encode("utf-8"))

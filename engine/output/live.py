@@ -22,10 +22,13 @@ def sync_line(report: SyncReport) -> str:
 
 
 def render_sync_warnings(report: SyncReport, err: IO[bytes] | None = None) -> None:
-    """Accounts a `--source live` run could not sync: their data may be stale."""
-    if not report.failed:
+    """Accounts a `--source live` run could not sync, or synced in part: their data may be stale."""
+    if not report.failed and not any(r.warnings for r in report.accounts):
         return
     with console(err) as c:
+        for r in report.accounts:
+            for warning in r.warnings:
+                c.print(f"warning: {r.platform} {r.account_id}: {warning}", markup=False)
         for failed in report.failed:
             c.print(
                 f"[yellow]warning:[/] sync of {failed.platform} account {failed.account_id} failed: "
@@ -52,6 +55,9 @@ def render_sync(report: SyncReport, out: IO[bytes], options: RenderOptions) -> N
     with console(out) as c:
         c.print(table)
         c.print(sync_line(report))
+        for r in report.accounts:
+            for warning in r.warnings:
+                c.print(f"warning: {r.platform} {r.account_id}: {warning}", markup=False)
 
 
 def render_connections(report: ConnectionsReport, out: IO[bytes], options: RenderOptions) -> None:

@@ -6,6 +6,7 @@ from itertools import groupby
 from typing import IO
 
 from engine.core.plan import Plan, PlannedAction
+from engine.core.status import ActionStatus
 from engine.output import RenderOptions
 from engine.output.text import change, entity_label, evidence
 
@@ -24,7 +25,7 @@ def md_cell(text: str) -> str:
 def status_cell(a: PlannedAction) -> str:
     """The status, and for any action that does not simply go ahead, why (guardrails, conflicts, escalation)."""
     why = a.reasons[1:]
-    return a.status + (": " + md_cell("; ".join(why)) if why and a.status != "planned" else "")
+    return a.status + (": " + md_cell("; ".join(why)) if why and a.status != ActionStatus.PLANNED else "")
 
 
 def render_markdown(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:

@@ -11,18 +11,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.core.plan import Plan
+from engine.core.status import ActionStatus
 from engine.output import RenderOptions
 from engine.output.console import UNWRAPPED, output_width
 from engine.output.text import change, entity_label, evidence
 
 STATUS_STYLE = {
-    "planned": "green",
-    "clamped": "yellow",
-    "blocked": "red",
-    "needs_approval": "magenta",
-    "skipped": "dim",
-    "executed": "bold green",
-    "failed": "bold red",
+    ActionStatus.PLANNED: "green",
+    ActionStatus.CLAMPED: "yellow",
+    ActionStatus.BLOCKED: "red",
+    ActionStatus.NEEDS_APPROVAL: "magenta",
+    ActionStatus.SKIPPED: "dim",
+    ActionStatus.EXECUTED: "bold green",
+    ActionStatus.FAILED: "bold red",
 }
 
 

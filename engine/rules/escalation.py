@@ -57,7 +57,7 @@ def _types_required(node: Node) -> frozenset[str] | None:
     is_type = lambda n: isinstance(n, Name) and n.ref.kind == "action" and n.ref.name == "type"  # noqa: E731
     if isinstance(node, Compare) and node.ops == ("==",):
         a, b = node.operands
-        if is_type(a) and isinstance(b, Const):
+        if is_type(a) and isinstance(b, Const) and isinstance(b.value, str):
             return frozenset([b.value])
     if isinstance(node, Member) and not node.negate and node.items is not None and is_type(node.needle):
         return frozenset(i.value for i in node.items)  # type: ignore[attr-defined]
@@ -91,7 +91,7 @@ DEFAULT_ESCALATIONS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "automation_over_1000",
-        "action.type == 'add_to_automation' and audience_size > 1000",
+        "action.type == 'add_to_automation' and profile_count > 1000",
         "adding more than 1,000 contacts to an automation needs human approval",
     ),
 )

@@ -6,9 +6,13 @@ never switches safety off. The file may set any of them; operators may only tigh
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+Value = float | int | bool
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,10 @@ class Guardrail:
     description: str
     tighter: Literal["lower", "higher", "true"]  # which direction is stricter
     maximum: float | None = None
+
+    def convert(self, value: Any) -> Value:
+        """A checked value (the schema admits numbers and booleans) in this guardrail's type."""
+        return bool(value) if self.type == "boolean" else float(value) if self.type == "number" else int(value)
 
 
 GUARDRAILS: dict[str, Guardrail] = {
@@ -89,8 +97,56 @@ GUARDRAILS: dict[str, Guardrail] = {
 }
 
 
-def defaults() -> dict[str, float | int | bool]:
-    return {g.name: g.default for g in GUARDRAILS.values()}
+@dataclass(frozen=True)
+class GuardrailSettings:
+    """The guardrail values in force: the global ones, or an operator's after its overrides.
+
+    One field per guardrail of GUARDRAILS (which holds their defaults, meaning and direction);
+    rules read them by name (`guardrails.max_bid_change_pct`), hence the lookup by name.
+    """
+
+    max_daily_budget_increase_pct: float
+    max_bid_change_pct: float
+    min_mer_for_increase: float
+    max_daily_spend_cap: float
+    min_spend_before_pause: float
+    brand_campaigns_no_auto_pause: bool
+    min_conversions_for_scale: int
+    learning_phase_no_changes: bool
+    block_stale_data: bool
+    max_actions_per_hour: int
+    emergency_stop_enabled: bool
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> GuardrailSettings:
+        """The defaults with `values` (guardrail name -> value) in their place; KeyError for an unknown name."""
+        # built by name: a test ties each field's type to its guardrail's declared one
+        given: dict[str, Any] = {name: g.default for name, g in GUARDRAILS.items()} | _converted(values)
+        return cls(**given)
+
+    def to_dict(self) -> dict[str, Value]:
+        return dataclasses.asdict(self)
+
+    def with_values(self, values: Mapping[str, Any]) -> GuardrailSettings:
+        """These settings with `values` (guardrail name -> value) in their place; KeyError for an unknown name."""
+        return dataclasses.replace(self, **_converted(values))
+
+    def __getitem__(self, name: str) -> Value:
+        if name not in GUARDRAILS:
+            raise KeyError(name)
+        value: Value = getattr(self, name)
+        return value
+
+
+def _converted(values: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(values) - set(GUARDRAILS))
+    if unknown:
+        raise KeyError(f"no guardrail {unknown[0]!r}")
+    return {name: GUARDRAILS[name].convert(value) for name, value in values.items()}
+
+
+def defaults() -> GuardrailSettings:
+    return GuardrailSettings.from_dict({})
 
 
 def loosens(name: str, base: float | bool, value: float | bool) -> bool:

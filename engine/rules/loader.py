@@ -28,7 +28,7 @@ from engine.core.yamlpos import Document, display_path, load_file, without_echoe
 from engine.language import windows
 from engine.language.expr import ExprError, Type, compile_expr
 from engine.rules.escalation import DEFAULT_ESCALATIONS, EscalationRule, compile_escalation
-from engine.rules.guardrails import GUARDRAILS, defaults, loosens
+from engine.rules.guardrails import GUARDRAILS, GuardrailSettings, defaults, loosens
 from engine.rules.model import ActionSpec, Operator, Project, Rule, Threshold, Workflow
 from engine.rules.schemagen import rule_file_schema
 from engine.rules.scope import RuleScope
@@ -58,7 +58,8 @@ class Loader:
         if not self.root.is_dir():
             raise UsageError(
                 f"rules folder {display_path(self.root)!r} not found",
-                hint="run from the folder that holds rules/, or pass --rules PATH",
+                hint="run inside a folder that holds rules/ or rulerun.yaml (or below it), or pass --rules PATH "
+                "(or set RULERUN_RULES)",
             )
         guardrails, guardrails_file = self._guardrails()
         self.global_guardrails = guardrails
@@ -149,18 +150,14 @@ class Loader:
                 continue  # actions get precise messages from _action()
             self.problems.extend(_explain(doc, path, err))
 
-    def _guardrails(self) -> tuple[dict[str, Any], str | None]:
-        values = defaults()
+    def _guardrails(self) -> tuple[GuardrailSettings, str | None]:
         path = next((p for p in (self.root / "guardrails.yaml", self.root / "guardrails.yml") if p.exists()), None)
         if path is None:
-            return values, None
+            return defaults(), None
         doc = self._read(path, "guardrails")
         if doc is None or isinstance(doc, _Partial):
-            return values, display_path(path)
-        for key, value in doc.data.items():
-            g = GUARDRAILS[key]
-            values[key] = bool(value) if g.type == "boolean" else float(value) if g.type == "number" else int(value)
-        return values, doc.file
+            return defaults(), display_path(path)
+        return GuardrailSettings.from_dict(doc.data), doc.file  # the schema admitted only guardrails
 
     def _operator(self, folder: Path) -> Operator | None:
         path = folder / "operator.yaml"
@@ -210,25 +207,25 @@ class Loader:
         op.autonomy = {k: v for k, v in _mapping(data.get("autonomy")).items() if isinstance(v, str)}
         return op
 
-    def _operator_guardrails(self, doc: Document, overrides: dict) -> dict[str, Any]:
+    def _operator_guardrails(self, doc: Document, overrides: dict) -> GuardrailSettings:
         """The global guardrails tightened by the operator's overrides; loosening is an error."""
-        effective = dict(self.global_guardrails)
+        tightened: dict[str, Any] = {}
         for key, value in overrides.items() if isinstance(overrides, dict) else ():
             g = GUARDRAILS.get(key)
             if g is None or isinstance(value, bool) != (g.type == "boolean") or not isinstance(value, int | float):
                 continue  # the schema reported it
-            if loosens(key, effective[key], value):
+            if loosens(key, self.global_guardrails[key], value):
                 self.problems.append(
                     doc.diag(
                         ("guardrails", key),
-                        f"guardrail {key}: {value} loosens the global limit {effective[key]}; "
+                        f"guardrail {key}: {value} loosens the global limit {self.global_guardrails[key]}; "
                         "operators may only tighten",
                         "change it in rules/guardrails.yaml for everyone, or remove it here",
                     )
                 )
                 continue
-            effective[key] = bool(value) if g.type == "boolean" else float(value) if g.type == "number" else int(value)
-        return effective
+            tightened[key] = value
+        return self.global_guardrails.with_values(tightened)
 
     def _escalation(self, doc: Document, items: list) -> list:
         rules, seen = [], {i for i, _, _ in DEFAULT_ESCALATIONS}
@@ -285,7 +282,7 @@ class Loader:
             )
         schedule = data.get("schedule")
         if isinstance(schedule, str) and len(schedule) > MAX_SCHEDULE_CHARS:  # croniter takes seconds on a long one
-            problem = f"{len(schedule):,} characters, more than any schedule needs ({MAX_SCHEDULE_CHARS})"
+            problem: str | None = f"{len(schedule):,} characters, more than any schedule needs ({MAX_SCHEDULE_CHARS})"
             self.problems.append(doc.diag(("schedule",), f"invalid cron schedule: {problem}", CRON_HINT))
         else:
             problem = _cron_problem(schedule) if isinstance(schedule, str) else None
@@ -355,30 +352,34 @@ class Loader:
             )
             level = None
         window = raw.get("window", wf_window)
-        window_ok = isinstance(window, str) and windows.is_window(window)
-        level_ok = isinstance(level, str) and level in platform.levels
+        rule_window = window if isinstance(window, str) and windows.is_window(window) else None
+        rule_level = level if isinstance(level, str) and level in platform.levels else None
         # With a broken level or window, still check what can be checked so every error shows at once.
-        action = self._action(doc, (*at, "action"), raw.get("action"), op, level if level_ok else None)
+        action = self._action(doc, (*at, "action"), raw.get("action"), op, rule_level)
         expr = None
         when = raw.get("when")
         if isinstance(when, str):  # a blank condition is an error, never a rule that silently drops out
-            scope = RuleScope(
-                self.catalog, op.platform, window if window_ok else "last_7d", op.thresholds, op.file, op.name
-            )
+            scope = RuleScope(self.catalog, op.platform, rule_window or "last_7d", op.thresholds, op.file, op.name)
             try:
                 expr = compile_expr(when, scope, want=Type.BOOL)
             except ExprError as exc:
                 line, col = expr_location(doc, (*at, "when"), exc.offset)
                 self.problems.append(Diagnostic(doc.file, line, col, exc.message, exc.hint))
-        if expr is None or action is None or not isinstance(raw.get("id"), str) or not (window_ok and level_ok):
+        if (
+            expr is None
+            or action is None
+            or not isinstance(raw.get("id"), str)
+            or rule_window is None
+            or rule_level is None
+        ):
             return None
         return Rule(
             id=raw["id"],
             description=str(raw.get("description", "")),
             when=expr,
             action=action,
-            level=level,
-            window=window,
+            level=rule_level,
+            window=rule_window,
             priority=raw["priority"] if _is_int(raw.get("priority")) else 0,
             cooldown=raw.get("cooldown"),
             enabled=bool(raw.get("enabled", True)),
@@ -390,14 +391,15 @@ class Loader:
         if isinstance(raw, str):
             atype, params, type_at = raw, {}, at
         elif isinstance(raw, dict):
-            atype = raw.get("type")
+            kind = raw.get("type")
             params = {k: v for k, v in raw.items() if k != "type"}
             type_at = (*at, "type")
-            if not isinstance(atype, str):
+            if not isinstance(kind, str):
                 self.problems.append(
                     doc.diag(at, "action mapping needs a `type`", "e.g. {type: change_bid, by_pct: -15}")
                 )
                 return None
+            atype = kind
         else:
             self.problems.append(
                 doc.diag(
@@ -438,8 +440,8 @@ class Loader:
                 continue  # check_params says it better
             self.problems.extend(_explain(doc, (*at, *path), err, label=f"{atype} parameter"))
         if len(self.problems) == before:
-            for sub, message, hint in cls.check_params(params):
-                self.problems.append(doc.diag((*at, *sub), message, hint))
+            for sub, message, param_hint in cls.check_params(params):
+                self.problems.append(doc.diag((*at, *sub), message, param_hint))
         if len(self.problems) != before or level is None:
             return None
         return ActionSpec(atype, params)
@@ -583,8 +585,10 @@ def _explain(doc: Document, path: tuple, err, label: str = "key") -> list[Diagno
             "maximum": "at most",
             "exclusiveMaximum": "below",
         }
-        hint = "guardrail limits cannot be negative" if path and path[-1] in GUARDRAILS and v == "minimum" else None
-        return [doc.diag(path, f"{where}: {err.instance!r} must be {words[v]} {err.validator_value}", hint)]
+        limit_hint = (
+            "guardrail limits cannot be negative" if path and path[-1] in GUARDRAILS and v == "minimum" else None
+        )
+        return [doc.diag(path, f"{where}: {err.instance!r} must be {words[v]} {err.validator_value}", limit_hint)]
     if v in ("minItems", "minProperties", "minLength"):
         return [doc.diag(path, f"{where} must not be empty")]
     if v == "oneOf" and path and path[0] == "thresholds" and _lacks_default(err.instance):

@@ -10,6 +10,7 @@ from engine.core.actions import ACTIONS
 from engine.core.errors import Diagnostic, UsageError
 from engine.language.expr import Expr
 from engine.rules.autonomy import default_level
+from engine.rules.guardrails import GuardrailSettings, defaults
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Operator:
     thresholds: dict[str, Threshold]
     folder: Path
     file: str
-    guardrails: dict[str, Any] = field(default_factory=dict)  # effective: global values tightened by overrides
+    guardrails: GuardrailSettings = field(default_factory=defaults)  # effective: global values tightened by overrides
     escalation: list[Any] = field(default_factory=list)  # the operator's own EscalationRules
     autonomy: dict[str, str] = field(default_factory=dict)  # action type (or "default") -> level
 
@@ -91,7 +92,7 @@ class Workflow:
 @dataclass
 class Project:
     root: Path
-    guardrails: dict[str, Any]
+    guardrails: GuardrailSettings
     guardrails_file: str | None
     operators: dict[str, Operator]
     workflows: list[Workflow]
@@ -102,7 +103,7 @@ class Project:
         """Workflows named by `operator/workflow` (or `operator` for all of its workflows)."""
         if not ids:
             return [w for w in self.workflows if w.enabled]
-        chosen = []
+        chosen: list[Workflow] = []
         for wanted in ids:
             found = [w for w in self.workflows if w.id == wanted or w.operator.name == wanted]
             if not found:

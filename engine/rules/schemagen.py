@@ -12,8 +12,8 @@ from functools import cache
 
 from engine.core.actions import ACTIONS
 from engine.core.catalog import load_catalog
-from engine.core.plan import STATUSES
 from engine.core.platform_catalog import fragment_schema
+from engine.core.status import PLAN_STATUSES
 from engine.language import windows
 from engine.rules.autonomy import LEVELS
 from engine.rules.durations import PATTERN as DURATION
@@ -314,7 +314,7 @@ def plan_schema() -> dict:
             "params": {"type": "object"},
             "before": {"type": "object"},
             "after": {"type": "object"},
-            "status": {"enum": list(STATUSES)},
+            "status": {"enum": list(PLAN_STATUSES)},
             "reasons": {"type": "array", "items": {"type": "string"}},
             "evidence": {"type": "object", "description": "The values that made the rule fire."},
             "guardrails": {

@@ -28,6 +28,11 @@
 
 Secrets never go in the file: the action log URL is read from the environment variable it
 names. Command-line options and environment variables override the file.
+
+The rules folder is `--rules PATH`, else `RULERUN_RULES`, else found as git finds `.git`:
+from the working directory upward, the first folder that holds `rulerun.yaml` or a `rules/`
+folder with rule files in it; its `rules/` is the rules folder. So any command works from
+anywhere inside the repository (`cd rules/meta && rulerun validate`).
 """
 
 from __future__ import annotations
@@ -152,7 +157,8 @@ class Workspace:
 
     @classmethod
     def resolve(cls, rules: str | None, state_dir: str | None) -> Workspace:
-        rules_path = Path(rules or os.environ.get("RULERUN_RULES") or "rules")
+        given = rules or os.environ.get("RULERUN_RULES")
+        rules_path = Path(given) if given else find_rules(Path.cwd())
         root = rules_path.resolve().parent
         settings = _read_config(root / CONFIG_NAME)
         state = state_dir or os.environ.get("RULERUN_STATE_DIR")
@@ -241,6 +247,33 @@ class Workspace:
     def approval_ttl(self, given: timedelta | None) -> timedelta:
         text = (self.settings.get("approvals") or {}).get("expire_after")
         return given or (parse_duration(text) if text else APPROVAL_TTL)
+
+
+RULES_DIR = "rules"
+
+
+def find_rules(start: Path) -> Path:
+    """The rules folder of the workspace `start` is in: `rules/` of the nearest folder at or above
+    `start` holding `rulerun.yaml` or a `rules/` folder with rule files; `./rules` when none does
+    (the loader then says it is missing)."""
+    for folder in (start, *start.parents):
+        candidate = folder / RULES_DIR
+        if (folder / CONFIG_NAME).is_file() or _holds_rule_files(candidate):
+            return candidate if folder != start else Path(RULES_DIR)
+    return Path(RULES_DIR)
+
+
+def _holds_rule_files(folder: Path) -> bool:
+    """Whether `folder` has YAML files at its top or one level down (guardrails.yaml, <operator>/*.yaml)."""
+    if not folder.is_dir():
+        return False
+    try:
+        for pattern in ("*.yaml", "*.yml", "*/*.yaml", "*/*.yml"):
+            if next(folder.glob(pattern), None) is not None:
+                return True
+    except OSError:  # an unreadable folder is not a workspace
+        return False
+    return False
 
 
 def _read_config(path: Path) -> dict[str, Any]:

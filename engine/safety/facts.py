@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.core.actions import ACTIONS
 from engine.core.plan import PlannedAction
+from engine.core.status import EntityStatus
 from engine.data.metrics import MetricsService
 from engine.safety.pipeline import Facts
 
@@ -15,7 +16,9 @@ def brand_lineage(metrics: MetricsService, keys: set[tuple[str, str, str]]) -> s
     """Which (platform, account_id, entity_id) are brand entities or descendants of one."""
     if not keys:
         return set()
-    entities = metrics.entities
+    # Brand flags and parents are never live state (overrides change status, budget and bid only),
+    # so the source's table answers, without the overlay's join at every step of the recursion.
+    entities = metrics.loaded.table("entities")
     rows = metrics.con.execute(
         f"""
         WITH RECURSIVE up(platform, account_id, start_id, node_id, brand, depth) AS (
@@ -48,7 +51,8 @@ def account_budgets(metrics: MetricsService) -> dict[tuple[str, str], float]:
     """Per (platform, account): the sum of the daily budgets of active entities today."""
     rows = metrics.con.execute(
         f"SELECT platform, account_id, sum(daily_budget) FROM {metrics.entities} "
-        "WHERE status = 'active' AND daily_budget IS NOT NULL GROUP BY ALL"
+        "WHERE status = ? AND daily_budget IS NOT NULL GROUP BY ALL",
+        [EntityStatus.ACTIVE],
     ).fetchall()
     return {(p, a): float(total) for p, a, total in rows}
 

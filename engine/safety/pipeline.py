@@ -19,11 +19,13 @@ from engine.core.catalog import load_catalog
 from engine.core.numbers import MONEY as MONEY_UNIT
 from engine.core.numbers import fmt_number
 from engine.core.plan import PlannedAction
+from engine.core.status import GOING_AHEAD, ActionStatus
 from engine.language.expr.reference import Reference
 from engine.rules.escalation import EscalationRule
+from engine.rules.guardrails import GuardrailSettings
 from engine.rules.model import Operator
 
-LIVE = ("planned", "clamped")  # statuses still on their way to execution
+LIVE = GOING_AHEAD  # statuses still on their way to execution
 MONEY = MONEY_ATTRIBUTES
 # Above this a money amount (account currency) is a data error: no real budget or bid comes near it.
 MAX_AMOUNT = 1e12
@@ -83,7 +85,7 @@ def _touch(a: PlannedAction, name: str, effect: str, message: str, **numbers: An
 
 
 def _block(a: PlannedAction, name: str, message: str, **numbers: Any) -> None:
-    a.status = "blocked"
+    a.status = ActionStatus.BLOCKED
     _touch(a, name, "block", message, **numbers)
 
 
@@ -111,7 +113,7 @@ def skip_unusable_amounts(actions: list[PlannedAction]) -> None:
             continue
         for side, value in (("current", a.before.get(attr)), ("new", a.after.get(attr))):
             if value is not None and not (isinstance(value, int | float) and abs(value) <= MAX_AMOUNT):
-                a.status = "skipped"
+                a.status = ActionStatus.SKIPPED
                 _touch(
                     a,
                     "amount_out_of_range",
@@ -130,7 +132,7 @@ def resolve_conflicts(actions: list[PlannedAction]) -> list[Conflict]:
     conflicts: list[Conflict] = []
     by_entity: dict[tuple, list[PlannedAction]] = defaultdict(list)
     for a in actions:
-        if a.status == "planned" and a.type != "notify":
+        if a.status == ActionStatus.PLANNED and a.type != "notify":
             by_entity[(a.platform, a.account_id, a.level, a.entity_id)].append(a)
     for key, group in by_entity.items():
         entity = "/".join(key)
@@ -147,7 +149,7 @@ def resolve_conflicts(actions: list[PlannedAction]) -> list[Conflict]:
             winner = ordered[0]
             winners[attr] = winner
             for loser in ordered[1:]:
-                loser.status = "skipped"
+                loser.status = ActionStatus.SKIPPED
                 _touch(
                     loser,
                     "conflict",
@@ -168,7 +170,7 @@ def resolve_conflicts(actions: list[PlannedAction]) -> list[Conflict]:
             for attr in MONEY:
                 other = winners.get(attr)
                 if other is not None:
-                    other.status = "skipped"
+                    other.status = ActionStatus.SKIPPED
                     _touch(other, "conflict", "skip", f"conflict: {_rule_name(pause)} pauses this entity")
                     conflicts.append(
                         Conflict(entity, f"status+{attr}", sorted([_rule_name(pause), _rule_name(other)]), "opposite")
@@ -187,11 +189,11 @@ def _safety_order(a: PlannedAction) -> tuple:
 # -- 2. guardrails -----------------------------------------------------------------------------
 
 
-def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
+def apply_guardrails(a: PlannedAction, f: Facts, g: GuardrailSettings) -> None:
     """Block or clamp one action by the entity-level guardrails (the spend cap is per account)."""
     if a.status not in LIVE or a.type == "notify":
         return
-    if g["block_stale_data"]:
+    if g.block_stale_data:
         if f.data_age_hours is None:
             _block(a, "block_stale_data", f"no {f.source} data for this account: never act without data")
             return
@@ -204,7 +206,7 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
                 limit=f.sla_hours,
             )
             return
-    if g["learning_phase_no_changes"] and f.learning_phase and load_catalog().has_trait(a.platform, "learning_phase"):
+    if g.learning_phase_no_changes and f.learning_phase and load_catalog().has_trait(a.platform, "learning_phase"):
         note = load_catalog().trait_note(a.platform, "learning_phase")
         _block(
             a,
@@ -212,7 +214,7 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
             f"{a.platform} {a.level} is in its learning phase: never modified" + (f" ({note})" if note else ""),
         )
         return
-    if a.type in ("pause", "add_negative_keyword") and g["brand_campaigns_no_auto_pause"] and f.brand_lineage:
+    if a.type in ("pause", "add_negative_keyword") and g.brand_campaigns_no_auto_pause and f.brand_lineage:
         _block(
             a,
             "brand_campaigns_no_auto_pause",
@@ -220,44 +222,44 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
             + (" or negated" if a.type == "add_negative_keyword" else ""),
         )
         return
-    if a.type == "pause" and f.spends and (f.lifetime_spend or 0.0) < g["min_spend_before_pause"]:
+    if a.type == "pause" and f.spends and (f.lifetime_spend or 0.0) < g.min_spend_before_pause:
         _block(
             a,
             "min_spend_before_pause",
             f"lifetime spend {fmt_number(f.lifetime_spend or 0, MONEY_UNIT)} is under the "
-            f"{fmt_number(g['min_spend_before_pause'])} needed before an auto-pause",
+            f"{fmt_number(g.min_spend_before_pause)} needed before an auto-pause",
             spend=f.lifetime_spend,
-            limit=g["min_spend_before_pause"],
+            limit=g.min_spend_before_pause,
         )
         return
     direction = _direction(a)
     attr = _attribute(a)
     if direction > 0:
         conv = f.window_conversions or 0.0
-        if conv < g["min_conversions_for_scale"]:
+        if conv < g.min_conversions_for_scale:
             _block(
                 a,
                 "min_conversions_for_scale",
-                f"{conv:.0f} conversions, {g['min_conversions_for_scale']} needed before scaling up",
+                f"{conv:.0f} conversions, {g.min_conversions_for_scale} needed before scaling up",
                 conversions=conv,
-                limit=g["min_conversions_for_scale"],
+                limit=g.min_conversions_for_scale,
             )
             return
-        if attr == "daily_budget" and (f.mer is None or f.mer < g["min_mer_for_increase"]):
+        if attr == "daily_budget" and (f.mer is None or f.mer < g.min_mer_for_increase):
             _block(
                 a,
                 "min_mer_for_increase",
                 f"blended MER is unknown ({f.mer_unknown or 'no data'}): budget increases wait"
                 if f.mer is None
-                else f"blended MER {f.mer:.2f} is under {g['min_mer_for_increase']} needed to raise budgets",
+                else f"blended MER {f.mer:.2f} is under {g.min_mer_for_increase} needed to raise budgets",
                 mer=f.mer,
-                limit=g["min_mer_for_increase"],
+                limit=g.min_mer_for_increase,
             )
             return
     if attr == "daily_budget" and direction > 0:
-        _clamp(a, attr, "max_daily_budget_increase_pct", g["max_daily_budget_increase_pct"], both_ways=False)
+        _clamp(a, attr, "max_daily_budget_increase_pct", g.max_daily_budget_increase_pct, both_ways=False)
     elif attr == "bid" and direction != 0:
-        _clamp(a, attr, "max_bid_change_pct", g["max_bid_change_pct"], both_ways=True)
+        _clamp(a, attr, "max_bid_change_pct", g.max_bid_change_pct, both_ways=True)
 
 
 def _clamp(a: PlannedAction, attr: str, name: str, pct: float, both_ways: bool) -> None:
@@ -272,7 +274,7 @@ def _clamp(a: PlannedAction, attr: str, name: str, pct: float, both_ways: bool) 
         _block(a, name, f"a {pct:g}% limit leaves no room to change {attr} {fmt_number(before, MONEY_UNIT)}", limit=pct)
         return
     a.after = {**a.after, attr: allowed}
-    a.status = "clamped"
+    a.status = ActionStatus.CLAMPED
     _touch(
         a,
         name,
@@ -286,7 +288,7 @@ def _clamp(a: PlannedAction, attr: str, name: str, pct: float, both_ways: bool) 
 
 
 def apply_spend_cap(
-    actions: list[PlannedAction], budgets: dict[tuple[str, str], float], guardrails_of: dict[str, dict[str, Any]]
+    actions: list[PlannedAction], budgets: dict[tuple[str, str], float], guardrails_of: dict[str, GuardrailSettings]
 ) -> None:
     """Per account, the sum of daily budgets after this plan stays under max_daily_spend_cap.
 
@@ -301,7 +303,7 @@ def apply_spend_cap(
     for account, group in by_account.items():
         total = budgets.get(account, 0.0)
         for a in sorted((a for a in group if _direction(a) > 0), key=lambda a: (-a.priority, a.action_id)):
-            cap = guardrails_of[a.workflow]["max_daily_spend_cap"]
+            cap = guardrails_of[a.workflow].max_daily_spend_cap
             before, after = a.before["daily_budget"], a.after["daily_budget"]
             currency = a.entity.get("currency")
             headroom = floor_money(cap - total, currency)
@@ -318,7 +320,7 @@ def apply_spend_cap(
             if after - before > headroom:
                 allowed = floor_money(before + headroom, currency)
                 a.after = {**a.after, "daily_budget": allowed}
-                a.status = "clamped"
+                a.status = ActionStatus.CLAMPED
                 _touch(
                     a,
                     "max_daily_spend_cap",
@@ -348,7 +350,8 @@ def action_fields(a: PlannedAction) -> dict[str, Any]:
         "rule_id": a.rule_id,
         "delta_per_day": delta if attr == "daily_budget" else None,
         "pct": pct,
-        "affected_profiles": a.params.get("affected_profiles"),
+        # a suppression names its profiles in its proposal, other email actions in their params
+        "affected_profiles": a.params.get("affected_profiles", a.after.get("suppressed_profiles")),
     }
 
 
@@ -364,7 +367,7 @@ def apply_escalation(a: PlannedAction, rules: list[EscalationRule], reference: R
         for ref in rule.when.refs:
             values[ref.key] = fields.get(ref.name) if ref.kind == "action" else a.entity.get(ref.name)
         if reference(rule.when, values):
-            a.status = "needs_approval"
+            a.status = ActionStatus.NEEDS_APPROVAL
             _touch(a, f"escalation:{rule.id}", "needs_approval", rule.reason)
             return
 
@@ -374,7 +377,7 @@ def apply_autonomy(a: PlannedAction, level: str) -> None:
     if level == "dry_run":
         a.reasons.append("autonomy dry_run: shown, never executed")
     elif level == "approve" and a.status in LIVE:
-        a.status = "needs_approval"
+        a.status = ActionStatus.NEEDS_APPROVAL
         _touch(a, "autonomy", "needs_approval", f"autonomy for {a.type} is `approve`")
 
 

@@ -6,7 +6,7 @@ class ActiveCampaign(Platform):
 
     Levels: email_campaign (a campaign: one send, or the emails of an automation),
     flow (an automation), segment (a contact list, with its contact count as
-    `audience_size`). Campaign counters (sends, unique opens and clicks, unsubscribes,
+    `profile_count`). Campaign counters (sends, unique opens and clicks, unsubscribes,
     bounces) are totals since the send, stored on the campaign's send date and re-read
     for 7 days while opens keep arriving; rules use `open_rate`, `click_rate`,
     `unsubscribe_rate` and `bounce_rate`. The account gets a row for every synced day (the

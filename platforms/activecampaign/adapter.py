@@ -11,7 +11,7 @@ become one metric row on the send date (`sdate`, in the account's timezone) when
 date is in the range, and its automation's row on that date adds them up; the account
 (level `account`) gets a row for every day of the range, the sum of that day's sends or
 zeros, so that a day without sends still counts as fresh data. A list's
-contact count (`meta.total` of its contacts, one call each) is its `audience_size`; an
+contact count (`meta.total` of its contacts, one call each) is its `profile_count`; an
 automation's is the contacts in it now (`entered` minus `exited`). Counters arrive as
 strings; missing or malformed ones fail the read rather than store a wrong number.
 
@@ -26,9 +26,12 @@ Writes (`write`, one change per call, called by the template, platforms/template
   list that holds more contacts than the plan counted (on which its approval, or its
   running without one, was decided) is refused before anything is added. A retry in the
   same run adds only the contacts still missing and keeps every id made;
-- `create_ab_test` of a campaign: `POST /campaigns` makes a draft split campaign named
-  "Subject test of #<id>: <subject>" (the name is how the draft is found again); the
-  undo deletes it while it is still a draft, and refuses once it was scheduled or sent.
+- `create_ab_test` of a (draft) campaign: `POST /campaigns` makes a draft split campaign
+  named "Subject test of #<id>: <subject>" (the name is how the draft is found again),
+  half the audience for each subject; the campaign's state holds the tested subject
+  (`ab_test_subject`). The undo (`remove_ab_test`) deletes the draft while it is still a
+  draft, and refuses once it was scheduled or sent. A campaign's `profile_count` is its
+  `total_amt` (recipients) where the API gives one.
 
 Unverified against ActiveCampaign's documentation (its reference covers reads and
 contact automations): the campaign and automation status codes, the update bodies of
@@ -91,6 +94,7 @@ class ActiveCampaignAdapter(LiveAdapter):
         self._client: Any = None
         self._lock = threading.Lock()
         self._campaigns: dict[str, dict[str, Any]] = {}  # raw campaigns read by `state`
+        self._ab_tests: dict[str, list[dict[str, Any]]] = {}  # a campaign's subject tests read by `state`
         # enrollments made by this adapter per (list, automation): a retried write adds the rest
         self._enrolled: dict[tuple[str, str], list[str]] = {}
 
@@ -238,6 +242,8 @@ class ActiveCampaignAdapter(LiveAdapter):
         row["status"] = self._status(c.get("status"))
         row["created_at"] = self._day(c.get("cdate"))
         row["labels"] = [str(c["type"])] if c.get("type") else []
+        planned = _int(c.get("total_amt"))
+        row["profile_count"] = planned if planned else None  # recipients; unknown on a draft without a count
         return row
 
     def _flow(self, a: dict[str, Any]) -> dict[str, Any]:
@@ -245,14 +251,14 @@ class ActiveCampaignAdapter(LiveAdapter):
         row["status"] = _AUTOMATION_STATUS.get(str(a.get("status")))
         row["created_at"] = self._day(a.get("cdate"))
         entered, exited = _int(a.get("entered")), _int(a.get("exited"))
-        row["audience_size"] = entered - (exited or 0) if entered is not None else None
+        row["profile_count"] = entered - (exited or 0) if entered is not None else None
         return row
 
     def _segment(self, lst: dict[str, Any]) -> dict[str, Any]:
         row = self._base("segment", lst)
         row["status"] = "active"
         row["created_at"] = self._day(lst.get("cdate"))
-        row["audience_size"] = self._total("/contacts", {"listid": row["entity_id"]})
+        row["profile_count"] = self._total("/contacts", {"listid": row["entity_id"]})
         return row
 
     def _metric_rows(
@@ -323,13 +329,16 @@ class ActiveCampaignAdapter(LiveAdapter):
         if key.level == "email_campaign":
             c = self._one("campaigns", "campaign", key)
             self._campaigns[key.entity_id] = c
-            return {"status": self._status(c.get("status")), "ab_tests": self._tests(key.entity_id)}
+            tests = self._tests(key.entity_id)
+            self._ab_tests[key.entity_id] = tests
+            # the subject being tested (the newest test's), None when the campaign has no test
+            return {"status": self._status(c.get("status")), "ab_test_subject": tests[-1]["subject"] if tests else None}
         if key.level == "flow":
             a = self._one("automations", "automation", key)
             return {"status": _AUTOMATION_STATUS.get(str(a.get("status")))}
         if key.level == "segment":
             self._one("lists", "list", key)
-            return {"audience_size": self._total("/contacts", {"listid": key.entity_id}), **self._automations(key)}
+            return {"profile_count": self._total("/contacts", {"listid": key.entity_id}), **self._automations(key)}
         raise self.error(PermanentError, f"ActiveCampaign has no {key.level!r} entities")
 
     def _one(self, collection: str, name: str, key: EntityKey) -> dict[str, Any]:
@@ -365,10 +374,10 @@ class ActiveCampaignAdapter(LiveAdapter):
         return {"automations": held}
 
     def current(self, key: EntityKey, state: dict[str, Any], target: Any, req: Any) -> Any:
-        """An enrollment is there when every contact of the list is in the automation; a test when its draft exists."""
+        """An enrollment is there when every contact of the list is in the automation."""
         if key.level == "segment" and target is not None:
             automation = str(target.get("automation"))
-            size = state.get("audience_size") or 0
+            size = state.get("profile_count") or 0
             n = self._total("/contacts", {"listid": key.entity_id, "seriesid": automation})
             return {"automation": automation, "contacts": n} if size and n >= size else None
         return super().current(key, state, target, req)
@@ -382,7 +391,7 @@ class ActiveCampaignAdapter(LiveAdapter):
             if change.value is None:
                 return self._unenroll(change)
             return self._enroll(change)
-        if change.attribute == "ab_test":
+        if change.attribute == "ab_test_subject":
             return self._delete_test(change) if change.value is None else self._create_test(change)
         raise self.error(PermanentError, f"ActiveCampaign cannot change {change.attribute}")
 
@@ -480,7 +489,7 @@ class ActiveCampaignAdapter(LiveAdapter):
     def _create_test(self, change: Change) -> Written:
         key = change.key
         source = self._campaigns.get(key.entity_id) or self._one("campaigns", "campaign", key)
-        subject, pct = str(change.value["subject"]), int(change.value.get("test_pct") or 20)
+        subject, pct = str(change.value), 50  # two variants, half the audience each (the winner is by opens)
         draft = {
             "type": "split",
             "status": "0",
@@ -498,7 +507,8 @@ class ActiveCampaignAdapter(LiveAdapter):
 
     def _delete_test(self, change: Change) -> Written:
         key = change.key
-        current = change.current if isinstance(change.current, dict) else {}
+        tests = self._ab_tests.get(key.entity_id) or []
+        current = next((t for t in reversed(tests) if t["subject"] == change.current), {})
         draft = str(current.get("campaign") or change.params.get("campaign") or "")
         if not draft:
             raise self.error(PermanentError, f"no draft of the subject test of campaign {key.entity_id} to delete")

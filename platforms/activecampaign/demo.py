@@ -70,6 +70,7 @@ def build(ds: Dataset) -> None:
         entity_id=TRAPS["activecampaign_next_newsletter"],
         status="paused",  # a draft: never sent
         created_at=days_ago(1),
+        profile_count=14_000.0,  # its audience
     )
     for entity_id, name in (("11", "Win-back 90d"), ("12", "Trial activation")):
         ds.root(acct, "flow", name, entity_id=entity_id, created_at=date(2026, 3, 2))
@@ -78,7 +79,7 @@ def build(ds: Dataset) -> None:
         (TRAPS["activecampaign_trial_list"], "Trial users", 1450.0),
     )
     for entity_id, name, size in lists:
-        ds.root(acct, "segment", name, entity_id=entity_id, created_at=date(2026, 1, 5), audience_size=size)
+        ds.root(acct, "segment", name, entity_id=entity_id, created_at=date(2026, 1, 5), profile_count=size)
 
 
 # Before Klaviyo (70), not after every platform: an email row's noise is keyed by its entity's

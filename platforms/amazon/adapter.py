@@ -388,15 +388,15 @@ class AmazonAdsAdapter(LiveAdapter):
                 found[("ad_group", str(item["adGroupId"]))] = item
         out: list[dict[str, Any] | AdapterError] = []
         for key in keys:
-            res = BY_LEVEL.get(key.level)
-            item = found.get((key.level, key.entity_id))
-            if res is None:
+            resource = BY_LEVEL.get(key.level)
+            raw = found.get((key.level, key.entity_id))
+            if resource is None:
                 out.extend(super().states([key]))  # search terms: their negatives, one by one
-            elif item is None:
+            elif raw is None:
                 out.append(PermanentError(f"unknown {key.level} {key.entity_id} in profile {self.profile_id}"))
             else:
-                group = found.get(("ad_group", str(item.get("adGroupId"))), {})
-                out.append(self._state_of(res, item, group.get("defaultBid")))
+                group = found.get(("ad_group", str(raw.get("adGroupId"))), {})
+                out.append(self._state_of(resource, raw, group.get("defaultBid")))
         return out
 
     def _state_of(self, res: Resource, item: dict[str, Any], default_bid: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ they bring no Shopify sessions.
 from __future__ import annotations
 
 from engine.core.demodata import Baseline, BulkPlatform, Dataset, PlatformDemo, perf
+from engine.core.status import EntityStatus
 
 BASELINE = Baseline(cpm=6.0, ctr=0.0045, cvr=0.004)
 
@@ -66,7 +67,7 @@ def build(ds: Dataset) -> None:
         "Bot-SP-Broad-2026Q2",
         daily_budget=200.0,
         bidding_strategy="dynamic_down",
-        status="paused",
+        status=EntityStatus.PAUSED,
         stopped_age=60,
     )
     old_group = ds.add(old, "ad_group", "Broad-Keywords")

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.core.status import EntityStatus
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -67,7 +69,7 @@ AD_GROUP_NEGATIVES = Negatives(
 )
 NEGATIVES = {n.scope: n for n in (CAMPAIGN_NEGATIVES, AD_GROUP_NEGATIVES)}
 
-STATE_OUT = {"active": "ENABLED", "paused": "PAUSED"}
+STATE_OUT = {EntityStatus.ACTIVE: "ENABLED", EntityStatus.PAUSED: "PAUSED"}
 LISTED = ["ENABLED", "PAUSED"]  # what a sync lists (archived entities cannot change any more)
 ANY_STATE = ["ENABLED", "PAUSED", "ARCHIVED"]
 NEGATIVE_MATCH_OUT = {"exact": "NEGATIVE_EXACT", "phrase": "NEGATIVE_PHRASE"}

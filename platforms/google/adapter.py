@@ -27,14 +27,15 @@ from typing import Any
 
 from engine.core.catalog import Catalog
 from engine.core.execution import AdapterError, AuthError, EntityKey, PermanentError, RateLimited, TransientError
+from engine.core.status import EntityStatus
 from platforms.adapter import Account, Fetched
 from platforms.template import Change, LiveAdapter, Written
 
 API_VERSION = "v26"
 PLATFORM = "google"
 
-STATUS_IN = {"ENABLED": "active", "PAUSED": "paused", "REMOVED": "removed"}
-STATUS_OUT = {"active": "ENABLED", "paused": "PAUSED"}
+STATUS_IN = {"ENABLED": EntityStatus.ACTIVE, "PAUSED": EntityStatus.PAUSED, "REMOVED": EntityStatus.REMOVED}
+STATUS_OUT = {EntityStatus.ACTIVE: "ENABLED", EntityStatus.PAUSED: "PAUSED"}
 MATCH_IN = {"EXACT": "exact", "PHRASE": "phrase", "BROAD": "broad"}
 MATCH_OUT = {"exact": "EXACT", "phrase": "PHRASE"}
 

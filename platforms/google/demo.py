@@ -24,6 +24,7 @@ Traps:
 from __future__ import annotations
 
 from engine.core.demodata import LAST_DAY, Baseline, BulkPlatform, Dataset, PlatformDemo, perf
+from engine.core.status import EntityStatus
 
 SEARCH = Baseline(cpm=130.0, ctr=0.05, cvr=0.008)
 SHOPPING = Baseline(cpm=11.0, ctr=0.012, cvr=0.0045)
@@ -110,7 +111,7 @@ def _google_bot_search(ds: Dataset, acct: tuple[str, str]) -> None:
     ds.split_ads(owl, "RSA-Bot-vs-Owl-v3")
     ds.term(owl, "meeting owl 4 price", "broad", perf(SEARCH, 18.0, cvr=0.015))
     ds.term(owl, "owl labs alternative", "broad", perf(SEARCH, 12.0, cvr=0.015))
-    webcam = ds.add(camp, "ad_group", "Webcam-Upgrade", status="paused", stopped_age=20)
+    webcam = ds.add(camp, "ad_group", "Webcam-Upgrade", status=EntityStatus.PAUSED, stopped_age=20)
     ds.keyword(webcam, "4k webcam for meetings", "broad", perf(SEARCH, 25.0, cvr=0.004), bid=1.4)
     ds.split_ads(webcam, "RSA-Bot-Webcam-v1")
 
@@ -143,7 +144,7 @@ def _google_dot_search(ds: Dataset, acct: tuple[str, str]) -> None:
         acct,
         "Dot-Conversion-Broad-2026Q1",
         daily_budget=300.0,
-        status="paused",
+        status=EntityStatus.PAUSED,
         stopped_age=45,
         bidding_strategy="manual_cpc",
         labels=("nonbrand",),
@@ -197,7 +198,7 @@ def _google_other(ds: Dataset, acct: tuple[str, str]) -> None:
         acct,
         "Bot-Conversion-Broad-2025Q4",
         daily_budget=200.0,
-        status="removed",
+        status=EntityStatus.REMOVED,
         stopped_age=150,
         bidding_strategy="manual_cpc",
     )

@@ -44,6 +44,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from engine.core.execution import AdapterError, AuthError, EntityKey, PermanentError, RateLimited
+from engine.core.status import EntityStatus
 from platforms.adapter import Account, Fetched
 from platforms.http import HttpClient
 from platforms.linkedin import restli
@@ -65,7 +66,7 @@ PIVOTS = {"campaign": "CAMPAIGN_GROUP", "ad_group": "CAMPAIGN", "ad": "CREATIVE"
 # Every status, so that metrics of a paused or finished entity still find their parent.
 STATUSES = ("ACTIVE", "PAUSED", "ARCHIVED", "COMPLETED", "CANCELED", "DRAFT", "PENDING_DELETION", "REMOVED")
 CREATIVE_STATUSES = ("ACTIVE", "PAUSED", "DRAFT", "ARCHIVED", "CANCELED", "PENDING_DELETION", "REMOVED")
-FINDERS = {
+FINDERS: dict[str, dict[str, Any]] = {
     "adCampaignGroups": {"q": "search", "search": {"status": {"values": list(STATUSES)}}},
     "adCampaigns": {"q": "search", "search": {"status": {"values": list(STATUSES)}}},
     "creatives": {"q": "criteria", "intendedStatuses": list(CREATIVE_STATUSES)},
@@ -462,7 +463,7 @@ class LinkedInAdsAdapter(LiveAdapter):
     def _patch(self, change: Change) -> dict[str, Any]:
         """The `$set` of one change, in LinkedIn's field names and units."""
         if change.attribute == "status":
-            return {RESOURCES[change.key.level][2]: "PAUSED" if change.value == "paused" else "ACTIVE"}
+            return {RESOURCES[change.key.level][2]: "PAUSED" if change.value == EntityStatus.PAUSED else "ACTIVE"}
         if change.attribute in ("daily_budget", "bid") and change.key.level == "ad_group":
             fm = self._wire(change.attribute)
             digits = fm.money.minor_digits(self.account.currency) if fm else 2

@@ -41,6 +41,7 @@ from datetime import date
 from typing import Any
 
 from engine.core.execution import AdapterError, AuthError, EntityKey, PermanentError, RateLimited, TransientError
+from engine.core.status import EntityStatus
 from platforms.adapter import Fetched
 from platforms.template import Change, LiveAdapter, Written
 
@@ -81,7 +82,12 @@ def _number(value: Any) -> bool:
     return True
 
 
-_STATUS = {"ACTIVE": "active", "PAUSED": "paused", "DELETED": "removed", "ARCHIVED": "removed"}
+_STATUS = {
+    "ACTIVE": EntityStatus.ACTIVE,
+    "PAUSED": EntityStatus.PAUSED,
+    "DELETED": EntityStatus.REMOVED,
+    "ARCHIVED": EntityStatus.REMOVED,
+}
 _BID_STRATEGY = {
     "LOWEST_COST_WITHOUT_CAP": "lowest_cost",
     "LOWEST_COST_WITH_BID_CAP": "bid_cap",
@@ -450,7 +456,7 @@ class MetaAdsAdapter(LiveAdapter):
     def write(self, change: Change) -> Written:
         value = change.wire
         if change.attribute == "status":
-            value = "PAUSED" if change.value == "paused" else "ACTIVE"
+            value = "PAUSED" if change.value == EntityStatus.PAUSED else "ACTIVE"
         key = change.key
         with self.calling(f"updating {change.attribute} of {key.level} {key.entity_id}"):
             self.call(self._node(key).api_update, params={change.wire_field: value})

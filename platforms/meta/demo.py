@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import date
 
 from engine.core.demodata import Baseline, BulkPlatform, Dataset, PlatformDemo, perf
+from engine.core.status import EntityStatus
 
 BASELINE = Baseline(cpm=18.0, ctr=0.012, cvr=0.006, outbound=0.55, vtr=0.06)
 
@@ -129,7 +130,9 @@ def _meta_retargeting(ds: Dataset, acct: tuple[str, str]) -> None:
     ds.ads(schools, ("Board-Lead-Form-Edu-v1", perf(BASELINE, 110.0, cvr=0.008, leads=0.06)))
     offices = ds.add(leads, "ad_group", "Lead-Form-Offices", daily_budget=100.0, learning_phase=False)
     ds.ads(offices, ("Board-Lead-Form-Office-v2", perf(BASELINE, 92.0, cvr=0.008, leads=0.05)))
-    test = ds.campaign(acct, "Bot-Conversion-Test-2026Q2", bidding_strategy="bid_cap", status="paused", stopped_age=30)
+    test = ds.campaign(
+        acct, "Bot-Conversion-Test-2026Q2", bidding_strategy="bid_cap", status=EntityStatus.PAUSED, stopped_age=30
+    )
     bid_cap = ds.add(test, "ad_group", "Bid-Cap-Test", daily_budget=150.0, bid=180.0, learning_phase=False)
     ds.ads(bid_cap, ("Bot-Static-Offer-v1", perf(BASELINE, 140.0, cvr=0.005)))
 

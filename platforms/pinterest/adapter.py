@@ -42,6 +42,7 @@ from typing import Any
 
 from engine.core.catalog import Catalog
 from engine.core.execution import AdapterError, AuthError, EntityKey, PermanentError, TransientError
+from engine.core.status import EntityStatus
 from platforms.adapter import Account, Fetched
 from platforms.ratelimit import CallWindow, shared
 from platforms.template import Change, LiveAdapter, Written
@@ -62,7 +63,7 @@ _OBJECTIVE_LABEL = {
     "CATALOG_SALES": "shopping",
     "VIDEO_COMPLETION": "video",
 }
-_STATUS_OUT = {"paused": "PAUSED", "active": "ACTIVE"}
+_STATUS_OUT = {EntityStatus.PAUSED: "PAUSED", EntityStatus.ACTIVE: "ACTIVE"}
 _REPORT_FAILED = ("FAILED", "CANCELLED", "EXPIRED", "DOES_NOT_EXIST")
 
 

@@ -42,6 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -57,6 +58,7 @@ from engine.core.execution import (
     RateLimited,
     TransientError,
 )
+from engine.core.status import EntityStatus
 from platforms.adapter import Account, Fetched
 from platforms.ratelimit import CallWindow, shared
 from platforms.template import Change, LiveAdapter, Written
@@ -304,6 +306,9 @@ class TikTokAdsAdapter(LiveAdapter):
                 raise PermanentError("malformed response: a `list` item is not an object")
         return rows, info
 
+    def _page_rows(self, query: _Query, page: int) -> list[dict[str, Any]]:
+        return self._page(query, page)[0]
+
     def _paged(self, queries: list[_Query]) -> list[list[dict[str, Any]]]:
         """Every page of every query (first pages, then the rest, in parallel); rows per query.
 
@@ -312,14 +317,14 @@ class TikTokAdsAdapter(LiveAdapter):
         if not queries:
             return []
         with ThreadPoolExecutor(max_workers=self.page_workers) as pool:
-            firsts = _all(pool, [lambda q=q: self._page(q, 1) for q in queries])
+            firsts = _all(pool, [partial(self._page, q, 1) for q in queries])
             rest: list[tuple[int, int]] = []
             for i, (_, info) in enumerate(firsts):
                 total = info.get("total_page") or 1
                 if not isinstance(total, int) or total < 1 or total > MAX_PAGES:
                     raise self.error(PermanentError, f"{queries[i].what}: malformed page_info {info!r}")
                 rest += [(i, page) for page in range(2, total + 1)]
-            later = _all(pool, [lambda i=i, page=page: self._page(queries[i], page)[0] for i, page in rest])
+            later = _all(pool, [partial(self._page_rows, queries[i], page) for i, page in rest])
         rows = [list(first[0]) for first in firsts]
         for (i, _), page_rows in zip(rest, later, strict=True):
             rows[i].extend(page_rows)
@@ -509,7 +514,7 @@ class TikTokAdsAdapter(LiveAdapter):
     def _status(self, record: dict[str, Any]) -> str | None:
         """The canonical status: `operation_status` through the catalog, "removed" once deleted."""
         if str(record.get("secondary_status") or "").endswith("_STATUS_DELETE"):
-            return "removed"
+            return EntityStatus.REMOVED
         status = record.get("operation_status")
         if status in (None, ""):
             return None

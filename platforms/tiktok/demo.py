@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import date
 
 from engine.core.demodata import Baseline, BulkPlatform, Dataset, PlatformDemo, perf
+from engine.core.status import EntityStatus
 
 BASELINE = Baseline(cpm=9.0, ctr=0.009, cvr=0.004, vtr=0.25)
 
@@ -94,7 +95,11 @@ def build(ds: Dataset) -> None:
     )
     ds.ads(office, ("Board-Home-Office-Video-1", perf(BASELINE, 105.0, cvr=0.0025)))
     old = ds.campaign(
-        acct, "Bot-Conversion-Retarget-2026Q2", status="paused", stopped_age=40, bidding_strategy="lowest_cost"
+        acct,
+        "Bot-Conversion-Retarget-2026Q2",
+        status=EntityStatus.PAUSED,
+        stopped_age=40,
+        bidding_strategy="lowest_cost",
     )
     old_group = ds.add(old, "ad_group", "Site-Visitors-30d", daily_budget=90.0, learning_phase=False)
     ds.ads(old_group, ("Bot-Retarget-Video-1", perf(BASELINE, 80.0, cvr=0.008)))

@@ -113,7 +113,7 @@ class ActiveCampaignFake(HttpFakeServer):
         self._campaign(C_PAUSED, "Teacher week", "3", 2, 3000)
         self._campaign(C_SCHEDULED, "Product launch", "1", None, 0)
         self._campaign(C_NOISY, "Board early access", "5", 4, 20000, unsubscribes="160")  # 0.8% unsubscribes
-        self._campaign(C_DRAFT, "Holiday draft", "0", None, 0)
+        self._campaign(C_DRAFT, "Holiday draft", "0", None, 0, total_amt="5000")  # its audience, counted
         self._campaign(C_WINBACK_EMAIL, "We miss you", "5", 2, 900, type="responder", automation=A_WINBACK)
         for i in range(campaigns):  # bulk campaigns for benchmarks, one a day going back
             self._campaign(str(100 + i), f"Newsletter {i}", "5", 1 + i % 60, 5000 + i)
@@ -319,10 +319,17 @@ class ContractHarness:
         return self._key("email_campaign", C_PAUSED if action_type == "enable" else C_SENDING)
 
     def item(self, action_type: str, key: Any) -> dict[str, Any]:
-        """The item a collection action adds (an enrollment, a subject test)."""
-        if action_type == "add_to_automation":
-            return {"automation": A_WINBACK, "contacts": 40}
-        return {"subject": "Last chance: the spring sale ends tonight", "test_pct": 20}
+        """The item a collection action adds (an automation enrollment)."""
+        return {"automation": A_WINBACK, "contacts": 40}
+
+    def request(self, action_type: str, key: Any, state: dict, action_id: str) -> Any:
+        """A subject-line test: the subject to test (a text attribute)."""
+        if action_type != "create_ab_test":
+            return None
+        from engine.core.execution import ActionRequest
+
+        subject = {"ab_test_subject": "Last chance: the spring sale ends tonight"}
+        return ActionRequest(action_id, key, action_type, {}, {"ab_test_subject": None}, subject)
 
     def negative(self, key: Any) -> dict[str, Any]:  # pragma: no cover - no negative keywords in email
         raise NotImplementedError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.core.plan import PlannedAction
-from engine.rules.guardrails import defaults
+from engine.rules.guardrails import GuardrailSettings
 from engine.rules.model import Operator
 from engine.safety.pipeline import Facts
 
@@ -78,7 +78,7 @@ def operator(
         {},
         Path("."),
         "operator.yaml",
-        guardrails=defaults() | (guardrails or {}),
+        guardrails=GuardrailSettings.from_dict(guardrails or {}),
         escalation=escalation or [],
         autonomy=autonomy or {},
     )

@@ -18,5 +18,5 @@ IDENTITY = ("workflow", "rule_id", "platform", "account_id", "level", "entity_id
 
 
 def approval_digest(row: dict[str, Any]) -> str:
-    """The digest of what an action log row (or `log_row` of an action) would change."""
+    """The digest of what an action log row (or `PlannedAction.to_log_row`) would change."""
     return digest({**{k: row.get(k) for k in IDENTITY}, "payload": row.get("payload")})

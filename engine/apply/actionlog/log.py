@@ -36,6 +36,7 @@ from engine.apply.actionlog.states import (
 from engine.apply.actionlog.values import as_date, utc, utc_text
 from engine.apply.actionlog.values import now as utcnow
 from engine.core.errors import RulerunError, UsageError
+from engine.core.status import ActionStatus, RunStatus
 
 STOP_KEY = "emergency_stop"
 RUN_COLUMNS = (
@@ -163,7 +164,7 @@ class ActionLog:
             raise ValueError("start_run needs a 'run_id'")
         check(values["mode"], RUN_MODES, "start_run mode")
         values["started_at"] = values["started_at"] or utcnow()
-        values["status"] = values["status"] or "running"
+        values["status"] = values["status"] or RunStatus.RUNNING
         check(values["status"], RUN_STATUSES, "start_run")
         sql, params = self._insert("runs", values)
         try:
@@ -174,7 +175,7 @@ class ActionLog:
                 hint="each apply needs a new run id: evaluate again for a new plan",
             ) from None
 
-    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+    def finish_run(self, run_id: str, status: RunStatus, summary: dict[str, Any]) -> None:
         """Close a run with its final status ('succeeded', 'failed' or 'stopped') and summary."""
         check(status, RUN_STATUSES, "finish_run")
         cur = self._execute(
@@ -223,12 +224,12 @@ class ActionLog:
             + _refresh(REFRESHED)
             + f", updated_at = excluded.updated_at WHERE actions_log.status IN ({_marks(CLAIMABLE)})"
         )
-        return self._execute(sql, [*params, "approved", *CLAIMABLE]).rowcount == 1
+        return self._execute(sql, [*params, ActionStatus.APPROVED, *CLAIMABLE]).rowcount == 1
 
     def record_outcome(
         self,
         action_id: str,
-        status: str,
+        status: ActionStatus,
         *,
         result: dict[str, Any] | None = None,
         error: str | None = None,
@@ -241,8 +242,8 @@ class ActionLog:
         if the action is unknown or not in a state this outcome may follow."""
         check(status, OUTCOME_TRANSITIONS, "record_outcome")
         at = utcnow()
-        when = executed_at if executed_at is not None else (at if status == "executed" else None)
-        skipped = status == "skipped"
+        when = executed_at if executed_at is not None else (at if status == ActionStatus.EXECUTED else None)
+        skipped = status == ActionStatus.SKIPPED
         cur = self._execute(
             "UPDATE actions_log SET status = ?, result = COALESCE(?, result), error_message = ?,"
             " rollback_plan = COALESCE(?, rollback_plan), executed_at = COALESCE(?, executed_at),"
@@ -270,7 +271,7 @@ class ActionLog:
             hint="only the run that claimed an action (record_intent) records its outcome, once",
         )
 
-    def record_status(self, action_id: str, status: str, reason: str | None = None) -> bool:
+    def record_status(self, action_id: str, status: ActionStatus, reason: str | None = None) -> bool:
         """Set a pre-execution status (planned, clamped, blocked, skipped) with its reason.
 
         Only pipeline statuses are replaced: human decisions, pending approvals and executions are
@@ -280,7 +281,7 @@ class ActionLog:
         """
         check(status, STATUS_TRANSITIONS, "record_status")
         allowed = STATUS_TRANSITIONS[status]
-        human = " AND approval_by IS NOT NULL" if status == "approved" else ""
+        human = " AND approval_by IS NOT NULL" if status == ActionStatus.APPROVED else ""
         cur = self._execute(
             "UPDATE actions_log SET status = ?, status_reason = ?, updated_at = ?"
             f" WHERE action_id = ? AND status IN ({_marks(allowed)}){human}",
@@ -304,7 +305,7 @@ class ActionLog:
         clamped, blocked, skipped (default planned) or executed (an action without a platform
         call, such as notify). An existing row is replaced only while in a pipeline status;
         returns False when it was kept (approval, decision or execution recorded)."""
-        status = row.get("status") or "planned"
+        status = row.get("status") or ActionStatus.PLANNED
         check(status, UPSERTABLE, "upsert_action")
         at = utcnow()
         values = action_columns(row) | {
@@ -376,7 +377,7 @@ class ActionLog:
         row = self._execute(
             "SELECT COUNT(*) FROM actions_log WHERE platform = ? AND account_id = ? AND entity_id = ?"
             " AND action_type = ? AND status = ? AND COALESCE(executed_at, updated_at) >= ?",
-            (platform, account_id, entity_id, action_type, "failed", self._ts(ts)),
+            (platform, account_id, entity_id, action_type, ActionStatus.FAILED, self._ts(ts)),
         ).fetchone()
         return int(row[0])
 
@@ -402,7 +403,7 @@ class ActionLog:
         row_now = self._execute("SELECT status FROM actions_log WHERE action_id = ?", (values["action_id"],))
         return row_now.fetchone()[0]
 
-    def approvals(self, status: str | None = PENDING) -> list[dict[str, Any]]:
+    def approvals(self, status: ActionStatus | None = PENDING) -> list[dict[str, Any]]:
         """Actions in one approval status (needs_approval, approved, rejected, expired), oldest
         first; None lists every action that went through approval."""
         if status is None:
@@ -421,7 +422,7 @@ class ActionLog:
         action is unknown, not pending (already decided, executed...) or past its expiry. An
         approval stores the digest of the change it approves (engine/apply/actionlog/approvals.py)."""
         at = at or utcnow()
-        status = "approved" if approve else "rejected"
+        status = ActionStatus.APPROVED if approve else ActionStatus.REJECTED
         with self._db.transaction():  # the digest is of the payload as it is when decided
             current = self._one("SELECT * FROM actions_log WHERE action_id = ?" + self._db.for_update, (action_id,))
             cur = self._execute(
@@ -462,7 +463,7 @@ class ActionLog:
         cur = self._execute(
             "UPDATE actions_log SET status = ?, updated_at = ?"
             " WHERE status = ? AND expires_at IS NOT NULL AND expires_at <= ?",
-            ("expired", self._ts(utcnow()), PENDING, self._ts(now)),
+            (ActionStatus.EXPIRED, self._ts(utcnow()), PENDING, self._ts(now)),
         )
         return cur.rowcount
 
@@ -520,14 +521,21 @@ class ActionLog:
         cur = self._execute(
             "UPDATE actions_log SET status = ?, rolled_back_at = ?, rolled_back_by = ?, updated_at = ?"
             " WHERE action_id = ? AND status = ?",
-            ("rolled_back", self._ts(at), by_action_id, self._ts(utcnow()), action_id, "executed"),
+            (
+                ActionStatus.ROLLED_BACK,
+                self._ts(at),
+                by_action_id,
+                self._ts(utcnow()),
+                action_id,
+                ActionStatus.EXECUTED,
+            ),
         )
         if cur.rowcount == 1:
             return
         row = self.get(action_id)
         if row is None:
             raise self._unknown(action_id)
-        if row["status"] == "rolled_back" and row.get("rolled_back_by") == by_action_id:
+        if row["status"] == ActionStatus.ROLLED_BACK and row.get("rolled_back_by") == by_action_id:
             return
         raise RulerunError(f"action {action_id} cannot be marked rolled back: it is {row['status']}")
 
@@ -594,7 +602,7 @@ class ActionLog:
         oldest = datetime.combine(today - timedelta(days=max_age_days), datetime.min.time(), tzinfo=UTC)
         rows = self._all(
             "SELECT * FROM actions_log WHERE status = ? AND executed_at >= ? ORDER BY executed_at, action_id",
-            ("executed", self._ts(oldest)),
+            (ActionStatus.EXECUTED, self._ts(oldest)),
         )
         due = []
         for row in rows:

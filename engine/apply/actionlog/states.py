@@ -13,47 +13,47 @@ kinds of state, and only some of them may be overwritten:
 
 from __future__ import annotations
 
-from engine.core.plan import STATUSES as PLAN_STATUSES
+from engine.core.status import PLAN_STATUSES, ActionStatus, RunStatus
 
-EXECUTING = "executing"  # intent recorded, outcome unknown (in doubt after a crash)
+EXECUTING = ActionStatus.EXECUTING  # intent recorded, outcome unknown (in doubt after a crash)
 ACTION_STATUSES = (*PLAN_STATUSES, EXECUTING)
 
-PIPELINE = ("planned", "clamped", "blocked", "skipped")
-PENDING = "needs_approval"
-DECISIONS = ("approved", "rejected", "expired")
-FINISHED = ("executed", "failed", "rolled_back")
+PIPELINE = (ActionStatus.PLANNED, ActionStatus.CLAMPED, ActionStatus.BLOCKED, ActionStatus.SKIPPED)
+PENDING = ActionStatus.NEEDS_APPROVAL
+DECISIONS = (ActionStatus.APPROVED, ActionStatus.REJECTED, ActionStatus.EXPIRED)
+FINISHED = (ActionStatus.EXECUTED, ActionStatus.FAILED, ActionStatus.ROLLED_BACK)
 
 # record_intent may take over a row in these statuses (compare-and-set to `executing`).
-CLAIMABLE = (*PIPELINE, "approved")
+CLAIMABLE = (*PIPELINE, ActionStatus.APPROVED)
 
 # upsert_action writes these statuses; `executed` is for actions without a platform call (notify).
-UPSERTABLE = (*PIPELINE, "executed")
+UPSERTABLE = (*PIPELINE, ActionStatus.EXECUTED)
 
 # record_status: the statuses each target may replace. `executing` may go back to planned or
 # approved when a crashed run's action turns out not to have been applied.
 STATUS_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "planned": (*PIPELINE, EXECUTING),
-    "clamped": PIPELINE,
-    "blocked": PIPELINE,
-    "skipped": PIPELINE,
-    "approved": (EXECUTING,),  # only for a row a human approved before (approval_by set)
+    ActionStatus.PLANNED: (*PIPELINE, EXECUTING),
+    ActionStatus.CLAMPED: PIPELINE,
+    ActionStatus.BLOCKED: PIPELINE,
+    ActionStatus.SKIPPED: PIPELINE,
+    ActionStatus.APPROVED: (EXECUTING,),  # only for a row a human approved before (approval_by set)
 }
 
 # record_outcome: the statuses each outcome may replace; executed -> failed is a failed verification.
 OUTCOME_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "executed": (EXECUTING,),
-    "failed": (EXECUTING, "executed"),
-    "skipped": (EXECUTING,),
+    ActionStatus.EXECUTED: (EXECUTING,),
+    ActionStatus.FAILED: (EXECUTING, ActionStatus.EXECUTED),
+    ActionStatus.SKIPPED: (EXECUTING,),
 }
 
 # queue_approval re-opens or refreshes rows in these statuses and keeps every other one.
 QUEUEABLE = (*PIPELINE, PENDING)
 
 # executed_since and last_executed count these: a change was made (or may have been).
-CHANGED = ("executed", "rolled_back")
+CHANGED = (ActionStatus.EXECUTED, ActionStatus.ROLLED_BACK)
 
 RUN_MODES = ("apply", "rollback")
-RUN_STATUSES = ("running", "succeeded", "failed", "stopped")
+RUN_STATUSES = tuple(RunStatus)
 
 CHECKPOINT_DAYS = (1, 3, 7)
 

@@ -345,7 +345,15 @@ _GENERATED: dict[str, str] = {
     **{m: m for m in ("email_clicks", "unsubscribes", "spam_complaints", "bounces")},
 }
 _AD_RAW = ("spend_c", "impressions", "clicks", "outbound_clicks", "conversions", "value_c", "video_views", "leads")
-_EMAIL_RAW = ("recipients", "bounces", "delivered", "opens", "email_clicks", "unsubscribes", "spam_complaints")
+_EMAIL_RAW: tuple[str, ...] = (
+    "recipients",
+    "bounces",
+    "delivered",
+    "opens",
+    "email_clicks",
+    "unsubscribes",
+    "spam_complaints",
+)
 _EMAIL_RAW += ("conversions", "value_c")
 _SHOP_RAW = ("sessions", "add_to_carts", "orders", "revenue_c", "new_customers")
 
@@ -538,7 +546,18 @@ _PLATFORM_COLUMNS = {
     "auto_strategy": "VARCHAR",
     "learns": "BOOLEAN",
 }
-_TEMP_TABLES = ("days", "keys", "gen", "contrib", "email", "ad_daily", "email_daily", "shop", "platforms", "bulk")
+_TEMP_TABLES: tuple[str, ...] = (
+    "days",
+    "keys",
+    "gen",
+    "contrib",
+    "email",
+    "ad_daily",
+    "email_daily",
+    "shop",
+    "platforms",
+    "bulk",
+)
 _TEMP_TABLES += ("bulk_camp",)
 
 
@@ -739,7 +758,9 @@ class _Materializer:
         rows, start, camps, accts = [], 0, 0, 0
         demos = platform_demos()
         for pidx, platform in enumerate(ad_platforms()):
-            spec = asdict(demos[platform].bulk)
+            bulk = demos[platform].bulk
+            assert bulk is not None  # ad_platforms() lists only the platforms with bulk settings
+            spec = asdict(bulk)
             base = spec.pop("baseline")
             rows.append(
                 {

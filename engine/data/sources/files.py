@@ -243,7 +243,7 @@ def status_vocabularies(catalog: Catalog) -> dict[str, dict[str, str]]:
     The canonical statuses are accepted everywhere (a platform's own value of the same name
     wins); "" stands for the platforms rulerun does not know, which accept only those.
     """
-    canonical = {status: status for status in STATUSES}
+    canonical: dict[str, str] = {status: status for status in STATUSES}
     vocabularies = {
         platform: canonical | {value.lower(): status for value, status in catalog.status_vocabulary(platform).items()}
         for platform in platform_names()
@@ -639,7 +639,7 @@ def _find_problems(
         duplicates, duplicate_groups = _duplicates(vcon, relation, f, columns, layout)
     finally:
         query(vcon, f"DROP TABLE IF EXISTS {stage}")
-    position = {name: i for i, name in enumerate(layout.positions)}
+    position: dict[str | None, int] = {name: i for i, name in enumerate(layout.positions)}
     problems = sorted(problems + duplicates, key=lambda p: (p.row, position.get(p.column, -1)))
     return problems, sum(counts) + duplicate_groups
 

@@ -14,6 +14,7 @@ import math
 import tokenize
 import unicodedata
 from dataclasses import dataclass, field
+from typing import cast
 
 from engine.language.expr.functions import FUNCTIONS
 from engine.language.expr.types import (
@@ -283,7 +284,7 @@ class _Checker:
             return Unary(Type.BOOL, "not", operand)
         if isinstance(node.op, (ast.USub, ast.UAdd)):
             self._want_num(node.operand, operand, "unary minus" if isinstance(node.op, ast.USub) else "+")
-            if isinstance(operand, Const):  # fold -3 into a literal
+            if isinstance(operand, Const) and isinstance(operand.value, int | float):  # fold -3 into a literal
                 value = -operand.value if isinstance(node.op, ast.USub) else operand.value
                 return Const(Type.NUM, value)
             return Unary(Type.NUM, "neg" if isinstance(node.op, ast.USub) else "pos", operand)
@@ -444,7 +445,8 @@ def _rewrite(tree: ast.AST, replace: dict[int, ast.AST]) -> ast.AST:
             if new is None:
                 return self.generic_visit(node)
             if isinstance(new, ast.Tuple):
-                new.elts = [self.visit(e) for e in new.elts]
+                # an expression's replacement is an expression
+                new.elts = [cast(ast.expr, self.visit(e)) for e in new.elts]
             return new
 
     return Rewriter().visit(tree)

@@ -295,7 +295,9 @@ class DaysSince(Function):
 
     @staticmethod
     def sql(args, ctx):
-        return f"CAST(date_diff('day', {args[0]}, DATE '{ctx['as_of'].isoformat()}') AS DOUBLE)"
+        # `as_of_sql`: a column holding the evaluation date, when one query evaluates many dates
+        as_of = ctx.get("as_of_sql") or f"DATE '{ctx['as_of'].isoformat()}'"
+        return f"CAST(date_diff('day', {args[0]}, {as_of}) AS DOUBLE)"
 
     @staticmethod
     def py(args, ctx):

@@ -47,6 +47,13 @@ class Ref:
     def key(self) -> str:
         return f"{self.kind}:{self.window}:{self.name}" if self.window else f"{self.kind}:{self.name}"
 
+    @property
+    def windowed(self) -> str:
+        """The window of a metric or truth ref, which always has one."""
+        if self.window is None:
+            raise ValueError(f"{self.kind} ref {self.name!r} has no window")
+        return self.window
+
 
 class Scope(Protocol):
     """Resolves dotted names to Refs for one evaluation context (a workflow rule)."""
