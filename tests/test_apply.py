@@ -88,7 +88,13 @@ def sandbox_calls(ws: Path) -> list[str]:
 
 # The demo's email actions that always wait for a human (setting flows live or manual, suppressing
 # more than 1,000 profiles); the budget cut below is the one these tests approve or reject.
-EMAIL_APPROVALS = ["run_sunset_flow", "stop_flow_hurting_deliverability", "suppress_unengaged_after_sunset"]
+EMAIL_APPROVALS = [
+    "run_sunset_flow",
+    "stop_flow_hurting_deliverability",
+    "suppress_unengaged_after_sunset",
+    "activate_trials",  # ActiveCampaign: over 1,000 contacts into an automation
+    "test_subject_of_next_newsletter",  # ActiveCampaign: a subject-line test
+]
 
 
 def budget_approval(ws: Path) -> dict:

@@ -26,6 +26,8 @@ from tests.helpers.cli import run
 from tests.test_apply import REPO, auto_actions, log_rows, rr, sandbox_calls
 
 NEXT_DAY = "2026-11-02"
+EMAIL = ("klaviyo", "activecampaign")  # the demo's email actions wait for approval too
+MONEY_TYPES = ("set_budget", "change_budget", "set_bid", "change_bid")
 
 
 @pytest.fixture
@@ -84,7 +86,7 @@ def assert_refused(res: subprocess.CompletedProcess, ws: Path, *phrases: str) ->
 def test_a_plan_edited_to_skip_approval_is_refused_and_the_filter_queues_it_anyway(ws):
     path, doc = save(ws)
     # the budget cut (the demo's email actions wait for approval too, untouched here)
-    (waiting,) = [a for a in doc["actions"] if a["status"] == "needs_approval" and a["platform"] != "klaviyo"]
+    (waiting,) = [a for a in doc["actions"] if a["status"] == "needs_approval" and a["platform"] not in EMAIL]
     waiting["status"] = "planned"
     write(path, doc)
     res = rr(ws, "apply", str(path))
@@ -95,7 +97,7 @@ def test_a_plan_edited_to_skip_approval_is_refused_and_the_filter_queues_it_anyw
     assert res.returncode == 0, res.stderr
     assert waiting["action_id"] not in sandbox_calls(ws)
     queued = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
-    assert [q["action_id"] for q in queued if q["platform"] != "klaviyo"] == [waiting["action_id"]]
+    assert [q["action_id"] for q in queued if q["platform"] not in EMAIL] == [waiting["action_id"]]
 
 
 def test_a_next_day_plan_without_cooldowns_cannot_repeat_bid_changes(ws):
@@ -134,8 +136,15 @@ def test_a_far_future_generated_at_does_not_make_a_plan_young(ws):
 
 def test_a_pause_re_pointed_at_another_entity_never_executes(ws):
     path, doc = save(ws)
-    pause = next(a for a in doc["actions"] if a["type"] == "pause" and a["status"] == "planned")
-    victim = next(a for a in doc["actions"] if a["level"] == pause["level"] and a["entity_id"] != pause["entity_id"])
+    # the victim: a live entity (its budget or bid is being changed) at the pause's level, paused by no rule
+    paused = {(a["level"], a["entity_id"]) for a in doc["actions"] if a["type"] == "pause"}
+    pause, victim = next(
+        (p, v)
+        for p in doc["actions"]
+        if p["type"] == "pause" and p["status"] == "planned"
+        for v in doc["actions"]
+        if v["level"] == p["level"] and (v["level"], v["entity_id"]) not in paused and v["type"] in MONEY_TYPES
+    )
     original = pause["entity_id"]
     pause["entity_id"], pause["entity_name"] = victim["entity_id"], victim["entity_name"]
     write(path, doc)
@@ -264,7 +273,7 @@ def test_an_unedited_plan_runs_what_the_fresh_run_allows_and_queues_approvals(ws
     assert res.returncode == 0, res.stderr
     assert sorted(sandbox_calls(ws)) == sorted(auto_actions(doc))
     queued = json.loads(rr(ws, "approvals", "list", "--format", "json").stdout)
-    assert [q["status"] for q in queued if q["platform"] != "klaviyo"] == ["needs_approval"]
+    assert [q["status"] for q in queued if q["platform"] not in EMAIL] == ["needs_approval"]
     assert {q["status"] for q in queued} == {"needs_approval"}  # the email actions wait too
     (run_row,) = [r for r in _runs(ws) if r["plan_id"]]
     assert run_row["plan_id"] == doc["run_id"] and run_row["rules_digest"] == doc["rules_digest"]
