@@ -529,7 +529,11 @@ class LiveAdapter(Adapter):
             return _negative(req.after.get(attr) or req.params, self)
         value = req.after.get(attr)
         if value is None:
-            raise self.error(PermanentError, f"{req.type} without a new {_LABELS[attr]}")
+            raise self.error(PermanentError, f"{req.type} without a new {_LABELS.get(attr, attr)}")
+        if not op.is_money():  # a text or an object (a page body, a discount): the platform checks it
+            if op.identity and (not isinstance(value, dict) or any(not value.get(k) for k in op.identity)):
+                raise self.error(PermanentError, f"invalid {attr}: {value!r}")
+            return value
         try:
             amount = float(value)
         except (TypeError, ValueError):
@@ -542,6 +546,14 @@ class LiveAdapter(Adapter):
         return amount
 
     def _current(self, state: dict[str, Any], attr: str, target: Any, req: ActionRequest) -> Any:
+        op = OPERATIONS[req.type]
+        if op.identity:  # the object among the entity's list whose identity fields match (None: absent)
+            ident = target if target is not None else (req.before.get(attr) or req.params)
+            if not isinstance(ident, dict):
+                raise self.error(PermanentError, f"invalid {attr}: {ident!r}")
+            want = [str(ident.get(k, "")).lower() for k in op.identity]
+            listed = state.get(op.attribute or "") or []
+            return next((o for o in listed if [str(o.get(k, "")).lower() for k in op.identity] == want), None)
         if attr != "negative_keyword":
             return state.get(attr)
         ident = target if target is not None else _negative(req.before.get(attr) or req.params, self)
@@ -559,7 +571,7 @@ class LiveAdapter(Adapter):
             allowed = toggleable_statuses()
             if current not in allowed or target not in allowed:
                 raise self.error(PermanentError, f"{what} is {current}: it cannot be set {target}")
-        elif attr != "negative_keyword" and current is None:
+        elif attr in _LABELS and attr != "negative_keyword" and current is None:
             raise self.error(PermanentError, f"{what} has no {_LABELS[attr]} to change")
 
 

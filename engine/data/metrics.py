@@ -31,7 +31,7 @@ from engine.language.sql import quote_ident, sql_literal
 from engine.language.windows import Range, date_range
 
 # The Shopify columns truth metrics are sums of; `ad_spend` is the campaign-level spend of the ad platforms.
-TRUTH_METRICS = ("revenue", "orders", "new_customers", "sessions")
+TRUTH_METRICS = ("revenue", "orders", "new_customers", "sessions", "net_revenue")
 AD_SPEND = "ad_spend"
 CREDIBILITY_RATIO = "credibility_ratio"  # the one builtin catalog formulas may use
 
@@ -205,7 +205,8 @@ class MetricsService:
             ad_platforms = [s.name for s in self.catalog.sources.values() if s.type == "ad_platform"]
             truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
             cols = [
-                f"sum({m}) FILTER (WHERE platform IN ({in_list(truth_sources)}) AND {cond})"
+                # the store's own rows: its product and discount rows split the same orders again
+                f"sum({m}) FILTER (WHERE platform IN ({in_list(truth_sources)}) AND level = 'account' AND {cond})"
                 if self.present(m)
                 else "NULL"
                 for m in TRUTH_METRICS
