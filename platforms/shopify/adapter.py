@@ -41,6 +41,7 @@ error whose wait is that same computation, retried by the HTTP client.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -207,7 +208,7 @@ class ShopifyAdapter(LiveAdapter):
             self._requested[operation] = requested
             if cost.get("actualQueryCost") is not None:
                 self.points += float(cost["actualQueryCost"])
-        return max(0.0, (requested - available) / restore) if restore > 0 else None
+        return _seconds(requested - available, restore) if restore > 0 else None
 
     def _pace(self, operation: str) -> None:
         """Sleep what the bucket lacks for the cost this operation last requested."""
@@ -218,7 +219,7 @@ class ShopifyAdapter(LiveAdapter):
             now = self.clock()
             have = min(maximum, available + (now - at) * restore)
             need = self._requested[operation]
-            wait = (need - have) / restore if restore > 0 and need > have else 0.0
+            wait = _seconds(need - have, restore) if restore > 0 and need > have else 0.0
             # the bucket as it will be after the wait (a recorded sleep passes no time)
             self._bucket = (have + wait * restore, restore, maximum, now)
         if wait > 0:
@@ -335,11 +336,12 @@ class ShopifyAdapter(LiveAdapter):
     def read(self, date_from: date, date_to: date) -> Fetched:
         before = self.calls
         zone = self.zone()
+        # the small lists first, while the bucket is full: the orders then spend it page after page
+        discounts = list(self._paged("Discounts", DISCOUNTS_QUERY, "codeDiscountNodes", {"first": self.LIST_PAGE}))
+        pages = list(self._paged("Pages", PAGES_QUERY, "pages", {"first": self.LIST_PAGE}))
         agg = _Days(self, zone)
         for order in self.orders(date_from, date_to, zone):
             agg.add(order)
-        discounts = list(self._paged("Discounts", DISCOUNTS_QUERY, "codeDiscountNodes", {"first": self.LIST_PAGE}))
-        pages = list(self._paged("Pages", PAGES_QUERY, "pages", {"first": self.LIST_PAGE}))
         entities = [self._store_entity(), *agg.product_entities()]
         entities += [self._discount_entity(d) for d in discounts]
         entities += [self._page_entity(p) for p in pages]
@@ -628,6 +630,11 @@ def _discount(node: Any) -> dict[str, Any] | None:
     elif isinstance(value.get("amount"), dict):
         out["amount"] = float(value["amount"].get("amount") or 0)
     return out
+
+
+def _seconds(points: float, restore: float) -> float:
+    """The wait for `points` at `restore` a second, rounded up to the next 10 ms (never a hair short)."""
+    return max(0.0, math.ceil(points / restore * 100 - 1e-9) / 100)
 
 
 def _instant(when: datetime) -> str:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import random
 import re
 import time
@@ -240,7 +241,7 @@ class ShopifyFake(HttpFakeServer):
     def _status(self) -> dict[str, float]:
         return {
             "maximumAvailable": self.maximum,
-            "currentlyAvailable": round(self.available, 1),
+            "currentlyAvailable": math.floor(self.available * 10) / 10,  # never more than there is
             "restoreRate": self.restore,
         }
 
@@ -272,7 +273,7 @@ class ShopifyFake(HttpFakeServer):
             return 502, {"errors": "Bad Gateway"}, {}
         requested = self._requested(operation, text, variables)
         self._refill()
-        if fault in ("rate_limit", "rate_limit_429") or requested > self.available:
+        if fault in ("rate_limit", "rate_limit_429") or requested > self.available + 1e-6:  # float slack
             self.throttled += 1
             answer = {
                 "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
