@@ -459,29 +459,49 @@ class Notify(ActionType):
 
 @register
 class UpdatePage(ActionType):
-    """Replace a store page's body (HTML) with `body`. Always needs approval (page changes);
-    rollback restores the previous body, which the rollback plan keeps."""
+    """Change a store page's body (HTML): `body` replaces it, `prepend` or `append` adds a block
+    (a banner) unless the page already starts or ends with it. Always needs approval (page
+    changes), and the approval shows the body before and after; rollback restores the previous
+    body, which the rollback plan keeps."""
 
     name = "update_page"
     verb = "rewrites the body of"
     attribute = "body"
     undo = "update_page"
+    _TEXT: ClassVar[dict] = {"type": "string", "minLength": 1, "maxLength": 100_000}
     params_schema = {
         "type": "object",
-        "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 100_000}},
-        "required": ["body"],
+        "properties": {"body": _TEXT, "prepend": _TEXT, "append": _TEXT},
+        "oneOf": [{"required": ["body"]}, {"required": ["prepend"]}, {"required": ["append"]}],
         "additionalProperties": False,
     }
-    example = "action: {type: update_page, body: '<h1>Free shipping over $50</h1>'}"
+    example = "action: {type: update_page, prepend: '<p>Free shipping over $75</p>'}"
+
+    @classmethod
+    def check_params(cls, params):
+        given = [k for k in ("body", "prepend", "append") if k in params]
+        if len(given) != 1:
+            return [((), "update_page needs exactly one of body, prepend or append", "e.g. prepend: '<p>...</p>'")]
+        return []
 
     @classmethod
     def propose(cls, entity, params):
         current = entity.get("body")
         if current is None:
             return Proposal({}, {}, skip_reason="the page's current body is unknown (sync the store first)")
-        if current == params["body"]:
+        if "prepend" in params:
+            if current.startswith(params["prepend"]):
+                return NOOP
+            new = params["prepend"] + current
+        elif "append" in params:
+            if current.endswith(params["append"]):
+                return NOOP
+            new = current + params["append"]
+        else:
+            new = params["body"]
+        if new == current:
             return NOOP
-        return Proposal({"body": current}, {"body": params["body"]})
+        return Proposal({"body": current}, {"body": new})
 
 
 _CODE = {"type": "string", "pattern": "^[A-Za-z0-9_-]{3,40}$"}

@@ -107,6 +107,7 @@ class Node:
     email: EmailPerf | None = None
     stopped_age: int = 0  # paused/removed: the last day with delivery, in days before LAST_DAY
     truth_store: bool = False  # the store: its rows are the truth ads and email drove (orders, revenue, ...)
+    body: str | None = None  # a store page's body (HTML)
     children: list[Node] = field(default_factory=list, repr=False)
 
     @property
@@ -132,6 +133,7 @@ class Node:
             "currency": CURRENCY,
             "bidding_strategy": self.bidding_strategy,
             "match_type": self.match_type,
+            "body": self.body,
         }
 
 

@@ -46,6 +46,7 @@ ENTITY_FIELDS = (
     "currency",
     "shared_budget",
     "budget_campaigns",
+    "body",  # a store page's body: update_page proposes from it
 )
 
 

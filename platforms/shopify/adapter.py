@@ -15,7 +15,7 @@ completed by its own paged query), leaving test orders out. Per day, in the shop
   `net_revenue` (after discounts and refunds; a refund counts on its order's day),
   `new_customers` (orders whose `customerJourneySummary.customerOrderIndex` is 1: the
   customer's first order at the time, unlike `numberOfOrders`, which is today's lifetime
-  count) and `returning_customers` (index above 1). A guest checkout (no customer) is an
+  count), `returning_customers` (index above 1) and `units_sold`. A guest checkout (no customer) is an
   order and neither; so is an order whose index Shopify has not attributed yet;
 - product: `orders` holding it, `revenue` (its line items after discounts), `units_sold`;
 - discount: `orders` using the code and their `revenue`.
@@ -529,6 +529,7 @@ class _Days:
             p = self.products[(day, pid)]
             p["revenue"] += _money(item.get("discountedTotalSet"), a, f"order {order['id']} line item")
             p["units"] += int(item.get("quantity") or 0)
+            row["units_sold"] += int(item.get("quantity") or 0)
             if pid not in seen:
                 p["orders"] += 1
                 seen.add(pid)
@@ -585,6 +586,7 @@ def _zero_store() -> dict[str, Any]:
         "net_revenue": Decimal(0),
         "new_customers": 0,
         "returning_customers": 0,
+        "units_sold": 0,
     }
 
 
