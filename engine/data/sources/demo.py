@@ -355,7 +355,8 @@ _GENERATED: dict[str, str] = {
 _AD_RAW = ("spend_c", "impressions", "clicks", "outbound_clicks", "conversions", "value_c", "video_views", "leads")
 _EMAIL_RAW = ("recipients", "bounces", "delivered", "opens", "email_clicks", "unsubscribes", "spam_complaints")
 _EMAIL_RAW += ("conversions", "value_c")
-_SHOP_RAW = ("sessions", "add_to_carts", "orders", "revenue_c", "new_customers", "returning_customers", "net_revenue_c", "units_sold")
+_SHOP_RAW = ("sessions", "add_to_carts", "orders", "revenue_c", "new_customers")
+_SHOP_RAW += ("returning_customers", "net_revenue_c", "units_sold")
 
 
 def _ident(name: str) -> str:
