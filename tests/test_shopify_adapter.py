@@ -11,6 +11,7 @@ from engine.core.execution import ActionRequest, AuthError, EntityKey, Permanent
 from platforms.adapter import Account
 from platforms.shopify.adapter import ShopifyAdapter
 from tests.fakes.shopify_fake import PAGE_BODY, PAGE_ID, PRODUCTS, SHOP, TOKEN, ShopifyFake
+from tests.fakes.shopify_fake import VirtualClock as Clock
 
 BOT, DOT, BOARD = PRODUCTS
 
@@ -25,21 +26,6 @@ def fake():
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch):
     monkeypatch.setenv("SHOPIFY_ACCESS_TOKEN", TOKEN)
-
-
-class Clock:
-    """A virtual clock that the adapter's recorded sleeps advance (and the fake's bucket reads)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def make(fake, sleeps=None, *, shop=SHOP, currency="USD", version=None, clock=None) -> ShopifyAdapter:

@@ -71,6 +71,21 @@ _OPERATION = re.compile(r"\b(query|mutation)\s+(\w+)")
 _FIRST = re.compile(r"lineItems\(first:\s*(\d+)")
 
 
+class VirtualClock:
+    """A clock for the fake's bucket that the adapter's sleeps advance: waits cost no real time."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 def _money(amount: float, currency: str = "USD") -> dict[str, Any]:
     return {"shopMoney": {"amount": f"{amount:.2f}", "currencyCode": currency}}
 
@@ -196,8 +211,9 @@ class ShopifyFake(HttpFakeServer):
             self._order(1008, at(d2, 11), [(bot, 1)], customer="1", index=2),
         ]
 
-    def generate(self, n: int, days: int, *, seed: int = 7) -> None:
-        """Replace the orders with `n` generated ones over the `days` days before today."""
+    def generate(self, n: int, days: int, *, seed: int = 7, customers: int | None = None) -> None:
+        """Replace the orders with `n` generated ones over the `days` days before today, by
+        customers drawn from a pool of `customers` (n / 2 by default: many come back)."""
         rng = random.Random(seed)
         start = datetime(self.today.year, self.today.month, self.today.day, tzinfo=self.zone) - timedelta(days=days)
         seen: dict[str, int] = {}
@@ -205,7 +221,7 @@ class ShopifyFake(HttpFakeServer):
         out = []
         for i, offset in enumerate(stamps):
             guest = rng.random() < 0.08
-            customer = None if guest else str(rng.randint(1, max(1, n // 2)))
+            customer = None if guest else str(rng.randint(1, max(1, customers or n // 2)))
             index = None
             if customer:
                 seen[customer] = seen.get(customer, 0) + 1
