@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.core.execution import ActionRequest, AuthError, EntityKey, PermanentError, RateLimited
+from engine.core.execution import ActionRequest, AdapterError, AuthError, EntityKey, PermanentError, RateLimited
 from platforms.adapter import Account
 from platforms.shopify.adapter import ShopifyAdapter
 from tests.fakes.shopify_fake import PAGE_BODY, PAGE_ID, PRODUCTS, SHOP, TOKEN, ShopifyFake
@@ -145,8 +145,8 @@ def test_a_throttled_answer_waits_what_the_bucket_needs_then_retries(fake, kind)
     adapter.shop()
     fake.fail_next(kind, n=1, method="Orders")
     got = adapter.fetch(d1, d2)
-    # the shop (1 point), the discount list (2 + 2 for one code) and the pages (2 + 1) left 492 of 500
-    assert clock.sleeps == [pytest.approx((877 - 492) / 100.0)]
+    # the shop (1 point), the discount list (2 + 2 for one code), the pages (2 + 1) and the count (1) left 491
+    assert clock.sleeps == [pytest.approx((877 - 491) / 100.0)]
     assert sum(r["orders"] for r in rows(got, "account").values()) == 7
     assert fake.throttled == 1 and len(clock.sleeps) == 1
 
@@ -261,3 +261,56 @@ def test_the_token_never_reaches_logs_or_errors(fake, caplog):
     with pytest.raises(AuthError) as err:
         make(fake).fetch(*days(fake))
     assert TOKEN not in caplog.text and TOKEN not in str(err.value)
+
+
+# ---------------------------------------------------------------- bulk reads
+
+
+def test_many_orders_are_read_by_one_bulk_operation_with_the_same_result_as_pages(fake, monkeypatch):
+    fake.generate(600, 20)
+    span = (fake.today - timedelta(days=20), fake.today - timedelta(days=1))
+    monkeypatch.setattr(ShopifyAdapter, "BULK_OVER", 100)
+    clock = Clock()
+    fake.clock, fake._at = clock, clock.now
+    bulk = make(fake, clock=clock).fetch(*span)
+    ops = [op for op, _ in fake.requests]
+    assert "Orders" not in ops and ops.count("BulkOrders") == 1 and ops.count("BulkStatus") == 3
+    assert clock.sleeps == [1.0, 1.5]  # two polls answered RUNNING, pauses growing
+    # the pre-signed file was fetched without the access token
+    assert fake.downloads and all("x-shopify-access-token" not in h for h in fake.downloads)
+
+    monkeypatch.setattr(ShopifyAdapter, "BULK_OVER", 10**9)
+    paged = make(fake, clock=clock).fetch(*span)
+    # pages cost points and bucket waits; the bulk read did not
+    assert fake.points_used > 5000 and len(clock.sleeps) > 2
+    key = lambda r: (r["date"], r["level"], r["entity_id"])  # noqa: E731
+    assert sorted(bulk.metrics, key=key) == sorted(paged.metrics, key=key)
+    assert sum(r["orders"] for r in bulk.metrics if r["level"] == "account") == sum(
+        1 for o in fake.orders_list if not o["test"] and o["createdAt"] >= f"{span[0].isoformat()}T05"
+    )
+
+
+def test_a_bulk_operation_already_running_falls_back_to_pages(fake, monkeypatch):
+    fake.generate(300, 5)
+    monkeypatch.setattr(ShopifyAdapter, "BULK_OVER", 100)
+    fake.bulk_ops["1"] = {"id": "gid://shopify/BulkOperation/1", "status": "RUNNING", "polls": 0, "count": 0}
+    clock = Clock()
+    fake.clock, fake._at = clock, clock.now
+    got = make(fake, clock=clock).fetch(fake.today - timedelta(days=5), fake.today - timedelta(days=1))
+    assert [op for op, _ in fake.requests].count("Orders") >= 1
+    assert sum(r["orders"] for r in got.metrics if r["level"] == "account") > 250
+
+
+def test_a_failed_bulk_operation_fails_the_read(fake, monkeypatch):
+    fake.generate(300, 5)
+    monkeypatch.setattr(ShopifyAdapter, "BULK_OVER", 100)
+    real = fake._op_BulkStatus
+
+    def failing(text, variables, fail):
+        data, cost = real(text, variables, fail)
+        data["node"]["status"], data["node"]["errorCode"] = "FAILED", "INTERNAL_SERVER_ERROR"
+        return data, cost
+
+    monkeypatch.setattr(fake, "_op_BulkStatus", failing)
+    with pytest.raises(AdapterError, match="bulk read of orders ended FAILED"):
+        make(fake).fetch(fake.today - timedelta(days=5), fake.today - timedelta(days=1))

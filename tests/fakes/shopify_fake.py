@@ -10,8 +10,12 @@ for one shop (`SHOP`, timezone America/New_York, USD); any other shop is HTTP 40
 (`query Orders(...)`, `mutation DiscountCreate(...)`), its `first:` arguments and its
 variables; every node is answered whole, whatever the selection set asks.
 
-Operations: Shop, Orders (cursor paging; `query` takes `created_at:>=` / `created_at:<` with
-ISO instants and `test:false`), OrderLineItems (the rest of one order's line items), Pages,
+Operations: Shop, OrdersCount, Orders (cursor paging; `query` takes `created_at:>=` /
+`created_at:<` with ISO instants and `test:false`), OrderLineItems (the rest of one order's
+line items), BulkOrders (`bulkOperationRunQuery` of the orders; one at a time) and BulkStatus
+(RUNNING for `bulk_polls` polls, then COMPLETED with the URL of a JSONL file served at
+`GET /bulk/{id}.jsonl?signature=...`, an order a line followed by its line items, each with
+`__parentId`; `downloads` records the headers each download carried), Pages,
 Page, Discounts (code discounts; `query: "status:active"` filters), DiscountCreate
 (`discountCodeBasicCreate`), DiscountActivate, DiscountDeactivate (`discountCode...`) and
 PageUpdate (`pageUpdate`). Validation failures come back as `userErrors` with HTTP 200.
@@ -126,6 +130,9 @@ class ShopifyFake(HttpFakeServer):
         self.pages = {PAGE_ID: {"id": PAGE_ID, "title": "Bot landing page", "handle": "bot", "body": PAGE_BODY}}
         self.discounts: dict[str, dict[str, Any]] = {}
         self._ids = iter(range(5000, 10**9))
+        self.bulk_ops: dict[str, dict[str, Any]] = {}
+        self.bulk_polls = 2  # polls a bulk operation answers RUNNING before COMPLETED
+        self.downloads: list[dict[str, str]] = []  # the headers each bulk file download carried
         self.add_discount("WELCOME10", percentage=0.1, status="ACTIVE")
         self.fixed_orders()
         super().__init__(latency=latency)
@@ -265,6 +272,12 @@ class ShopifyFake(HttpFakeServer):
 
     def handle(self, method, path, query, headers, body) -> tuple[int, bytes, dict[str, str]]:
         headers = {k.lower(): v for k, v in headers.items()}
+        if method == "GET" and path.startswith("/bulk/"):  # the pre-signed file: no token, none must come
+            self.downloads.append(headers)
+            op = self.bulk_ops.get(path.rsplit("/", 1)[-1].removesuffix(".jsonl"))
+            if op is None or "signature=" not in query:
+                return 403, b"AccessDenied", {}
+            return 200, op["file"], {"Content-Type": "application/jsonl"}
         with self.lock:
             status, answer, extra = self._answer(method, path, headers, body)
         return status, json.dumps(answer).encode(), {"Content-Type": "application/json", **extra}
@@ -374,6 +387,55 @@ class ShopifyFake(HttpFakeServer):
             actual += ORDER_COST + 2 + len(lines) * LINE_ITEM_COST
         page = {"hasNextPage": more, "endCursor": _cursor(last) if nodes else None}
         return {"orders": {"edges": edges, "pageInfo": page}}, actual
+
+    def _matching(self, q: str) -> list[dict[str, Any]]:
+        lo = re.search(r"created_at:>=(\S+)", q)
+        hi = re.search(r"created_at:<(\S+)", q)
+        return [
+            o
+            for o in self.orders_list
+            if (not lo or o["createdAt"] >= lo.group(1))
+            and (not hi or o["createdAt"] < hi.group(1))
+            and not ("test:false" in q and o["test"])
+        ]
+
+    def _op_OrdersCount(self, text, variables, fail):
+        return {"ordersCount": {"count": len(self._matching(variables.get("q") or "")), "precision": "EXACT"}}, 1
+
+    def _op_BulkOrders(self, text, variables, fail):
+        root = "bulkOperationRunQuery"
+        inner = variables.get("query") or ""
+        if any(op["status"] == "RUNNING" for op in self.bulk_ops.values()):
+            message = "A bulk query operation for this app and shop is already in progress"
+            return self._user_error(root, ["query"], message)
+        found = re.search(r'orders\(query: "([^"]*)"', inner)
+        if found is None or "lineItems" not in inner:
+            return self._user_error(root, ["query"], "Invalid bulk query: orders with a query argument expected")
+        lines = []
+        for o in self._matching(found.group(1)):
+            lines.append(json.dumps({k: v for k, v in o.items() if k != "_lines"}))
+            lines += [json.dumps({**item, "__parentId": o["id"]}) for item in o["_lines"]]
+        op_id = f"gid://shopify/BulkOperation/{next(self._ids)}"
+        self.bulk_ops[op_id.rsplit("/", 1)[-1]] = {
+            "id": op_id,
+            "status": "RUNNING",
+            "polls": 0,
+            "count": len(lines),
+            "file": ("\n".join(lines) + "\n").encode() if lines else b"",
+        }
+        return {root: {"bulkOperation": {"id": op_id, "status": "CREATED"}, "userErrors": []}}, 10
+
+    def _op_BulkStatus(self, text, variables, fail):
+        key = str(variables.get("id") or "").rsplit("/", 1)[-1]
+        op = self.bulk_ops.get(key)
+        if op is None:
+            return {"node": None}, 1
+        op["polls"] += 1
+        if op["polls"] > self.bulk_polls:
+            op["status"] = "COMPLETED"
+        url = f"{self.url}/bulk/{key}.jsonl?signature=SIGNED" if op["status"] == "COMPLETED" and op["count"] else None
+        node = {"id": op["id"], "status": op["status"], "errorCode": None, "objectCount": str(op["count"]), "url": url}
+        return {"node": node}, 1
 
     def _op_OrderLineItems(self, text, variables, fail):
         order = next((o for o in self.orders_list if o["id"] == variables.get("id")), None)
