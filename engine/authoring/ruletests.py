@@ -53,7 +53,7 @@ A test
   Days and metrics not given are 0 (null for a metric the entity's platform does not report).
   A series may not be longer than the workflow reads: `last_7d` reads 7 days, `prev.` doubles
   its window, `lifetime` reads everything.
-- `truth`: the Shopify store's daily `revenue`, `orders`, `new_customers` and `sessions`, in the
+- `truth`: the Shopify store's daily `revenue`, `orders`, `new_customers`, `sessions` and `net_revenue`, in the
   same notation. They feed `truth.*` and the blended MER of the budget guardrail (revenue over
   the spend of the test's campaign-level entities); without them MER is unknown and every
   budget increase is blocked.
