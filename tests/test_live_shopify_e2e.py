@@ -58,7 +58,7 @@ level: campaign
 window: last_7d
 rules:
   - id: scale_spending_campaigns
-    when: spend > 0 and status == 'active'
+    when: spend > 0 and status == 'active' and coalesce(truth.net_new_cac, 0) >= 0
     action: {type: change_budget, by_pct: 10}
 """
 
@@ -183,8 +183,19 @@ def test_mer_is_unknown_without_shopify_and_known_once_it_is_synced(ws, shop, pi
     assert all("blended MER unknown" in json.dumps(a["guardrails"]) for a in blocked)
 
     configure(ws[0], shop, pins)
-    after = scaled(plan(ws))
+    found = plan(ws)
+    after = scaled(found)
     assert {a["action_id"] for a in after} == {a["action_id"] for a in blocked}
+    # Net New CAC: the window's spend of every ad platform over the store's first-time buyers
+    assert all(a["evidence"]["truth.net_new_cac"] is None for a in blocked)
+    ((spend, new),) = store(
+        ws[0],
+        f"SELECT (SELECT sum(spend) FROM live.metrics_daily WHERE platform = 'pinterest' AND level = 'campaign' "
+        f"AND date >= DATE '{found['as_of']}' - 7 AND date < DATE '{found['as_of']}'), "
+        f"(SELECT sum(new_customers) FROM live.metrics_daily WHERE platform = 'shopify' AND level = 'account' "
+        f"AND date >= DATE '{found['as_of']}' - 7 AND date < DATE '{found['as_of']}')",
+    )
+    assert new > 0 and all(a["evidence"]["truth.net_new_cac"] == pytest.approx(spend / new) for a in after)
     assert not any("min_mer_for_increase" in json.dumps(a["guardrails"]) for a in after)
     assert any(a["status"] in ("planned", "clamped") for a in after)
 
