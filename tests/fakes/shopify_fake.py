@@ -36,9 +36,8 @@ guest checkouts (customer null), test orders, refunds and discount codes. The de
 has a small fixed set (`ORDERS`) tests count by hand.
 
 Faults: `fail_next(kind, n)` with kind `auth` (401), `rate_limit` (THROTTLED, HTTP 200),
-`rate_limit_429` (THROTTLED, HTTP 429), `transient` (502), `permanent` (GraphQL `errors`
-with code INTERNAL... as a query error, HTTP 200) and `user_error` (the next mutation's
-`userErrors`). `fail_in_batch(entity_id)`: mutations on that page or discount code answer
+`rate_limit_429` (THROTTLED, HTTP 429), `transient` (502), `permanent` (HTTP 200 with a
+GraphQL `errors` list and no `data`) and `user_error` (the mutation answers `userErrors`). `fail_in_batch(entity_id)`: mutations on that page or discount code answer
 `userErrors`. `requests` records (operation, variables); `mutations` each applied change.
 """
 
