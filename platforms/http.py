@@ -56,6 +56,7 @@ import httpx
 
 from engine.core.execution import AdapterError, AuthError, PermanentError, RateLimited, TransientError
 from engine.core.retry import RetryPolicy, single_attempt
+from engine.core.secrets import scrub
 from platforms.ratelimit import CallWindow
 
 
@@ -270,6 +271,4 @@ def _secrets(headers: Mapping[str, str]) -> list[str]:
 
 
 def _redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, _REDACTED)
-    return text
+    return scrub(text, secrets, _REDACTED)

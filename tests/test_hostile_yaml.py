@@ -439,7 +439,7 @@ def test_hostile_folders_fail_fast_and_small_in_a_real_subprocess(tmp_path):
             [sys.executable, "-m", "engine.cli.main", *args],
             capture_output=True,
             text=True,
-            timeout=10,
+            timeout=30,  # a hang guard with room for a loaded machine, not a speed check
             preexec_fn=_limited,
             env=env,
             cwd=tmp_path,

@@ -20,6 +20,8 @@ from tests.fakes import pinterest_prism
 from tests.fakes.pinterest_fake import ACCOUNT, G_AUTO, G_CBO, G_MANUAL, REFRESH_TOKEN, TOKEN, PinterestFake, env
 from tests.helpers.rules import PINTEREST_OPERATOR, PINTEREST_WORKFLOW, write_rules
 
+pytestmark = pytest.mark.prism  # through the Prism proxy: one worker runs them all
+
 
 @pytest.fixture
 def fake():

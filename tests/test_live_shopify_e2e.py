@@ -288,3 +288,21 @@ def test_a_shop_that_does_not_exist_is_named(ws, shop):
     res = cli(ws, "sync", "--platform", "shopify")
     assert res.exit_code == 1
     assert "unknown shop no-such-shop.myshopify.com" in res.output and "Traceback" not in res.output
+
+
+def test_truth_checks_count_each_store_order_once(ws, shop):
+    assert cli(ws, "sync").exit_code == 0
+    res = cli(ws, "truth", "--source", "live", "--format", "json")
+    assert res.exit_code == 0, res.output
+    weeks = json.loads(res.output)["weeks"]
+    weekly = {r["week_start"]: r["shopify_orders"] for r in weeks if r["shopify_orders"] is not None}
+    assert weekly
+    stored = dict(
+        store(
+            ws[0],
+            "SELECT CAST(date_trunc('week', date) AS DATE)::VARCHAR, sum(orders) FROM live.metrics_daily "
+            "WHERE platform = 'shopify' AND level = 'account' GROUP BY ALL",
+        )
+    )
+    # the product and discount rows split the same orders again: only the store's rows count
+    assert all(orders == pytest.approx(stored[week]) for week, orders in weekly.items())

@@ -40,6 +40,8 @@ from tests.fakes.pinterest_fake import (
     env,
 )
 
+pytestmark = pytest.mark.prism  # through the Prism proxy: one worker runs them all
+
 
 @pytest.fixture
 def fake():

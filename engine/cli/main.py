@@ -536,6 +536,41 @@ def connections(rules, state_dir) -> None:
 
 
 @main.command()
+@rules_option
+@state_option
+@source_option
+@as_of_option
+@click.option(
+    "--weeks",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 520),
+    help="How many complete weeks to show, the newest last.",
+)
+@_format("engine.evaluation.truth.TruthReport", default="text")
+def truth(rules, state_dir, source, as_of, weeks, fmt) -> None:
+    """Each ad platform's conversions against Shopify orders, per ISO week: the live over-reporting ratio.
+
+    \b
+    Shopify orders attributed to a platform are the week's orders split by the platform's
+    share of campaign-level ad spend; ratio = platform conversions / those orders. The
+    trend compares the ratio with the mean of the 4 weeks before (a move over 25% is
+    drift). `credibility_ratio` in rules reads the ratio of the latest complete week, or
+    the catalog seed when there is none; this command says which. The weekly ratios are
+    stored in the metrics store.
+
+    \b
+    Examples:
+      rulerun truth
+      rulerun truth --weeks 8 --format json
+      rulerun truth --source live
+    """
+    from engine.cli.truth_commands import truth_command
+
+    truth_command(rules=rules, state_dir=state_dir, source=source, as_of=as_of, weeks=weeks, fmt=fmt)
+
+
+@main.command()
 @click.argument("name", required=False)
 @click.option("--write", "write_dir", metavar="DIR", help="Write every schema into DIR (e.g. schemas).")
 def schema(name: str | None, write_dir: str | None) -> None:

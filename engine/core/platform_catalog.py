@@ -109,8 +109,8 @@ def fragment_schema() -> dict:
             "credibility_ratio": {
                 "type": "number",
                 "exclusiveMinimum": 0,
-                "description": "Platform-reported conversions divided by Shopify orders (`credibility_ratio` "
-                "in rules; 1.0 when not given).",
+                "description": "Seed of the platform-reported conversions divided by Shopify orders "
+                "(`credibility_ratio` in rules reads it when no live weekly ratio is measured; 1.0 when not given).",
             },
             "field_mapping": {
                 "description": "Platform metric field -> canonical additive metric. A metric the platform "

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any
 
 from engine.core.catalog import KEY_COLUMNS, Catalog
+from engine.data import truthcheck
 from engine.data.entities import live_entities
 from engine.data.store import LoadedSource
 from engine.language.expr import Expr, ExprError, Ref, Type, compile_expr
@@ -97,6 +98,8 @@ class MetricsService:
         self._formulas: dict[tuple[str, str, str], Expr] = {}
         self._truth: dict[str, dict[str, float | None]] = {}
         self._ranges: dict[str, Range] = {}
+        self._weeks: list[truthcheck.WeekRatio] | None = None
+        self.credibility_used: dict[str, truthcheck.Credibility] = {}  # platform -> the ratio rules read
 
     # -- windows and formulas ------------------------------------------------------------------
     def present(self, metric: str) -> bool:
@@ -192,10 +195,27 @@ class MetricsService:
         if self.catalog.metrics[ref.name].kind == "additive":
             return sums[ref.key]
         expr = self.formula(ref.name, ref.window or "")
-        values = {
-            r.key: sums[r.key] if r.kind == "metric" else self.catalog.credibility_ratio(platform) for r in expr.refs
-        }
+        values = {r.key: sums[r.key] if r.kind == "metric" else self.credibility_ratio(platform) for r in expr.refs}
         return reference_evaluate(expr, values, {"as_of": self.as_of})
+
+    # -- credibility -------------------------------------------------------------------------
+    def truth_weeks(self) -> list[truthcheck.WeekRatio]:
+        """Each ad platform's weekly conversions against Shopify orders, weeks ending before the as-of date."""
+        if self._weeks is None:
+            self._weeks = truthcheck.weekly(self.con, self.loaded.schema, self.catalog, self.as_of)
+        return self._weeks
+
+    def credibility(self, platform: str) -> truthcheck.Credibility:
+        """The platform's `credibility_ratio`: the live ratio of the latest complete week, else the
+        catalog seed; remembered in `credibility_used` so the plan can say which one rules read."""
+        if platform not in self.credibility_used:
+            self.credibility_used[platform] = truthcheck.credibility(
+                self.truth_weeks(), platform, self.as_of, self.catalog.credibility_ratio(platform)
+            )
+        return self.credibility_used[platform]
+
+    def credibility_ratio(self, platform: str) -> float:
+        return self.credibility(platform).value
 
     # -- truth ---------------------------------------------------------------------------------
     def truth(self, window: str) -> dict[str, float | None]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.core.errors import RulerunError, StateBusy
+from engine.data import truthcheck
 from engine.data.sources import Source, SourceInfo
 from engine.language.sql import quote_ident
 
@@ -145,6 +146,8 @@ class Store:
             con.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
             con.execute(f"CREATE SCHEMA {quote_ident(schema)}")
             info = source.materialize(con, schema, catalog)
+            # the weekly truth check is part of the load: stored with the data it comes from
+            truthcheck.store(con, schema, truthcheck.compute(con, schema, catalog))
             con.execute(f"DELETE FROM {META} WHERE schema_name = ?", [schema])
             con.execute(
                 f"INSERT INTO {META} (schema_name, source, fingerprint, info) VALUES (?, ?, ?, ?)",

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.execution import AdapterError
+from engine.data import truthcheck
 from engine.data.rows import insert_rows
 from engine.data.sources import SourceInfo
 from engine.data.store import LoadedSource, Store
@@ -188,7 +189,20 @@ def sync(
             if progress:
                 progress(done, len(accounts), result)
     report.accounts.sort(key=lambda r: (r.platform, r.account_id))
+    if any(not r.error for r in report.accounts):
+        store_truth_weeks(con, catalog)
     return report
+
+
+def store_truth_weeks(con, catalog: Catalog) -> None:
+    """Recompute the weekly truth check over the synced data (restated days included) and store it."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        truthcheck.store(con, LIVE_SCHEMA, truthcheck.compute(con, LIVE_SCHEMA, catalog))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def _validate(fetched, result: AccountResult) -> None:

@@ -20,6 +20,7 @@ from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.plan import Plan, PlannedAction, action_key
 from engine.core.timings import Timings
+from engine.data import truthcheck
 from engine.data.metrics import MetricsService, account_sum, in_list
 from engine.data.store import LoadedSource
 from engine.language.expr import Ref, Type
@@ -184,7 +185,7 @@ class GroupEvaluator:
                 return quote_ident(account_sum(ref.name, ref.window or "").key)
             return metrics.formula(ref.name, ref.window or "", "account").ir
         if ref.kind == "builtin":
-            return sql_literal(metrics.catalog.credibility_ratio(self.group.platform))
+            return sql_literal(metrics.credibility_ratio(self.group.platform))
         if ref.kind == "guardrail":
             return sql_literal(project.guardrails[ref.name])
         if ref.kind == "benchmark":
@@ -317,7 +318,7 @@ def build_plan(
         conflicts=[c.to_dict() for c in safety.conflicts],
         suppressed=safety.suppressed,
         rules_evaluated=sum(1 for w in workflows for r in w.rules if r.enabled),
-        data_quality=data_quality(loaded, as_of),
+        data_quality=data_quality(loaded, as_of) + truth_notes(metrics, workflows),
     )
 
 
@@ -394,6 +395,17 @@ def _clean(v: Any) -> Any:
     if isinstance(v, date):
         return v.isoformat()
     return v
+
+
+def truth_notes(metrics: MetricsService, workflows: list[Workflow]) -> list[dict[str, Any]]:
+    """Which `credibility_ratio` each platform's rules read (live or seed), and drifting ratios
+    of the platforms the workflows act on: a tracking change there moves every conversion metric."""
+    notes = [truthcheck.credibility_note(c) for _, c in sorted(metrics.credibility_used.items())]
+    platforms = {w.platform for w in workflows if w.platform in metrics.catalog.sources}
+    ad_platforms = {p for p in platforms if metrics.catalog.sources[p].type == "ad_platform"}
+    if ad_platforms:
+        notes += truthcheck.drift_notes(metrics.truth_weeks(), ad_platforms, metrics.as_of)
+    return notes
 
 
 def data_quality(loaded: LoadedSource, as_of: date) -> list[dict[str, Any]]:

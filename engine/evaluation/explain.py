@@ -15,6 +15,7 @@ from engine.core.actions import ACTIONS
 from engine.core.catalog import KEY_COLUMNS
 from engine.core.errors import RulerunError
 from engine.core.plan import PlannedAction
+from engine.data import truthcheck
 from engine.data.metrics import MetricsService, account_sum
 from engine.evaluation.evaluate import Group, GroupEvaluator, build_plan
 from engine.language.expr import Ref
@@ -34,7 +35,7 @@ def ref_value(metrics: MetricsService, project: Project, wf: Workflow, ref: Ref,
             r.key: (
                 ref_value(metrics, project, wf, r, row)
                 if r.kind == "metric"
-                else metrics.catalog.credibility_ratio(wf.platform)
+                else metrics.credibility_ratio(wf.platform)
             )
             for r in formula.refs
         }
@@ -46,7 +47,7 @@ def ref_value(metrics: MetricsService, project: Project, wf: Workflow, ref: Ref,
             return row.get(account_sum(ref.name, ref.window or "").key)
         formula = metrics.formula(ref.name, ref.window or "", "account")
         values = {
-            r.key: row.get(r.key) if r.kind == "accountsum" else metrics.catalog.credibility_ratio(wf.platform)
+            r.key: row.get(r.key) if r.kind == "accountsum" else metrics.credibility_ratio(wf.platform)
             for r in formula.refs
         }
         return evaluate(formula, values, {"as_of": metrics.as_of})
@@ -60,7 +61,7 @@ def ref_value(metrics: MetricsService, project: Project, wf: Workflow, ref: Ref,
     if ref.kind == "truth":
         return metrics.truth(ref.window)[ref.name]
     if ref.kind == "builtin":
-        return metrics.catalog.credibility_ratio(wf.platform)
+        return metrics.credibility_ratio(wf.platform)
     raise KeyError(ref.key)
 
 
@@ -93,6 +94,7 @@ class Explanation:
     rules: list[RuleExplanation] = field(default_factory=list)
     actions: list[PlannedAction] = field(default_factory=list)  # the entity's actions after the safety pipeline
     error: RulerunError | None = None  # the entity is not an active entity of the workflow
+    notes: list[str] = field(default_factory=list)  # which credibility_ratio was read: live or the seed
 
     @property
     def found(self) -> bool:
@@ -127,6 +129,7 @@ def explain(metrics: MetricsService, project: Project, wf: Workflow, entity_id: 
             proposal = ACTIONS[rule.action.type].propose(entity, rule.action.params)
             item.before, item.after = proposal.before, proposal.after
             item.noop, item.skip_reason = proposal.noop, proposal.skip_reason
+    result.notes = [truthcheck.credibility_note(c)["message"] for _, c in sorted(metrics.credibility_used.items())]
     if result.found:
         plan = build_plan(
             metrics.con, metrics.loaded, metrics.catalog, project, [wf], metrics.as_of, overrides=metrics.overrides

@@ -81,6 +81,10 @@ RENDERERS: dict[str, dict[str, str]] = {
         "json": "engine.output.action_log:render_impact_json",
     },
     "engine.data.sync.SyncReport": {"text": "engine.output.live:render_sync"},
+    "engine.evaluation.truth.TruthReport": {
+        "text": "engine.output.truth:render_text",
+        "json": "engine.output.truth:render_json",
+    },
     "engine.evaluation.live.ConnectionsReport": {"text": "engine.output.live:render_connections"},
     "engine.authoring.schemas.SchemaList": {"text": "engine.output.schemas:render_list"},
     "engine.authoring.schemas.SchemaDocument": {

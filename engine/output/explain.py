@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import IO
 
+from rich.markup import escape
 from rich.table import Table
 
 from engine.evaluation.explain import Explanation
@@ -42,6 +43,8 @@ def render_text(e: Explanation, out: IO[bytes], options: RenderOptions) -> None:
                         f"{k}: {fmt_value(r.before.get(k))} -> {fmt_value(v)}" for k, v in r.after.items()
                     )
                     c.print(f"  action {r.action_type}: {proposed}")
+        for note in e.notes:
+            c.print(f"\n{escape(note)}")
         if not e.found:
             return
         c.print("\n[bold]safety pipeline[/]" + ("" if e.actions else ": no action proposed for this entity"))

@@ -72,7 +72,11 @@ def markdown(topic: str) -> str:
             "- `guardrails.<name>`: global hard limits (rules/guardrails.yaml)\n"
             "- `benchmarks.<name>`: the platform's benchmarks (platforms/<name>/catalog.yaml)\n"
             "- `truth.<name>`: Shopify truth over the window (`truth.mer`, `truth.cac`, ...)\n"
-            + "".join(f"- `{b}`: the platform's conversion over-reporting ratio\n" for b in BUILTINS)
+            + "".join(
+                f"- `{b}`: the platform's conversion over-reporting ratio against Shopify: the live ratio of "
+                "the latest complete week (`rulerun truth`), else the catalog's seed\n"
+                for b in BUILTINS
+            )
             + "- literals: numbers, 'text', true/false, null; lists for `in`: `status in ['active', 'paused']`"
         )
     if topic == "actions":

@@ -5,7 +5,7 @@ Names: the window's metrics (`spend`, `cpa`), other windows (`prev.spend`,
 `parent.<attribute>`, `account.<metric>` (the metric over the window for the whole
 platform account: every entity of the rule's level summed), `thresholds.*`,
 `guardrails.*`, `benchmarks.*`, `truth.*`, and `credibility_ratio` (the platform's
-conversion over-reporting ratio).
+conversion over-reporting ratio: live from engine/data/truthcheck.py, else the catalog seed).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ class LinkedInAdsAdapter(LiveAdapter):
     """LinkedIn Ads: one ad account (`508923114` or `urn:li:sponsoredAccount:508923114`); see the module docstring."""
 
     max_batch = 100  # changes per execute_batch; write_batch cuts them further to keep the URL short
-    ATTEMPTS = 4  # tries of one call (the shared client's retries)
+    ATTEMPTS = LiveAdapter.retry_policy.max_attempts  # tries of one call (the template's policy)
     PAGE_SIZE = {"adCampaignGroups": 1000, "adCampaigns": 1000, "creatives": 100}
     ROW_CAP = 15_000  # adAnalytics elements in one answer, beyond which it truncates (reported, not documented)
     ROWS_PER_CALL = 10_000  # entity-days asked for in one adAnalytics call, well under the cap
@@ -117,13 +117,9 @@ class LinkedInAdsAdapter(LiveAdapter):
                     "in rulerun.yaml to YYYYMM (e.g. 202601)",
                 )
             self._token = os.environ["LINKEDIN_ACCESS_TOKEN"]
-            self._http = HttpClient(
+            self._http = self.http_client(
                 (self.account.endpoint or API).rstrip("/") + "/rest",
-                platform=PLATFORM,
-                account_id=self.account.account_id,
                 headers={"LinkedIn-Version": self.version, "X-RestLi-Protocol-Version": "2.0.0"},
-                max_attempts=self.ATTEMPTS,
-                sleep=lambda seconds: self.sleep(seconds),  # looked up at each wait: tests replace it
             )
         return self._http
 
@@ -199,13 +195,7 @@ class LinkedInAdsAdapter(LiveAdapter):
             "client_id": os.environ.get("LINKEDIN_CLIENT_ID", ""),
             "client_secret": os.environ.get("LINKEDIN_CLIENT_SECRET", ""),
         }
-        oauth = HttpClient(
-            (self.account.endpoint or OAUTH).rstrip("/"),
-            platform=PLATFORM,
-            account_id=self.account.account_id,
-            max_attempts=self.ATTEMPTS,
-            sleep=lambda seconds: self.sleep(seconds),
-        )
+        oauth = self.http_client((self.account.endpoint or OAUTH).rstrip("/"))
         try:
             answer = oauth.json("POST", "/oauth/v2/accessToken", data=form)
         except AuthError:

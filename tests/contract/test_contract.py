@@ -34,12 +34,37 @@ HARNESSES = [
 FAULTS = {"auth": AuthError, "rate_limit": RateLimited, "transient": TransientError, "permanent": PermanentError}
 
 
+def _marks(module: str) -> list:
+    """A harness whose traffic goes through a Prism proxy runs on the proxy's xdist worker."""
+    return [pytest.mark.prism] if getattr(importlib.import_module(module).ContractHarness, "via_prism", False) else []
+
+
+def _modules() -> list:
+    return [pytest.param(m, id=m.rsplit(".", 1)[1], marks=_marks(m)) for m in HARNESSES]
+
+
 def _cases() -> list:
     out = []
     for module in HARNESSES:
         platform = get_platform(importlib.import_module(module).ContractHarness.platform)
         for level, types in platform.actions.items():
-            out += [pytest.param(module, t, level, id=f"{module.rsplit('.', 1)[1]}-{t}-{level}") for t in types]
+            out += [
+                pytest.param(module, t, level, id=f"{module.rsplit('.', 1)[1]}-{t}-{level}", marks=_marks(module))
+                for t in types
+            ]
+    return out
+
+
+def _fault_cases(kinds) -> list:
+    """(module, kind) for each fault kind a harness can inject: the sandbox has no auth step to fail."""
+    out = []
+    for module in HARNESSES:
+        supported = importlib.import_module(module).ContractHarness.faults
+        out += [
+            pytest.param(module, k, id=f"{module.rsplit('.', 1)[1]}-{k}", marks=_marks(module))
+            for k in sorted(kinds)
+            if k in supported
+        ]
     return out
 
 
@@ -121,7 +146,7 @@ def test_every_supported_action_executes_verifies_and_rolls_back(make, module, a
     assert _shows(h, h.adapter().read_state(key), req)
 
 
-@pytest.mark.parametrize("module", HARNESSES)
+@pytest.mark.parametrize("module", _modules())
 def test_unsupported_actions_are_refused(make, module):
     h = make(module)
     platform = get_platform(h.platform)
@@ -136,7 +161,7 @@ def test_unsupported_actions_are_refused(make, module):
     assert h.writes() == before
 
 
-@pytest.mark.parametrize("module", HARNESSES)
+@pytest.mark.parametrize("module", _modules())
 def test_notify_changes_nothing(make, module):
     h = make(module)
     platform = get_platform(h.platform)
@@ -146,12 +171,9 @@ def test_notify_changes_nothing(make, module):
     assert res.result == {"notified": True} and res.rollback_plan is None and h.writes() == before
 
 
-@pytest.mark.parametrize("kind", sorted(FAULTS))
-@pytest.mark.parametrize("module", HARNESSES)
+@pytest.mark.parametrize(("module", "kind"), _fault_cases(FAULTS))
 def test_failures_map_to_the_typed_errors(make, module, kind):
     h = make(module)
-    if kind not in h.faults:
-        pytest.skip(f"{h.platform} ({module}) has no {kind} failure")
     action, level = _fault_action(h)
     key = h.entity(action, level)
     state = h.adapter().read_state(key)
@@ -165,12 +187,9 @@ def test_failures_map_to_the_typed_errors(make, module, kind):
     assert h.adapter().read_state(key) == state  # nothing changed
 
 
-@pytest.mark.parametrize("kind", ["rate_limit", "transient"])
-@pytest.mark.parametrize("module", HARNESSES)
+@pytest.mark.parametrize(("module", "kind"), _fault_cases(["rate_limit", "transient"]))
 def test_a_retryable_failure_is_retried_inside_the_call_and_changes_once(make, module, kind):
     h = make(module)
-    if kind not in h.faults:
-        pytest.skip(f"{h.platform} ({module}) has no {kind} failure")
     action, level = _fault_action(h)
     key = h.entity(action, level)
     req = _request(h, action, key, h.adapter().read_state(key), action_id="contract-retried")
@@ -182,7 +201,7 @@ def test_a_retryable_failure_is_retried_inside_the_call_and_changes_once(make, m
     assert h.writes() == before + 1 and len(waits) == 1  # one wait, then the change, made once
 
 
-@pytest.mark.parametrize("module", HARNESSES)
+@pytest.mark.parametrize("module", _modules())
 def test_a_partial_batch_keeps_what_succeeded(make, module):
     h = make(module)
     platform = get_platform(h.platform)
@@ -204,7 +223,7 @@ def test_a_partial_batch_keeps_what_succeeded(make, module):
     assert h.adapter().read_state(keys[-1]) == states[-1]
 
 
-@pytest.mark.parametrize("module", HARNESSES)
+@pytest.mark.parametrize("module", _modules())
 def test_a_jpy_account_round_trips_whole_yen(make, module):
     h = make(module)
     if not hasattr(h, "use_jpy"):
@@ -220,7 +239,7 @@ def test_a_jpy_account_round_trips_whole_yen(make, module):
     assert h.adapter(currency="JPY").read_state(key)[attr] == 5000.0
 
 
-@pytest.mark.parametrize("module", HARNESSES)
+@pytest.mark.parametrize("module", _modules())
 def test_no_credential_appears_in_errors_results_or_logs(make, module, caplog):
     h = make(module)
     caplog.set_level(logging.DEBUG)

@@ -519,6 +519,7 @@ class ContractHarness:
     """The contract suite's handle on this fake (tests/contract/__init__.py), through Prism when installed."""
 
     platform = "pinterest"
+    via_prism = True  # its traffic is checked by the Prism proxy (tests/fakes/pinterest_prism.py)
     faults = ("auth", "rate_limit", "transient", "permanent")
     secrets = [TOKEN, APP_SECRET]
 

@@ -33,12 +33,13 @@ source (a benchmark passes a virtual clock that its recorded sleeps advance).
 Data: `orders(n, days)` generates `n` orders over the `days` days before `today` (shop
 time), with Bot, Dot and Board line items, returning customers (customerOrderIndex > 1),
 guest checkouts (customer null), test orders, refunds and discount codes. The default shop
-has a small fixed set (`ORDERS`) tests count by hand.
+has a small fixed set (`fixed_orders`) tests count by hand.
 
 Faults: `fail_next(kind, n)` with kind `auth` (401), `rate_limit` (THROTTLED, HTTP 200),
 `rate_limit_429` (THROTTLED, HTTP 429), `transient` (502), `permanent` (HTTP 200 with a
-GraphQL `errors` list and no `data`) and `user_error` (the mutation answers `userErrors`). `fail_in_batch(entity_id)`: mutations on that page or discount code answer
-`userErrors`. `requests` records (operation, variables); `mutations` each applied change.
+GraphQL `errors` list and no `data`) and `user_error` (the mutation answers `userErrors`).
+`fail_in_batch(entity_id)`: mutations on that page or discount code answer `userErrors`.
+`requests` records (operation, variables); `mutations` each applied change.
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ from engine.core.errors import UsageError
 from engine.core.resources import platform_files
 from engine.data.rows import insert_rows
 from engine.data.sources import Source, SourceInfo
+from engine.language.sql import quote_ident
 
 if TYPE_CHECKING:
     import duckdb
@@ -359,10 +360,6 @@ _SHOP_RAW = ("sessions", "add_to_carts", "orders", "revenue_c", "new_customers")
 _SHOP_RAW += ("returning_customers", "net_revenue_c", "units_sold")
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _qualified(con: duckdb.DuckDBPyConnection, schema: str) -> str:
     """`schema` qualified with the current database, so that a database file named like
     the schema (demo.duckdb holding schema demo) cannot make references ambiguous."""
@@ -370,7 +367,7 @@ def _qualified(con: duckdb.DuckDBPyConnection, schema: str) -> str:
     if len(parts) == 1:
         row = con.execute("SELECT current_database()").fetchone()
         parts = [row[0], schema] if row else parts
-    return ".".join(_ident(part) for part in parts)
+    return ".".join(quote_ident(part) for part in parts)
 
 
 def _metric_select(
@@ -596,7 +593,7 @@ class _Materializer:
             ("entities", self.catalog.entity_columns()),
             ("metrics_daily", self.catalog.metric_columns()),
         ):
-            cols = ", ".join(f"{_ident(name)} {sql_type}" for name, sql_type in columns)
+            cols = ", ".join(f"{quote_ident(name)} {sql_type}" for name, sql_type in columns)
             self.con.execute(f"CREATE TABLE {self.schema}.{table} ({cols})")
 
     def _create_days(self) -> None:
@@ -869,8 +866,8 @@ class _Materializer:
         email and store columns is most of the cost of a wide insert."""
         tokens = {p: str(k) for k, p in enumerate(ad_platforms())}  # compared with pidx: cheaper than strings
         items = _metric_items(self.catalog, "pidx", tokens, skip_null=True)
-        keys = ", ".join(f"{_ident(k)} {t}" for k, t in self.catalog.metric_columns()[: len(METRIC_KEY_COLUMNS)])
-        cols = ", ".join(f"{_ident(m)} DOUBLE" for m, _ in items)
+        keys = ", ".join(f"{quote_ident(k)} {t}" for k, t in self.catalog.metric_columns()[: len(METRIC_KEY_COLUMNS)])
+        cols = ", ".join(f"{quote_ident(m)} DOUBLE" for m, _ in items)
         self.con.execute(f"CREATE TABLE {self.schema}.metrics_bulk ({keys}, {cols})")
         for level, table in (("ad_group", "bulk"), ("campaign", "bulk_camp")):
             rows = f"SELECT b.*, d.age, d.date, d.ad_season AS season FROM {_T}{table} b, {_T}days d"
@@ -880,10 +877,10 @@ class _Materializer:
                 FROM (SELECT *, {_ad_metrics()} FROM ({_hashed(rows, "key", "age", self.params.seed, 3)}))""")
         narrow = {m for m, _ in items}
         select_bulk = ", ".join(
-            _ident(name) if name in narrow or i < len(METRIC_KEY_COLUMNS) else f"NULL::{t} AS {_ident(name)}"
+            quote_ident(name) if name in narrow or i < len(METRIC_KEY_COLUMNS) else f"NULL::{t} AS {quote_ident(name)}"
             for i, (name, t) in enumerate(self.catalog.metric_columns())
         )
-        canonical = ", ".join(_ident(n) for n, _ in self.catalog.metric_columns())
+        canonical = ", ".join(quote_ident(n) for n, _ in self.catalog.metric_columns())
         self.con.execute(f"ALTER TABLE {self.schema}.metrics_daily RENAME TO metrics_curated")
         self.con.execute(f"""CREATE VIEW {self.schema}.metrics_daily AS
             SELECT {canonical} FROM {self.schema}.metrics_curated

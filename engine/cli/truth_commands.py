@@ -1,0 +1,14 @@
+"""What `rulerun truth` does: the weekly truth check, rendered."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from engine.cli.common import opened, show
+from engine.cli.progress import TerminalProgress
+from engine.evaluation.truth import truth_report
+
+
+def truth_command(*, rules, state_dir, source: str, as_of: date | None, weeks: int, fmt: str) -> None:
+    project = opened(rules, state_dir)
+    show(truth_report(project, source, as_of, weeks, TerminalProgress()), fmt)
