@@ -9,8 +9,9 @@ What is compared, per ad platform and ISO week (Monday to Sunday):
 
 - **platform conversions**: the sum of `conversions` over the platform's campaign-level
   rows (the rows `truth.*` takes ad spend from, so no conversion is counted at two levels);
-- **Shopify orders attributed**: the week's Shopify orders (the store rows, level `account`, of every `truth: true` source)
-  split over the ad platforms by their share of the week's campaign-level ad spend:
+- **Shopify orders attributed**: the week's Shopify orders (the store's own rows, level
+  `account`, of every `truth: true` source) split over the ad platforms by their share of
+  the week's campaign-level ad spend:
   `orders x platform spend / total ad spend`. Shopify does not record which platform sold
   an order (its catalog lists `ad_attribution` as missing), so spend share is the simplest
   split that needs nothing more than the data every source has. It hands organic and
