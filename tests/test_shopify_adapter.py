@@ -83,6 +83,14 @@ def test_products_and_discounts_have_their_own_rows_and_entities(fake):
     assert entities[("account", SHOP)]["name"] == "Vibe Store"
 
 
+def test_every_kind_of_code_discount_is_an_entity(fake):
+    fake.add_discount("FREESHIP", kind="DiscountCodeFreeShipping")
+    fake.add_discount("BUY2GET1", kind="DiscountCodeBxgy", status="EXPIRED")
+    got = make(fake).fetch(*days(fake))
+    codes = {e["entity_id"]: e["status"] for e in got.entities if e["level"] == "discount"}
+    assert codes == {"WELCOME10": "active", "FREESHIP": "active", "BUY2GET1": "removed"}
+
+
 def test_cursor_paging_reads_every_order_once_and_completes_long_orders(fake, monkeypatch):
     monkeypatch.setattr(ShopifyAdapter, "ORDERS_PAGE", 2)
     monkeypatch.setattr(ShopifyAdapter, "LINE_ITEMS", 1)

@@ -100,17 +100,21 @@ BULK_RUN = """mutation BulkOrders($query: String!) {
 BULK_STATUS = """query BulkStatus($id: ID!) {
   node(id: $id) { ... on BulkOperation { id status errorCode objectCount url } }
 }"""
+_CODE_FIELDS = "title status startsAt endsAt usageLimit asyncUsageCount codes(first: 1) { nodes { code } }"
+# every kind of code discount is listed (its code, use and revenue); the value only for basic ones
 DISCOUNTS_QUERY = """query Discounts($first: Int!, $after: String, $q: String) {
   codeDiscountNodes(first: $first, after: $after, query: $q) {
-    nodes { id codeDiscount { __typename ... on DiscountCodeBasic {
-      title status startsAt endsAt usageLimit asyncUsageCount appliesOncePerCustomer
-      codes(first: 1) { nodes { code } }
-      customerGets { value { __typename
-        ... on DiscountPercentage { percentage }
-        ... on DiscountAmount { amount { amount currencyCode } } } } } } }
+    nodes { id codeDiscount { __typename
+      ... on DiscountCodeBasic { FIELDS appliesOncePerCustomer
+        customerGets { value { __typename
+          ... on DiscountPercentage { percentage }
+          ... on DiscountAmount { amount { amount currencyCode } } } } }
+      ... on DiscountCodeBxgy { FIELDS }
+      ... on DiscountCodeFreeShipping { FIELDS }
+      ... on DiscountCodeApp { FIELDS } } }
     pageInfo { hasNextPage endCursor }
   }
-}"""
+}""".replace("FIELDS", _CODE_FIELDS)
 PAGES_QUERY = """query Pages($first: Int!, $after: String) {
   pages(first: $first, after: $after) { nodes { id title handle body } pageInfo { hasNextPage endCursor } }
 }"""
@@ -366,7 +370,7 @@ class ShopifyAdapter(LiveAdapter):
         for order in self.orders(date_from, date_to, zone):
             agg.add(order)
         entities = [self._store_entity(), *agg.product_entities()]
-        entities += [self._discount_entity(d) for d in discounts]
+        entities += [self._discount_entity(d) for d in discounts if _discount(d) is not None]
         entities += [self._page_entity(p) for p in pages]
         known = {e["entity_id"] for e in entities if e["level"] == "discount"}
         entities += agg.unlisted_discounts(known)
@@ -718,7 +722,7 @@ def _amount(order: dict[str, Any], name: str, adapter: ShopifyAdapter) -> Decima
 
 
 def _discount(node: Any) -> dict[str, Any] | None:
-    """A code discount node in the shape of the `discount` state (None when it is not a basic code discount)."""
+    """A code discount node in the shape of the `discount` state (None when it names no code)."""
     if not isinstance(node, dict) or not isinstance(node.get("codeDiscount"), dict):
         return None
     d = node["codeDiscount"]

@@ -143,8 +143,11 @@ class ShopifyFake(HttpFakeServer):
 
     # -- data
 
-    def add_discount(self, code: str, *, percentage: float | None = None, status: str = "ACTIVE") -> dict[str, Any]:
+    def add_discount(
+        self, code: str, *, percentage: float | None = None, status: str = "ACTIVE", kind: str = "DiscountCodeBasic"
+    ) -> dict[str, Any]:
         node = {
+            "kind": kind,
             "id": f"gid://shopify/DiscountCodeNode/{next(self._ids)}",
             "code": code,
             "title": code,
@@ -457,6 +460,13 @@ class ShopifyFake(HttpFakeServer):
         return {"page": dict(page) if page else None}, 1
 
     def _discount_node(self, d: dict[str, Any]) -> dict[str, Any]:
+        if d["kind"] != "DiscountCodeBasic":  # the fields every code discount has, no value
+            fields = ("title", "status", "startsAt", "endsAt", "usageLimit", "asyncUsageCount")
+            common = {k: d[k] for k in fields}
+            return {
+                "id": d["id"],
+                "codeDiscount": {"__typename": d["kind"], **common, "codes": {"nodes": [{"code": d["code"]}]}},
+            }
         value = (
             {"__typename": "DiscountPercentage", "percentage": d["percentage"]}
             if d["percentage"] is not None
