@@ -39,7 +39,8 @@ Faults: `fail_next(kind, n)` with kind `auth` (401), `rate_limit` (THROTTLED, HT
 `rate_limit_429` (THROTTLED, HTTP 429), `transient` (502), `permanent` (HTTP 200 with a
 GraphQL `errors` list and no `data`) and `user_error` (the mutation answers `userErrors`).
 `fail_in_batch(entity_id)`: mutations on that page or discount code answer `userErrors`.
-`requests` records (operation, variables); `mutations` each applied change.
+`requests` records (operation, variables); `mutations` each applied change; `arrivals`
+what the bucket held when each query arrived and the cost it asked for.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class VirtualClock:
     def __init__(self, start: float = 1000.0) -> None:
         self.now = start
         self.sleeps: list[float] = []
+        self.ends: list[float] = []  # when each sleep ended
 
     def __call__(self) -> float:
         return self.now
@@ -88,6 +90,7 @@ class VirtualClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+        self.ends.append(self.now)
 
 
 def _money(amount: float, currency: str = "USD") -> dict[str, Any]:
@@ -133,6 +136,8 @@ class ShopifyFake(HttpFakeServer):
         self.bulk_ops: dict[str, dict[str, Any]] = {}
         self.bulk_polls = 2  # polls a bulk operation answers RUNNING before COMPLETED
         self.downloads: list[dict[str, str]] = []  # the headers each bulk file download carried
+        # (operation, points available, points requested, time) per query
+        self.arrivals: list[tuple[str, float, float, float]] = []
         self.add_discount("WELCOME10", percentage=0.1, status="ACTIVE")
         self.fixed_orders()
         super().__init__(latency=latency)
@@ -305,6 +310,7 @@ class ShopifyFake(HttpFakeServer):
             return 502, {"errors": "Bad Gateway"}, {}
         requested = self._requested(operation, text, variables)
         self._refill()
+        self.arrivals.append((operation, self.available, requested, self.clock()))
         if fault in ("rate_limit", "rate_limit_429") or requested > self.available + 1e-6:  # float slack
             self.throttled += 1
             answer = {
