@@ -517,3 +517,29 @@ def test_the_upgrade_binds_earlier_approvals_to_their_change(target: Target) -> 
         assert migrate(db) == [m.version for m in MIGRATIONS if m.version > 1]
         row = first.get("a1")
     assert row["approval_digest"] == approval_digest(row)
+
+
+def test_last_change_names_the_run_that_did_it(log: ActionLog) -> None:
+    t0 = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
+    executed(log, "a1", t0, run_id="run-1")
+    executed(log, "a2", t0 + timedelta(days=1), run_id="run-2")
+    last = log.last_change("pinterest/daily_optimize", "pause_losers", "pinterest", "acc-1", "e1")
+    assert last == {"at": t0 + timedelta(days=1), "run_id": "run-2"}
+    assert log.last_change("pinterest/daily_optimize", "pause_losers", "pinterest", "acc-1", "e9") is None
+
+
+def test_ids_resolve_from_a_unique_prefix_as_git_does(log: ActionLog) -> None:
+    for action_id in ("abc123", "abd456", "ffff00"):
+        log.upsert_action(action(action_id))
+    assert log.resolve_id("abc123") == "abc123"
+    assert log.resolve_id("abc") == "abc123"
+    assert log.resolve_id("f") == "ffff00"
+    with pytest.raises(UsageError, match="ambiguous: abc123, abd456"):
+        log.resolve_id("ab")
+    for hostile in ("%", "a_c", "zz", ""):  # LIKE wildcards match nothing; an unknown id is named
+        with pytest.raises(RulerunError, match="no action"):
+            log.resolve_id(hostile)
+    log.start_run({"run_id": "20261101T060000Z-aaaaaa", "mode": "apply"})
+    assert log.resolve_id("20261101T06", "run") == "20261101T060000Z-aaaaaa"
+    with pytest.raises(RulerunError, match="no run 'nope'"):
+        log.resolve_id("nope", "run")

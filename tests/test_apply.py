@@ -7,6 +7,7 @@ protocol and check that a re-run executes nothing twice and loses nothing.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import sqlite3
@@ -35,6 +36,10 @@ def ws(tmp_path):
 
 
 def rr(ws: Path, *args: str, env: dict | None = None):
+    if args[:1] == ("apply",) and (len(args) == 1 or args[1].startswith("-")):  # no saved PLAN
+        # these flows are about executing, not schedules: every apply runs every workflow
+        # (tests/test_apply_flow.py covers which workflows are due)
+        args = (*args, "--all")
     return run(*args, "--rules", str(ws / "rules"), cwd=ws, env={"RULERUN_USER": "tester", **(env or {})})
 
 
@@ -108,7 +113,8 @@ def test_apply_executes_safe_actions_queues_the_rest_and_is_idempotent(ws):
 
     second = rr(ws, "apply")
     assert second.returncode == 0, second.stderr
-    assert " executed" not in second.stdout.replace("0 executed", "")
+    assert not re.search(r"^Apply[^:]*: \d+ executed", second.stdout, re.M)  # executed is counted first
+    assert "already executed" in second.stdout  # and what did not run is counted by why
     assert sorted(sandbox_calls(ws)) == sorted(expected)  # nothing twice
 
 
@@ -149,8 +155,13 @@ def test_rollback_run_restores_everything(ws):
         assert con.execute("SELECT count(*) FROM overrides").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM negative_keywords").fetchone()[0] == 0
     restored = plan(ws)
-    strip = lambda p: sorted((a["rule_id"], a["entity_id"], a["status"], json.dumps(a["after"])) for a in p["actions"])  # noqa: E731
-    assert strip(restored) == strip(original)
+    strip = lambda p: sorted((a["rule_id"], a["entity_id"], json.dumps(a["after"])) for a in p["actions"])  # noqa: E731
+    assert strip(restored) == strip(original)  # the state is back: the same changes are proposed
+    # and the plan says apply will not redo them for this date: rolled back (or delivered) in that run
+    done = {a["action_id"]: a for a in restored["actions"]}
+    for action_id in auto_actions(original):
+        assert done[action_id]["status"] == "skipped"
+        assert done[action_id]["reasons"][-1] == f"rolled back earlier (run {run_id})"
     statuses = {r["action_id"]: r["status"] for r in log_rows(ws)}
     assert all(statuses[a] == "rolled_back" for a in auto_actions(original))
     notified = [a["action_id"] for a in original["actions"] if a["type"] == "notify"]
@@ -350,7 +361,7 @@ def test_a_shared_postgresql_log_runs_one_apply_at_a_time_across_machines(tmp_pa
             con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def test_file_sources_have_no_platform_to_execute_on_yet(tmp_path):
+def test_file_sources_execute_only_on_accounts_rulerun_yaml_lists(tmp_path):
     from tests.helpers.data import constant_days, entity, october, write_source
     from tests.helpers.rules import pinterest_rules
 
@@ -367,10 +378,12 @@ def test_file_sources_have_no_platform_to_execute_on_yet(tmp_path):
     )
     data = write_source(tmp_path / "data", [entity("g1", bid=1.2)], rows)
     res = run("apply", "--rules", str(rules), "--source", f"file:{data}", cwd=tmp_path)
-    assert res.returncode == 0 and "Traceback" not in res.stderr
-    assert "1 skipped" in res.stdout or "2 skipped" in res.stdout
+    # the pause cannot execute (account acct is not in rulerun.yaml): exit 3, saying how to fix it
+    assert res.returncode == 3 and "Traceback" not in res.stderr
+    assert "1 cannot execute" in res.stdout
+    assert "not in rulerun.yaml" in res.stderr
     logged = json.loads(run("log", "--format", "json", "--rules", str(rules), cwd=tmp_path).stdout)
-    assert any("platform not connected" in (r.get("status_reason") or "") for r in logged)
+    assert any((r.get("status_reason") or "").startswith("cannot execute: ") for r in logged)
 
 
 def test_impact_checkpoints_at_1_3_and_7_days(ws):

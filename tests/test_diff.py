@@ -136,6 +136,34 @@ def test_table_and_markdown(repo, tmp_path, capsysbinary):
     assert "#### Removed (" in markdown and "| Workflow | Entity | Rule | Change | Status |" in markdown
 
 
+def test_settings_changes_are_reported_and_a_loosening_is_flagged(repo, tmp_path, capsysbinary, monkeypatch):
+    rules = repo / "rules"
+    edit(rules / "guardrails.yaml", "max_bid_change_pct: 20 ", "max_bid_change_pct: 35 ")  # looser
+    edit(rules / "guardrails.yaml", "max_daily_spend_cap: 5000", "max_daily_spend_cap: 4000")  # stricter
+    edit(rules / "tiktok/operator.yaml", "target_cpa: 250", "target_cpa: 240")
+    code, doc = run_diff(repo, tmp_path, capsysbinary, detailed_exitcode=True)
+    assert code == 2  # settings changed, even where no action differs today
+    settings = {(c["scope"], c["name"]): c for c in doc["settings"]}
+    assert set(settings) == {
+        ("global", "max_bid_change_pct"),
+        ("global", "max_daily_spend_cap"),
+        ("tiktok", "target_cpa"),
+    }
+    assert [c["name"] for c in doc["settings"] if c["loosens"]] == ["max_bid_change_pct"]
+    assert (doc["summary"]["settings_changed"], doc["summary"]["settings_loosened"]) == (3, 1)
+    assert doc["summary"]["text"].endswith("3 settings changed, 1 loosened")
+
+    _, text = run_diff(repo, tmp_path, capsysbinary, fmt="table")
+    assert "warning: guardrail max_bid_change_pct: 20 -> 35 (loosens a global limit) at " in text
+    assert "setting: tiktok threshold target_cpa: 250 -> 240 at " in text
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    _, github = run_diff(repo, tmp_path, capsysbinary, fmt="github")
+    (warning,) = [line for line in github.splitlines() if line.startswith("::warning")]
+    assert "file=" in warning and "guardrails.yaml,line=6," in warning and "max_bid_change_pct: 20 -> 35" in warning
+    assert "| guardrail max\\_bid\\_change\\_pct | 20 | 35 | **loosens** |" in summary.read_text()
+
+
 def test_workflow_selection_limits_both_sides(repo, tmp_path, capsysbinary):
     edit(repo / "rules/pinterest/operator.yaml", "min_outbound_ctr: 0.005", "min_outbound_ctr: 0.001")
     _, doc = run_diff(repo, tmp_path, capsysbinary, workflows=("tiktok/daily_optimize",))

@@ -25,14 +25,12 @@ platform: pinterest
 thresholds:
   target_cpa: 300
   per_product_cpa: {default: 250, bot: 300, dot: 220}
-  bot_only_cpa: {bot: 300}
 """
 # Rules that use every threshold above, so that only the rules under test draw warnings.
 USES_ALL = """\
 - id: uses_thresholds
   when: >-
     cpa > thresholds.target_cpa and cpa > thresholds.per_product_cpa
-    and cpa > thresholds.bot_only_cpa
   action: {type: notify}
 """
 
@@ -134,7 +132,6 @@ def test_satisfiable_conditions_are_fine(tmp_path, when):
             "cpa > thresholds.per_product_cpa and cpa < 200",
             "`cpa > 250` and `cpa < 200` cannot all hold (with every product's threshold values)",
         ),
-        ("product == 'dot' and cpa > thresholds.bot_only_cpa", "(thresholds.bot_only_cpa has no value)"),
     ],
 )
 def test_the_message_says_why(tmp_path, when, message):
@@ -157,9 +154,6 @@ def test_warning_is_at_the_rule(tmp_path):
         ("product == 'dot' and cpa > thresholds.per_product_cpa and cpa < 230", False),
         ("product == 'bot' and cpa > thresholds.per_product_cpa and cpa < 260", True),
         ("product == 'board' and cpa > thresholds.per_product_cpa and cpa < 240", True),
-        ("cpa > thresholds.bot_only_cpa", False),  # fires for bot; null elsewhere
-        ("cpa > thresholds.bot_only_cpa and cpa < 100", True),
-        ("product == 'dot' and cpa > thresholds.bot_only_cpa", True),
     ],
 )
 def test_per_product_thresholds_warn_only_when_no_product_can_fire(tmp_path, when, warns):
@@ -433,7 +427,7 @@ def test_unused_threshold_is_reported_at_its_key(tmp_path):
     operator = OPERATOR + "  never_used: 5\n"
     (d,) = lint(tmp_path, one_rule("spend > 1"), operator=operator)
     assert d.code == "unused-threshold" and "'never_used'" in d.message
-    assert d.file.endswith("operator.yaml") and (d.line, d.col) == (7, 3)
+    assert d.file.endswith("operator.yaml") and (d.line, d.col) == (6, 3)
 
 
 def test_workflow_without_test_file_is_untested(tmp_path):

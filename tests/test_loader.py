@@ -225,6 +225,23 @@ def test_per_product_thresholds_and_level_override(tmp_path):
     assert (th.value_for("bot"), th.value_for("dot"), th.value_for(None)) == (350, 300, 300)
 
 
+def test_per_product_thresholds_need_a_default(tmp_path):
+    # Without `default` an entity of another product would get no threshold and its rules would never fire.
+    operator = PINTEREST_OPERATOR.replace("target_cpa: 300", "target_cpa: {bot: 280, dot: 180}")
+    err = one_error(pinterest_rules(tmp_path, operator=operator))
+    assert (err.file.endswith("operator.yaml"), err.line, err.col) == (True, 5, 15)
+    assert "threshold 'target_cpa' has per-product values but no 'default'" in err.message
+    assert "default:" in err.hint and "bot: 280" in err.hint
+
+
+def test_per_product_threshold_with_wrong_values_keeps_the_generic_message(tmp_path):
+    operator = PINTEREST_OPERATOR.replace("target_cpa: 300", "target_cpa: {default: 300, bot: high}")
+    assert (
+        "must be a number or a mapping of product: number"
+        in one_error(pinterest_rules(tmp_path, operator=operator)).message
+    )
+
+
 def test_empty_and_non_utf8_files(tmp_path):
     rules = write_rules(tmp_path, {"pinterest/operator.yaml": PINTEREST_OPERATOR, "pinterest/daily_optimize.yaml": ""})
     assert "file is empty" in one_error(rules).message

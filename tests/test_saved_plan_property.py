@@ -191,7 +191,7 @@ def workspace(tmp_path_factory):
     yesterday = _changes(root / ".rulerun")
     reference = root.parent / "reference"
     shutil.copytree(root, reference)
-    res = run("apply", "--rules", str(reference / "rules"), "--as-of", NEXT_DAY, cwd=reference, env=env)
+    res = run("apply", "--all", "--rules", str(reference / "rules"), "--as-of", NEXT_DAY, cwd=reference, env=env)
     assert res.returncode == 0, res.stderr
     today = {k: v for k, v in _changes(reference / ".rulerun").items() if k not in yesterday}
     assert today, "a normal apply on the next day should execute something"

@@ -213,7 +213,7 @@ def test_explain_reads_the_same_live_ratio(rules, tmp_path):
     )  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
     assert re.search(r"^ +credibility_ratio +1\.40$", res.stdout, re.M), res.stdout
-    assert re.search(r"^ +adjusted_cpa +20$", res.stdout, re.M)  # 700 / (49 / 1.4)
+    assert re.search(r"^ +adjusted_cpa +20\.00$", res.stdout, re.M)  # 700 / (49 / 1.4), money: two decimals
     assert f"credibility_ratio of pinterest: live 1.40 (week {LAST_WEEK})" in res.stdout
 
 

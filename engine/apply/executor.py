@@ -47,6 +47,13 @@ from engine.rules.workspace import APPROVAL_TTL
 STOP_ENV = "RULERUN_EMERGENCY_STOP"
 CRASH_ENV = "RULERUN_CRASH_AT"  # test hook: before_call | after_call | after_log
 FAILURE_WINDOW = timedelta(hours=24)
+CANNOT_EXECUTE = "cannot execute: "  # the reason of an action no adapter of this run can carry out
+
+
+def reason_label(why: str) -> str:
+    """How the summary counts a reason an action did not run: its words before the first colon
+    (`cooldown 3d`, `state changed since the plan`), the rate limit whole, with its number."""
+    return why if why.startswith("rate limit") else why.split(":", 1)[0]
 
 
 def stop_from_env() -> str | None:
@@ -61,12 +68,24 @@ class Outcome:
     counts: Counter = field(default_factory=Counter)
     failed: list[str] = field(default_factory=list)
     stopped: str | None = None
+    skipped_by: Counter = field(default_factory=Counter)  # reason label -> actions skipped for it
+    cannot_execute: Counter = field(default_factory=Counter)  # what is wrong (and the fix) -> actions
+
+    def skip(self, why: str) -> None:
+        """Count an action that did not run, under its reason."""
+        if why.startswith(CANNOT_EXECUTE):
+            self.counts["cannot_execute"] += 1
+            self.cannot_execute[why.removeprefix(CANNOT_EXECUTE)] += 1
+        else:
+            self.counts["skipped"] += 1
+            self.skipped_by[reason_label(why)] += 1
 
     @property
     def exit_code(self) -> int:
         if self.stopped:
             return EXIT_STOPPED
-        return EXIT_APPLY_FAILED if self.failed else EXIT_OK
+        # an action that should have run and could not is a failed apply, not a quiet skip
+        return EXIT_APPLY_FAILED if self.failed or self.cannot_execute else EXIT_OK
 
 
 def log_row(a: PlannedAction, run_id: str, status: str | None = None) -> dict[str, Any]:
@@ -189,7 +208,7 @@ class Executor:
             adapter = self.adapter(a.platform, a.account_id)
             adapter.check_credentials()
         except AdapterError as exc:
-            return f"platform not connected: {exc}"
+            return CANNOT_EXECUTE + str(exc)
         existing = self.log.get(a.action_id)
         if existing and existing["status"] == "rejected":
             return "rejected by a human"
@@ -266,7 +285,7 @@ class Executor:
             if self.log.record_intent(row):
                 claimed.append(a)
             else:
-                self.outcome.counts["skipped"] += 1  # another run executed or is executing it: exactly once
+                self.outcome.skip("executed by another run")  # or executing there: exactly once
         if not claimed:
             return
         adapter = self.adapter(claimed[0].platform, claimed[0].account_id)
@@ -313,7 +332,7 @@ class Executor:
         self.log.upsert_action(log_row(a, self.run_id, "skipped"))
         if not self.log.record_status(a.action_id, "skipped", why):
             self.log.note(a.action_id, why)  # approved (or decided) rows keep their status
-        self.outcome.counts["skipped"] += 1
+        self.outcome.skip(why)
         a.status, a.reasons = "skipped", [*a.reasons, why]
 
     def _failed(self, a: PlannedAction) -> None:
@@ -392,6 +411,18 @@ def _diff(live: dict[str, Any], expected: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+# An action id the log holds with one of these statuses never runs again (for that evaluation
+# date): why, as apply's summary counts it.
+SETTLED = {
+    "executed": "already executed",
+    "executing": "executing in another run",
+    "rolled_back": "rolled back earlier",
+    "failed": "failed earlier",
+    "rejected": "rejected by a human",
+    "expired": "approval expired",
+}
+
+
 def executable(plan: Plan, autonomy_of: Callable[[PlannedAction], str]) -> Iterable[PlannedAction]:
     for a in plan.actions:
         if a.status in ("planned", "clamped") and autonomy_of(a) == "auto" and a.type != "notify":
@@ -417,20 +448,28 @@ def apply_plan(
         if a.action_id in seen:
             continue
         prior = log.get(a.action_id)
-        if prior and prior["status"] in ("executed", "rolled_back", "executing", "failed", "rejected", "expired"):
-            continue  # already settled on an earlier run: exactly once, and never resurrected
+        if prior and prior["status"] in SETTLED:
+            # already settled on an earlier run: exactly once, and never resurrected; counted
+            outcome.skip(SETTLED[prior["status"]])
+            seen.add(a.action_id)
+            continue
         if a.status == "needs_approval":
             if prior and prior["status"] == "approved":
                 to_run.append(action_from_row(prior))  # exactly what the human approved, re-checked before it runs
             else:
                 log.queue_approval(log_row(a, plan.run_id), now() + approval_ttl)
                 outcome.counts["queued"] += 1
-        elif a.status in ("blocked", "skipped"):
+        elif a.status == "blocked":
             log.upsert_action(log_row(a, plan.run_id))
-            outcome.counts[a.status] += 1
+            outcome.counts["blocked"] += 1
+        elif a.status == "skipped":
+            why = a.reasons[-1] if a.reasons else "skipped"
+            log.upsert_action({**log_row(a, plan.run_id), "status_reason": why})
+            outcome.skip(why)
         elif a.type == "notify":
             log.upsert_action(log_row(a, plan.run_id, "executed"))
             log.note(a.action_id, f"notification delivered to {notify(a) or 'the action log'}")
+            outcome.counts["notified"] += 1
         elif autonomy_of(a) == "dry_run":
             log.upsert_action(log_row(a, plan.run_id, a.status))
             outcome.counts["dry_run"] += 1

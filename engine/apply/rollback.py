@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from engine.data.entities import store_baseline
 from engine.evaluation.dataset import open_dataset
 from engine.rules.workspace import Workspace
 
-ROLLED_BACK, REFUSED, FAILED = "rolled_back", "refused", "failed"
+ROLLED_BACK, REFUSED, FAILED, WOULD_ROLL_BACK = "rolled_back", "refused", "failed", "would_roll_back"
 
 
 @dataclass
@@ -28,13 +29,14 @@ class RollbackItem:
 
     `reason` says why a rollback was refused: `status` (the action is not executed; `detail`
     is its status), `irreversible`, `changed` (the entity changed since; `changes` lists
-    key, live value, expected value) or `in_progress`; for a failure, `detail` is the error.
+    key, live value, expected value) or `in_progress`; for a failure, `detail` is the error. A
+    dry run's `would_roll_back` lists in `changes` each key, its value now and the one restored.
     """
 
     action_id: str
     action_type: str
     entity: str
-    outcome: str  # rolled_back | refused | failed
+    outcome: str  # rolled_back | refused | failed | would_roll_back (a dry run: `detail` is the change)
     reason: str = ""
     detail: str = ""
     changes: list[tuple[str, Any, Any]] = field(default_factory=list)
@@ -43,10 +45,11 @@ class RollbackItem:
 @dataclass
 class RollbackReport:
     items: list[RollbackItem] = field(default_factory=list)
+    dry_run: bool = False
 
     @property
     def failures(self) -> int:
-        return sum(1 for i in self.items if i.outcome != ROLLED_BACK)
+        return sum(1 for i in self.items if i.outcome in (REFUSED, FAILED))
 
 
 def rollback(
@@ -59,17 +62,23 @@ def rollback(
     log_url: str | None = None,
     by: str | None = None,
     progress: Progress = QUIET,
+    dry_run: bool = False,
 ) -> RollbackReport:
-    """Roll back one action or every executed action of a run, newest first (the rules need not be valid)."""
+    """Roll back one action or every executed action of a run, newest first (the rules need not be valid).
+
+    With `dry_run`, every check runs (status, reversibility, the live state) and the report says
+    what would be restored; nothing is written to the platform or the log.
+    """
     executed_by = who(by)
-    report = RollbackReport()
-    with open_action_log(ws, log_url) as log, log.run_lock(f"rollback by {executed_by}"):
+    report = RollbackReport(dry_run=dry_run)
+    with open_action_log(ws, log_url) as log, nullcontext() if dry_run else log.run_lock(f"rollback by {executed_by}"):
         if action_id:
-            row = log.get(action_id)
+            row = log.get(log.resolve_id(action_id))
             if row is None:
                 raise RulerunError(f"no action {action_id!r} in the action log", hint="see `rulerun log`")
             rows = [row]
         else:
+            run_id = log.resolve_id(run_id or "", "run")
             rows = [
                 r
                 for r in log.query(limit=100000)
@@ -86,7 +95,7 @@ def rollback(
             platforms = Platforms(source, ws.state_dir, store_baseline(data.con, data.loaded), ws.accounts())
             # newest first: undo in the reverse order of execution
             for row in sorted(rows, key=lambda r: str(r.get("executed_at") or ""), reverse=True):
-                report.items.append(_rollback_one(row, log, platforms, force, executed_by))
+                report.items.append(_rollback_one(row, log, platforms, force, executed_by, dry_run))
     return report
 
 
@@ -96,7 +105,9 @@ def _changes_something(action_type: str) -> bool:
     return operation is None or operation.key() is not None
 
 
-def _rollback_one(row: dict, log: ActionLog, platforms: Platforms, force: bool, executed_by: str) -> RollbackItem:
+def _rollback_one(
+    row: dict, log: ActionLog, platforms: Platforms, force: bool, executed_by: str, dry_run: bool = False
+) -> RollbackItem:
     item = RollbackItem(row["action_id"], row["action_type"], row.get("entity_name") or row["entity_id"], REFUSED)
     if row["status"] != "executed":
         item.reason, item.detail = "status", row["status"]
@@ -116,6 +127,11 @@ def _rollback_one(row: dict, log: ActionLog, platforms: Platforms, force: bool, 
     if not state_matches(live, expected) and not force:
         item.reason = "changed"
         item.changes = [(k, live.get(k), v) for k, v in expected.items() if k in live]
+        return item
+    if dry_run:
+        before, after = plan.get("before") or {}, plan.get("after") or {}
+        item.outcome = WOULD_ROLL_BACK
+        item.changes = [(k, before.get(k), v) for k, v in after.items()]
         return item
     rb_id = _rollback_id(log, row["action_id"])
     intent = {

@@ -20,6 +20,7 @@ from engine.apply.executor import (
     state_matches,
     stop_from_env,
 )
+from engine.apply.history import mark_history
 from engine.apply.impact import record_due_checkpoints
 from engine.apply.records import open_action_log, who
 from engine.core.errors import EXIT_STOPPED, RulerunError
@@ -32,6 +33,7 @@ from engine.evaluation.dataset import open_dataset
 from engine.evaluation.evaluate import build_plan, default_as_of
 from engine.rules.gitref import head_commit
 from engine.rules.model import Project
+from engine.rules.schedule import Due, select_due
 from engine.rules.service import OpenProject
 from engine.safety.facts import account_budgets, fresh_facts
 from engine.safety.pipeline import apply_guardrails, apply_spend_cap
@@ -58,6 +60,8 @@ class ApplyResult:
     execute_seconds: float = 0.0
     slack_failures: list[str] = field(default_factory=list)  # error types of failed notifications
     saved: SavedPlanUse | None = None
+    sandbox: bool = False  # actions went to the demo sandbox: nothing real changed
+    schedule: list[Due] | None = None  # each workflow's place in the schedule; None: chosen by hand
 
     @property
     def exit_code(self) -> int:
@@ -76,6 +80,7 @@ def apply(
     approval_ttl: timedelta | None = None,
     by: str | None = None,
     progress: Progress = QUIET,
+    run_all: bool = False,
 ) -> ApplyResult:
     """Execute what may run automatically, queue what needs a human, log everything.
 
@@ -84,6 +89,9 @@ def apply(
     fresh actions the plan holds with the same change go ahead (engine/apply/savedplan.py):
     refused when the log did not see the plan saved, when it was edited, when it is older
     than `max_plan_age` or when an entity's state changed since it was made.
+
+    Without a plan, `workflows` or `run_all`, only the workflows due by their cron schedule
+    since their last run execute (engine/rules/schedule.py); approved actions always do.
     """
     ws, catalog, project = opened.workspace, opened.catalog, opened.project
     plan_file = savedplan.read(Path(plan_path)) if plan_path else None
@@ -103,17 +111,21 @@ def apply(
         holder = f"{executed_by}@{os.uname().nodename} pid {os.getpid()}"
         with log.run_lock(holder), open_dataset(ws, catalog, source, progress) as data:
             as_of = as_of or default_as_of(data.loaded)
+            chosen, schedule = project.select(workflows), None
+            if not plan_file and not workflows and not run_all:
+                chosen, schedule = select_due(chosen, log.last_runs([w.id for w in chosen]), now(), ws.timezone())
             with progress.status("Evaluating rules …"):
                 plan = build_plan(
                     data.con,
                     data.loaded,
                     catalog,
                     project,
-                    project.select(workflows),
+                    chosen,
                     as_of,
                     mode="apply",
                     overrides=data.overrides,
                 )
+            mark_history(plan, log)  # as `evaluate` shows it: done and cooling-down actions are skipped
             metrics = MetricsService(data.con, data.loaded, catalog, as_of, data.overrides)
             platforms = Platforms(source, ws.state_dir, store_baseline(data.con, data.loaded), ws.accounts())
 
@@ -128,6 +140,7 @@ def apply(
                 plan = narrowed.plan
                 commit = None if project is opened.project else record["git_commit"]
                 saved = SavedPlanUse(record["plan_id"], commit, narrowed.differ, narrowed.dropped, narrowed.outside)
+            ran = [w.id for w in chosen]  # what the schedule counts as run
             # planned in this very run: their guardrails just ran on fresh numbers
             fresh = {a.action_id for a in plan.actions if a.status in ("planned", "clamped")}
             executor = Executor(
@@ -145,6 +158,7 @@ def apply(
                     "executed_by": executed_by,
                     "status": "running",
                     "plan_id": saved.plan_id if saved else None,
+                    "summary": {"workflows": ran},
                 }
             )
             approved = [action_from_row(r) for r in log.approvals("approved")]
@@ -163,8 +177,10 @@ def apply(
             # metrics at +1, +3 and +7 days after each executed action, once the data covers them
             record_due_checkpoints(metrics, log)
             final = "stopped" if outcome.stopped else ("failed" if outcome.failed else "succeeded")
-            log.finish_run(plan.run_id, final, dict(outcome.counts))
-    result = ApplyResult(plan, outcome, execute_seconds=t_done - t_exec, saved=saved)
+            log.finish_run(plan.run_id, final, {"workflows": ran, **outcome.counts})
+    result = ApplyResult(
+        plan, outcome, execute_seconds=t_done - t_exec, saved=saved, sandbox=platforms.sandbox, schedule=schedule
+    )
     if outcome.counts["queued"]:
         _notify(result, f"rulerun: {outcome.counts['queued']} action(s) wait for approval (`rulerun approvals list`)")
     if outcome.failed:

@@ -11,16 +11,19 @@ same live entity state, and their plans are compared action by action:
   and `planned` now, because a guardrail moved).
 
 Actions are matched by (workflow, rule id, platform, account, level, entity id, action type).
-The summary line says what the change means in practice:
+Guardrails, thresholds and autonomy are compared too (engine/authoring/settings_diff.py), so
+that a loosened limit shows even when nothing hits it today. The summary line says what the
+change means in practice:
 
-    Diff vs HEAD~1: +12 actions, -3, ~2 changed; pauses 12 more ad groups; spend affected $4,310.25/day
+    Diff vs HEAD~1: +12 actions, -3, ~2 changed; pauses 12 more ad groups; spend affected $4,310.25/day;
+    2 settings changed, 1 loosened
 
 "pauses 12 more ad groups" counts the actions that would go ahead (planned or clamped) on
 each side; "spend affected" is the daily spend (the rule window's spend divided by its
 days) of the entities touched by added actions that are neither blocked nor skipped.
 
 `--format markdown` is meant for a pull-request comment, `json` for tools (engine/output/diff.py).
-With `--detailed-exitcode` the command exits 2 when the plans differ and 0 when they do not
+With `--detailed-exitcode` the command exits 2 when the plans or settings differ and 0 when they do not
 (as `terraform plan -detailed-exitcode`). REF must be a commit of the git repository that
 holds the rules folder; rules that were invalid at REF are reported at `REF:path:line:col`.
 """
@@ -33,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from engine.authoring.settings_diff import SettingChange, compare_settings
 from engine.core.actions import ACTIONS
 from engine.core.plan import PlannedAction
 from engine.core.progress import QUIET, Progress
@@ -83,10 +87,21 @@ class PlanDiff:
     spend_per_day: float = 0.0  # daily spend of the entities added actions touch
     spend_of: dict[str, float] = field(default_factory=dict)  # action_id -> its entity's daily spend
     notes: list[str] = field(default_factory=list)
+    settings: list[SettingChange] = field(default_factory=list)  # guardrails, thresholds, autonomy
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.added or self.removed or self.changed)
+        return bool(self.added or self.removed or self.changed or self.settings)
+
+    @property
+    def loosened(self) -> list[SettingChange]:
+        return [c for c in self.settings if c.loosens]
+
+    def _settings_part(self) -> list[str]:
+        if not self.settings:
+            return []
+        n, loose = len(self.settings), len(self.loosened)
+        return [f"{n} setting{_s(n)} changed" + (f", {loose} loosened" if loose else "")]
 
     def summary_line(self) -> str:
         head = f"Diff vs {self.base_ref}"
@@ -96,6 +111,7 @@ class PlanDiff:
         parts += self.effects
         if self.spend_per_day:
             parts.append(f"spend affected ${self.spend_per_day:,.2f}/day")
+        parts += self._settings_part()
         return f"{head}: " + "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,8 +130,11 @@ class PlanDiff:
                 "unchanged": self.unchanged,
                 "effects": self.effects,
                 "spend_affected_per_day": round(self.spend_per_day, 2),
+                "settings_changed": len(self.settings),
+                "settings_loosened": len(self.loosened),
                 "text": self.summary_line(),
             },
+            "settings": [c.to_dict() for c in self.settings],
             "added": [with_spend(a) for a in self.added],
             "removed": [a.to_dict() for a in self.removed],
             "changed": [c.to_dict() for c in self.changed],
@@ -245,6 +264,7 @@ def diff(
         source=loaded.source,
         as_of=as_of,
     )
+    result.settings = compare_settings(base_project, head_project)
     if base_project is None:
         result.notes.append(f"{rel} did not exist at {base}: every action is new")
     return result

@@ -55,8 +55,9 @@ A test
   its window, `lifetime` reads everything.
 - `truth`: the Shopify store's daily `revenue`, `orders`, `new_customers`, `sessions` and `net_revenue`, in the
   same notation. They feed `truth.*` and the blended MER of the budget guardrail (revenue over
-  the spend of the test's campaign-level entities); without them MER is unknown and every
-  budget increase is blocked.
+  the spend of the test's entities, read at the campaign level when the test has campaigns,
+  else at the ad group, ad or account level); without them MER is unknown and every budget
+  increase is blocked, saying why.
 - `expect`: actions that must be proposed. Each item must match at least one action on the keys
   it gives: `rule`, `entity`, `type`, `status` (the final status: planned, clamped, blocked,
   needs_approval or skipped), `params` (a subset of the rule's action parameters), `before` and

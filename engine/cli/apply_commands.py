@@ -29,18 +29,24 @@ def apply_command(
     by,
     approval_ttl: timedelta | None = None,
     profile: bool = False,
+    run_all: bool = False,
 ) -> None:
+    if run_all and (workflows or plan_path):
+        raise UsageError("--all runs every workflow: leave out --workflow and PLAN", hint="choose one")
+    project = opened(rules, state_dir)
     result = apply(
-        opened(rules, state_dir),
+        project,
         plan_path=plan_path,
         workflows=workflows,
-        source=source,
+        # a saved plan runs at the source the action log recorded for it
+        source=(source or "demo") if plan_path else project.workspace.source_for(source, executing=True),
         as_of=as_of,
         log_url=log_url,
         max_plan_age=max_plan_age,
         approval_ttl=approval_ttl,
         by=by,
         progress=TerminalProgress(),
+        run_all=run_all,
     )
     show(result)
     if profile and not result.stopped_before:
@@ -61,7 +67,7 @@ def approvals_command(action: str, action_id: str | None, *, state_dir, rules, l
     show(records.decide(ws, log_url, action_id, action == "approve", by, note), fmt)
 
 
-def rollback_command(*, action_id, run_id, force, rules, state_dir, log_url, by) -> None:
+def rollback_command(*, action_id, run_id, force, rules, state_dir, log_url, by, dry_run: bool = False) -> None:
     if bool(action_id) == bool(run_id):
         raise UsageError("give either ACTION_ID or --run RUN_ID", hint="see `rulerun log` for ids")
     report = rollback(
@@ -73,6 +79,7 @@ def rollback_command(*, action_id, run_id, force, rules, state_dir, log_url, by)
         log_url=log_url,
         by=by,
         progress=TerminalProgress(),
+        dry_run=dry_run,
     )
     show(report)
     if report.failures:
@@ -88,8 +95,18 @@ def resume_command(*, rules, state_dir, log_url, by) -> None:
 
 
 def log_command(
-    *, since: datetime | None, status_filter, platform, fmt, impact: bool, rules, state_dir, log_url, limit
+    *,
+    since: datetime | None,
+    status_filter,
+    platform,
+    fmt,
+    impact: bool,
+    rules,
+    state_dir,
+    log_url,
+    limit,
+    run_id: str | None = None,
 ) -> None:
     ws = Workspace.resolve(rules, state_dir)
-    query = {"since": since, "status": status_filter, "platform": platform, "limit": limit}
+    query = {"since": since, "status": status_filter, "platform": platform, "limit": limit, "run_id": run_id}
     show(records.impact(ws, log_url, **query) if impact else records.action_log(ws, log_url, **query), fmt)

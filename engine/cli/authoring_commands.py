@@ -21,7 +21,7 @@ def diff_command(
     *,
     base: str,
     rules: str | None,
-    source: str,
+    source: str | None,
     as_of: date | None,
     state_dir: str | None,
     fmt: str,
@@ -29,9 +29,9 @@ def diff_command(
     detailed_exitcode: bool = False,
 ) -> int:
     """Print what the working tree's rules change against `base`; 2 with `detailed_exitcode` when the plans differ."""
-    result = diff(
-        opened(rules, state_dir), base, workflows=workflows, source=source, as_of=as_of, progress=TerminalProgress()
-    )
+    project = opened(rules, state_dir)
+    source = project.workspace.source_for(source)
+    result = diff(project, base, workflows=workflows, source=source, as_of=as_of, progress=TerminalProgress())
     show(result, fmt)
     return EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK
 
@@ -40,7 +40,7 @@ def backtest_command(
     *,
     rules: str | None,
     workflows: tuple[str, ...] | list[str] | None,
-    source: str,
+    source: str | None,
     date_from: date | None,
     date_to: date | None,
     state_dir: str | None,
@@ -49,10 +49,11 @@ def backtest_command(
 ) -> int:
     """Print the backtest report (and write the chart); returns 0."""
     chart_path = check_chart_path(chart) if chart else None
+    project = opened(rules, state_dir)
     result = backtest(
-        opened(rules, state_dir),
+        project,
         workflows=workflows,
-        source=source,
+        source=project.workspace.source_for(source),
         date_from=date_from,
         date_to=date_to,
         progress=TerminalProgress(),

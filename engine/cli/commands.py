@@ -1,4 +1,4 @@
-"""What `evaluate` and `explain` do, separated from argument parsing (main.py)."""
+"""What `evaluate`, `explain` and `entities` do, separated from argument parsing (main.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,21 @@ from datetime import date
 from pathlib import Path
 
 from engine.apply import savedplan
-from engine.apply.records import who
+from engine.apply.history import mark_history
+from engine.apply.records import existing_log, stop_engaged, who
 from engine.cli.common import finish, opened, show
 from engine.cli.progress import TerminalProgress
+from engine.core.catalog import load_catalog
 from engine.core.errors import EXIT_CHANGES, RulerunError
 from engine.core.timings import Timings
-from engine.evaluation.service import evaluate, explain_entity
+from engine.evaluation.service import evaluate, explain_entity, list_entities
 from engine.output import render_bytes
+from engine.output.errors import render_notice
 from engine.output.files import write_atomic
 from engine.output.profile import render_evaluation_profile
+from engine.rules.workspace import Workspace
+
+STOP_HINT = "`rulerun apply` executes nothing while it holds; `rulerun resume` lifts it"
 
 
 def evaluate_command(
@@ -35,8 +41,15 @@ def evaluate_command(
     timings = Timings()
     with timings.stage("rules"):
         project = opened(rules, state_dir)
+    stopped = stop_engaged(project.workspace, log_url)
+    if stopped:
+        render_notice(f"emergency stop engaged: {stopped}", STOP_HINT)
+    source = project.workspace.source_for(source)
     evaluation = evaluate(project, workflows, source, as_of, timings, TerminalProgress())
     plan = evaluation.plan
+    with existing_log(project.workspace, log_url) as log:
+        if log is not None:  # what apply will not do again: done, or cooling down
+            mark_history(plan, log)
     with timings.stage("render"):
         if out_path:
             save_plan(project.workspace, log_url, Path(out_path), render_bytes(plan, "json"))
@@ -59,6 +72,17 @@ def save_plan(ws, log_url: str | None, path: Path, content: bytes) -> None:
 
 
 def explain_command(*, rules, workflow, entity_id, source, as_of, state_dir) -> None:
-    explanation = explain_entity(opened(rules, state_dir), workflow, entity_id, source, as_of, TerminalProgress())
+    project = opened(rules, state_dir)
+    source = project.workspace.source_for(source)
+    explanation = explain_entity(project, workflow, entity_id, source, as_of, TerminalProgress())
     show(explanation)
     finish(explanation.error)
+
+
+def entities_command(*, rules, platform, level, name, limit, source, state_dir, fmt) -> None:
+    # The rules are not needed to list entities: a folder with mistakes must not hide its data.
+    ws = Workspace.resolve(rules, state_dir)
+    listing = list_entities(
+        ws, load_catalog(), source, platform=platform, level=level, name=name, limit=limit, progress=TerminalProgress()
+    )
+    show(listing, fmt)

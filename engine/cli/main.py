@@ -15,7 +15,7 @@ import click
 
 from engine import __version__
 from engine.core.dates import out_of_range
-from engine.core.errors import RulerunError, UsageError
+from engine.core.errors import EXIT_INVALID, RulerunError, UsageError
 from engine.output import formats_for
 from engine.rules.durations import OPTION_LONGEST, DurationOutOfRange, parse_duration
 
@@ -24,26 +24,41 @@ Exit codes:
   0  success
   1  invalid rules or data (every problem is listed as file:line:col)
   2  usage error (unknown option, bad argument)
-  3  apply: at least one action failed
+  3  apply: at least one action failed or cannot execute
   4  apply: emergency stop engaged
   5  the state directory is locked by another rulerun process
+With --detailed-exitcode (evaluate, diff): 0 no changes, 2 changes, 1 any error.
 """
 
+DETAILED_EXITCODE = "--detailed-exitcode"
 
-def _fail(exc: RulerunError) -> None:
-    """Print a user error (no traceback) and exit with its code."""
+
+def _fail(exc: RulerunError, detailed: bool = False) -> None:
+    """Print a user error (no traceback) and exit with its code (1 under --detailed-exitcode)."""
     from engine.output.errors import render_error
 
     render_error(exc)
-    sys.exit(exc.exit_code)
+    sys.exit(EXIT_INVALID if detailed else exc.exit_code)
 
 
 class _Group(click.Group):
+    """Under --detailed-exitcode, 2 means "changes" only, as Terraform has it: every error,
+    usage errors included, exits 1 so a typo in CI can never pass as a plan with changes."""
+
+    def parse_args(self, ctx, args):
+        ctx.meta[DETAILED_EXITCODE] = DETAILED_EXITCODE in args
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx):
+        detailed = bool(ctx.meta.get(DETAILED_EXITCODE))
         try:
             return super().invoke(ctx)
         except RulerunError as exc:
-            _fail(exc)
+            _fail(exc, detailed)
+        except click.ClickException as exc:
+            if detailed:
+                exc.exit_code = EXIT_INVALID
+            raise
 
 
 def _format(*result_types: str, default: str, help: str | None = None):
@@ -82,10 +97,9 @@ state_option = click.option(
 )
 source_option = click.option(
     "--source",
-    default="demo",
-    show_default=True,
     metavar="SPEC",
-    help="Data source: demo, demo:ad_groups=N,days=D, file:DIR, or live (syncs rulerun.yaml's accounts first).",
+    help="Data source: demo, demo:ad_groups=N,days=D, file:DIR, or live (syncs rulerun.yaml's accounts first). "
+    "Default: rulerun.yaml's `source`, else demo.",
 )
 as_of_option = click.option(
     "--as-of",
@@ -248,7 +262,14 @@ def _since(ctx, param, value: str | None) -> datetime | None:
 @main.command()
 @click.argument("plan_path", required=False, metavar="[PLAN]")
 @rules_option
-@click.option("--workflow", "workflows", multiple=True, metavar="OP/WF", help="Apply only this workflow (repeatable).")
+@click.option(
+    "--workflow",
+    "workflows",
+    multiple=True,
+    metavar="OP/WF",
+    help="Apply only this workflow (repeatable), due by its schedule or not.",
+)
+@click.option("--all", "run_all", is_flag=True, help="Apply every workflow, due by its schedule or not.")
 @source_option
 @as_of_option
 @state_option
@@ -267,14 +288,17 @@ def _since(ctx, param, value: str | None) -> datetime | None:
 @click.option("--profile", is_flag=True, help="Print the time of each stage to stderr.")
 @by_option
 def apply(
-    plan_path, rules, workflows, source, as_of, state_dir, log_url, max_plan_age, approval_ttl, profile, by
+    plan_path, rules, workflows, run_all, source, as_of, state_dir, log_url, max_plan_age, approval_ttl, profile, by
 ) -> None:
     """Evaluate, pass the safety pipeline, and execute what may run automatically.
 
-    Actions needing approval are queued (`rulerun approvals`); everything is logged with
-    a rollback plan. With PLAN (saved by `evaluate --dry-run --out PLAN`) it executes
+    Only the workflows due by their cron `schedule` since their last apply run (in the
+    timezone of rulerun.yaml, default UTC); --workflow or --all choose by hand. Actions
+    needing approval are queued (`rulerun approvals`); everything is logged with a
+    rollback plan. With PLAN (saved by `evaluate --dry-run --out PLAN`) it executes
     exactly that plan, refusing it when it is older than --max-plan-age or the state of
-    an entity changed since. Exit code 3 when an action failed, 4 under emergency stop.
+    an entity changed since. Exit code 3 when an action failed or cannot execute, 4 under
+    emergency stop.
     """
     from engine.cli.apply_commands import apply_command
 
@@ -290,6 +314,7 @@ def apply(
         approval_ttl=approval_ttl,
         profile=profile,
         by=by,
+        run_all=run_all,
     )
 
 
@@ -322,16 +347,27 @@ def approvals(action, action_id, rules, state_dir, log_url, by, note, fmt) -> No
 @click.argument("action_id", required=False)
 @click.option("--run", "run_id", metavar="RUN_ID", help="Roll back every executed action of a run.")
 @click.option("--force", is_flag=True, help="Roll back even if the entity changed since.")
+@click.option("--dry-run", is_flag=True, help="Show what would be rolled back (after every check); change nothing.")
 @rules_option
 @state_option
 @log_url_option
 @by_option
-def rollback(action_id, run_id, force, rules, state_dir, log_url, by) -> None:
-    """Restore the state before an action (or a whole run) from its logged rollback plan."""
+def rollback(action_id, run_id, force, dry_run, rules, state_dir, log_url, by) -> None:
+    """Restore the state before an action (or a whole run) from its logged rollback plan.
+
+    ACTION_ID and RUN_ID may be abbreviated to a unique prefix, as git commits are.
+    """
     from engine.cli.apply_commands import rollback_command
 
     rollback_command(
-        action_id=action_id, run_id=run_id, force=force, rules=rules, state_dir=state_dir, log_url=log_url, by=by
+        action_id=action_id,
+        run_id=run_id,
+        force=force,
+        rules=rules,
+        state_dir=state_dir,
+        log_url=log_url,
+        by=by,
+        dry_run=dry_run,
     )
 
 
@@ -366,6 +402,7 @@ def resume(rules, state_dir, log_url, by) -> None:
 )
 @click.option("--status", "status_filter", help="Only actions with this status.")
 @click.option("--platform", help="Only this platform.")
+@click.option("--run", "run_id", metavar="RUN_ID", help="Only the actions of this run (a unique prefix will do).")
 @_format("engine.apply.records.ActionListing", "engine.apply.impact.ImpactReport", default="table")
 @click.option("--impact", is_flag=True, help="Before/after metrics at +1, +3 and +7 days, per action and per rule.")
 @click.option(
@@ -374,7 +411,7 @@ def resume(rules, state_dir, log_url, by) -> None:
 @rules_option
 @state_option
 @log_url_option
-def log_(since, status_filter, platform, fmt, impact, limit, rules, state_dir, log_url) -> None:
+def log_(since, status_filter, platform, run_id, fmt, impact, limit, rules, state_dir, log_url) -> None:
     """Show the action log: what ran, when, by whom, with what result."""
     from engine.cli.apply_commands import log_command
 
@@ -388,6 +425,7 @@ def log_(since, status_filter, platform, fmt, impact, limit, rules, state_dir, l
         state_dir=state_dir,
         log_url=log_url,
         limit=limit,
+        run_id=run_id,
     )
 
 
@@ -408,6 +446,41 @@ def explain(rules, workflow, entity_id, source, as_of, state_dir) -> None:
 
     explain_command(
         rules=rules, workflow=workflow, entity_id=entity_id, source=source, as_of=as_of, state_dir=state_dir
+    )
+
+
+@main.command()
+@rules_option
+@click.option("--platform", metavar="NAME", help="Only this platform's entities (meta, google, ...).")
+@click.option("--level", metavar="LEVEL", help="Only this level (campaign, ad_group, keyword, ...).")
+@click.option("--name", metavar="TEXT", help="Only entities whose name contains TEXT (any letter case).")
+@click.option(
+    "--limit",
+    type=click.IntRange(0, LOG_LIMIT),
+    default=100,
+    show_default=True,
+    help="Entities listed (0: all); the count of the rest is shown.",
+)
+@source_option
+@state_option
+@_format("engine.data.entities.EntityListing", default="text")
+def entities(rules, platform, level, name, limit, source, state_dir, fmt) -> None:
+    """List the source's entities with their ids, to find the one `explain --entity` needs.
+
+    Shows platform, account, level, id, name, status and parent id, with the demo sandbox's
+    changes; `--format json` lists them for tools.
+    """
+    from engine.cli.commands import entities_command
+
+    entities_command(
+        rules=rules,
+        platform=platform,
+        level=level,
+        name=name,
+        limit=None if limit == 0 else limit,
+        source=source,
+        state_dir=state_dir,
+        fmt=fmt,
     )
 
 
@@ -436,7 +509,9 @@ def lint(rules, strict, fmt) -> None:
 @as_of_option
 @state_option
 @_format("engine.authoring.diff.PlanDiff", default="table")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when the plans are equal, 2 when they differ.")
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 when the plans are equal, 2 when they differ, 1 on any error."
+)
 def diff(base, rules, workflows, source, as_of, state_dir, fmt, detailed_exitcode) -> None:
     """What a rules change does: actions added, removed and changed against GIT_REF's rules,
     on the same data and evaluation date (the pull-request view)."""

@@ -8,6 +8,7 @@ in a run goes through `live_entities` so that it sees them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.core.actions import MONEY_ATTRIBUTES
@@ -57,3 +58,57 @@ def store_baseline(con, loaded: LoadedSource) -> Callable[[EntityKey], dict[str,
         return {**state, "body": row[3]} if row[3] is not None else state  # a store page's body
 
     return state
+
+
+# -- finding entities (`rulerun entities`) ----------------------------------------------------------
+
+LISTED = ("platform", "account_id", "level", "entity_id", "name", "status", "parent_id")
+# Broad levels first, so that a campaign is listed before its ad groups.
+LEVEL_ORDER = ("account", "campaign", "ad_group", "ad", "keyword", "search_term")
+
+
+@dataclass
+class EntityListing:
+    """Entities matching a search, in platform, account, level and id order; `total` counts all matches."""
+
+    source: str
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.entities)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "total": self.total, "entities": self.entities}
+
+
+def find_entities(
+    con,
+    relation: str,
+    source: str,
+    *,
+    platform: str | None = None,
+    level: str | None = None,
+    name: str | None = None,
+    limit: int | None = None,
+) -> EntityListing:
+    """Entities of `relation` (see live_entities) by exact platform and level and a name substring in any case."""
+    where, params = [], []
+    for column, value in (("platform", platform), ("level", level)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if name:
+        where.append("contains(lower(coalesce(name, '')), ?)")
+        params.append(name.lower())
+    condition = f"WHERE {' AND '.join(where)}" if where else ""
+    rank = " ".join(f"WHEN '{lvl}' THEN {i}" for i, lvl in enumerate(LEVEL_ORDER))
+    total = con.execute(f"SELECT count(*) FROM {relation} {condition}", params).fetchone()[0]
+    rows = con.execute(
+        f"SELECT {', '.join(LISTED)} FROM {relation} {condition} "
+        f"ORDER BY platform, account_id, CASE level {rank} ELSE {len(LEVEL_ORDER)} END, level, entity_id"
+        + ("" if limit is None else f" LIMIT {int(limit)}"),
+        params,
+    ).fetchall()
+    return EntityListing(source, [dict(zip(LISTED, row, strict=True)) for row in rows], int(total))

@@ -31,9 +31,12 @@ from engine.language.expr.reference import evaluate as reference_evaluate
 from engine.language.sql import quote_ident, sql_literal
 from engine.language.windows import Range, date_range
 
-# The Shopify columns truth metrics are sums of; `ad_spend` is the campaign-level spend of the ad platforms.
+# The Shopify columns truth metrics are sums of; `ad_spend` is the spend of the ad platforms.
 TRUTH_METRICS = ("revenue", "orders", "new_customers", "sessions", "net_revenue")
 AD_SPEND = "ad_spend"
+# Ad spend is read from one level per account, the first of these it reports in the window:
+# each level holds the same money again, so summing two would count it twice.
+SPEND_LEVELS = ("campaign", "ad_group", "ad", "account")
 CREDIBILITY_RATIO = "credibility_ratio"  # the one builtin catalog formulas may use
 
 Window = str | Range
@@ -97,6 +100,7 @@ class MetricsService:
         self.daily = loaded.table("metrics_daily")
         self._formulas: dict[tuple[str, str, str], Expr] = {}
         self._truth: dict[str, dict[str, float | None]] = {}
+        self._truth_sums: dict[str, dict[str, float | None]] = {}
         self._ranges: dict[str, Range] = {}
         self._weeks: list[truthcheck.WeekRatio] | None = None
         self.credibility_used: dict[str, truthcheck.Credibility] = {}  # platform -> the ratio rules read
@@ -219,10 +223,9 @@ class MetricsService:
 
     # -- truth ---------------------------------------------------------------------------------
     def truth(self, window: str) -> dict[str, float | None]:
-        """Truth metrics over a window: Shopify against total ad spend (campaign rows)."""
+        """Truth metrics over a window: Shopify against total ad spend (see `ad_spend_query`)."""
         if window not in self._truth:
             cond = date_condition(self.range(window))
-            ad_platforms = [s.name for s in self.catalog.sources.values() if s.type == "ad_platform"]
             truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
             cols = [
                 # the store's own rows: its product and discount rows split the same orders again
@@ -231,19 +234,46 @@ class MetricsService:
                 else "NULL"
                 for m in TRUTH_METRICS
             ]
-            cols.append(
-                f"sum(spend) FILTER (WHERE platform IN ({in_list(ad_platforms)}) AND level = 'campaign' AND {cond})"
-                if self.present("spend")
-                else "NULL"
-            )
             row = self.con.execute(f"SELECT {', '.join(cols)} FROM {self.daily}").fetchone()
-            sums = dict(zip((*TRUTH_METRICS, AD_SPEND), row, strict=True))
+            sums = dict(zip(TRUTH_METRICS, row, strict=True))
+            spend = self.con.execute(self.ad_spend_query(cond)).fetchone() if self.present("spend") else None
+            sums[AD_SPEND] = spend[0] if spend else None
+            self._truth_sums[window] = {k: _float(v) for k, v in sums.items()}
             values = {}
             for name in self.catalog.truth:
                 expr = self.formula(name, window, "truth")
                 values[name] = reference_evaluate(expr, {r.key: _float(sums.get(r.name)) for r in expr.refs}, {})
             self._truth[window] = values
         return self._truth[window]
+
+    def ad_spend_query(self, cond: str) -> str:
+        """Total ad spend over the days of `cond`, each account's at the first of SPEND_LEVELS it reports.
+
+        An account that reports only ad groups (or only account totals) still counts, and one
+        that reports campaigns and their ad groups counts once.
+        """
+        ad_platforms = [s.name for s in self.catalog.sources.values() if s.type == "ad_platform"]
+        rank = " ".join(f"WHEN {sql_literal(level)} THEN {i}" for i, level in enumerate(SPEND_LEVELS))
+        return (
+            "WITH per_level AS ("
+            f"SELECT platform, account_id, level, sum(spend) AS spend FROM {self.daily} "
+            f"WHERE platform IN ({in_list(ad_platforms)}) AND level IN ({in_list(SPEND_LEVELS)}) "
+            f"AND spend IS NOT NULL AND {cond} GROUP BY ALL), "
+            "ranked AS (SELECT spend, row_number() OVER "
+            f"(PARTITION BY platform, account_id ORDER BY CASE level {rank} END) AS n FROM per_level) "
+            "SELECT sum(spend) FROM ranked WHERE n = 1"
+        )
+
+    def mer_unknown_reason(self, window: str) -> str | None:
+        """Why blended MER over `window` cannot be computed, or None when it can."""
+        if self.truth(window).get("mer") is not None:
+            return None
+        sums = self._truth_sums[window]
+        if sums.get("revenue") is None:
+            return "no Shopify revenue in the window"
+        if not sums.get(AD_SPEND):
+            return "no ad spend in the window"
+        return "its value is not a finite number"
 
 
 def _key_filter(keys: list[EntityKeyTuple]) -> str:

@@ -29,7 +29,7 @@ from engine.language.expr.types import Node
 from engine.language.sql import quote_ident, sql_literal
 from engine.rules.escalation import default_escalations
 from engine.rules.model import Project, Rule, Workflow
-from engine.safety.facts import account_budgets, gather_facts
+from engine.safety.facts import account_budgets, gather_facts, mer_notes
 from engine.safety.pipeline import Facts, run_pipeline
 
 INACTIVE = ("removed", "archived")
@@ -303,6 +303,15 @@ def build_plan(
     actions.sort(key=lambda a: (a.workflow, a.rule_id, a.platform, a.account_id, a.entity_id))
     t0 = time.perf_counter()
     gather_facts(metrics, actions, facts)
+    truth_windows = {
+        ref.window or rule.window
+        for wf in workflows
+        for rule in wf.rules
+        if rule.enabled
+        for ref in rule.when.refs
+        if ref.kind == "truth" and ref.name == "mer"
+    }
+    notes = mer_notes(metrics, actions, facts, truth_windows)  # before the pipeline clamps `after`
     safety = run_pipeline(actions, facts, account_budgets(metrics), project.operators, default_escalations(catalog))
     timings.add("safety", time.perf_counter() - t0)
     return Plan(
@@ -318,7 +327,7 @@ def build_plan(
         conflicts=[c.to_dict() for c in safety.conflicts],
         suppressed=safety.suppressed,
         rules_evaluated=sum(1 for w in workflows for r in w.rules if r.enabled),
-        data_quality=data_quality(loaded, as_of) + truth_notes(metrics, workflows),
+        data_quality=data_quality(loaded, as_of) + notes + truth_notes(metrics, workflows),
     )
 
 

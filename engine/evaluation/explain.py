@@ -138,6 +138,7 @@ def explain(metrics: MetricsService, project: Project, wf: Workflow, entity_id: 
     else:
         result.error = RulerunError(
             f"entity {entity_id!r} is not an active {wf.platform} entity at the levels of {wf.id}",
-            hint="entity ids are the platform's ids; `rulerun evaluate --format json` lists them",
+            hint=f"entity ids are the platform's ids: `rulerun entities --platform {wf.platform} --name TEXT` "
+            "finds them",
         )
     return result

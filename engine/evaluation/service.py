@@ -1,19 +1,24 @@
-"""`rulerun evaluate` and `rulerun explain`: the plan, and why one entity gets its actions."""
+"""`rulerun evaluate`, `explain` and `entities`: the plan, why one entity gets its actions, and finding entities."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import date
 
+from engine.core.catalog import Catalog
 from engine.core.errors import UsageError
 from engine.core.plan import Plan
 from engine.core.progress import QUIET, Progress
 from engine.core.timings import Timings
+from engine.data.entities import EntityListing, find_entities, live_entities
 from engine.data.metrics import MetricsService
+from engine.data.sources.files import level_vocabulary
 from engine.evaluation.dataset import open_dataset
 from engine.evaluation.evaluate import build_plan, default_as_of
 from engine.evaluation.explain import Explanation, explain
 from engine.rules.service import OpenProject
+from engine.rules.workspace import Workspace
 
 
 @dataclass
@@ -73,3 +78,45 @@ def explain_entity(
             data.con, data.loaded, opened.catalog, as_of or default_as_of(data.loaded), data.overrides
         )
         return explain(metrics, opened.project, wf, entity_id)
+
+
+def list_entities(
+    ws: Workspace,
+    catalog: Catalog,
+    source: str,
+    *,
+    platform: str | None = None,
+    level: str | None = None,
+    name: str | None = None,
+    limit: int | None = None,
+    progress: Progress = QUIET,
+) -> EntityListing:
+    """The source's entities (with the demo sandbox's changes) by platform, level and part of the name."""
+    if level is not None:
+        vocabulary = level_vocabulary()
+        if level.lower() not in vocabulary:
+            close = difflib.get_close_matches(level.lower(), vocabulary, n=1)
+            raise UsageError(
+                f"unknown level {level!r}",
+                hint=(f"did you mean {vocabulary[close[0]]!r}? " if close else "")
+                + "levels: "
+                + ", ".join(sorted(set(vocabulary.values()))),
+            )
+        level = vocabulary[level.lower()]
+    with open_dataset(ws, catalog, source, progress) as data:
+        relation = live_entities(data.con, data.loaded, catalog, data.overrides)
+        if platform is not None and platform not in catalog.sources:
+            present = [
+                p for (p,) in data.con.execute(f"SELECT DISTINCT platform FROM {relation} ORDER BY 1").fetchall()
+            ]
+            if platform not in present:
+                close = difflib.get_close_matches(platform, [*present, *catalog.sources], n=1)
+                raise UsageError(
+                    f"unknown platform {platform!r}",
+                    hint=(f"did you mean {close[0]!r}? " if close else "")
+                    + "platforms in this source: "
+                    + (", ".join(present) or "none"),
+                )
+        return find_entities(
+            data.con, relation, data.loaded.source, platform=platform, level=level, name=name, limit=limit
+        )

@@ -49,6 +49,10 @@ RENDERERS: dict[str, dict[str, str]] = {
         "github": "engine.output.ruletests:render_github",
     },
     "engine.evaluation.explain.Explanation": {"text": "engine.output.explain:render_text"},
+    "engine.data.entities.EntityListing": {
+        "text": "engine.output.entities:render_text",
+        "json": "engine.output.entities:render_json",
+    },
     "engine.authoring.diff.PlanDiff": {
         "text": "engine.output.diff:render_table",
         "markdown": "engine.output.diff:render_markdown",
@@ -71,9 +75,9 @@ RENDERERS: dict[str, dict[str, str]] = {
         "text": "engine.output.action_log:render_listing",
         "json": "engine.output.action_log:render_listing_json",
     },
-    # one action's whole row: JSON whatever the format
+    # one action: readable text, or its whole row as JSON
     "engine.apply.records.ActionRecord": {
-        "text": "engine.output.action_log:render_record",
+        "text": "engine.output.action_log:render_record_text",
         "json": "engine.output.action_log:render_record",
     },
     "engine.apply.impact.ImpactReport": {

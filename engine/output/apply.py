@@ -3,24 +3,63 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import IO
+
+from rich.markup import escape
 
 from engine.apply.executor import STOP_ENV, Outcome
 from engine.apply.records import Decision, StopChange
-from engine.apply.rollback import FAILED, ROLLED_BACK, RollbackItem, RollbackReport
+from engine.apply.rollback import FAILED, ROLLED_BACK, WOULD_ROLL_BACK, RollbackItem, RollbackReport
 from engine.apply.service import ApplyResult, SavedPlanUse
 from engine.output import RenderOptions
 from engine.output.console import console
+from engine.output.text import fmt_value
+from engine.rules.schedule import Due
 
 
-def outcome_line(outcome: Outcome) -> str:
-    """`Apply: 5 executed, 1 queued, 3 blocked` (and the emergency stop that halted it)."""
-    order = ("executed", "reconciled", "failed", "queued", "blocked", "skipped", "dry_run", "not_executed")
-    parts = [f"{outcome.counts[k]} {k.replace('_', ' ')}" for k in order if outcome.counts[k]]
-    text = "Apply: " + (", ".join(parts) if parts else "nothing to do")
+def outcome_line(outcome: Outcome, sandbox: bool = False) -> str:
+    """`Apply: 5 executed, 1 queued, 3 blocked, 2 skipped (2 cooldown 3d)`: every action that did
+    not run is counted under its reason (and the emergency stop that halted the run is named)."""
+    order = (
+        "executed",
+        "reconciled",
+        "failed",
+        "cannot_execute",
+        "queued",
+        "blocked",
+        "skipped",
+        "dry_run",
+        "not_executed",
+        "notified",
+    )
+    parts = []
+    for k in order:
+        if not outcome.counts[k]:
+            continue
+        part = f"{outcome.counts[k]} {k.replace('_', ' ')}"
+        if k == "skipped" and outcome.skipped_by:
+            part += " (" + ", ".join(f"{n} {why}" for why, n in outcome.skipped_by.most_common()) + ")"
+        parts.append(part)
+    head = "Apply (demo sandbox: nothing real changed)" if sandbox else "Apply"
+    text = f"{head}: " + (", ".join(parts) if parts else "nothing to do")
     if outcome.stopped:
         text += f" (emergency stop: {outcome.stopped})"
     return text
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M %Z") if at else "never"
+
+
+def schedule_lines(schedule: list[Due]) -> list[str]:
+    """Which workflows this apply ran because they were due, and which were not due (and when they are)."""
+    ran = [d.workflow for d in schedule if d.due]
+    waiting = [f"{d.workflow} (next due {_when(d.next_due)})" for d in schedule if not d.due]
+    lines = ["Due, ran: " + (", ".join(ran) if ran else "none")]
+    if waiting:
+        lines.append("Not due: " + ", ".join(waiting))
+    return lines
 
 
 def saved_plan_lines(saved: SavedPlanUse) -> list[str]:
@@ -47,13 +86,19 @@ def render_apply(result: ApplyResult, out: IO[bytes], options: RenderOptions) ->
         for a in result.plan.actions if result.plan else []:
             if a.status == "failed":
                 err.print(f"[red]failed:[/] {a.workflow}/{a.rule_id} on {a.entity_name or a.entity_id}")
+        for why, n in result.outcome.cannot_execute.most_common():
+            err.print(f"[red]cannot execute[/] {n} action(s): {escape(why)}")
         for kind in result.slack_failures:
             err.print(f"[yellow]warning:[/] Slack notification failed ({kind})")
         if result.saved:
             for line in saved_plan_lines(result.saved):
                 err.print(line, markup=False)
     with console(out) as c:
-        c.print(outcome_line(result.outcome))
+        for line in schedule_lines(result.schedule) if result.schedule is not None else []:
+            c.print(line, markup=False)
+        c.print(outcome_line(result.outcome, result.sandbox), markup=False)
+        if result.plan:
+            c.print(f"run {result.plan.run_id} (`rulerun log --run {result.plan.run_id}`)", markup=False)
 
 
 def _label(item: RollbackItem) -> str:
@@ -78,14 +123,37 @@ def render_rollback(report: RollbackReport, out: IO[bytes], options: RenderOptio
     with console(out) as c, console(options.err) as err:
         for item in report.items:
             if item.outcome == ROLLED_BACK:
-                c.print(f"rolled back {_label(item)}")
+                c.print(f"rolled back {_label(item)}", markup=False)
+            elif item.outcome == WOULD_ROLL_BACK:
+                change = ", ".join(f"{k}: {fmt_value(now)} -> {fmt_value(to)}" for k, now, to in item.changes)
+                c.print(f"would roll back {_label(item)}: {change}", markup=False)
             else:
                 err.print(_problem(item))
+        if report.dry_run:
+            would = sum(1 for i in report.items if i.outcome == WOULD_ROLL_BACK)
+            c.print(f"Rollback (dry run, nothing changed): {would} would be rolled back, {report.failures} refused")
 
 
 def render_stop(change: StopChange, out: IO[bytes], options: RenderOptions) -> None:
     with console(out) as c:
-        if change.engaged:
+        if change.unchanged and change.engaged:
+            at = f" at {change.at:%Y-%m-%d %H:%M} UTC" if change.at else ""
+            c.print(
+                f"emergency stop already engaged by {change.by}{at}: {change.reason}. Nothing changed; "
+                "`rulerun resume` lifts it.",
+                markup=False,
+            )
+        elif change.unchanged:
+            c.print(
+                "emergency stop is not engaged: nothing to release"
+                + (
+                    f"; note {STOP_ENV} is set in this environment and stops its applies"
+                    if change.env_still_set
+                    else ""
+                ),
+                markup=False,
+            )
+        elif change.engaged:
             c.print(
                 f"emergency stop engaged by {change.by}: {change.reason}. Every apply sharing this action log stops "
                 "before its next action."

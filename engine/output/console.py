@@ -1,8 +1,8 @@
 """Rich consoles for human formats.
 
-On the process's own standard output or error a console is the terminal's (its width,
-colours when it is a terminal, COLUMNS otherwise); on any other stream (a file, a test's
-buffer) the text is collected and written when the console is done.
+On the process's own standard output or error a console is the terminal's (its width and
+colours) when it is a terminal; piped, and on any other stream (a file, a test's buffer), it
+is as wide as its content, so nothing wraps. Other streams get the text when the console is done.
 """
 
 from __future__ import annotations
@@ -15,6 +15,22 @@ from typing import IO
 
 from rich.console import Console
 
+# Piped output (a file, less, grep, a CI log) has no width to fit: it is laid out as wide as its
+# content, so an id or a table row is never folded onto two lines, whatever COLUMNS says.
+UNWRAPPED = 10_000
+
+
+def is_terminal(stream: IO | None) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (ValueError, OSError):  # a closed or detached stream
+        return False
+
+
+def output_width(stream: IO | None) -> int | None:
+    """None (the terminal's own width) for a terminal; wide enough never to wrap otherwise."""
+    return None if is_terminal(stream) else UNWRAPPED
+
 
 @contextmanager
 def console(stream: IO[bytes] | None, **kwargs) -> Iterator[Console]:
@@ -23,13 +39,13 @@ def console(stream: IO[bytes] | None, **kwargs) -> Iterator[Console]:
     settings = {"highlight": False, "soft_wrap": True, "emoji": False, **kwargs}
     if stream is None or stream is sys.stderr.buffer:
         sys.stderr.flush()
-        yield Console(stderr=True, **settings)
+        yield Console(stderr=True, **{"width": output_width(sys.stderr), **settings})
         sys.stderr.flush()
     elif stream is sys.stdout.buffer:
         sys.stdout.flush()
-        yield Console(**settings)
+        yield Console(**{"width": output_width(sys.stdout), **settings})
         sys.stdout.flush()
     else:
         buffer = io.StringIO()
-        yield Console(file=buffer, **settings)
+        yield Console(file=buffer, **{"width": UNWRAPPED, **settings})
         stream.write(buffer.getvalue().encode("utf-8"))

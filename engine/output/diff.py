@@ -7,12 +7,15 @@ import json
 from typing import IO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from engine.authoring.diff import PlanDiff
+from engine.authoring.settings_diff import SettingChange, show_setting
 from engine.core.plan import PlannedAction
 from engine.output import RenderOptions
 from engine.output.ci import annotation, write_step_summary
+from engine.output.markdown import md_cell
 from engine.output.text import change, entity_label
 
 MARKDOWN_ROWS = 100  # rows per section: a GitHub comment holds at most 65,536 characters
@@ -50,14 +53,19 @@ def render_table(diff: PlanDiff, out: IO[bytes], options: RenderOptions | None =
         for mark, a, text, status in rows:
             table.add_row(f"[{style[mark]}]{mark}[/]", a.workflow, entity_label(a), a.rule_id, text, status)
         console.print(table)
+    for c in diff.settings:
+        mark = "[yellow]warning:[/]" if c.loosens else "setting:"
+        console.print(f"{mark} {escape(c.describe())}{escape(_at(c))}")
     for note in diff.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"[bold]{diff.summary_line()}[/]")
     out.write(buffer.getvalue().encode("utf-8"))
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _at(c: SettingChange) -> str:
+    if not c.file:
+        return ""
+    return f" at {c.file}" + (f":{c.line}" if c.line else "")
 
 
 def render_markdown(diff: PlanDiff, out: IO[bytes], options: RenderOptions | None = None) -> None:
@@ -83,9 +91,21 @@ def render_markdown(diff: PlanDiff, out: IO[bytes], options: RenderOptions | Non
         ]
         for _, a, text, status in rows[:MARKDOWN_ROWS]:
             cells = (a.workflow, entity_label(a), a.rule_id, text, status)
-            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+            lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")
         if len(rows) > MARKDOWN_ROWS:
             lines.append(f"\n… {len(rows) - MARKDOWN_ROWS:,} more (`--format json` lists all)")
+        lines.append("")
+    if diff.settings:
+        lines += [
+            f"#### Settings ({len(diff.settings)})",
+            "",
+            "| Setting | Before | After | |",
+            "|---|---|---|---|",
+        ]
+        for c in diff.settings:
+            flag = "**loosens**" if c.loosens else ""
+            cells = (c.label, show_setting(c.before), show_setting(c.after))
+            lines.append("| " + " | ".join(md_cell(x) for x in cells) + f" | {flag} |")
         lines.append("")
     lines += [f"> note: {n}" for n in diff.notes]
     out.write(("\n".join(lines) + "\n").encode("utf-8"))
@@ -110,6 +130,16 @@ def render_github(diff: PlanDiff, out: IO[bytes], options: RenderOptions | None 
                 a.rule_file,
                 a.rule_line,
                 title="rulerun diff",
+            )
+        )
+    for c in diff.settings:
+        lines.append(
+            annotation(
+                "warning" if c.loosens else "notice",
+                c.describe(),
+                c.file,
+                c.line,
+                title="rulerun diff: a limit is loosened" if c.loosens else "rulerun diff: setting changed",
             )
         )
     lines.append(diff.summary_line())

@@ -41,3 +41,11 @@ def render_warnings(diagnostics: Iterable[Diagnostic], err: IO[bytes] | None = N
             c.print(f"[bold]{escape(d.location)}[/]: [yellow]warning[/]: {escape(d.message)}")
             if d.hint:
                 c.print(f"  [dim]hint:[/] {escape(d.hint)}")
+
+
+def render_notice(message: str, hint: str | None = None, err: IO[bytes] | None = None) -> None:
+    """A warning about the run rather than a file (`warning: ...`), on standard error."""
+    with console(err) as c:
+        c.print(f"[yellow]warning:[/] {escape(message)}")
+        if hint:
+            c.print(f"  [dim]hint:[/] {escape(hint)}")

@@ -11,7 +11,7 @@ from engine.evaluation.explain import Explanation
 from engine.output import RenderOptions
 from engine.output.console import console
 from engine.output.table import STATUS_STYLE
-from engine.output.text import change, fmt_value
+from engine.output.text import change, fmt_change, fmt_value, unit_of
 
 
 def render_text(e: Explanation, out: IO[bytes], options: RenderOptions) -> None:
@@ -31,7 +31,7 @@ def render_text(e: Explanation, out: IO[bytes], options: RenderOptions) -> None:
             table.add_column("  expression", overflow="fold")
             table.add_column("value", justify="right")
             for text, value in r.steps:
-                table.add_row(f"  {text}", fmt_value(value))
+                table.add_row(f"  {text}", fmt_value(value, unit_of(text)))
             c.print(table)
             if r.fires:
                 if r.noop:
@@ -39,9 +39,7 @@ def render_text(e: Explanation, out: IO[bytes], options: RenderOptions) -> None:
                 elif r.skip_reason:
                     c.print(f"  action {r.action_type}: [dim]skipped: {r.skip_reason}[/]")
                 else:
-                    proposed = ", ".join(
-                        f"{k}: {fmt_value(r.before.get(k))} -> {fmt_value(v)}" for k, v in r.after.items()
-                    )
+                    proposed = ", ".join(fmt_change(k, r.before.get(k), v) for k, v in r.after.items())
                     c.print(f"  action {r.action_type}: {proposed}")
         for note in e.notes:
             c.print(f"\n{escape(note)}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from itertools import groupby
 from typing import IO
 
@@ -13,6 +12,7 @@ from rich.table import Table
 
 from engine.core.plan import Plan
 from engine.output import RenderOptions
+from engine.output.console import UNWRAPPED, output_width
 from engine.output.text import change, entity_label, evidence
 
 STATUS_STYLE = {
@@ -31,8 +31,8 @@ def render_table(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
     console = Console(
         file=buffer,
         force_terminal=options.color,
-        # piped output has no terminal to measure: COLUMNS when set, else room for the five columns
-        width=None if os.environ.get("COLUMNS") or options.color is not None else 200,
+        # a terminal's own width; piped output as wide as its content (never wrapped)
+        width=output_width(out),
         highlight=False,
         soft_wrap=False,
         emoji=False,
@@ -49,11 +49,13 @@ def render_table(plan: Plan, out: IO[bytes], options: RenderOptions) -> None:
             expand=False,
             show_lines=False,
         )
-        table.add_column("Entity", overflow="fold", max_width=42)
-        table.add_column("Rule", overflow="fold", max_width=28)
-        table.add_column("Change", overflow="fold", max_width=40)
+        # on a terminal, long names fold to fit; piped, names, ids and changes keep one line each
+        fit = (lambda n: n) if console.width < UNWRAPPED else (lambda n: None)
+        table.add_column("Entity", overflow="fold", max_width=fit(42))
+        table.add_column("Rule", overflow="fold", max_width=fit(28))
+        table.add_column("Change", overflow="fold", max_width=fit(40))
         table.add_column("Evidence", overflow="fold", min_width=30, max_width=60)
-        table.add_column("Status", max_width=30)
+        table.add_column("Status", max_width=fit(30))
         shown = actions if options.limit is None else actions[: options.limit]
         for a in shown:
             status = a.status

@@ -1,25 +1,45 @@
-"""Shared wording for human formats: how to show a change and its evidence."""
+"""Shared wording for human formats: how to show a change and its evidence.
+
+Numbers go through engine.core.numbers, so that a value reads the same in every format; the
+unit of a named value (money, count, ratio) comes from the catalog.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from engine.core.actions import MONEY_ATTRIBUTES
+from engine.core.catalog import load_catalog
+from engine.core.numbers import MONEY, fmt_number, fmt_pct
 from engine.core.plan import PlannedAction
 
+_NO_UNIT = ("thresholds", "guardrails", "benchmarks")  # named numbers of any unit
 
-def fmt_value(value: Any) -> str:
+
+def unit_of(name: str) -> str | None:
+    """The unit of a name as rules write it: `spend`, `prev.cpa`, `account.ctr`, `truth.mer`, `bid`."""
+    head, _, rest = name.rpartition(".")
+    if head.split(".")[0] in _NO_UNIT:
+        return None
+    catalog = load_catalog()
+    if head == "truth":
+        truth = catalog.truth.get(rest)
+        return truth.unit if truth else None
+    if rest in MONEY_ATTRIBUTES:
+        return MONEY
+    metric = catalog.metrics.get(rest)
+    return metric.unit if metric else None
+
+
+def fmt_value(value: Any, unit: str | None = None) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        if value == int(value) and abs(value) < 1e15:
-            return f"{int(value):,}" if abs(value) >= 10000 else str(int(value))
-        if abs(value) < 0.1:
-            return f"{value:.4g}"
-        return f"{value:,.2f}"
+    if isinstance(value, int | float):
+        return fmt_number(value, unit)
     if isinstance(value, dict):
-        return ", ".join(f"{k}={fmt_value(v)}" for k, v in value.items() if v is not None)
+        return ", ".join(f"{k}={fmt_value(v, unit_of(k))}" for k, v in value.items() if v is not None)
     return str(value)
 
 
@@ -32,18 +52,21 @@ def change(action: PlannedAction) -> str:
         return f"notify: {action.after.get('message') or action.rule_id}"
     if not action.before and not action.after:
         return action.type
-    parts = []
-    for key in action.after:
-        before, after = action.before.get(key), action.after.get(key)
-        text = f"{key}: {fmt_value(before)} -> {fmt_value(after)}"
-        if isinstance(before, float) and isinstance(after, float) and before:
-            text += f" ({(after - before) / before * 100:+.0f}%)"
-        parts.append(text)
-    return "; ".join(parts)
+    return "; ".join(fmt_change(key, action.before.get(key), action.after.get(key)) for key in action.after)
+
+
+def fmt_change(key: str, before: Any, after: Any) -> str:
+    """`bid: 1.20 -> 1.02 (-15%)`, `status: active -> paused`."""
+    unit = unit_of(key)
+    text = f"{key}: {fmt_value(before, unit)} -> {fmt_value(after, unit)}"
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (before, after))
+    if numbers and before:
+        text += f" ({fmt_pct((after - before) / before * 100)})"
+    return text
 
 
 def evidence(action: PlannedAction, sep: str = ", ") -> str:
-    return sep.join(f"{k}={fmt_value(v)}" for k, v in action.evidence.items())
+    return sep.join(f"{k}={fmt_value(v, unit_of(k))}" for k, v in action.evidence.items())
 
 
 def entity_label(action: PlannedAction) -> str:

@@ -587,6 +587,16 @@ def _explain(doc: Document, path: tuple, err, label: str = "key") -> list[Diagno
         return [doc.diag(path, f"{where}: {err.instance!r} must be {words[v]} {err.validator_value}", hint)]
     if v in ("minItems", "minProperties", "minLength"):
         return [doc.diag(path, f"{where} must not be empty")]
+    if v == "oneOf" and path and path[0] == "thresholds" and _lacks_default(err.instance):
+        # Without `default` an entity of any other product gets no value and its rules never fire.
+        products = ", ".join(f"{k}: {_plain(v)}" for k, v in err.instance.items())
+        return [
+            doc.diag(
+                path,
+                f"threshold {path[-1]!r} has per-product values but no 'default' for the other products",
+                f"add the value for every other product: {path[-1]}: {{default: ..., {products}}}",
+            )
+        ]
     if v == "oneOf" and path and path[0] == "thresholds":
         return [
             doc.diag(
@@ -657,3 +667,17 @@ def _value_at(data: Any, path: tuple) -> str:
 def load_project(root: Path, catalog: Catalog) -> Project:
     """Load the rules folder at `root`; raise ValidationFailed with every problem found."""
     return Loader(root, catalog).load()
+
+
+def _lacks_default(instance: Any) -> bool:
+    """A per-product threshold mapping whose values are all numbers but that has no `default`."""
+    return (
+        isinstance(instance, dict)
+        and bool(instance)
+        and "default" not in instance
+        and all(_is_number(v) for v in instance.values())
+    )
+
+
+def _plain(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)

@@ -185,14 +185,14 @@ def operator_schema() -> dict:
             "thresholds": {
                 "type": "object",
                 "description": "Named numbers for rules (`thresholds.<name>`): a number, or per-product "
-                "values with an optional `default`.",
+                "values with a `default` for every other product.",
                 "propertyNames": {"pattern": NAME},
                 "additionalProperties": {
                     "oneOf": [
                         value,
                         {
                             "type": "object",
-                            "minProperties": 1,
+                            "required": ["default"],
                             "propertyNames": {"pattern": NAME},
                             "additionalProperties": value,
                         },

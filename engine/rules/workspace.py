@@ -3,6 +3,10 @@
 `rulerun.yaml` (optional) holds settings a team shares in git:
 
     state_dir: .rulerun            # relative to the file
+    timezone: Europe/Berlin        # the workflows' cron schedules are read here (default UTC)
+    source: live                   # the data when no --source is given: demo, file:DIR (relative
+                                   # to the file) or live; default demo (apply refuses to guess
+                                   # when platforms below lists accounts)
     action_log:
       url_env: RULERUN_LOG_URL     # the name of the variable holding a postgresql:// URL
     approvals:
@@ -30,13 +34,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jsonschema import Draft202012Validator
 
-from engine.core.errors import ValidationFailed
+from engine.core.errors import RulerunError, ValidationFailed
 from engine.core.limits import cap_per_file
 from engine.core.yamlpos import load_file
 from engine.rules.durations import PATTERN as DURATION
@@ -57,6 +62,18 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "state_dir": {"type": "string", "minLength": 1, "description": "State directory, relative to this file."},
+        "timezone": {
+            "type": "string",
+            "minLength": 1,
+            "description": "IANA timezone the workflows' cron schedules are read in (Europe/Berlin); default UTC.",
+        },
+        "source": {
+            "type": "string",
+            "pattern": r"^(demo|demo:.+|file:.+|live)$",
+            "description": "The data source when no --source is given: demo, demo:ad_groups=N,days=D, file:DIR "
+            "(relative to this file) or live. Without it: demo, except that apply refuses to guess when "
+            "platforms lists accounts.",
+        },
         "action_log": {
             "type": "object",
             "additionalProperties": False,
@@ -148,6 +165,38 @@ class Workspace:
             state_path = root / ".rulerun"
         return cls(rules_path, state_path, settings)
 
+    def source_for(self, given: str | None, *, executing: bool = False) -> str:
+        """The data source of a run: --source, else rulerun.yaml's `source`, else the demo.
+
+        When `executing` (apply) with live accounts configured and no source named, there is
+        no safe guess: the demo sandbox would report changes nobody made, and live would
+        change real accounts nobody asked to change.
+        """
+        if given:
+            return given
+        configured = self.settings.get("source")
+        if configured:
+            if configured.startswith("file:"):
+                path = Path(configured.removeprefix("file:")).expanduser()
+                return f"file:{path if path.is_absolute() else self.rules.resolve().parent / path}"
+            return str(configured)
+        accounts = self.accounts()
+        if executing and accounts:
+            named = ", ".join(f"{a.platform} {a.account_id}" for a in accounts[:3]) + (
+                f" and {len(accounts) - 3} more" if len(accounts) > 3 else ""
+            )
+            raise RulerunError(
+                f"{CONFIG_NAME} configures live accounts ({named}) but no data source: apply does not guess "
+                "between them and the demo sandbox",
+                hint=f"pass --source live (or file:DIR, or demo), or set `source: live` in {CONFIG_NAME}",
+            )
+        return "demo"
+
+    def timezone(self) -> tzinfo:
+        """The timezone schedules are read in: rulerun.yaml's `timezone` (checked when read), else UTC."""
+        name = self.settings.get("timezone")
+        return ZoneInfo(name) if name else UTC
+
     def load_env(self) -> None:
         """Read credentials from `.env` beside the rules folder, if there is one; the real
         environment wins. Values are never printed, logged or stored."""
@@ -204,6 +253,19 @@ def _read_config(path: Path) -> dict[str, Any]:
         else:
             for err in Draft202012Validator(SCHEMA).iter_errors(doc.data):
                 problems.extend(_explain(doc, tuple(err.absolute_path), err, label="setting"))
+            zone = doc.data.get("timezone")
+            if isinstance(zone, str) and zone and not _known_zone(zone):
+                problems.append(
+                    doc.diag(("timezone",), f"unknown timezone {zone!r}", "an IANA name such as UTC or Europe/Berlin")
+                )
     if problems:
         raise ValidationFailed(cap_per_file(problems), f"invalid {CONFIG_NAME}")
     return doc.data if doc and isinstance(doc.data, dict) else {}
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

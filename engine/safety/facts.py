@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.core.actions import ACTIONS
 from engine.core.plan import PlannedAction
 from engine.data.metrics import MetricsService
 from engine.safety.pipeline import Facts
@@ -67,6 +68,7 @@ def gather_facts(metrics: MetricsService, actions: list[PlannedAction], facts: d
         spec = metrics.catalog.sources.get(a.platform)
         f.sla_hours = spec.freshness_sla_hours if spec else None
         f.mer = metrics.truth(f.window).get("mer")
+        f.mer_unknown = metrics.mer_unknown_reason(f.window)
 
 
 def fresh_facts(metrics: MetricsService, a: PlannedAction, window: str) -> Facts:
@@ -89,5 +91,30 @@ def fresh_facts(metrics: MetricsService, a: PlannedAction, window: str) -> Facts
         sla_hours=spec.freshness_sla_hours if spec else None,
         source=a.platform,
         mer=metrics.truth(window).get("mer"),
+        mer_unknown=metrics.mer_unknown_reason(window),
         window=window,
     )
+
+
+def mer_notes(
+    metrics: MetricsService, actions: list[PlannedAction], facts: dict[str, Facts], truth_windows: set[str]
+) -> list[dict]:
+    """A data-quality warning for each window whose blended MER is unknown and matters to this plan:
+    a proposed budget increase reads it (the guardrail), or a rule's condition uses `truth.mer`."""
+    windows = set(truth_windows)
+    for a in actions:
+        atype = ACTIONS[a.type]
+        if atype.attribute == "daily_budget" and atype.change_direction(a.before, a.after) > 0:
+            windows.add(facts[a.action_id].window)
+    notes = []
+    for window in sorted(windows):
+        reason = metrics.mer_unknown_reason(window)
+        if reason is not None:
+            effect = "budget increases are blocked" + ("; truth.mer is null" if window in truth_windows else "")
+            notes.append(
+                {
+                    "severity": "warning",
+                    "message": f"blended MER over {window} cannot be computed: {reason}; {effect}",
+                }
+            )
+    return notes

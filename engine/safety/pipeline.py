@@ -16,6 +16,8 @@ from typing import Any
 from engine.core import money
 from engine.core.actions import ACTIONS, MONEY_ATTRIBUTES
 from engine.core.catalog import load_catalog
+from engine.core.numbers import MONEY as MONEY_UNIT
+from engine.core.numbers import fmt_number
 from engine.core.plan import PlannedAction
 from engine.language.expr.reference import Reference
 from engine.rules.escalation import EscalationRule
@@ -39,6 +41,7 @@ class Facts:
     sla_hours: float | None = None
     source: str = ""
     mer: float | None = None  # truth.mer over the rule's window
+    mer_unknown: str | None = None  # why `mer` is None (no Shopify revenue, no ad spend)
     window: str = "last_7d"  # the rule's window (for MER)
 
 
@@ -220,8 +223,8 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
         _block(
             a,
             "min_spend_before_pause",
-            f"lifetime spend {f.lifetime_spend or 0:.2f} is under the "
-            f"{g['min_spend_before_pause']:.0f} needed before an auto-pause",
+            f"lifetime spend {fmt_number(f.lifetime_spend or 0, MONEY_UNIT)} is under the "
+            f"{fmt_number(g['min_spend_before_pause'])} needed before an auto-pause",
             spend=f.lifetime_spend,
             limit=g["min_spend_before_pause"],
         )
@@ -240,11 +243,12 @@ def apply_guardrails(a: PlannedAction, f: Facts, g: dict[str, Any]) -> None:
             )
             return
         if attr == "daily_budget" and (f.mer is None or f.mer < g["min_mer_for_increase"]):
-            shown = "unknown" if f.mer is None else f"{f.mer:.2f}"
             _block(
                 a,
                 "min_mer_for_increase",
-                f"blended MER {shown} is under {g['min_mer_for_increase']} needed to raise budgets",
+                f"blended MER is unknown ({f.mer_unknown or 'no data'}): budget increases wait"
+                if f.mer is None
+                else f"blended MER {f.mer:.2f} is under {g['min_mer_for_increase']} needed to raise budgets",
                 mer=f.mer,
                 limit=g["min_mer_for_increase"],
             )
@@ -264,7 +268,7 @@ def _clamp(a: PlannedAction, attr: str, name: str, pct: float, both_ways: bool) 
     if allowed == after:
         return
     if allowed == before:
-        _block(a, name, f"a {pct:g}% limit leaves no room to change {attr} {before}", limit=pct)
+        _block(a, name, f"a {pct:g}% limit leaves no room to change {attr} {fmt_number(before, MONEY_UNIT)}", limit=pct)
         return
     a.after = {**a.after, attr: allowed}
     a.status = "clamped"
@@ -272,7 +276,8 @@ def _clamp(a: PlannedAction, attr: str, name: str, pct: float, both_ways: bool) 
         a,
         name,
         "clamp",
-        f"{attr} change clamped to {pct:g}%: requested {after}, allowed {allowed}",
+        f"{attr} change clamped to {pct:g}%: requested {fmt_number(after, MONEY_UNIT)}, "
+        f"allowed {fmt_number(allowed, MONEY_UNIT)}",
         requested=after,
         allowed=allowed,
         limit=pct,
@@ -303,7 +308,8 @@ def apply_spend_cap(
                 _block(
                     a,
                     "max_daily_spend_cap",
-                    f"account budgets already total {total:,.2f}/day, at the {cap:,.0f}/day cap",
+                    f"account budgets already total {fmt_number(total, MONEY_UNIT)}/day, "
+                    f"at the {fmt_number(cap)}/day cap",
                     account_total=round(total, 2),
                     limit=cap,
                 )
@@ -316,7 +322,8 @@ def apply_spend_cap(
                     a,
                     "max_daily_spend_cap",
                     "clamp",
-                    f"daily budget clamped to keep the account at {cap:,.0f}/day: requested {after}, allowed {allowed}",
+                    f"daily budget clamped to keep the account at {fmt_number(cap)}/day: "
+                    f"requested {fmt_number(after, MONEY_UNIT)}, allowed {fmt_number(allowed, MONEY_UNIT)}",
                     requested=after,
                     allowed=allowed,
                     limit=cap,

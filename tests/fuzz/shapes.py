@@ -80,6 +80,8 @@ def samples() -> dict[str, tuple[str, Any]]:
     )
     config = {
         "state_dir": ".state",
+        "source": "demo",
+        "timezone": "Europe/Berlin",
         "action_log": {"url_env": "RULERUN_LOG_URL"},
         "approvals": {"expire_after": "3d"},
         "platforms": {

@@ -7,6 +7,7 @@ explicit locking: two processes racing on one action id cannot both win.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
@@ -68,6 +69,9 @@ SAVED_PLAN_COLUMNS = (
 REFRESHED = ("run_id", "executed_by", "entity_name", "evidence", "guardrails", "reasons")
 
 
+_ID_CHARS = re.compile(r"[A-Za-z0-9-]{1,64}")  # what action and run ids are made of
+
+
 def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
@@ -126,6 +130,30 @@ class ActionLog:
     def _unknown(self, action_id: str) -> RulerunError:
         return RulerunError(f"no action {action_id!r} in the action log {self.location}", hint="see `rulerun log`")
 
+    # -- ids as people type them ----------------------------------------------------------------
+    def resolve_id(self, given: str, kind: str = "action") -> str:
+        """The full action (or run) id `given` names, as git resolves a commit: the id itself or a
+        unique prefix of one. Unknown: RulerunError; ambiguous: UsageError listing the candidates."""
+        table, column = ("runs", "run_id") if kind == "run" else ("actions_log", "action_id")
+        if self._one(f"SELECT {column} FROM {table} WHERE {column} = ?", (given,)):
+            return given
+        found: list[str] = []
+        if given and _ID_CHARS.fullmatch(given):  # no LIKE wildcards can be in it
+            rows = self._all(
+                f"SELECT {column} FROM {table} WHERE {column} LIKE ? ORDER BY {column} LIMIT 11", (given + "%",)
+            )
+            found = [r[column] for r in rows]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise RulerunError(
+                f"no {kind} {given!r} in the action log {self.location}",
+                hint="see `rulerun log` for action and run ids"
+                + (", `rulerun approvals list` for pending ones" if kind == "action" else ""),
+            )
+        shown = ", ".join(found[:10]) + (", ..." if len(found) > 10 else "")
+        raise UsageError(f"{kind} id prefix {given!r} is ambiguous: {shown}", hint="type more of the id")
+
     # -- runs -----------------------------------------------------------------------------------
     def start_run(self, run: dict[str, Any]) -> None:
         """Record a run: `run_id` and `mode` ('apply' or 'rollback') are required; `started_at`
@@ -155,6 +183,22 @@ class ActionLog:
         )
         if cur.rowcount == 0:
             raise RulerunError(f"no run {run_id!r} in the action log {self.location}")
+
+    def last_runs(self, workflows: Sequence[str], scan: int = 10000) -> dict[str, datetime]:
+        """When an apply last started each of `workflows` (as its run's summary lists them)."""
+        wanted, found = set(workflows), {}
+        rows = self._all(
+            "SELECT started_at, summary FROM runs WHERE mode = ? AND summary IS NOT NULL"
+            " ORDER BY started_at DESC LIMIT ?",
+            ("apply", int(scan)),
+        )
+        for row in rows:
+            for wf in (row["summary"] or {}).get("workflows") or []:
+                if wf in wanted and wf not in found:
+                    found[wf] = row["started_at"]
+            if len(found) == len(wanted):
+                break
+        return found
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         return self._one("SELECT * FROM runs WHERE run_id = ?", (run_id,))
@@ -311,6 +355,21 @@ class ActionLog:
             (workflow, rule_id, platform, account_id, entity_id, *statuses),
         )
         return row["executed_at"] if row else None
+
+    def last_change(
+        self, workflow: str, rule_id: str, platform: str, account_id: str, entity_id: str
+    ) -> dict[str, Any] | None:
+        """`{at, run_id}` of the last time this rule changed this entity (as `last_executed`), or None."""
+        statuses = (*CHANGED, EXECUTING)
+        row = self._one(
+            "SELECT run_id, COALESCE(executed_at, updated_at) AS executed_at FROM actions_log"
+            " WHERE workflow = ? AND rule_id = ? AND platform = ? AND account_id = ? AND entity_id = ?"
+            f" AND status IN ({_marks(statuses)}) ORDER BY COALESCE(executed_at, updated_at) DESC LIMIT 1",
+            (workflow, rule_id, platform, account_id, entity_id, *statuses),
+        )
+        if row is None:
+            return None
+        return {"at": row["executed_at"], "run_id": row["run_id"]}
 
     def failures_since(self, platform: str, account_id: str, entity_id: str, action_type: str, ts: datetime) -> int:
         """Failed actions of this type on this entity since `ts` (by attempt time)."""

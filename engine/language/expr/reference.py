@@ -136,8 +136,10 @@ def evaluate_steps(expr: Expr, values: Mapping[str, Any], ctx: Mapping[str, Any]
     source = "(" + expr.text + "\n)"
     steps: list[tuple[str, Any]] = []
     seen: set[str] = set()
+    # The name of a called function (`max` in `max(a, b)`) has no value to show: only the call has.
+    called = {id(node.func) for node in ast.walk(expr.pyast) if isinstance(node, ast.Call)}
     for node in ast.walk(expr.pyast):
-        if isinstance(node, ast.Constant) or not hasattr(node, "lineno"):
+        if isinstance(node, ast.Constant) or not hasattr(node, "lineno") or id(node) in called:
             continue
         text = ast.get_source_segment(source, node)
         if not text or text in seen:
