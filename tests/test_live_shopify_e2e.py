@@ -180,7 +180,7 @@ def test_mer_is_unknown_without_shopify_and_known_once_it_is_synced(ws, shop, pi
     # no Shopify account yet: every budget increase is blocked, MER unknown
     blocked = scaled(plan(ws))
     assert blocked and all(a["status"] == "blocked" for a in blocked)
-    assert all("blended MER unknown" in json.dumps(a["guardrails"]) for a in blocked)
+    assert all("blended MER is unknown" in json.dumps(a["guardrails"]) for a in blocked)
 
     configure(ws[0], shop, pins)
     found = plan(ws)
