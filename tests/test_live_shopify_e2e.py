@@ -306,3 +306,27 @@ def test_truth_checks_count_each_store_order_once(ws, shop):
     )
     # the product and discount rows split the same orders again: only the store's rows count
     assert all(orders == pytest.approx(stored[week]) for week, orders in weekly.items())
+
+
+def test_per_product_rows_meet_per_product_thresholds(ws, shop):
+    """Each product's own orders, revenue and units, against a threshold set per product (bot, dot, board)."""
+    _, rules = ws
+    (rules / "cro" / "operator.yaml").write_text(
+        CRO_OPERATOR + "  min_units_30d: {default: 0, bot: 100000}   # only Bot's target is out of reach\n"
+    )
+    (rules / "cro" / "products.yaml").write_text(
+        "workflow: products\noperator: cro\nschedule: '0 7 * * *'\nlevel: product\nwindow: last_30d\nrules:\n"
+        "  - id: product_under_target\n    when: units_sold < thresholds.min_units_30d and orders > 0\n"
+        "    action: {type: notify, message: product sales under target}\n"
+    )
+    found = plan(ws)
+    fired = [a for a in found["actions"] if a["rule_id"] == "product_under_target"]
+    products = dict(store(ws[0], "SELECT entity_id, product FROM live.entities WHERE level = 'product'"))
+    assert [products[a["entity_id"]] for a in fired] == ["bot"]
+    ((units,),) = store(
+        ws[0],
+        "SELECT sum(units_sold) FROM live.metrics_daily WHERE level = 'product' "
+        f"AND entity_id = '{fired[0]['entity_id']}' AND date >= DATE '{found['as_of']}' - 30 "
+        f"AND date < DATE '{found['as_of']}'",
+    )
+    assert fired[0]["evidence"]["units_sold"] == units > 0
