@@ -535,6 +535,10 @@ class LiveAdapter(Adapter):
             if value not in op.choices:
                 raise self.error(PermanentError, f"invalid {_label(attr)}: {value!r} (one of {', '.join(op.choices)})")
             return value
+        if not op.is_money():  # a text or an object (a page body, a discount): the platform checks it
+            if op.identity and (not isinstance(value, dict) or any(not value.get(k) for k in op.identity)):
+                raise self.error(PermanentError, f"invalid {attr}: {value!r}")
+            return value
         try:
             amount = float(value)
         except (TypeError, ValueError):
@@ -547,6 +551,14 @@ class LiveAdapter(Adapter):
         return amount
 
     def _current(self, state: dict[str, Any], attr: str, target: Any, req: ActionRequest) -> Any:
+        op = OPERATIONS[req.type]
+        if op.identity:  # the object among the entity's list whose identity fields match (None: absent)
+            ident = target if target is not None else (req.before.get(attr) or req.params)
+            if not isinstance(ident, dict):
+                raise self.error(PermanentError, f"invalid {attr}: {ident!r}")
+            want = [str(ident.get(k, "")).lower() for k in op.identity]
+            listed = state.get(op.attribute or "") or []
+            return next((o for o in listed if [str(o.get(k, "")).lower() for k in op.identity] == want), None)
         if attr != "negative_keyword":
             return state.get(attr)
         ident = target if target is not None else _negative(req.before.get(attr) or req.params, self)
@@ -564,12 +576,17 @@ class LiveAdapter(Adapter):
             allowed = toggleable_statuses()
             if current not in allowed or target not in allowed:
                 raise self.error(PermanentError, f"{what} is {current}: it cannot be set {target}")
-        elif attr != "negative_keyword" and current is None:
+        elif attr != "negative_keyword" and not _identified(attr) and current is None:  # such objects may be absent
             raise self.error(PermanentError, f"{what} has no {_label(attr)} to change")
 
 
 def _label(attr: str) -> str:
     return _LABELS.get(attr, attr.replace("_", " "))
+
+
+def _identified(attr: str) -> bool:
+    """Whether `attr` holds objects found by their identity fields (a discount by its code)."""
+    return any(op.identity for op in OPERATIONS.values() if op.attribute == attr)
 
 
 def _same(current: Any, target: Any) -> bool:
