@@ -11,9 +11,6 @@ per change), so that after `apply` a new `evaluate` sees the changed state, and
   "the baseline value stands" (no action sets a field to null);
 - `negative_keywords()`: the negatives added, {platform, account_id, level, entity_id
   (the search term they were added from), text, match_type, scope, parent_id};
-- the items other collection actions add (an automation enrollment of a list, a subject
-  test of a campaign: `ActionType.identity`), shown by `read_state` in the collection the
-  action declares (`automations`, `ab_tests`);
 - `changes()`: the ledger of every change made, in order: {seq, action_id, kind
   (execute | rollback), at, type, platform, account_id, level, entity_id, before, after,
   result, rollback_plan}. Rollbacks have no action_id.
@@ -70,7 +67,7 @@ from pathlib import Path
 from typing import Any, TypedDict, TypeVar
 
 from engine.core import money
-from engine.core.actions import ACTIONS, FROM_REQUEST, RollbackPlan, item_operation, toggleable_statuses, undo_plan
+from engine.core.actions import ACTIONS, FROM_REQUEST, OPERATIONS, RollbackPlan, toggleable_statuses, undo_plan
 from engine.core.execution import (
     ActionRequest,
     AdapterError,
@@ -104,11 +101,6 @@ CREATE TABLE IF NOT EXISTS negative_keywords (
     added_at TEXT NOT NULL,
     PRIMARY KEY (platform, account_id, level, entity_id, text, match_type, scope)
 );
-CREATE TABLE IF NOT EXISTS items (
-    platform TEXT NOT NULL, account_id TEXT NOT NULL, level TEXT NOT NULL, entity_id TEXT NOT NULL,
-    collection TEXT NOT NULL, ident TEXT NOT NULL, item TEXT NOT NULL, added_at TEXT NOT NULL,
-    PRIMARY KEY (platform, account_id, level, entity_id, collection, ident)
-);
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     action_id TEXT, kind TEXT NOT NULL, at TEXT NOT NULL, type TEXT NOT NULL,
@@ -119,7 +111,14 @@ CREATE UNIQUE INDEX IF NOT EXISTS changes_by_action ON changes (action_id) WHERE
 -- Calls for an action already executed (answered from the ledger, like a platform's idempotency
 -- key): harmless here, but a caller that repeats itself shows up in this table.
 CREATE TABLE IF NOT EXISTS replays (action_id TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (
+    platform TEXT NOT NULL, account_id TEXT NOT NULL, level TEXT NOT NULL, entity_id TEXT NOT NULL,
+    attr TEXT NOT NULL, ident TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (platform, account_id, level, entity_id, attr, ident)
+);
 """
+# Non-scalar state the store actions change: a page's body (ident ''), a discount by its code.
+_TEXTS = ("body",)
 
 _KEY_WHERE = "platform = ? AND account_id = ? AND level = ? AND entity_id = ?"
 
@@ -252,12 +251,10 @@ class DemoSandbox(Adapter):
                 f"SELECT text, match_type, scope FROM negative_keywords WHERE {_KEY_WHERE} ORDER BY added_at, rowid",
                 _key_args(key),
             ).fetchall()
-            items = db.execute(
-                f"SELECT collection, item FROM items WHERE {_KEY_WHERE} ORDER BY added_at, rowid", _key_args(key)
-            ).fetchall()
         finally:
             db.close()
         state = {attr: base[attr] for attr in _SCALARS if attr in base}
+        state.update(_objects(self.path, key, base))
         for attr in _SCALARS:
             if override is not None and override[attr] is not None:
                 state[attr] = override[attr]
@@ -268,8 +265,6 @@ class DemoSandbox(Adapter):
             ]
             negatives += [dict(n) for n in added if dict(n) not in negatives]
             state["negative_keywords"] = negatives
-        for collection in _collections(key):
-            state[collection] = [json.loads(i["item"]) for i in items if i["collection"] == collection]
         return state
 
     def execute(self, req: ActionRequest) -> ExecResult:
@@ -449,14 +444,14 @@ class DemoSandbox(Adapter):
             target = op.sets
         elif attr == "negative_keyword":
             target = _negative(req.after.get("negative_keyword"), where)
-        elif op.is_item():
-            target = req.after.get(attr)
-            if op.identify(target) is None:
-                raise PermanentError(f"{req.type} without the {attr.replace('_', ' ')} to make", **where)
+        elif attr in req.after and not op.is_money():  # a page body, a discount: kept as given
+            target = req.after[attr]
+            if target is None or (op.identity and not isinstance(target, dict)):
+                raise PermanentError(f"invalid {attr}: {target!r}", **where)
         elif attr in req.after:
             target = _money(req.after[attr], _LABEL[attr], where, self._base(key).get("currency"))
         else:
-            raise PermanentError(f"{req.type} without a new {_LABEL[attr]}", **where)
+            raise PermanentError(f"{req.type} without a new {_LABEL.get(attr, attr.replace('_', ' '))}", **where)
         return self._change(key, req.type, attr, target, action_id=req.action_id)
 
     def _change(
@@ -486,7 +481,8 @@ class DemoSandbox(Adapter):
                     return ExecResult(json.loads(done["result"]), plan)
             if attr is None:  # notify: nothing to change, nothing to record
                 return ExecResult({"notified": True}, None)
-            ident = expect if target is None and item_operation(attr) is not None else target
+            listed = attr == "negative_keyword" or _identity(attr) is not None
+            ident = target if not listed or target is not None else expect
             current = _read(db, key, base, attr, ident)
             if rollingback and _same(current, target):  # already restored: retrying a rollback is harmless
                 return ExecResult({attr: target, "already": True}, _undo(kind, restore=expect, now=target))
@@ -563,18 +559,6 @@ def _check_supported(action_type: str, key: EntityKey) -> None:
         raise PermanentError(f"{action_type} is not supported on {key.platform} {key.level}s", **_where(key))
 
 
-def _collections(key: EntityKey) -> list[str]:
-    """The collections of the item actions (other than negative keywords) the entity's level supports."""
-    from platforms import get_platform
-
-    try:
-        supported = get_platform(key.platform).actions.get(key.level, ())
-    except KeyError:
-        return []
-    ops = (ACTIONS[t] for t in supported if t in ACTIONS)
-    return sorted({op.attribute for op in ops if op.is_item() and op.key() != "negative_keyword" and op.attribute})
-
-
 def _read(db: sqlite3.Connection, key: EntityKey, base: dict[str, Any], attr: str, ident: Any) -> Any:
     """The current value of `attr`; for a negative keyword, the stored one like `ident` or None."""
     if attr == "negative_keyword":
@@ -584,15 +568,61 @@ def _read(db: sqlite3.Connection, key: EntityKey, base: dict[str, Any], attr: st
             (*_key_args(key), ident["text"], ident["match_type"], ident["scope"]),
         ).fetchone()
         return dict(row) if row is not None else None
-    item = item_operation(attr)
-    if item is not None:
+    if attr in _TEXTS or _identity(attr) is not None:
         row = db.execute(
-            f"SELECT item FROM items WHERE {_KEY_WHERE} AND collection = ? AND ident = ?",
-            (*_key_args(key), item.attribute, json.dumps(item.identify(ident))),
+            f"SELECT value FROM objects WHERE {_KEY_WHERE} AND attr = ? AND ident = ?",
+            (*_key_args(key), attr, _ident(attr, ident)),
         ).fetchone()
-        return json.loads(row[0]) if row is not None else None
+        if row is not None:
+            return json.loads(row[0])
+        return base.get(attr) if attr in _TEXTS else None
     row = db.execute(f"SELECT {attr} FROM overrides WHERE {_KEY_WHERE}", _key_args(key)).fetchone()
     return row[0] if row is not None and row[0] is not None else base.get(attr)
+
+
+def _identity(attr: str) -> tuple[str, ...] | None:
+    """The identity fields of an attribute holding one object of a list (a discount: its code)."""
+    return next((op.identity for op in OPERATIONS.values() if op.identity and op.key() == attr), None)
+
+
+def _ident(attr: str, value: Any) -> str:
+    fields = _identity(attr)
+    if not fields:
+        return ""
+    return "|".join(str((value or {}).get(f, "")).lower() for f in fields)
+
+
+def _objects(path: Path, key: EntityKey, base: dict[str, Any]) -> dict[str, Any]:
+    """A page's body and the active discounts of a store, as changed in the sandbox."""
+    db = sqlite3.connect(path, timeout=30)
+    try:
+        rows = db.execute(
+            f"SELECT attr, value FROM objects WHERE {_KEY_WHERE} ORDER BY attr, ident", _key_args(key)
+        ).fetchall()
+    finally:
+        db.close()
+    out: dict[str, Any] = {}
+    if base.get("body") is not None:
+        out["body"] = base["body"]
+    for attr, value in rows:
+        if attr in _TEXTS:
+            out[attr] = json.loads(value)
+            continue
+        op = next(o for o in OPERATIONS.values() if o.identity and o.key() == attr)
+        out.setdefault(op.attribute or attr, []).append(json.loads(value))
+    if key.level == "account" and _supports_listed(key):
+        out.setdefault("discounts", [])
+    return out
+
+
+def _supports_listed(key: EntityKey) -> bool:
+    from platforms import get_platform
+
+    try:
+        declared = get_platform(key.platform)
+    except KeyError:
+        return False
+    return any(op.identity and declared.supports(name, key.level) for name, op in ACTIONS.items())
 
 
 def _same(current: Any, wanted: Any) -> bool:
@@ -626,16 +656,15 @@ def _write(db: sqlite3.Connection, key: EntityKey, base: dict[str, Any], attr: s
                 (*_key_args(key), target["text"], target["match_type"], target["scope"], target["parent_id"], _now()),
             )
         return
-    item = item_operation(attr)
-    if item is not None:
-        where_item = (*_key_args(key), item.attribute, json.dumps(item.identify(ident)))
-        if target is None:
-            db.execute(f"DELETE FROM items WHERE {_KEY_WHERE} AND collection = ? AND ident = ?", where_item)
+    if attr in _TEXTS or _identity(attr) is not None:
+        args = (*_key_args(key), attr, _ident(attr, ident))
+        if target is None or (attr in _TEXTS and target == base.get(attr)):  # gone, or back at the baseline
+            db.execute(f"DELETE FROM objects WHERE {_KEY_WHERE} AND attr = ? AND ident = ?", args)
         else:
             db.execute(
-                "INSERT OR REPLACE INTO items (platform, account_id, level, entity_id, collection, ident, item, "
-                "added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (*where_item, json.dumps(target), _now()),
+                "INSERT OR REPLACE INTO objects (platform, account_id, level, entity_id, attr, ident, value) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*args, json.dumps(target)),
             )
         return
     row = db.execute(f"SELECT status, daily_budget, bid FROM overrides WHERE {_KEY_WHERE}", _key_args(key)).fetchone()

@@ -231,7 +231,7 @@ class LiveAdapter(Adapter):
         presence means more (every contact of a segment in the automation).
         """
         op = OPERATIONS[req.type]
-        wanted = target if target is not None else req.before.get(op.key() or "")
+        wanted = target if target is not None else (req.before.get(op.key() or "") or req.params)
         found = op.identify(wanted)
         return next((n for n in state.get(op.attribute or "") or [] if op.identify(n) == found), None)
 
@@ -546,8 +546,8 @@ class LiveAdapter(Adapter):
             return _negative(req.after.get(attr) or req.params, self)
         if op.is_item():
             item = req.after.get(attr)
-            if op.identify(item) is None:
-                raise self.error(PermanentError, f"{req.type} without the {attr.replace('_', ' ')} to make")
+            if not isinstance(item, dict) or any(not item.get(k) for k in op.identity):
+                raise self.error(PermanentError, f"{req.type} without the {attr.replace('_', ' ')} to make: {item!r}")
             return item
         value = req.after.get(attr)
         if value is None:
@@ -556,7 +556,9 @@ class LiveAdapter(Adapter):
             if value not in op.choices:
                 raise self.error(PermanentError, f"invalid {_label(attr)}: {value!r} (one of {', '.join(op.choices)})")
             return value
-        if isinstance(value, str) and not op.is_money():  # free text (a subject line to test)
+        if not op.is_money():  # a text or an object (a page body, a discount): the platform checks it
+            if op.identity and (not isinstance(value, dict) or any(not value.get(k) for k in op.identity)):
+                raise self.error(PermanentError, f"invalid {attr}: {value!r}")
             return value
         try:
             amount = float(value)
@@ -591,12 +593,17 @@ class LiveAdapter(Adapter):
             allowed = toggleable_statuses()
             if current not in allowed or target not in allowed:
                 raise self.error(PermanentError, f"{what} is {current}: it cannot be set {target}")
-        elif attr != "negative_keyword" and current is None:
+        elif attr != "negative_keyword" and not _identified(attr) and current is None:  # such objects may be absent
             raise self.error(PermanentError, f"{what} has no {_label(attr)} to change")
 
 
 def _label(attr: str) -> str:
     return _LABELS.get(attr, attr.replace("_", " "))
+
+
+def _identified(attr: str) -> bool:
+    """Whether `attr` holds objects found by their identity fields (a discount by its code)."""
+    return any(op.identity for op in OPERATIONS.values() if op.attribute == attr)
 
 
 def _same(current: Any, target: Any) -> bool:

@@ -28,6 +28,8 @@ def ws(tmp_path):
     so the flows below see every action (the rate limit has its own test).
     """
     shutil.copytree(REPO / "rules", tmp_path / "rules")
+    # the store offers always wait for a human: their approval flow is tested on its own (test_live_shopify_e2e)
+    shutil.rmtree(tmp_path / "rules" / "cro")
     guardrails = tmp_path / "rules" / "guardrails.yaml"
     guardrails.write_text(guardrails.read_text().replace("max_actions_per_hour: 10", "max_actions_per_hour: 100"))
     return tmp_path

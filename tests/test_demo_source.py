@@ -115,7 +115,8 @@ def test_platforms_and_levels(demo):
     } <= levels
     assert {("shopify", "account"), ("klaviyo", "email_campaign"), ("klaviyo", "flow")} <= levels
     assert {("activecampaign", lvl) for lvl in ("email_campaign", "flow", "segment")} <= levels
-    assert one(demo, "SELECT count(*) FROM demo.entities WHERE platform = 'shopify'") == 1
+    assert one(demo, "SELECT count(*) FROM demo.entities WHERE platform = 'shopify' AND level = 'account'") == 1
+    assert one(demo, "SELECT count(*) FROM demo.entities WHERE platform = 'shopify' AND level = 'page'") == 2
     statuses = {row[0] for row in demo.execute("SELECT DISTINCT status FROM demo.entities").fetchall()}
     assert statuses == {"active", "paused", "removed", "archived"}  # archived: completed email campaigns
 

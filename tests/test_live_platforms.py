@@ -20,6 +20,7 @@ LIVE = {
     "linkedin": "LINKEDIN_AD_ACCOUNT_ID",
     "meta": "META_AD_ACCOUNT_ID",
     "tiktok": "TIKTOK_ADVERTISER_ID",
+    "shopify": "SHOPIFY_STORE",  # the shop domain (rulerun.yaml's account id); read only here
 }
 
 

@@ -11,5 +11,5 @@ from engine.evaluation.truth import truth_report
 
 def truth_command(*, rules, state_dir, source: str | None, as_of: date | None, weeks: int, fmt: str) -> None:
     project = opened(rules, state_dir)
-    source = project.workspace.source_for(source)
+    source = project.workspace.source_for(source)  # --source, else rulerun.yaml's, else the demo
     show(truth_report(project, source, as_of, weeks, TerminalProgress()), fmt)

@@ -75,12 +75,12 @@ class ActionType:
     sets: ClassVar[Any] = FROM_REQUEST  # the value it leaves (pause: "paused"), or FROM_REQUEST
     direction: ClassVar[int | None] = None  # +1 raises or enables, -1 lowers or pauses; None: depends
     undo: ClassVar[str | None] = None  # the operation that undoes it (None: nothing to undo)
+    # Fields naming one object in a list-valued attribute (a discount by its code): the live
+    # state holds the list under `attribute`, before/after the one object under `state_key`
+    identity: ClassVar[tuple[str, ...]] = ()
     verb: ClassVar[str] = ""  # what it does to an entity, in a sentence ("pauses", "negates")
     # False for a change no rollback plan can undo: such actions always wait for a human
     reversible: ClassVar[bool] = True
-    # An action that adds or removes one item of a collection (`attribute` names the list in the
-    # live state, `state_key` the item in before/after): the item's fields that identify it
-    identity: ClassVar[tuple[str, ...]] = ()
     params_schema: ClassVar[dict] = {"type": "object", "properties": {}, "additionalProperties": False}
     example: ClassVar[str] = ""
     # the values a text attribute set from the request may take (empty: the attribute is an amount)
@@ -635,6 +635,122 @@ class RemoveAbTest(CreateAbTest):
     @classmethod
     def propose(cls, entity, params):
         raise NotImplementedError("remove_ab_test is an adapter-level operation")
+
+
+@register
+class UpdatePage(ActionType):
+    """Change a store page's body (HTML): `body` replaces it, `prepend` or `append` adds a block
+    (a banner) unless the page already starts or ends with it. Always needs approval (page
+    changes), and the approval shows the body before and after; rollback restores the previous
+    body, which the rollback plan keeps."""
+
+    name = "update_page"
+    verb = "rewrites the body of"
+    attribute = "body"
+    undo = "update_page"
+    _TEXT: ClassVar[dict] = {"type": "string", "minLength": 1, "maxLength": 100_000}
+    params_schema = {
+        "type": "object",
+        "properties": {"body": _TEXT, "prepend": _TEXT, "append": _TEXT},
+        "oneOf": [{"required": ["body"]}, {"required": ["prepend"]}, {"required": ["append"]}],
+        "additionalProperties": False,
+    }
+    example = "action: {type: update_page, prepend: '<p>Free shipping over $75</p>'}"
+
+    @classmethod
+    def check_params(cls, params):
+        given = [k for k in ("body", "prepend", "append") if k in params]
+        if len(given) != 1:
+            return [((), "update_page needs exactly one of body, prepend or append", "e.g. prepend: '<p>...</p>'")]
+        return []
+
+    @classmethod
+    def propose(cls, entity, params):
+        current = entity.get("body")
+        if current is None:
+            return Proposal({}, {}, skip_reason="the page's current body is unknown (sync the store first)")
+        if "prepend" in params:
+            if current.startswith(params["prepend"]):
+                return NOOP
+            new = params["prepend"] + current
+        elif "append" in params:
+            if current.endswith(params["append"]):
+                return NOOP
+            new = current + params["append"]
+        else:
+            new = params["body"]
+        if new == current:
+            return NOOP
+        return Proposal({"body": current}, {"body": new})
+
+
+_CODE = {"type": "string", "pattern": "^[A-Za-z0-9_-]{3,40}$"}
+
+
+@register
+class CreateDiscount(ActionType):
+    """Create a discount code on the store: `code`, `percentage` (1-100) or `amount` (account
+    currency) off the order, optional `title`, `usage_limit` (total uses), `once_per_customer`
+    and `days` it runs from when it is created (or `starts_at` / `ends_at` dates). Always needs
+    approval (discounts); rollback deactivates the code.
+    """
+
+    name = "create_discount"
+    verb = "creates a discount code on"
+    attribute = "discounts"
+    state_key = "discount"  # before/after hold the one discount: None when no active code has it
+    identity = ("code",)
+    undo = "deactivate_discount"
+    params_schema = {
+        "type": "object",
+        "properties": {
+            "code": _CODE,
+            "title": {"type": "string", "minLength": 1, "maxLength": 255},
+            "percentage": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+            "amount": _MONEY,
+            "usage_limit": {"type": "integer", "minimum": 1},
+            "once_per_customer": {"type": "boolean"},
+            "days": {"type": "integer", "minimum": 1, "maximum": 365},
+            "starts_at": {"type": "string", "format": "date"},
+            "ends_at": {"type": "string", "format": "date"},
+        },
+        "required": ["code"],
+        "oneOf": [{"required": ["percentage"]}, {"required": ["amount"]}],
+        "additionalProperties": False,
+    }
+    example = "action: {type: create_discount, code: WINBACK15, percentage: 15, usage_limit: 500, days: 14}"
+
+    @classmethod
+    def check_params(cls, params):
+        if ("percentage" in params) == ("amount" in params):
+            return [((), "create_discount needs exactly one of percentage or amount", "e.g. percentage: 15")]
+        if "days" in params and "ends_at" in params:
+            return [(("days",), "give days or ends_at, not both", None)]
+        return []
+
+    @classmethod
+    def propose(cls, entity, params):
+        discount = {"title": params.get("title") or params["code"], **params}
+        return Proposal({"discount": None}, {"discount": discount})
+
+    @classmethod
+    def plan_params(cls, restore, now):
+        return {"code": (restore or now or {}).get("code")}
+
+
+@register_operation
+class DeactivateDiscount(CreateDiscount):
+    """Deactivate a discount code (the undo of create_discount; never proposed by a rule)."""
+
+    name = "deactivate_discount"
+    verb = "deactivates a discount code on"
+    sets = None  # no active code afterwards
+    undo = "create_discount"
+    example = ""
+
+    @classmethod
+    def propose(cls, entity, params):
+        raise NotImplementedError("deactivate_discount is an adapter-level operation")
 
 
 @register

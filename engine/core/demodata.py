@@ -112,6 +112,7 @@ class Node:
     email: EmailPerf | None = None
     stopped_age: int = 0  # paused/removed: the last day with delivery, in days before LAST_DAY
     truth_store: bool = False  # the store: its rows are the truth ads and email drove (orders, revenue, ...)
+    body: str | None = None  # a store page's body (HTML)
     children: list[Node] = field(default_factory=list, repr=False)
 
     @property
@@ -140,6 +141,7 @@ class Node:
             "flow_status": self.flow_status,
             "profile_count": self.profile_count,
             "completion_rate": self.completion_rate,
+            "body": self.body,
         }
 
 

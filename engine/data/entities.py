@@ -48,11 +48,14 @@ def store_baseline(con, loaded: LoadedSource) -> Callable[[EntityKey], dict[str,
 
     def state(key: EntityKey) -> dict[str, Any] | None:
         row = con.execute(
-            f"SELECT status, daily_budget, bid FROM {table} WHERE platform = ? AND account_id = ? "
+            f"SELECT status, daily_budget, bid, body FROM {table} WHERE platform = ? AND account_id = ? "
             "AND level = ? AND entity_id = ?",
             [key.platform, key.account_id, key.level, key.entity_id],
         ).fetchone()
-        return None if row is None else {"status": row[0], "daily_budget": row[1], "bid": row[2]}
+        if row is None:
+            return None
+        state = {"status": row[0], "daily_budget": row[1], "bid": row[2]}
+        return {**state, "body": row[3]} if row[3] is not None else state  # a store page's body
 
     return state
 

@@ -33,7 +33,7 @@ from engine.language.sql import quote_ident, sql_literal
 from engine.language.windows import Range, date_range
 
 # The Shopify columns truth metrics are sums of; `ad_spend` is the spend of the ad platforms.
-TRUTH_METRICS = ("revenue", "orders", "new_customers", "sessions")
+TRUTH_METRICS = ("revenue", "orders", "new_customers", "sessions", "net_revenue")
 AD_SPEND = "ad_spend"
 # Ad spend is read from one level per account, the first of these it reports in the window:
 # each level holds the same money again, so summing two would count it twice.
@@ -320,7 +320,10 @@ class MetricsService:
         """The Shopify sums truth formulas read (TRUTH_METRICS) over the rows where `cond` holds."""
         truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
         return [
-            f"sum({m}) FILTER (WHERE platform IN ({in_list(truth_sources)}) AND {cond})" if self.present(m) else "NULL"
+            # the store's own rows: its product and discount rows split the same orders again
+            f"sum({m}) FILTER (WHERE platform IN ({in_list(truth_sources)}) AND level = 'account' AND {cond})"
+            if self.present(m)
+            else "NULL"
             for m in TRUTH_METRICS
         ]
 

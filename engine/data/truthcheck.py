@@ -9,8 +9,9 @@ What is compared, per ad platform and ISO week (Monday to Sunday):
 
 - **platform conversions**: the sum of `conversions` over the platform's campaign-level
   rows (the rows `truth.*` takes ad spend from, so no conversion is counted at two levels);
-- **Shopify orders attributed**: the week's Shopify orders (every `truth: true` source)
-  split over the ad platforms by their share of the week's campaign-level ad spend:
+- **Shopify orders attributed**: the week's Shopify orders (the store's own rows, level
+  `account`, of every `truth: true` source) split over the ad platforms by their share of
+  the week's campaign-level ad spend:
   `orders x platform spend / total ad spend`. Shopify does not record which platform sold
   an order (its catalog lists `ad_attribution` as missing), so spend share is the simplest
   split that needs nothing more than the data every source has. It hands organic and
@@ -134,7 +135,7 @@ def compute(con: Any, schema: str, catalog: Catalog, before: date | None = None)
         SELECT CAST(date_trunc('week', date) AS DATE) AS week_start, platform,
                sum(conversions), sum(spend), sum(orders), count(DISTINCT date)
         FROM {daily}
-        WHERE ((platform IN ({ads}) AND level = 'campaign') OR platform IN ({truth}))
+        WHERE ((platform IN ({ads}) AND level = 'campaign') OR (platform IN ({truth}) AND level = 'account'))
           AND date >= DATE '{first.isoformat()}' AND date <= DATE '{last.isoformat()}'
         GROUP BY ALL""").fetchall()
     weeks: dict[date, dict[str, tuple]] = {}

@@ -51,6 +51,7 @@ ENTITY_FIELDS = (
     "profile_count",
     "flow_status",
     "completion_rate",
+    "body",  # a store page's body: update_page proposes from it
 )
 
 

@@ -1,7 +1,8 @@
 """Shopify in the demo dataset.
 
-One store (level `account`) with daily sessions, add_to_carts, orders, revenue and
-new_customers: the truth that platform conversions are compared with. Its rows are
+One store (level `account`) with daily sessions, add_to_carts, orders, revenue,
+new_customers and returning_customers: the truth that platform conversions are compared
+with. Two pages (level `page`, no metrics): the Bot landing page and the About page. Its rows are
 computed from what the ads and emails really drove (platform conversions divided by
 their over-reporting ratio, part of the email conversions) plus organic demand.
 """
@@ -17,7 +18,12 @@ STORE = "vibe-store.myshopify.com"
 
 def build(ds: Dataset) -> None:
     store = ("shopify", STORE)
-    ds.root(store, "account", "Vibe Store (US)", entity_id=STORE, created_at=date(2021, 3, 15), truth_store=True)
+    shop = ds.root(store, "account", "Vibe Store (US)", entity_id=STORE, created_at=date(2021, 3, 15), truth_store=True)
+    ds.add(shop, "page", "Bot landing page", entity_id="gid://shopify/Page/101", body=BOT_PAGE)
+    ds.add(shop, "page", "About us", entity_id="gid://shopify/Page/102", body="<p>Made in Oakland.</p>")
+
+
+BOT_PAGE = "<h1>Meet Bot</h1><p>The desk robot that keeps your day on track.</p>"
 
 
 DEMO = PlatformDemo(order=80, build=build)

@@ -311,6 +311,9 @@ ORGANIC_AOV = 640.0
 ORGANIC_SESSIONS = 1800.0
 EMAIL_TRUTH_SHARE = 0.5
 NEW_CUSTOMER_SHARE = 0.66
+RETURNING_SHARE = 0.55  # of the orders that are not first orders: the rest are guest checkouts
+NET_SHARE = 0.92  # revenue kept after discounts and refunds
+UNITS_PER_ORDER = 1.3
 ADD_TO_CART_RATE = 0.055
 SESSIONS_PER_SITE_CLICK = 0.7
 
@@ -328,6 +331,9 @@ def _shop_metrics() -> str:
             ("orders", _count("coalesce(paid_orders, 0) + coalesce(email_orders, 0) + organic", "h1", 2)),
             ("revenue_c", f"round(({value}) * {_jitter('h1', 3, 0.06)})::BIGINT"),
             ("new_customers", _count(f"orders * {NEW_CUSTOMER_SHARE} * {_jitter('h2', 0, 0.2)}", "h2", 1)),
+            ("returning_customers", f"round(greatest(orders - new_customers, 0) * {RETURNING_SHARE})::BIGINT"),
+            ("net_revenue_c", f"round(revenue_c * {NET_SHARE})::BIGINT"),
+            ("units_sold", f"round(orders * {UNITS_PER_ORDER})::BIGINT"),
             ("sessions", _count(f"{site_sessions} + {organic_sessions}", "h2", 3)),
             ("add_to_carts", _count(f"sessions * {ADD_TO_CART_RATE} * {_jitter('h3', 0, 0.2)}", "h3", 1)),
         ]
@@ -342,6 +348,9 @@ _GENERATED: dict[str, str] = {
     "revenue": "revenue_c / 100.0",
     **{m: m for m in ("impressions", "clicks", "outbound_clicks", "conversions", "video_views", "leads")},
     **{m: m for m in ("sessions", "add_to_carts", "orders", "new_customers", "recipients", "delivered", "opens")},
+    "returning_customers": "returning_customers",
+    "net_revenue": "net_revenue_c / 100.0",
+    "units_sold": "units_sold",
     **{m: m for m in ("email_clicks", "unsubscribes", "spam_complaints", "bounces")},
 }
 _AD_RAW = ("spend_c", "impressions", "clicks", "outbound_clicks", "conversions", "value_c", "video_views", "leads")
@@ -355,7 +364,8 @@ _EMAIL_RAW: tuple[str, ...] = (
     "spam_complaints",
 )
 _EMAIL_RAW += ("conversions", "value_c")
-_SHOP_RAW = ("sessions", "add_to_carts", "orders", "revenue_c", "new_customers")
+_SHOP_RAW: tuple[str, ...] = ("sessions", "add_to_carts", "orders", "revenue_c", "new_customers")
+_SHOP_RAW += ("returning_customers", "net_revenue_c", "units_sold")
 
 
 def _qualified(con: duckdb.DuckDBPyConnection, schema: str) -> str:
