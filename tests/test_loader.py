@@ -47,6 +47,7 @@ def test_shipped_library_loads():
         "klaviyo/deliverability",
         "activecampaign/deliverability",
         "activecampaign/lifecycle",
+        "cro/conversion",
     }
     assert project.guardrails["max_daily_spend_cap"] == 5000
 
