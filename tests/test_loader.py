@@ -47,7 +47,7 @@ def test_shipped_library_loads():
         "klaviyo/deliverability",
         "activecampaign/deliverability",
         "activecampaign/lifecycle",
-        "cro/conversion",
+        "cro/store_offers",
     }
     assert project.guardrails["max_daily_spend_cap"] == 5000
 
