@@ -508,7 +508,7 @@ class ActiveCampaignAdapter(LiveAdapter):
     def _delete_test(self, change: Change) -> Written:
         key = change.key
         tests = self._ab_tests.get(key.entity_id) or []
-        current = next((t for t in reversed(tests) if t["subject"] == change.current), {})
+        current: dict[str, Any] = next((t for t in reversed(tests) if t["subject"] == change.current), {})
         draft = str(current.get("campaign") or change.params.get("campaign") or "")
         if not draft:
             raise self.error(PermanentError, f"no draft of the subject test of campaign {key.entity_id} to delete")
