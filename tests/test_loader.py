@@ -45,6 +45,7 @@ def test_shipped_library_loads():
         "klaviyo/sunset",
         "klaviyo/list_hygiene",
         "klaviyo/deliverability",
+        "cro/store_offers",
     }
     assert project.guardrails["max_daily_spend_cap"] == 5000
 
