@@ -603,7 +603,7 @@ def _label(attr: str) -> str:
 
 def _identified(attr: str) -> bool:
     """Whether `attr` holds objects found by their identity fields (a discount by its code)."""
-    return any(op.identity for op in OPERATIONS.values() if op.attribute == attr)
+    return any(op.identity for op in OPERATIONS.values() if op.key() == attr)
 
 
 def _same(current: Any, target: Any) -> bool:

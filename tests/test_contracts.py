@@ -114,6 +114,10 @@ def test_a_rollback_plan_survives_its_serialization(action_type):
 def _state(key: str | None, n: int) -> object:
     if key == "negative_keyword":
         return {"text": f"word {n}", "match_type": "exact", "scope": "campaign"}
+    if key == "discount":
+        return {"code": f"WINBACK{n}", "percentage": 10 * n}
+    if key in ("body", "flow_status"):
+        return f"text {n}"
     return 10.0 * n
 
 
