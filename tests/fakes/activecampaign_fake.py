@@ -343,13 +343,7 @@ class ContractHarness:
     def fail_in_batch(self, key: Any) -> None:
         self.fake.fail_item(key.entity_id)
 
-    def use_jpy(self) -> tuple[Any, str]:
-        import pytest
-
-        pytest.skip("ActiveCampaign has no budgets or bids")
-
-    def wire(self, key: Any, attribute: str) -> Any:  # pragma: no cover - no money on ActiveCampaign
-        raise NotImplementedError
+    # No use_jpy/wire: ActiveCampaign changes no amounts of money, so the JPY check does not apply.
 
     def close(self) -> None:
         self.fake.close()
