@@ -73,6 +73,7 @@ from engine.core.actions import (
     OPERATIONS,
     ActionType,
     RollbackPlan,
+    item_operation,
     toggleable_statuses,
     undo_plan,
 )
@@ -593,17 +594,12 @@ class LiveAdapter(Adapter):
             allowed = toggleable_statuses()
             if current not in allowed or target not in allowed:
                 raise self.error(PermanentError, f"{what} is {current}: it cannot be set {target}")
-        elif attr != "negative_keyword" and not _identified(attr) and current is None:  # such objects may be absent
+        elif attr != "negative_keyword" and item_operation(attr) is None and current is None:  # items may be absent
             raise self.error(PermanentError, f"{what} has no {_label(attr)} to change")
 
 
 def _label(attr: str) -> str:
     return _LABELS.get(attr, attr.replace("_", " "))
-
-
-def _identified(attr: str) -> bool:
-    """Whether `attr` holds objects found by their identity fields (a discount by its code)."""
-    return any(op.identity for op in OPERATIONS.values() if op.key() == attr)
 
 
 def _same(current: Any, target: Any) -> bool:

@@ -115,14 +115,6 @@ def state_matches(live: dict[str, Any], expected: dict[str, Any]) -> bool:
             if item.holds(live, want) != (want is not None):
                 return False
             continue
-        listed = _identified(key)
-        if listed is not None:  # an object in a list (a discount by its code): present or absent
-            op_attr, ident = listed
-            listed_now = live.get(op_attr) or []
-            found = [o for o in listed_now if want is not None and all(o.get(k) == want.get(k) for k in ident)]
-            if bool(found) != (want is not None):
-                return False
-            continue
         got = live.get(key)
         if isinstance(want, float) or isinstance(got, float):
             if got is None or want is None or abs(float(got) - float(want)) > 0.005:
@@ -130,12 +122,6 @@ def state_matches(live: dict[str, Any], expected: dict[str, Any]) -> bool:
         elif got != want:
             return False
     return True
-
-
-def _identified(key: str) -> tuple[str, tuple[str, ...]] | None:
-    """(list attribute, identity fields) when `key` names one object of a list (engine/core/actions.py)."""
-    op = next((o for o in OPERATIONS.values() if o.identity and o.key() == key), None)
-    return (op.attribute or "", op.identity) if op is not None else None
 
 
 class Executor:
@@ -386,7 +372,7 @@ def _diff(live: dict[str, Any], expected: dict[str, Any]) -> str:
     parts = []
     for key, want in expected.items():
         item = item_operation(key)
-        got = live.get(item.attribute) if item is not None else live.get(key)
+        got = live.get(item.attribute or key) if item is not None else live.get(key)
         parts.append(f"{key}={got!r} (expected {want!r})")
     return ", ".join(parts)
 
