@@ -116,6 +116,8 @@ def _state(key: str | None, n: int) -> object:
         return {"text": f"word {n}", "match_type": "exact", "scope": "campaign"}
     if key == "discount":
         return {"code": f"WINBACK{n}", "percentage": 10 * n}
+    if key == "automation_enrollment":
+        return {"automation": f"{n}", "contacts": 100 * n}
     if key in ("body", "flow_status"):
         return f"text {n}"
     return 10.0 * n
