@@ -19,7 +19,7 @@ def test_the_tour_quotes_the_demo_plan_summary(tmp_path):
     res = run("evaluate", "--dry-run", "--rules", str(tmp_path / "rules"), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     (summary,) = [x for x in res.stdout.splitlines() if x.startswith("Plan: ")]
-    quoted = re.search(r"summary: `(Plan: [^`]+)` on the demo", README, re.S)
+    quoted = re.search(r"summary: `(Plan: [^`]+)` on\s+the demo", README)
     assert quoted, "the tour quotes the plan's summary line"
     assert _flat(quoted.group(1)) == summary
 
