@@ -31,6 +31,7 @@ from tests.fakes.activecampaign_fake import (
     ActiveCampaignFake,
     env,
 )
+from tests.helpers.clock import VirtualClock
 
 TODAY = date(2026, 11, 20)
 
@@ -48,23 +49,8 @@ def credentials(monkeypatch):
         monkeypatch.setenv(name, value)
 
 
-class Clock:
-    """A monotonic clock that moves only when the adapter sleeps: pacing shows in `now`, nothing really waits."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.waits: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-
-
-def make(fake, *, endpoint: str | None = None, clock: Clock | None = None, timezone: str = "America/Chicago"):
-    clock = clock or Clock()
+def make(fake, *, endpoint: str | None = None, clock: VirtualClock | None = None, timezone: str = "America/Chicago"):
+    clock = clock or VirtualClock()
     account = Account("activecampaign", ACCOUNT, timezone, endpoint=fake.url if endpoint is None else endpoint)
     adapter = ActiveCampaignAdapter(account, window=CallWindow(PER_SECOND, WINDOW_SECONDS, clock=clock))
     adapter.sleep = clock.sleep
@@ -146,7 +132,7 @@ def test_paging_walks_offsets_and_never_asks_more_than_100(fake):
 def test_calls_are_paced_under_five_a_second():
     bulk = ActiveCampaignFake(today=TODAY, lists=20)  # one count per list: 25 calls
     try:
-        clock = Clock()
+        clock = VirtualClock()
         make(bulk, clock=clock).fetch(TODAY - timedelta(days=30), TODAY - timedelta(days=1))
         n = len(bulk.requests)
         assert n == 25
@@ -157,7 +143,7 @@ def test_calls_are_paced_under_five_a_second():
 
 
 def test_a_429_waits_its_retry_after_and_the_read_goes_on(fake):
-    clock = Clock()
+    clock = VirtualClock()
     fake.fail_next("rate_limit")
     got = make(fake, clock=clock).fetch(TODAY - timedelta(days=30), TODAY - timedelta(days=1))
     assert 2.0 in clock.waits and got.entities
@@ -198,7 +184,7 @@ def test_an_account_url_without_the_api_is_named(fake):
 
 
 def test_an_account_url_nobody_answers_is_named_after_the_retries():
-    clock = Clock()
+    clock = VirtualClock()
     with pytest.raises(TransientError) as err:
         make(ActiveCampaignFakeStub, endpoint="http://127.0.0.1:9", clock=clock).check_connection()
     assert "cannot reach http://127.0.0.1:9/api/3" in str(err.value) and "endpoint" in str(err.value)

@@ -20,6 +20,7 @@ from platforms.amazon.adapter import AmazonAdsAdapter
 from platforms.amazon.auth import REGIONS, region_for
 from platforms.template import Change
 from tests.fakes.amazon_ads_fake import ENV, OTHER_PROFILE, PROFILE, AmazonAdsFake
+from tests.helpers.clock import VirtualClock
 
 JAN_1, JAN_3 = date(2026, 1, 1), date(2026, 1, 3)
 
@@ -35,14 +36,6 @@ def fake():
 def env(monkeypatch):
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make(fake, sleeps=None, profile=PROFILE, **kw) -> AmazonAdsAdapter:
@@ -284,7 +277,7 @@ def test_malformed_json_is_a_clear_error(fake):
 
 
 def test_the_access_token_is_cached_until_it_expires(fake):
-    clock = Clock()
+    clock = VirtualClock(1000.0)
     adapter = make(fake, clock=clock)
     adapter.read_state(key("campaign", "101"))
     adapter.read_state(key("campaign", "102"))

@@ -28,6 +28,7 @@ from tests.fakes.klaviyo_fake import (
     KlaviyoFake,
     env,
 )
+from tests.helpers.clock import VirtualClock
 
 TODAY = datetime.now(UTC).date()
 
@@ -50,23 +51,8 @@ def credentials(monkeypatch):
         monkeypatch.setenv(name, value)
 
 
-class Clock:
-    """A clock the report windows read and the adapter's sleep advances: waits are recorded, never slept."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.waits: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-
-
-def make(fake, clock: Clock | None = None, *, account=ACCOUNT, **kw) -> KlaviyoAdapter:
-    clock = clock or Clock()
+def make(fake, clock: VirtualClock | None = None, *, account=ACCOUNT, **kw) -> KlaviyoAdapter:
+    clock = clock or VirtualClock(1000.0)
     windows = {k: CallWindow(2, 60.0, clock=clock) for k in ("campaign-values", "flow-values", "flow-series")}
     return KlaviyoAdapter(
         Account("klaviyo", account, endpoint=fake.api), sleep=clock.sleep, windows=windows, poll_interval=0.5, **kw
@@ -153,7 +139,7 @@ def test_collections_are_followed_page_by_page(fake):
 
 
 def test_a_long_range_splits_the_series_and_waits_only_when_a_third_call_would_break_the_minute(fake):
-    clock = Clock()
+    clock = VirtualClock(1000.0)
     fake.clock = clock  # the fake's 2-a-minute limit on the same clock: a call too early would be a 429
     make(fake, clock).fetch(TODAY - timedelta(days=150), TODAY - timedelta(days=1))
     series = reports(fake, "flow-series")
@@ -168,7 +154,7 @@ def test_a_long_range_splits_the_series_and_waits_only_when_a_third_call_would_b
 
 
 def test_a_burst_429_on_a_report_waits_its_retry_after_and_the_sync_completes(fake):
-    clock = Clock()
+    clock = VirtualClock(1000.0)
     adapter = make(fake, clock)
     adapter.conversion_metric()
     fake.fail_next("rate_limit", method="POST")

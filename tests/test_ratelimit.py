@@ -8,30 +8,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from platforms.ratelimit import CallWindow, shared
-
-
-class Clock:
-    """A clock that moves only when something sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from tests.helpers.clock import VirtualClock
 
 
 def test_calls_under_the_limit_never_wait():
-    clock = Clock()
+    clock = VirtualClock()
     window = CallWindow(3, 60, clock=clock)
     assert [window.wait(clock.sleep) for _ in range(3)] == [0, 0, 0]
     assert clock.now == 0
 
 
 def test_the_call_over_the_limit_waits_for_the_oldest_to_leave_the_window():
-    clock = Clock()
+    clock = VirtualClock()
     window = CallWindow(2, 60, clock=clock)
     window.wait(clock.sleep)
     clock.now = 10
@@ -41,7 +29,7 @@ def test_the_call_over_the_limit_waits_for_the_oldest_to_leave_the_window():
 
 
 def test_threads_sharing_a_window_queue_behind_each_other():
-    clock = Clock()
+    clock = VirtualClock()
     window = CallWindow(5, 1.0, clock=clock)
     waits: list[float] = []
     threads = [threading.Thread(target=lambda: waits.append(window.reserve())) for _ in range(20)]
@@ -64,7 +52,7 @@ def test_shared_windows_are_one_per_key():
     gaps=st.lists(st.floats(0, 30), min_size=1, max_size=60),
 )
 def test_no_period_ever_holds_more_than_the_limit_and_no_call_waits_needlessly(limit, period, gaps):
-    clock = Clock()
+    clock = VirtualClock()
     window = CallWindow(limit, period, clock=clock)
     starts: list[float] = []
     for gap in gaps:
