@@ -268,6 +268,14 @@ def test_added_and_removed_actions_are_named(ws):
     assert_refused(res, ws, f"action {removed['action_id']} was removed", "action feedfacecafebeef", "was added")
 
 
+@pytest.mark.parametrize("flags", [["--source", "demo"], ["--as-of", "2026-10-01"], ["--workflow", "google"]])
+def test_a_saved_plan_refuses_settings_it_would_ignore(ws, flags):
+    path, _ = save(ws)
+    res = rr(ws, "apply", str(path), *flags)
+    assert res.returncode == 2 and f"leave out {flags[0]}" in res.stderr, res.stderr
+    assert sandbox_calls(ws) == []  # nothing ran
+
+
 def test_an_unedited_plan_runs_what_the_fresh_run_allows_and_queues_approvals(ws):
     path, doc = save(ws)
     path.write_text(json.dumps(doc))  # re-indenting is no edit: the digest is of the content

@@ -33,13 +33,20 @@ def apply_command(
 ) -> None:
     if run_all and (workflows or plan_path):
         raise UsageError("--all runs every workflow: leave out --workflow and PLAN", hint="choose one")
+    given = [flag for flag, value in (("--source", source), ("--as-of", as_of), ("--workflow", workflows)) if value]
+    if plan_path and given:
+        # the plan's source, date and workflows are the ones the action log recorded when it was saved
+        raise UsageError(
+            f"a saved plan runs at the source, date and workflows it was made with: leave out {', '.join(given)}",
+            hint="to plan anew with other settings: rulerun evaluate --out plan.json ...",
+        )
     project = opened(rules, state_dir)
     result = apply(
         project,
         plan_path=plan_path,
         workflows=workflows,
         # a saved plan runs at the source the action log recorded for it
-        source=(source or "demo") if plan_path else project.workspace.source_for(source, executing=True),
+        source="demo" if plan_path else project.workspace.source_for(source, executing=True),
         as_of=as_of,
         log_url=log_url,
         max_plan_age=max_plan_age,
