@@ -49,7 +49,13 @@ def register(cls: type[ActionType]) -> type[ActionType]:
 
 
 def register_operation(cls: type[ActionType]) -> type[ActionType]:
-    """An adapter-level operation: a rollback plan may ask for it, a rule may not."""
+    """An adapter-level operation: a rollback plan may ask for it, a rule may not (it proposes nothing)."""
+
+    def propose(_cls: type[ActionType], entity: dict[str, Any], params: dict[str, Any]) -> Proposal:
+        raise NotImplementedError(f"{_cls.name} is an adapter-level operation")
+
+    cls.example = ""
+    cls.propose = classmethod(propose)  # type: ignore[method-assign,assignment]
     OPERATIONS[cls.name] = cls
     return cls
 
@@ -464,11 +470,6 @@ class RemoveNegativeKeyword(AddNegativeKeyword):
     verb = "removes a negative keyword from"
     sets = None  # the keyword is absent afterwards
     undo = "add_negative_keyword"
-    example = ""
-
-    @classmethod
-    def propose(cls, entity, params):
-        raise NotImplementedError("remove_negative_keyword is an adapter-level operation")
 
 
 @register
@@ -566,11 +567,6 @@ class UnsuppressProfiles(SuppressProfiles):
     verb = "unsuppresses the profiles of"
     direction = 1
     undo = "suppress_profiles"
-    example = ""
-
-    @classmethod
-    def propose(cls, entity, params):
-        raise NotImplementedError("unsuppress_profiles is an adapter-level operation")
 
 
 # The seed's minimum audience of each variant of an A/B test.
@@ -630,11 +626,6 @@ class RemoveAbTest(CreateAbTest):
     verb = "removes the subject-line test of"
     sets = None
     undo = "create_ab_test"
-    example = ""
-
-    @classmethod
-    def propose(cls, entity, params):
-        raise NotImplementedError("remove_ab_test is an adapter-level operation")
 
 
 @register
@@ -746,11 +737,6 @@ class DeactivateDiscount(CreateDiscount):
     verb = "deactivates a discount code on"
     sets = None  # no active code afterwards
     undo = "create_discount"
-    example = ""
-
-    @classmethod
-    def propose(cls, entity, params):
-        raise NotImplementedError("deactivate_discount is an adapter-level operation")
 
 
 @register
@@ -801,8 +787,3 @@ class RemoveFromAutomation(AddToAutomation):
     verb = "removes from an automation the contacts of"
     sets = None
     undo = "add_to_automation"
-    example = ""
-
-    @classmethod
-    def propose(cls, entity, params):
-        raise NotImplementedError("remove_from_automation is an adapter-level operation")
