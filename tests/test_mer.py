@@ -177,7 +177,10 @@ def _store_of(rows_by_account) -> MetricsService:
         "CREATE TABLE s.metrics_daily (date DATE, platform VARCHAR, account_id VARCHAR, level VARCHAR, "
         "entity_id VARCHAR, spend DOUBLE, revenue DOUBLE)"
     )
-    con.execute("CREATE TABLE s.entities (platform VARCHAR)")
+    con.execute(
+        "CREATE TABLE s.entities (platform VARCHAR, account_id VARCHAR, level VARCHAR, entity_id VARCHAR, "
+        "product VARCHAR)"
+    )
     rows = []
     for platform, account, daily, splits in rows_by_account:
         for level, weights in splits.items():

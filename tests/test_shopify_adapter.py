@@ -72,6 +72,16 @@ def test_products_and_discounts_have_their_own_rows_and_entities(fake):
     assert products[(d1.isoformat(), DOT)]["revenue"] == pytest.approx(118 + 59)
     assert products[(d2.isoformat(), BOARD)]["orders"] == 2 and products[(d2.isoformat(), BOARD)]["units_sold"] == 3
     assert (d1.isoformat(), BOT) in products and products[(d1.isoformat(), BOT)]["units_sold"] == 1  # no test order
+    # new buyers per product: a first order counts for each product in it; returning and guest buyers never
+    new = {(d, pid): r["new_customers"] for (d, pid), r in products.items()}
+    assert new == {
+        (d1.isoformat(), BOT): 1,  # #1001 (the test order #1004 is left out)
+        (d1.isoformat(), DOT): 1,  # #1005; #1002 is a returning customer's
+        (d1.isoformat(), BOARD): 0,  # #1003 is a guest checkout
+        (d2.isoformat(), BOT): 1,  # #1006; #1008 is customer 1's second order
+        (d2.isoformat(), DOT): 1,  # #1006
+        (d2.isoformat(), BOARD): 2,  # #1006 and #1007
+    }
     codes = rows(got, "discount")
     assert codes == {(d1.isoformat(), "WELCOME10"): codes[(d1.isoformat(), "WELCOME10")]}
     assert codes[(d1.isoformat(), "WELCOME10")]["orders"] == 1

@@ -9,7 +9,7 @@ Shopify sums against total ad spend. All windowed SQL of rulerun is written here
   level) over every entity;
 - `values`: the same scan for a few entities, with derived metrics computed from it
   (the pre-execution re-check, impact checkpoints);
-- `truth`: the truth metrics of a window.
+- `truth`: the truth metrics of a window, the store's or one product's (`products`).
 
 A window is a name (`last_7d`, `prev:last_7d`, `lifetime`; see engine/language/windows.py)
 or an explicit date range. Additive sums are 0.0 for an entity without rows in the window
@@ -35,6 +35,10 @@ from engine.language.windows import Range, date_range
 # The Shopify columns truth metrics are sums of; `ad_spend` is the spend of the ad platforms.
 TRUTH_METRICS = ("revenue", "orders", "new_customers", "sessions", "net_revenue")
 AD_SPEND = "ad_spend"
+# The Shopify sums its product rows hold too: with the spend of the entities promoting a
+# product, they make that product's truth (its MER, its Net New CAC); sessions and net revenue
+# stay the store's.
+PRODUCT_TRUTH = ("revenue", "orders", "new_customers")
 # Ad spend is read from one level per account, the first of these it reports in the window:
 # each level holds the same money again, so summing two would count it twice.
 SPEND_LEVELS = ("campaign", "ad_group", "ad", "account")
@@ -85,6 +89,9 @@ class SharedMetrics:
     formulas: dict[tuple[str, str, str], Expr] = field(default_factory=dict)
     truth: dict[tuple[date, str], dict[str, float | None]] = field(default_factory=dict)
     truth_sums: dict[tuple[date, str], dict[str, float | None]] = field(default_factory=dict)
+    # per product (MetricsService.products), truth metrics per (date, window): product -> values
+    product_truth: dict[tuple[date, str], dict[str, dict[str, float | None]]] = field(default_factory=dict)
+    products: list[str] | None = None
     # the source's stored weekly truth record, read once: as of a date, the weeks that end before it
     weeks: list[truthcheck.WeekRatio] | None = None
 
@@ -278,8 +285,12 @@ class MetricsService:
         return self.credibility(platform).value
 
     # -- truth ---------------------------------------------------------------------------------
-    def truth(self, window: str) -> dict[str, float | None]:
-        """Truth metrics over a window: Shopify against total ad spend (see `ad_spend_query`)."""
+    def truth(self, window: str, product: str | None = None) -> dict[str, float | None]:
+        """Truth metrics over a window: Shopify against total ad spend (see `ad_spend_query`).
+
+        With `product`, one of `products()`: that product's orders, revenue and new customers
+        against the spend of the entities promoting it (`product_sums`); the store's otherwise.
+        """
         if window not in self._truth:
             key = (self.as_of, window)
             if key not in self.shared.truth:
@@ -289,9 +300,50 @@ class MetricsService:
                 spend = self.con.execute(self.ad_spend_query(cond)).fetchone() if self.present("spend") else None
                 sums[AD_SPEND] = spend[0] if spend else None
                 self._keep_truth(key, sums)
+                if self.products():
+                    self._keep_product_truth(window, self.product_sums(cond))
             self._truth[window] = self.shared.truth[key]
             self._truth_sums[window] = self.shared.truth_sums[key]
+        if product is not None:
+            found = self.shared.product_truth.get((self.as_of, window), {}).get(product)
+            if found is not None:
+                return found
         return self._truth[window]
+
+    def products(self) -> list[str]:
+        """The products with truth of their own: the `product` of the truth source's product entities
+        (Shopify's handles: bot, dot, board). An entity of another product, or of none, reads the store's."""
+        if self.shared.products is None:
+            truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
+            self.shared.products = [
+                row[0]
+                for row in self.con.execute(
+                    f"SELECT DISTINCT product FROM {self.loaded.table('entities')} WHERE platform IN "
+                    f"({in_list(truth_sources)}) AND level = 'product' AND product IS NOT NULL ORDER BY product"
+                ).fetchall()
+            ]
+        return self.shared.products
+
+    def product_sums(self, cond: str, days_join: str | None = None) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """Per product (per date `d._as_of` and product with `days_join`): the Shopify sums of its
+        product rows (PRODUCT_TRUTH) and the ad spend of the entities with that `product`."""
+        truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
+        day = "d._as_of, " if days_join else ""
+        columns = [f"sum(m.{m})" if self.present(m) else "NULL" for m in PRODUCT_TRUTH]
+        rows = self.con.execute(
+            f"SELECT {day}e.product, {', '.join(columns)} FROM {self.daily} m {days_join or ''} "
+            f"JOIN {self.loaded.table('entities')} e ON {_same_entity('e', 'm')} "
+            f"WHERE m.platform IN ({in_list(truth_sources)}) AND m.level = 'product' "
+            f"AND e.product IN ({in_list(self.products())}) AND {cond} GROUP BY ALL"
+        ).fetchall()
+        sums: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for row in rows:
+            n = len(row) - len(PRODUCT_TRUTH)
+            sums[tuple(row[:n])] = dict(zip(PRODUCT_TRUTH, row[n:], strict=True))
+        if self.present("spend"):
+            for row in self.con.execute(self.ad_spend_query(cond, days_join, by_product=True)).fetchall():
+                sums.setdefault(tuple(row[:-1]), {})[AD_SPEND] = row[-1]
+        return sums
 
     def truth_by_day(self, window: str, days: Sequence[date]) -> None:
         """Truth metrics over `window` as of each of `days`, in one scan each for Shopify and ad
@@ -311,10 +363,14 @@ class MetricsService:
             ).fetchall()
         }
         spend = dict(self.con.execute(self.ad_spend_query("TRUE", join)).fetchall()) if self.present("spend") else {}
+        by_product = self.product_sums("TRUE", join) if self.products() else {}
         for day in days:
             sums = dict(zip(TRUTH_METRICS, shopify.get(day, (None,) * len(TRUTH_METRICS)), strict=True))
             sums[AD_SPEND] = spend.get(day)
             self._keep_truth((day, window), sums)
+            if self.products():
+                mine = {(p,): v for (d, p), v in by_product.items() if d == day}
+                self._keep_product_truth(window, mine, day)
 
     def _shopify_sums(self, cond: str) -> list[str]:
         """The Shopify sums truth formulas read (TRUTH_METRICS) over the rows where `cond` holds."""
@@ -328,33 +384,61 @@ class MetricsService:
         ]
 
     def _keep_truth(self, key: tuple[date, str], sums: dict[str, Any]) -> None:
-        window = key[1]
         self.shared.truth_sums[key] = {k: _float(v) for k, v in sums.items()}
+        self.shared.truth[key] = self._truth_values(key[1], sums)
+
+    def _keep_product_truth(
+        self, window: str, sums: Mapping[tuple[Any, ...], Mapping[str, Any]], day: date | None = None
+    ) -> None:
+        """Each product's truth: the store's sums with the product's own in place of PRODUCT_TRUTH and
+        ad spend (a product without orders or spend in the window has 0 of them)."""
+        key = (day or self.as_of, window)
+        store = self.shared.truth_sums[key]
+        values = {}
+        for product in self.products():
+            own = sums.get((product,), {})
+            mixed: dict[str, Any] = dict(store)
+            for name in (*PRODUCT_TRUTH, AD_SPEND):
+                reported = self.present("spend" if name == AD_SPEND else name)
+                mixed[name] = (own.get(name) or 0.0) if reported else None
+            values[product] = self._truth_values(window, mixed)
+        self.shared.product_truth[key] = values
+
+    def _truth_values(self, window: str, sums: Mapping[str, Any]) -> dict[str, float | None]:
         values = {}
         for name in self.catalog.truth:
             expr = self.formula(name, window, "truth")
             values[name] = reference_evaluate(expr, {r.key: _float(sums.get(r.name)) for r in expr.refs}, {})
-        self.shared.truth[key] = values
+        return values
 
-    def ad_spend_query(self, cond: str, days_join: str | None = None) -> str:
+    def ad_spend_query(self, cond: str, days_join: str | None = None, by_product: bool = False) -> str:
         """Total ad spend over the days of `cond`, each account's at the first of SPEND_LEVELS it reports.
 
         An account that reports only ad groups (or only account totals) still counts, and one
         that reports campaigns and their ad groups counts once. With `days_join` (a join of the
-        daily rows `m` to dates `d`), one total per date `d._as_of`.
+        daily rows `m` to dates `d`), one total per date `d._as_of`. With `by_product`, one total
+        per product of `products()` (first, the date): the spend of the entities with that
+        `product`, each account's at the first level where it tags one.
         """
         ad_platforms = [s.name for s in self.catalog.sources.values() if s.type == "ad_platform"]
         rank = " ".join(f"WHEN {sql_literal(level)} THEN {i}" for i, level in enumerate(SPEND_LEVELS))
-        day, per_day, by_day = ("d._as_of, ", "_as_of, ", " GROUP BY _as_of") if days_join else ("", "", "")
+        inner = (["d._as_of"] if days_join else []) + (["e.product"] if by_product else [])
+        outer = "".join(k.partition(".")[2] + ", " for k in inner)  # `_as_of, product, ` of the outer queries
+        products = (
+            f"JOIN {self.loaded.table('entities')} e ON {_same_entity('e', 'm')} "
+            f"AND e.product IN ({in_list(self.products())}) "
+            if by_product
+            else ""
+        )
         return (
             "WITH per_level AS ("
-            f"SELECT {day}m.platform, m.account_id, m.level, sum(m.spend) AS spend FROM {self.daily} m "
-            f"{days_join or ''} "
+            f"SELECT {''.join(k + ', ' for k in inner)}m.platform, m.account_id, m.level, sum(m.spend) AS spend "
+            f"FROM {self.daily} m {days_join or ''} {products}"
             f"WHERE m.platform IN ({in_list(ad_platforms)}) AND m.level IN ({in_list(SPEND_LEVELS)}) "
             f"AND m.spend IS NOT NULL AND {cond} GROUP BY ALL), "
-            f"ranked AS (SELECT {per_day}spend, row_number() OVER "
-            f"(PARTITION BY {per_day}platform, account_id ORDER BY CASE level {rank} END) AS n FROM per_level) "
-            f"SELECT {per_day}sum(spend) FROM ranked WHERE n = 1{by_day}"
+            f"ranked AS (SELECT {outer}spend, row_number() OVER "
+            f"(PARTITION BY {outer}platform, account_id ORDER BY CASE level {rank} END) AS n FROM per_level) "
+            f"SELECT {outer}sum(spend) FROM ranked WHERE n = 1" + (f" GROUP BY {outer.rstrip(', ')}" if outer else "")
         )
 
     def mer_unknown_reason(self, window: str) -> str | None:
@@ -367,6 +451,10 @@ class MetricsService:
         if not sums.get(AD_SPEND):
             return "no ad spend in the window"
         return "its value is not a finite number"
+
+
+def _same_entity(a: str, b: str) -> str:
+    return " AND ".join(f"{a}.{c} = {b}.{c}" for c in KEY_COLUMNS)
 
 
 def _key_filter(keys: list[EntityKeyTuple]) -> str:

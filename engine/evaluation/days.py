@@ -47,14 +47,25 @@ def days_relation(
     """A VALUES list of `dates` with the truth metrics `truth` and the platform's `credibility_ratio`
     as of each date."""
     truth = list({r.key: r for r in truth}.values())
+    products = tuple(values.products or ()) if truth else ()
     rows = []
     for day in dates:
         cells = [f"DATE '{day.isoformat()}'"]
-        for value in [*(values.truth[(day, ref.window or "")][ref.name] for ref in truth), credibility[day]]:
+        cell_values = [
+            *(values.truth[(day, ref.window or "")][ref.name] for ref in truth),
+            *(values.product_truth[(day, ref.window or "")][p][ref.name] for ref in truth for p in products),
+            credibility[day],
+        ]
+        for value in cell_values:
             cells.append(f"CAST({'NULL' if value is None else sql_literal(float(value))} AS DOUBLE)")
         rows.append(f"({', '.join(cells)})")
-    names = ", ".join(['"_as_of"', *(quote_ident(DaysRelation.column(r)) for r in (*truth, CREDIBILITY))])
-    return DaysRelation(list(dates), f"SELECT * FROM (VALUES {', '.join(rows)}) AS v({names})")
+    columns = [
+        *(DaysRelation.column(r) for r in truth),
+        *(DaysRelation.column(r, p) for r in truth for p in products),
+        DaysRelation.column(CREDIBILITY),
+    ]
+    names = ", ".join(['"_as_of"', *(quote_ident(c) for c in columns)])
+    return DaysRelation(list(dates), f"SELECT * FROM (VALUES {', '.join(rows)}) AS v({names})", products)
 
 
 class GroupDays:

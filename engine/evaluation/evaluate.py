@@ -61,11 +61,19 @@ class DaysRelation:
 
     dates: list[date]
     sql: str
+    products: tuple[str, ...] = ()  # the products with truth of their own: a column each
 
     @staticmethod
-    def column(ref: Ref) -> str:
-        """The column of a value that depends on the date: a truth metric, `credibility_ratio`."""
-        return ref.key
+    def column(ref: Ref, product: str | None = None) -> str:
+        """The column of a value that depends on the date: a truth metric (the store's, or a
+        product's), `credibility_ratio`."""
+        return ref.key if product is None else f"{ref.key}@{product}"
+
+
+def by_product(values: dict[str | None, str]) -> str:
+    """SQL of a value that depends on the entity's `product`: `values[None]` for any other product."""
+    cases = " ".join(f"WHEN {sql_literal(p)} THEN {v}" for p, v in values.items() if p is not None)
+    return f"(CASE {quote_ident('attr:product')} {cases} ELSE {values[None]} END)" if cases else values[None]
 
 
 class DayRows(Protocol):
@@ -252,16 +260,16 @@ class GroupEvaluator:
         if ref.kind == "benchmark":
             return sql_literal(metrics.catalog.benchmarks[self.group.platform][ref.name])
         if ref.kind == "truth":
+            # an entity of a product with truth of its own reads that product's; the rest the store's
             if self.days:
-                return quote_ident(self.days.column(ref))
-            return sql_literal(metrics.truth(ref.windowed)[ref.name])
+                value = {p: quote_ident(self.days.column(ref, p)) for p in (None, *self.days.products)}
+            else:
+                value = {p: sql_literal(metrics.truth(ref.windowed, p)[ref.name]) for p in (None, *metrics.products())}
+            return by_product(value)
         if ref.kind == "threshold":
             operator, _, name = ref.name.partition("/")
             th = project.operators[operator].thresholds[name]
-            if not th.by_product:
-                return sql_literal(th.default)
-            cases = " ".join(f"WHEN {sql_literal(p)} THEN {sql_literal(v)}" for p, v in th.by_product.items())
-            return f"(CASE {quote_ident('attr:product')} {cases} ELSE {sql_literal(th.default)} END)"
+            return by_product({None: sql_literal(th.default), **{p: sql_literal(v) for p, v in th.by_product.items()}})
         raise KeyError(ref.key)
 
     def compile_rules(self) -> tuple[SqlProgram, list[str], dict[str, str]]:

@@ -59,7 +59,7 @@ def ref_value(metrics: MetricsService, project: Project, wf: Workflow, ref: Ref,
     if ref.kind == "benchmark":
         return metrics.catalog.benchmarks[wf.platform][ref.name]
     if ref.kind == "truth":
-        return metrics.truth(ref.windowed)[ref.name]
+        return metrics.truth(ref.windowed, row.get("attr:product"))[ref.name]
     if ref.kind == "builtin":
         return metrics.credibility_ratio(wf.platform)
     raise KeyError(ref.key)

@@ -20,7 +20,9 @@ cost bucket does not meter. Per day, in the shop's time:
   customer's first order at the time, unlike `numberOfOrders`, which is today's lifetime
   count), `returning_customers` (index above 1) and `units_sold`. A guest checkout (no customer) is an
   order and neither; so is an order whose index Shopify has not attributed yet;
-- product: `orders` holding it, `revenue` (its line items after discounts), `units_sold`;
+- product: `orders` holding it, `revenue` (its line items after discounts), `units_sold`,
+  `new_customers` (a first order counts once for each product in it: per-product truth divides
+  each product's ad spend by them);
 - discount: `orders` using the code and their `revenue`.
 
 Entities: the store, its products (the `product` attribute is the handle: bot, dot, board
@@ -628,8 +630,10 @@ class _Days:
         row["gross_revenue"] += total + discounts
         row["net_revenue"] += total - refunded
         index = (order.get("customerJourneySummary") or {}).get("customerOrderIndex")
-        if order.get("customer") and isinstance(index, int):
-            row["new_customers" if index == 1 else "returning_customers"] += 1
+        known = bool(order.get("customer")) and isinstance(index, int)
+        new = known and index == 1
+        if known:
+            row["new_customers" if new else "returning_customers"] += 1
         seen: set[str] = set()
         for item in order["lineItems"]:
             product = (item or {}).get("product") if isinstance(item, dict) else None
@@ -643,6 +647,7 @@ class _Days:
             row["units_sold"] += int(item.get("quantity") or 0)
             if pid not in seen:
                 p["orders"] += 1
+                p["new_customers"] += int(new)  # the product's new buyers: its Net New CAC divides by them
                 seen.add(pid)
         for code in order.get("discountCodes") or []:
             c = self.codes[(day, str(code))]
@@ -672,7 +677,12 @@ class _Days:
             out.append(self._row(day, "account", a.account.account_id, raw))
             day += timedelta(days=1)
         for (day, pid), p in sorted(self.products.items()):
-            raw = {"orders": p["orders"], "gross_revenue": float(p["revenue"]), "units_sold": p["units"]}
+            raw = {
+                "orders": p["orders"],
+                "gross_revenue": float(p["revenue"]),
+                "units_sold": p["units"],
+                "new_customers": p["new_customers"],
+            }
             out.append(self._row(day, "product", pid, raw))
         for (day, code), c in sorted(self.codes.items()):
             out.append(self._row(day, "discount", code, {"orders": c["orders"], "gross_revenue": float(c["revenue"])}))
@@ -702,7 +712,7 @@ def _zero_store() -> dict[str, Any]:
 
 
 def _zero_item() -> dict[str, Any]:
-    return {"orders": 0, "revenue": Decimal(0), "units": 0}
+    return {"orders": 0, "revenue": Decimal(0), "units": 0, "new_customers": 0}
 
 
 def _money(value: Any, adapter: ShopifyAdapter, what: str) -> Decimal:
