@@ -9,6 +9,7 @@ interpreter of `explain`, the days of a backtest) must agree on it.
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -24,6 +25,7 @@ from engine.evaluation.days import DayBatch
 from engine.evaluation.evaluate import build_plan
 from engine.evaluation.explain import explain
 from engine.rules.loader import load_project
+from tests.helpers.cli import run
 from tests.helpers.data import METRIC_COLUMNS, day, entity, write_source
 from tests.helpers.rules import write_rules
 
@@ -288,3 +290,27 @@ def test_rule_tests_give_products_their_own_truth(tmp_path, capsys):
     assert test_command([str(rules)], str(rules), None, None, "text") == 1
     out = capsys.readouterr().out
     assert "expected no action like (line 18): {rule: over_target_cac, entity: c-bot}" in out, out
+
+
+# -- `rulerun truth` shows what each product's entities read --------------------------------------------
+
+
+def test_the_truth_command_shows_the_store_and_each_product(tmp_path):
+    data = _source(tmp_path / "data", SPEND, PRODUCTS)
+    rules = write_rules(tmp_path, {"meta/operator.yaml": OPERATOR, "meta/product_cac.yaml": WORKFLOW})
+    base = ("truth", "--rules", str(rules), "--source", f"file:{data}", "--as-of", AS_OF.isoformat())
+    res = run(*base, "--window", "last_7d", "--format", "json")
+    assert res.returncode == 0, res.stdout + res.stderr
+    doc = json.loads(res.stdout)["truth"]
+    assert doc["window"] == "last_7d" and sorted(doc["products"]) == ["board", "bot", "dot"]
+    assert doc["products"]["bot"]["net_new_cac"] == pytest.approx(40.0)
+    assert doc["products"]["dot"]["mer"] == pytest.approx(8.0)
+    assert doc["store"]["net_new_cac"] == pytest.approx(63.75)
+    text = run(*base, "--window", "last_7d", env={"COLUMNS": "200"}).stdout
+    assert "Truth over last_7d" in text
+    table = text[text.index("Truth over") :].splitlines()
+    rows = {line.split("│")[1].strip(): line for line in table if line.count("│") == 8}
+    assert set(rows) == {"store (all)", "board", "bot", "dot"}
+    assert "40.00" in rows["bot"] and "n/a" in rows["board"]
+    bad = run(*base, "--window", "last_week")
+    assert bad.returncode == 2 and "unknown window 'last_week'" in bad.stderr

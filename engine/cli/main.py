@@ -626,8 +626,14 @@ def connections(rules, state_dir) -> None:
     type=click.IntRange(1, 520),
     help="How many complete weeks to show, the newest last.",
 )
+@click.option(
+    "--window",
+    default="last_30d",
+    show_default=True,
+    help="The window of the truth table (the store's and each product's truth.*).",
+)
 @_format("engine.evaluation.truth.TruthReport", default="text")
-def truth(rules, state_dir, source, as_of, weeks, fmt) -> None:
+def truth(rules, state_dir, source, as_of, weeks, window, fmt) -> None:
     """Each ad platform's conversions against Shopify orders, per ISO week: the live over-reporting ratio.
 
     \b
@@ -639,14 +645,19 @@ def truth(rules, state_dir, source, as_of, weeks, fmt) -> None:
     stored in the metrics store.
 
     \b
+    Then the truth metrics rules read over --window: the store's, and each product's (an
+    entity whose `product` the store sells reads that product's orders, revenue and new
+    customers against the spend of the entities tagged with it).
+
+    \b
     Examples:
       rulerun truth
       rulerun truth --weeks 8 --format json
-      rulerun truth --source live
+      rulerun truth --source live --window last_7d
     """
     from engine.cli.truth_commands import truth_command
 
-    truth_command(rules=rules, state_dir=state_dir, source=source, as_of=as_of, weeks=weeks, fmt=fmt)
+    truth_command(rules=rules, state_dir=state_dir, source=source, as_of=as_of, weeks=weeks, window=window, fmt=fmt)
 
 
 @main.command()

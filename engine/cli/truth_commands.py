@@ -9,7 +9,9 @@ from engine.cli.progress import TerminalProgress
 from engine.evaluation.truth import truth_report
 
 
-def truth_command(*, rules, state_dir, source: str | None, as_of: date | None, weeks: int, fmt: str) -> None:
+def truth_command(
+    *, rules, state_dir, source: str | None, as_of: date | None, weeks: int, window: str, fmt: str
+) -> None:
     project = opened(rules, state_dir)
     source = project.workspace.source_for(source)  # --source, else rulerun.yaml's, else the demo
-    show(truth_report(project, source, as_of, weeks, TerminalProgress()), fmt)
+    show(truth_report(project, source, as_of, weeks, TerminalProgress(), window), fmt)

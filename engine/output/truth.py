@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.data import truthcheck
-from engine.evaluation.truth import TruthReport, TruthRow
+from engine.evaluation.truth import PRODUCT_COLUMNS, TruthReport, TruthRow
 from engine.output import RenderOptions
 from engine.output.console import console
 
@@ -60,6 +60,35 @@ def render_text(report: TruthReport, out: IO[bytes], options: RenderOptions) -> 
             c.print(f"[yellow]warning:[/] {escape(note['message'])}")
         if report.stored is not None:
             c.print(f"Stored {report.stored:,} weekly row(s) in the metrics store.")
+        if report.store.get("revenue") is not None or report.products:
+            c.print(_products_table(report))
+
+
+_HEADINGS = {
+    "orders": ("orders", 0),
+    "revenue": ("revenue", 2),
+    "new_customers": ("new customers", 0),
+    "ad_spend": ("ad spend", 2),
+    "mer": ("MER", 2),
+    "net_new_cac": ("Net New CAC", 2),
+}
+
+
+def _products_table(report: TruthReport) -> Table:
+    """truth.* over the report's window: the store's, then each product's (what its entities read)."""
+    table = Table(
+        title=f"Truth over {report.window} (truth.* in rules)",
+        title_justify="left",
+        caption="A product's row is what an entity with that `product` reads: its orders, revenue and new "
+        "customers against the spend of the entities tagged with it; any other entity reads the store's.",
+        caption_justify="left",
+    )
+    table.add_column("product", justify="left")
+    for key in PRODUCT_COLUMNS:
+        table.add_column(_HEADINGS[key][0], justify="right")
+    for name, values in [("store (all)", report.store), *sorted(report.products.items())]:
+        table.add_row(escape(name), *(_num(values.get(k), _HEADINGS[k][1]) for k in PRODUCT_COLUMNS))
+    return table
 
 
 def _row(row: TruthRow) -> dict[str, Any]:
@@ -97,5 +126,6 @@ def render_json(report: TruthReport, out: IO[bytes], options: RenderOptions) -> 
         ],
         "warnings": report.warnings,
         "stored": report.stored,
+        "truth": {"window": report.window, "store": report.store, "products": report.products},
     }
     out.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
