@@ -82,8 +82,8 @@ def test_synced_campaigns_get_their_product_and_its_thresholds(ws):
         synced = cli(ws, "sync", "--since", "2026-01-01")
         assert synced.returncode == 0, synced.stdout + synced.stderr
         got = stored_products(ws[0])
-        assert {e: got[e] for e in ("c1", "s1", "a1", "a2")} == dict.fromkeys(("c1", "s1", "a1", "a2"), "bot")
-        assert {e: got[e] for e in ("c2", "s2", "s3", "a3", "a4")} == dict.fromkeys(("c2", "s2", "s3", "a3", "a4"), "dot")
+        assert [got[e] for e in ("c1", "s1", "a1", "a2")] == ["bot"] * 4  # the ad sets and ads inherit
+        assert [got[e] for e in ("c2", "s2", "s3", "a3", "a4")] == ["dot"] * 5
         assert got["c3"] is None and got["s4"] is None  # "Brand Search Defence" names no product
 
     plan = json.loads(cli(ws, "evaluate", "--source", "live", "--as-of", AS_OF, "--dry-run", "--format", "json").stdout)
