@@ -45,6 +45,32 @@ def test_bad_settings_are_reported_with_position(tmp_path, text, fragment, line)
     assert fragment in d.format() and d.line == line and d.file.endswith("rulerun.yaml")
 
 
+def test_products_from_the_file(tmp_path):
+    assert Workspace.resolve(str(tmp_path / "rules"), None).products() is None
+    (tmp_path / "rulerun.yaml").write_text("products: [bot, dot, board]\n")
+    assert Workspace.resolve(str(tmp_path / "rules"), None).products() == ["bot", "dot", "board"]
+
+
+@pytest.mark.parametrize(
+    "text, fragment, line, col",
+    [
+        ("state_dir: x\nproducts: bot\n", "products must be a list, not a string", 2, 11),
+        ("products: {bot: 1}\n", "products must be a list, not a mapping", 1, 11),
+        ("products: [bot, 3]\n", "product 2 is a number, not a name", 1, 17),
+        ("products: [bot, Dot]\n", "product 'Dot' is not a product name", 1, 17),
+        ("products:\n  - bot\n  - bot-pro\n", "product 'bot-pro' is not a product name", 3, 5),
+        ("products:\n  - bot\n  - dot\n  - bot\n", "product 'bot' is listed twice", 4, 5),
+        ("products: []\n", "products must not be empty", 1, 11),
+    ],
+)
+def test_bad_products_are_reported_with_line_and_column(tmp_path, text, fragment, line, col):
+    (tmp_path / "rulerun.yaml").write_text(text)
+    with pytest.raises(ValidationFailed) as exc:
+        Workspace.resolve(str(tmp_path / "rules"), None)
+    (d,) = exc.value.diagnostics
+    assert fragment in d.format() and (d.line, d.col) == (line, col) and d.file.endswith("rulerun.yaml")
+
+
 def test_cli_reports_a_bad_workspace_file_without_traceback(tmp_path):
     shutil.copytree(REPO / "rules", tmp_path / "rules")
     (tmp_path / "rulerun.yaml").write_text("colour: blue\n")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.execution import AdapterError
 from engine.data import truthcheck
+from engine.data.products import tag_products
 from engine.data.rows import insert_rows
 from engine.data.sources import SourceInfo
 from engine.data.store import LoadedSource, Store
@@ -145,8 +147,14 @@ def sync(
     today: date | None = None,
     concurrency: dict[str, int] | None = None,
     progress=None,
+    products: Sequence[str] | None = None,
 ) -> SyncReport:
-    """Read every account (concurrently per platform) and store each one all-or-nothing."""
+    """Read every account (concurrently per platform) and store each one all-or-nothing.
+
+    Once one has landed, the ad platforms' entities get their product (`products`: the known
+    products, else the truth source's product handles; engine/data/products.py) and the weekly
+    truth check is computed again.
+    """
     con = store.connect()
     ensure_live_tables(con, catalog)
     report = SyncReport()
@@ -193,6 +201,7 @@ def sync(
                 progress(done, len(accounts), result)
     report.accounts.sort(key=lambda r: (r.platform, r.account_id))
     if any(not r.error for r in report.accounts):
+        tag_products(con, LIVE_SCHEMA, catalog, products)
         store_truth_weeks(con, catalog)
     return report
 

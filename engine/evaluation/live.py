@@ -55,6 +55,7 @@ def sync_into(
             lambda account: live_adapter(account, catalog),
             since=since,
             concurrency=concurrency,
+            products=ws.products(),
             progress=lambda done, total, result: advance(result.platform),
         )
 

@@ -11,6 +11,8 @@
       url_env: RULERUN_LOG_URL     # the name of the variable holding a postgresql:// URL
     approvals:
       expire_after: 72h
+    products: [bot, dot, board]    # product lines: a live ad entity whose name starts with one
+                                   # (Bot-Prospecting-LAL-2026Q1) promotes it, and so do its children
     platforms:                     # what `rulerun sync` reads (credentials come from the environment)
       google:
         accounts:
@@ -44,14 +46,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 
-from engine.core.errors import RulerunError, ValidationFailed
+from engine.core.errors import Diagnostic, RulerunError, ValidationFailed
 from engine.core.limits import cap_per_file
-from engine.core.yamlpos import load_file
+from engine.core.yamlpos import Document, load_file
 from engine.rules.durations import PATTERN as DURATION
 from engine.rules.durations import parse_duration
-from engine.rules.loader import _explain
+from engine.rules.loader import _explain, _type_name
 from platforms.adapter import Account
 
 CONFIG_NAME = "rulerun.yaml"
@@ -133,6 +135,15 @@ SCHEMA: dict[str, Any] = {
                     },
                 },
             },
+        },
+        "products": {
+            "type": "array",
+            "minItems": 1,
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": r"^[a-z0-9]+$"},
+            "description": "The product lines (lowercase: bot, dot, board). A live ad entity whose name's first "
+            "token (split on - _ | : and spaces) is one of them promotes it, and so do its children "
+            "(per-product thresholds then apply). Without it: the handles of the synced Shopify products.",
         },
         "approvals": {
             "type": "object",
@@ -241,6 +252,11 @@ class Workspace:
                 )
         return out
 
+    def products(self) -> list[str] | None:
+        """The product lines rulerun.yaml names (`products:`), or None when it names none."""
+        given = self.settings.get("products")
+        return [str(p) for p in given] if given is not None else None
+
     def concurrency(self, platform: str) -> int:
         return int(((self.settings.get("platforms") or {}).get(platform) or {}).get("concurrency", 4))
 
@@ -285,7 +301,11 @@ def _read_config(path: Path) -> dict[str, Any]:
             problems.append(doc.diag((), f"{CONFIG_NAME} must be a mapping of settings"))
         else:
             for err in Draft202012Validator(SCHEMA).iter_errors(doc.data):
-                problems.extend(_explain(doc, tuple(err.absolute_path), err, label="setting"))
+                where = tuple(err.absolute_path)
+                if where[:1] == ("products",):
+                    problems.append(_explain_products(doc, where, err))
+                else:
+                    problems.extend(_explain(doc, where, err, label="setting"))
             zone = doc.data.get("timezone")
             if isinstance(zone, str) and zone and not _known_zone(zone):
                 problems.append(
@@ -294,6 +314,30 @@ def _read_config(path: Path) -> dict[str, Any]:
     if problems:
         raise ValidationFailed(cap_per_file(problems), f"invalid {CONFIG_NAME}")
     return doc.data if doc and isinstance(doc.data, dict) else {}
+
+
+PRODUCTS_HINT = "a list of product names, e.g. products: [bot, dot, board]"
+
+
+def _explain_products(doc: Document, path: tuple, err: ValidationError) -> Diagnostic:
+    """The one problem of a `products:` list, in the words of the setting."""
+    if err.validator == "pattern":
+        return doc.diag(
+            path,
+            f"product {err.instance!r} is not a product name",
+            "lowercase letters and digits, as a name's first token reads (Bot-Prospecting-LAL gives bot)",
+        )
+    if err.validator == "type" and len(path) > 1:
+        return doc.diag(path, f"product {path[-1] + 1} is a {_type_name(err.instance)}, not a name", PRODUCTS_HINT)
+    if err.validator == "type":
+        return doc.diag(path, f"products must be a list, not a {_type_name(err.instance)}", PRODUCTS_HINT)
+    if err.validator == "uniqueItems":
+        items = err.instance
+        twice = next((i for i in range(len(items)) if items[i] in items[:i]), 0)
+        return doc.diag((*path, twice), f"product {items[twice]!r} is listed twice", "list each product once")
+    if err.validator == "minItems":
+        return doc.diag(path, "products must not be empty", "leave the setting out to use the synced Shopify products")
+    return doc.diag(path, f"products: {err.message}", PRODUCTS_HINT)
 
 
 def _known_zone(name: str) -> bool:
