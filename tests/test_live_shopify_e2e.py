@@ -186,16 +186,29 @@ def test_mer_is_unknown_without_shopify_and_known_once_it_is_synced(ws, shop, pi
     found = plan(ws)
     after = scaled(found)
     assert {a["action_id"] for a in after} == {a["action_id"] for a in blocked}
-    # Net New CAC: the window's spend of every ad platform over the store's first-time buyers
+    # Net New CAC: the window's spend of every ad platform over the store's first-time buyers; a
+    # campaign named Bot-... promotes the store's product bot (its handle): it reads Bot's, the
+    # spend tagged bot over Bot's first-time buyers
     assert all(a["evidence"]["truth.net_new_cac"] is None for a in blocked)
-    ((spend, new),) = store(
-        ws[0],
-        f"SELECT (SELECT sum(spend) FROM live.metrics_daily WHERE platform = 'pinterest' AND level = 'campaign' "
-        f"AND date >= DATE '{found['as_of']}' - 7 AND date < DATE '{found['as_of']}'), "
-        f"(SELECT sum(new_customers) FROM live.metrics_daily WHERE platform = 'shopify' AND level = 'account' "
-        f"AND date >= DATE '{found['as_of']}' - 7 AND date < DATE '{found['as_of']}')",
-    )
-    assert new > 0 and all(a["evidence"]["truth.net_new_cac"] == pytest.approx(spend / new) for a in after)
+    window = f"m.date >= DATE '{found['as_of']}' - 7 AND m.date < DATE '{found['as_of']}'"
+
+    def cac(product: str | None) -> float:
+        tagged = "JOIN live.entities e USING (platform, account_id, level, entity_id) WHERE"
+        tagged = f"{tagged} e.product = '{product}' AND" if product else "WHERE"
+        ((spend, new),) = store(
+            ws[0],
+            f"SELECT (SELECT sum(spend) FROM live.metrics_daily m {tagged} platform = 'pinterest' "
+            f"AND level = 'campaign' AND {window}), (SELECT sum(new_customers) FROM live.metrics_daily m {tagged} "
+            f"platform = 'shopify' AND level = '{'product' if product else 'account'}' AND {window})",
+        )
+        assert spend > 0 and new > 0
+        return spend / new
+
+    products = dict(store(ws[0], "SELECT entity_id, product FROM live.entities WHERE platform = 'pinterest'"))
+    assert {products[a["entity_id"]] for a in after} == {"bot", "dot"}  # named Bot-... and Dot-...
+    for a in after:
+        assert a["evidence"]["truth.net_new_cac"] == pytest.approx(cac(products[a["entity_id"]])), a["entity_id"]
+    assert cac("bot") != pytest.approx(cac(None))
     assert not any("min_mer_for_increase" in json.dumps(a["guardrails"]) for a in after)
     assert any(a["status"] in ("planned", "clamped") for a in after)
 
