@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import duckdb
 import pytest
 
 from tests.fakes.meta_graph_fake import ACCOUNT, APP_ID, APP_SECRET, TOKEN, MetaGraphFake
@@ -99,8 +100,6 @@ def test_sync_evaluate_apply_rollback_round_trip(ws, fake):
 
 
 def test_a_500_mid_page_is_retried_and_a_bad_token_fails_cleanly(ws, fake):
-    import duckdb
-
     fake.fail_page(1)
     # RULERUN_RETRY_MAX_WAIT=0: the retry goes at once, the test never sleeps
     recovered = cli(ws, "sync", "--since", "2026-01-01", env={"RULERUN_RETRY_MAX_WAIT": "0"})
@@ -123,3 +122,64 @@ def test_a_500_mid_page_is_retried_and_a_bad_token_fails_cleanly(ws, fake):
         duckdb.connect(str(state), read_only=True).execute("SELECT count(*) FROM live.metrics_daily").fetchone()[0]
     )
     assert rows_after == rows_before  # the failed account's range was not touched
+
+
+# -- products of live entities: campaigns named after a product line get it, their ad sets and ads
+# inherit it, and a per-product threshold then applies to them
+
+PRODUCT_OPERATOR = """\
+operator: meta
+platform: meta
+thresholds:
+  max_spend: {default: 1000000000, bot: 0}
+"""
+PRODUCT_WORKFLOW = """\
+workflow: per_product
+operator: meta
+level: ad_group
+window: last_7d
+rules:
+  - id: campaign_over_its_product_limit
+    level: campaign
+    when: spend > thresholds.max_spend
+    action: pause
+  - id: ad_set_over_its_product_limit
+    when: spend > thresholds.max_spend
+    action: pause
+"""
+
+
+@pytest.fixture
+def product_ws(tmp_path, fake):
+    fake.campaigns["c1"]["name"] = "Bot-Prospecting-LAL-2026Q1"
+    fake.campaigns["c2"]["name"] = "Dot-Retargeting-Visitors-2026Q1"
+    rules = write_rules(tmp_path, {"meta/operator.yaml": PRODUCT_OPERATOR, "meta/per_product.yaml": PRODUCT_WORKFLOW})
+    (tmp_path / "rulerun.yaml").write_text(
+        "products: [bot, dot, board]\n"
+        f"platforms:\n  meta:\n    accounts:\n      - {{id: act_{ACCOUNT}, endpoint: '{fake.url}'}}\n"
+    )
+    return tmp_path, rules
+
+
+def stored_products(root):
+    con = duckdb.connect(str(root / ".rulerun" / "metrics.duckdb"), read_only=True)
+    try:
+        return dict(con.execute("SELECT entity_id, product FROM live.entities WHERE platform = 'meta'").fetchall())
+    finally:
+        con.close()
+
+
+def test_synced_campaigns_get_their_product_and_its_thresholds(product_ws):
+    for _ in range(2):  # every sync re-reads the entities without a product: each one tags them again
+        synced = cli(product_ws, "sync", "--since", "2026-01-01")
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        got = stored_products(product_ws[0])
+        assert [got[e] for e in ("c1", "s1", "a1", "a2")] == ["bot"] * 4  # the ad sets and ads inherit
+        assert [got[e] for e in ("c2", "s2", "s3", "a3", "a4")] == ["dot"] * 5
+        assert got["c3"] is None and got["s4"] is None  # "Brand Search Defence" names no product
+
+    res = cli(product_ws, "evaluate", "--source", "live", "--as-of", AS_OF, "--dry-run", "--format", "json")
+    plan = json.loads(res.stdout)
+    fired = {(a["rule_id"], a["entity_id"]) for a in plan["actions"]}
+    # only bot's limit of 0 is exceeded; dot and the untagged entities fall under the default
+    assert fired == {("campaign_over_its_product_limit", "c1"), ("ad_set_over_its_product_limit", "s1")}
