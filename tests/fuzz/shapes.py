@@ -84,6 +84,7 @@ def samples() -> dict[str, tuple[str, Any]]:
         "timezone": "Europe/Berlin",
         "action_log": {"url_env": "RULERUN_LOG_URL"},
         "approvals": {"expire_after": "3d"},
+        "products": ["bot", "dot", "board"],
         "platforms": {
             "google": {
                 "accounts": [{"id": "123", "timezone": "UTC", "currency": "USD", "endpoint": "http://127.0.0.1:1"}],
