@@ -126,11 +126,18 @@ def test_metrics_a_platform_does_not_report_are_null(demo):
         mapped = CATALOG.mapped_metrics(platform)
         counts = ", ".join(f"count({m})" for m in CATALOG.additive)
         total, *non_null = demo.execute(
-            f"SELECT count(*), {counts} FROM demo.metrics_daily WHERE platform = ?", [platform]
+            f"SELECT count(*), {counts} FROM demo.metrics_daily WHERE platform = ? AND level <> 'product'", [platform]
         ).fetchone()
         assert total > 0
         for metric, n in zip(CATALOG.additive, non_null, strict=True):
             assert n == (total if metric in mapped else 0), (platform, metric)
+    # the store's product rows hold what the live adapter reads per product
+    total, *non_null = demo.execute(
+        f"SELECT count(*), {counts} FROM demo.metrics_daily WHERE platform = 'shopify' AND level = 'product'"
+    ).fetchone()
+    product_metrics = {"orders", "revenue", "new_customers", "units_sold"}
+    assert total == 3 * 92
+    assert {m: n for m, n in zip(CATALOG.additive, non_null, strict=True) if n} == dict.fromkeys(product_metrics, total)
     assert one(demo, "SELECT count(outbound_clicks) FROM demo.metrics_daily WHERE platform = 'google'") == 0
 
 
@@ -177,7 +184,8 @@ def test_a_date_has_the_same_values_whatever_the_window(demo):
 def test_spend_has_weekday_seasonality_and_shopify_weekly_seasonality(demo):
     by_dow = dict(
         demo.execute("""
-        SELECT isodow(date), avg(orders) FROM demo.metrics_daily WHERE platform = 'shopify' GROUP BY 1""").fetchall()
+        SELECT isodow(date), avg(orders) FROM demo.metrics_daily
+        WHERE platform = 'shopify' AND level = 'account' GROUP BY 1""").fetchall()
     )
     assert by_dow[1] > by_dow[6]  # Monday sells more than Saturday
     spend = dict(
@@ -194,12 +202,13 @@ def test_platform_conversions_over_report_shopify_orders(demo):
         SELECT platform, sum(conversions) FROM demo.metrics_daily
         WHERE level = 'campaign' AND {last_30} GROUP BY 1""").fetchall()
     )
-    orders = one(demo, f"SELECT sum(orders) FROM demo.metrics_daily WHERE platform = 'shopify' AND {last_30}")
+    store = "platform = 'shopify' AND level = 'account'"  # the product rows split the same orders again
+    orders = one(demo, f"SELECT sum(orders) FROM demo.metrics_daily WHERE {store} AND {last_30}")
     email = one(demo, f"SELECT sum(conversions) FROM demo.metrics_daily WHERE platform = 'klaviyo' AND {last_30}")
     true_paid = sum(conv / CATALOG.credibility_ratio(platform) for platform, conv in claimed.items())
     assert set(claimed) == set(AD_PLATFORMS)
     assert true_paid < orders < sum(claimed.values()) + email
-    revenue = one(demo, f"SELECT sum(revenue) FROM demo.metrics_daily WHERE platform = 'shopify' AND {last_30}")
+    revenue = one(demo, f"SELECT sum(revenue) FROM demo.metrics_daily WHERE {store} AND {last_30}")
     spend = one(demo, f"SELECT sum(spend) FROM demo.metrics_daily WHERE level = 'campaign' AND {last_30}")
     assert 2.0 < revenue / spend < 6.0  # a healthy MER: budget increases are allowed
 

@@ -22,7 +22,9 @@ does not report (its field mapping) is null on that platform's rows. Parent rows
 group, campaign) are the sums of their children; ads beside keywords get a share of
 their ad group. Platform conversions over-report Shopify orders roughly by the
 platforms' credibility ratios: Shopify orders are the platform conversions divided by
-those ratios, plus email-driven and organic orders.
+those ratios, plus email-driven and organic orders. The store's product rows (Bot, Dot,
+Board) are the orders the ads of each product drove plus a fixed share of the rest, at the
+product's price: what per-product truth (`truth.net_new_cac` of a Bot campaign) reads.
 
 `demo:ad_groups=N` adds N bulk ad groups spread over the ad platforms (those with a bulk
 profile) by the budget shares of catalog/budget_allocation.yaml, under bulk campaigns of
@@ -68,7 +70,7 @@ if TYPE_CHECKING:
 
 # Bump whenever the generated data changes through this module or engine/core/demodata.py
 # (formulas, constants); the platforms' demo modules are part of the fingerprint.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: the store's product rows
 
 MAX_DAYS = 3650
 MAX_AD_GROUPS = 50_000_000
@@ -312,6 +314,8 @@ ORGANIC_SESSIONS = 1800.0
 EMAIL_TRUTH_SHARE = 0.5
 NEW_CUSTOMER_SHARE = 0.66
 RETURNING_SHARE = 0.55  # of the orders that are not first orders: the rest are guest checkouts
+# each product's share of the orders no ad of a product drove (email, organic, brand search)
+UNATTRIBUTED_PRODUCT_SHARE = {"bot": 0.55, "dot": 0.35, "board": 0.10}
 NET_SHARE = 0.92  # revenue kept after discounts and refunds
 UNITS_PER_ORDER = 1.3
 ADD_TO_CART_RATE = 0.055
@@ -528,6 +532,7 @@ _GEN_COLUMNS = {
     "p_shift_age": "INTEGER",
     "cred": "DOUBLE",
     "truth": "BOOLEAN",  # counts toward Shopify orders (search terms duplicate keywords)
+    "product": "VARCHAR",  # the product its orders are of (the store's product rows)
     "site_mode": "INTEGER",  # 0: no store sessions (store_traffic False), 1: clicks land, 2: outbound clicks land
 }
 _EMAIL_COLUMNS = {
@@ -565,6 +570,8 @@ _TEMP_TABLES: tuple[str, ...] = (
     "ad_daily",
     "email_daily",
     "shop",
+    "product_entities",
+    "product_daily",
     "platforms",
     "bulk",
 )
@@ -580,6 +587,7 @@ class _Curated:
     contrib: list[dict] = field(default_factory=list)
     emails: list[dict] = field(default_factory=list)
     shop_ent: int = -1
+    products: list[dict] = field(default_factory=list)  # the store's product entities: ent, product
 
 
 class _Materializer:
@@ -661,6 +669,8 @@ class _Materializer:
                 out.emails.append(self._email_row(ent, node))
             elif node.truth_store:
                 out.shop_ent = ent
+            elif node.level == "product" and node.parent is not None and node.parent.truth_store:
+                out.products.append({"ent": ent, "product": node.product})
         for ent, node in enumerate(nodes):
             if node.share is not None and node.parent is not None:
                 parent_gens = gens_of.get(index[id(node.parent)], [])
@@ -690,6 +700,7 @@ class _Materializer:
             **profile,
             "cred": self.catalog.credibility_ratio(node.platform),
             "truth": node.level != "search_term",
+            "product": node.product,
             "site_mode": 0 if not store_traffic else 2 if reports_outbound else 1,
         }
 
@@ -718,6 +729,7 @@ class _Materializer:
             SELECT ent, age, {", ".join(_EMAIL_RAW)}
             FROM (SELECT *, {_email_metrics()} FROM ({_hashed(email_days, "key", "age", seed, 3)}))""")
         self._store_daily()
+        self._product_daily(curated)
         rollup = ", ".join(f"sum(round(a.{c} * c.weight))::BIGINT AS {c}" for c in _AD_RAW)
         tokens = {p: f"'{p}'" for p in platform_demos()}
         self.con.execute(f"""
@@ -729,7 +741,9 @@ class _Materializer:
                   UNION ALL BY NAME
                   SELECT ent, age, {", ".join(_EMAIL_RAW)} FROM {_T}email_daily
                   UNION ALL BY NAME
-                  SELECT {curated.shop_ent} AS ent, age, {", ".join(_SHOP_RAW)} FROM {_T}shop) m
+                  SELECT {curated.shop_ent} AS ent, age, {", ".join(_SHOP_RAW)} FROM {_T}shop
+                  UNION ALL BY NAME
+                  SELECT * FROM {_T}product_daily) m
             JOIN {_T}keys k USING (ent) JOIN {_T}days d USING (age)
             ORDER BY m.ent, m.age DESC""")
 
@@ -752,6 +766,40 @@ class _Materializer:
             CREATE TEMP TABLE {_T}shop AS
             SELECT age, {", ".join(_SHOP_RAW)}
             FROM (SELECT *, {_shop_metrics()} FROM ({_hashed(inputs, "900001", "age", self.params.seed, 3)}))""")
+
+    def _product_daily(self, curated: _Curated) -> None:
+        """Each store product's orders: those its ads drove (conversions over the platform's
+        ratio), plus its share of the store's other orders; revenue at its price, new customers
+        at the store's share."""
+        self._temp_table("product_entities", {"ent": "INTEGER", "product": "VARCHAR"}, curated.products)
+        shares = " ".join(f"WHEN '{p}' THEN {v}" for p, v in UNATTRIBUTED_PRODUCT_SHARE.items())
+        prices = " ".join(f"WHEN '{p}' THEN {v}" for p, v in PRODUCT_PRICE.items())
+        # the noise of a product's day depends on the product and the date only (not on `days`)
+        keys = " ".join(f"WHEN '{p}' THEN {i}" for i, p in enumerate(PRODUCT_PRICE, 1))
+        inputs = f"""
+            WITH paid AS (
+                SELECT a.age, g.product, {_exact_sum("a.conversions / a.cred")} AS paid
+                FROM {_T}ad_daily a JOIN {_T}gen g USING (gen) WHERE a.truth GROUP BY ALL),
+            paid_all AS (SELECT age, sum(paid) AS paid_all FROM paid GROUP BY age)
+            SELECT p.ent, p.product, s.age, 900_100 + CASE p.product {keys} ELSE 0 END AS key,
+                   coalesce(pd.paid, 0) AS paid,
+                   greatest(s.orders - coalesce(pa.paid_all, 0), 0) AS rest,
+                   CASE p.product {shares} ELSE 0 END AS share, CASE p.product {prices} ELSE 0 END AS price
+            FROM {_T}product_entities p CROSS JOIN {_T}shop s
+            LEFT JOIN paid pd ON pd.age = s.age AND pd.product = p.product
+            LEFT JOIN paid_all pa ON pa.age = s.age"""
+        items = _items(
+            [
+                ("orders", _count("paid + rest * share", "h1", 0)),
+                ("revenue_c", f"round(orders * price * {_jitter('h1', 1, 0.1)} * 100)::BIGINT"),
+                ("new_customers", _count(f"orders * {NEW_CUSTOMER_SHARE} * {_jitter('h2', 0, 0.2)}", "h2", 1)),
+                ("units_sold", f"round(orders * {UNITS_PER_ORDER})::BIGINT"),
+            ]
+        )
+        self.con.execute(f"""
+            CREATE TEMP TABLE {_T}product_daily AS
+            SELECT ent, age, orders, revenue_c, new_customers, units_sold
+            FROM (SELECT *, {items} FROM ({_hashed(inputs, "key", "age", self.params.seed, 2)}))""")
 
     # -- bulk
 
