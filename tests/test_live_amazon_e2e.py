@@ -126,13 +126,14 @@ def test_sync_evaluate_apply_rollback_round_trip(ws, fake):
 def test_sync_rereads_the_restatement_window(ws, fake):
     assert cli(ws, "sync", "--since", SINCE).exit_code == 0
     first = len(fake.reports)
+    today = datetime.now(UTC).date()  # not TODAY: the suite may have started before midnight UTC
     again = cli(ws, "sync")  # no --since: the days not stored yet, plus Amazon's 3 restated days
     assert again.exit_code == 0, again.output
     ranges = {
         (r["request"]["configuration"]["reportTypeId"], r["request"]["startDate"], r["request"]["endDate"])
         for r in list(fake.reports.values())[first:]
     }
-    yesterday = TODAY - timedelta(days=1)
+    yesterday = today - timedelta(days=1)
     reread = (yesterday - timedelta(days=2)).isoformat()
     assert {(kind, start) for kind, start, _ in ranges if kind != "spSearchTerm"} == {
         ("spCampaigns", reread),
