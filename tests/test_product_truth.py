@@ -170,6 +170,14 @@ def test_rules_read_their_entitys_product_truth_in_plan_explain_and_backtest(sou
     for eid in ("c-bot", "c-dot", "c-brand", "c-widget"):
         for item in explain(metrics, project, wf, eid).rules:
             assert item.fires == item.batch_fires == ((item.rule_id, eid) in fired), (eid, item.rule_id)
+    # explain says whose truth the entity read
+    notes = {eid: explain(metrics, project, wf, eid).notes for eid in ("c-bot", "c-brand", "c-widget")}
+    assert notes["c-bot"] == [
+        "truth.* is product bot's: its Shopify orders, revenue and new customers against the spend of the "
+        "entities tagged bot (rulerun truth shows every product's)"
+    ]
+    assert notes["c-brand"] == ["truth.* is the store's: it has no product"]
+    assert notes["c-widget"] == ["truth.* is the store's: the store sells no product 'widget'"]
     days = [AS_OF - timedelta(days=2), AS_OF]
     with DayBatch(con, loaded, CATALOG, project, project.workflows, days) as batch:
         for d in days:

@@ -104,6 +104,7 @@ class Explanation:
 def explain(metrics: MetricsService, project: Project, wf: Workflow, entity_id: str) -> Explanation:
     """Every rule of `wf` on one entity, checked against the batch engine, and the safety pipeline's verdict."""
     result = Explanation(wf.id, wf.platform, entity_id, metrics.as_of, metrics.loaded.source)
+    truth_read: set[str | None] = set()  # the entity's product, where a rule reads truth.*
     for rule in wf.rules:
         item = RuleExplanation(rule.id, rule.level, rule.window, rule.when.text, rule.action.type)
         result.rules.append(item)
@@ -121,6 +122,8 @@ def explain(metrics: MetricsService, project: Project, wf: Workflow, entity_id: 
         finally:
             ev.drop()
         values = {r.key: ref_value(metrics, project, wf, r, row) for r in rule.when.refs}
+        if any(r.kind == "truth" for r in rule.when.refs):
+            truth_read.add(row.get("attr:product"))
         item.fires = bool(evaluate(rule.when, values, {"as_of": metrics.as_of}))
         item.steps = evaluate_steps(rule.when, values, {"as_of": metrics.as_of})
         if item.fires:
@@ -130,6 +133,8 @@ def explain(metrics: MetricsService, project: Project, wf: Workflow, entity_id: 
             item.before, item.after = proposal.before, proposal.after
             item.noop, item.skip_reason = proposal.noop, proposal.skip_reason
     result.notes = [truthcheck.credibility_note(c)["message"] for _, c in sorted(metrics.credibility_used.items())]
+    if metrics.products():  # a store without product rows: every entity reads the store's, nothing to say
+        result.notes += [_truth_note(metrics, product) for product in truth_read]
     if result.found:
         plan = build_plan(
             metrics.con, metrics.loaded, metrics.catalog, project, [wf], metrics.as_of, overrides=metrics.overrides
@@ -142,3 +147,14 @@ def explain(metrics: MetricsService, project: Project, wf: Workflow, entity_id: 
             "finds them",
         )
     return result
+
+
+def _truth_note(metrics: MetricsService, product: str | None) -> str:
+    """Whose truth.* the entity read: its product's, or the store's (and why)."""
+    if product in metrics.products():
+        return (
+            f"truth.* is product {product}'s: its Shopify orders, revenue and new customers against the "
+            f"spend of the entities tagged {product} (rulerun truth shows every product's)"
+        )
+    why = "it has no product" if product is None else f"the store sells no product {product!r}"
+    return f"truth.* is the store's: {why}"
