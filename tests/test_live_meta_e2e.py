@@ -173,6 +173,7 @@ def test_synced_campaigns_get_their_product_and_its_thresholds(product_ws):
     for _ in range(2):  # every sync re-reads the entities without a product: each one tags them again
         synced = cli(product_ws, "sync", "--since", "2026-01-01")
         assert synced.returncode == 0, synced.stdout + synced.stderr
+        assert "Campaigns by product: bot 1, dot 1; 1 of no product" in " ".join(synced.stdout.split())
         got = stored_products(product_ws[0])
         assert [got[e] for e in ("c1", "s1", "a1", "a2")] == ["bot"] * 4  # the ad sets and ads inherit
         assert [got[e] for e in ("c2", "s2", "s3", "a3", "a4")] == ["dot"] * 5

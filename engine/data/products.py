@@ -98,3 +98,15 @@ def _count(cursor: Any) -> int:
     """The number of rows an UPDATE changed."""
     row = cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+def campaign_products(con: Any, schema: str, catalog: Catalog) -> dict[str | None, int]:
+    """How many live ad campaigns (not removed) promote each product, None for those of none: what
+    sync reports, so that a campaign off the naming convention shows."""
+    ads = sorted(s.name for s in catalog.sources.values() if s.type == "ad_platform")
+    rows = con.execute(
+        f"SELECT product, count(*) FROM {quote_ident(schema)}.entities WHERE list_contains(?::VARCHAR[], platform) "
+        "AND level = 'campaign' AND coalesce(status, '') NOT IN ('removed', 'archived') GROUP BY ALL",
+        [ads],
+    ).fetchall()
+    return {product: int(n) for product, n in rows}

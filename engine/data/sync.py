@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from engine.core.catalog import KEY_COLUMNS, Catalog
 from engine.core.execution import AdapterError
 from engine.data import truthcheck
-from engine.data.products import tag_products
+from engine.data.products import campaign_products, known_products, tag_products
 from engine.data.rows import insert_rows
 from engine.data.sources import SourceInfo
 from engine.data.store import LoadedSource, Store
@@ -57,6 +57,8 @@ class AccountResult:
 @dataclass
 class SyncReport:
     accounts: list[AccountResult] = field(default_factory=list)
+    # live ad campaigns per product (None: of none) once products are known; empty otherwise
+    products: dict[str | None, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[AccountResult]:
@@ -202,6 +204,8 @@ def sync(
     report.accounts.sort(key=lambda r: (r.platform, r.account_id))
     if any(not r.error for r in report.accounts):
         tag_products(con, LIVE_SCHEMA, catalog, products)
+        if known_products(con, LIVE_SCHEMA, catalog, products):
+            report.products = campaign_products(con, LIVE_SCHEMA, catalog)
         store_truth_weeks(con, catalog)
     return report
 

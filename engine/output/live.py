@@ -36,6 +36,19 @@ def render_sync_warnings(report: SyncReport, err: IO[bytes] | None = None) -> No
             )
 
 
+def products_line(counts: dict[str | None, int]) -> str:
+    """`Campaigns by product: bot 3, dot 2; 1 of no product (...)`: what per-product rules will see."""
+    named = ", ".join(f"{p} {n:,}" for p, n in sorted((p, n) for p, n in counts.items() if p is not None))
+    line = f"Campaigns by product: {named or 'none'}"
+    none = counts.get(None, 0)
+    if none:
+        line += (
+            f"; {none:,} of no product (they read the store's truth and default thresholds; "
+            "a name starting with a product, e.g. Bot-Prospecting-..., tags one)"
+        )
+    return line
+
+
 def render_sync(report: SyncReport, out: IO[bytes], options: RenderOptions) -> None:
     table = Table(title="Sync", title_justify="left")
     for col in ("platform", "account", "days", "entities", "rows", "API calls", "seconds", "result"):
@@ -55,6 +68,8 @@ def render_sync(report: SyncReport, out: IO[bytes], options: RenderOptions) -> N
     with console(out) as c:
         c.print(table)
         c.print(sync_line(report))
+        if report.products:
+            c.print(products_line(report.products), markup=False)
         for r in report.accounts:
             for warning in r.warnings:
                 c.print(f"warning: {r.platform} {r.account_id}: {warning}", markup=False)
