@@ -138,6 +138,18 @@ def test_metrics_a_platform_does_not_report_are_null(demo):
     product_metrics = {"orders", "revenue", "new_customers", "units_sold"}
     assert total == 3 * 92
     assert {m: n for m, n in zip(CATALOG.additive, non_null, strict=True) if n} == dict.fromkeys(product_metrics, total)
+    # the products' sales and new customers are a part of the store's, day by day
+    over = one(
+        demo,
+        """SELECT count(*) FROM (
+            SELECT date, sum(revenue) FILTER (WHERE level = 'product') AS p_rev,
+                   sum(revenue) FILTER (WHERE level = 'account') AS s_rev,
+                   sum(new_customers) FILTER (WHERE level = 'product') AS p_new,
+                   sum(new_customers) FILTER (WHERE level = 'account') AS s_new
+            FROM demo.metrics_daily WHERE platform = 'shopify' GROUP BY date)
+        WHERE p_rev > s_rev OR p_new > s_new""",
+    )
+    assert over == 0
     assert one(demo, "SELECT count(outbound_clicks) FROM demo.metrics_daily WHERE platform = 'google'") == 0
 
 

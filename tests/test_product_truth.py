@@ -56,7 +56,7 @@ rules:
 """
 
 
-def _source(directory, spend_rows, products, store_day=(1000.0, 10, 4)):
+def _source(directory, spend_rows, products, store_day=(1000.0, 10, 4), shop_days=DAYS):
     """Meta/Pinterest entities `spend_rows` [(platform, account, level, id, parent, product, daily spend)],
     Shopify products {handle: (daily revenue, orders, new customers) or None for no sales}."""
     entities, rows = [], []
@@ -71,7 +71,7 @@ def _source(directory, spend_rows, products, store_day=(1000.0, 10, 4)):
     rows += [
         day(d, STORE[1], level="account", platform="shopify", revenue=revenue, orders=orders, new_customers=new)
         | {"account_id": STORE[1]}
-        for d in DAYS
+        for d in shop_days
     ]
     for handle, sales in products.items():
         pid = f"gid://shopify/Product/{handle}"
@@ -82,7 +82,7 @@ def _source(directory, spend_rows, products, store_day=(1000.0, 10, 4)):
             rows += [
                 day(d, pid, level="product", platform="shopify", revenue=r, orders=o, new_customers=n)
                 | {"account_id": STORE[1]}
-                for d in DAYS
+                for d in shop_days
             ]
     return write_source(directory, entities, rows, COLUMNS)
 
@@ -96,6 +96,7 @@ SPEND = [
     ("meta", "m1", "campaign", "c-dot", None, "dot", 50.0),
     ("meta", "m1", "campaign", "c-brand", None, None, 80.0),
     ("meta", "m1", "campaign", "c-widget", None, "widget", 5.0),  # a product the store does not sell
+    ("meta", "m1", "campaign", "c-board", None, "board", 0.0),  # a product with neither sales nor spend
     ("pinterest", "p1", "ad_group", "pag-bot", "pc-1", "bot", 20.0),
 ]
 PRODUCTS = {"bot": (600.0, 6, 3), "dot": (400.0, 4, 1), "board": None}
@@ -143,6 +144,46 @@ def test_without_product_rows_every_entity_reads_the_store(source):
     metrics = MetricsService(con, loaded, CATALOG, AS_OF)
     assert metrics.products() == []
     assert metrics.truth("last_7d", "bot") == metrics.truth("last_7d")
+
+
+def test_without_shopify_rows_in_the_window_every_product_truth_is_unknown(tmp_path):
+    # the store's sync stopped on Oct 20: the last 7 days have ad spend but no orders at all
+    data = _source(tmp_path / "data", SPEND, PRODUCTS, shop_days=DAYS[:20])
+    with Store(tmp_path / "state") as store:
+        loaded = store.load(parse_source(f"file:{data}"), CATALOG)
+        metrics = MetricsService(store.con, loaded, CATALOG, AS_OF)
+        assert metrics.truth("last_7d")["mer"] is None
+        for product in ("bot", "dot", "board"):
+            truth = metrics.truth("last_7d", product)
+            assert truth["revenue"] is None and truth["mer"] is None and truth["net_new_cac"] is None, product
+            assert truth["ad_spend"] is not None  # the spend is known; the sales are not
+        rules = write_rules(tmp_path, {"meta/operator.yaml": OPERATOR, "meta/product_cac.yaml": WORKFLOW})
+        project = load_project(rules, CATALOG)
+        assert _plan_fired(store.con, loaded, project) == {}  # nothing fires on unknown truth
+        # Shopify reports no sessions or net revenue per product: unknown, never the store's
+        whole = MetricsService(store.con, loaded, CATALOG, date(2026, 10, 21))
+        assert whole.truth("last_7d", "bot")["revenue"] == 7 * 600 and whole.truth("last_7d", "bot")["sessions"] is None
+
+
+@pytest.mark.parametrize("names", [("bot", "Bot"), ("bo't", 'd"ot'), ("bot", "bot-mini")])
+def test_product_names_are_data_in_the_backtest_too(tmp_path, names):
+    """Names that differ only in case, or hold quotes, are products like any other on every path."""
+    first, second = names
+    spend = [
+        ("meta", "m1", "campaign", "c1", None, first, 100.0),
+        ("meta", "m1", "campaign", "c2", None, second, 100.0),
+    ]
+    data = _source(tmp_path / "data", spend, {first: (600.0, 6, 3), second: (400.0, 4, 1)})
+    rules = write_rules(tmp_path, {"meta/operator.yaml": OPERATOR, "meta/product_cac.yaml": WORKFLOW})
+    project = load_project(rules, CATALOG)
+    with Store(tmp_path / "state") as store:
+        loaded = store.load(parse_source(f"file:{data}"), CATALOG)
+        alone = _plan_fired(store.con, loaded, project)
+        # the first: CAC 700 / 21 = 33, MER 6; the second: CAC 700 / 7 = 100, MER 4
+        assert set(alone) == {("over_target_cac", "c2"), ("low_mer", "c2")}
+        days = [AS_OF - timedelta(days=1), AS_OF]
+        with DayBatch(store.con, loaded, CATALOG, project, project.workflows, days) as batch:
+            assert _plan_fired(store.con, loaded, project, AS_OF, batch) == alone
 
 
 def _plan_fired(con, loaded, project, as_of=AS_OF, batch=None):
@@ -229,8 +270,12 @@ def test_any_tagging_gives_the_same_product_truth_on_every_path(tmp_path_factory
         loaded = store.load(parse_source(f"file:{data}"), CATALOG)
         con = store.con
         metrics = MetricsService(con, loaded, CATALOG, AS_OF)
-        assert metrics.products() == sorted(products)
+        # the store's products some entity promotes
+        assert metrics.products() == sorted(set(products) & {r[5] for r in spend_rows})
         for p, sales in products.items():
+            if p not in metrics.products():
+                assert metrics.truth("last_7d", p) is metrics.truth("last_7d")
+                continue
             truth = metrics.truth("last_7d", p)
             assert truth["ad_spend"] == pytest.approx(_expected_spend(spend_rows, p))
             assert truth["new_customers"] == 7 * (sales[2] if sales else 0)

@@ -36,8 +36,8 @@ from engine.language.windows import Range, date_range
 TRUTH_METRICS = ("revenue", "orders", "new_customers", "sessions", "net_revenue")
 AD_SPEND = "ad_spend"
 # The Shopify sums its product rows hold too: with the spend of the entities promoting a
-# product, they make that product's truth (its MER, its Net New CAC); sessions and net revenue
-# stay the store's.
+# product, they make that product's truth (its MER, its Net New CAC); Shopify reports no
+# sessions or net revenue per product.
 PRODUCT_TRUTH = ("revenue", "orders", "new_customers")
 # Ad spend is read from one level per account, the first of these it reports in the window:
 # each level holds the same money again, so summing two would count it twice.
@@ -291,8 +291,8 @@ class MetricsService:
         With `product`, one of `products()`: that product's orders, revenue and new customers
         against the spend of the entities promoting it (`product_sums`); the store's otherwise.
         """
+        key = (self.as_of, window)
         if window not in self._truth:
-            key = (self.as_of, window)
             if key not in self.shared.truth:
                 cond = date_condition(self.range(window))
                 row = self.con.execute(f"SELECT {', '.join(self._shopify_sums(cond))} FROM {self.daily}").fetchone()
@@ -300,26 +300,27 @@ class MetricsService:
                 spend = self.con.execute(self.ad_spend_query(cond)).fetchone() if self.present("spend") else None
                 sums[AD_SPEND] = spend[0] if spend else None
                 self._keep_truth(key, sums)
-                if self.products():
-                    self._keep_product_truth(window, self.product_sums(cond))
             self._truth[window] = self.shared.truth[key]
             self._truth_sums[window] = self.shared.truth_sums[key]
-        if product is not None:
-            found = self.shared.product_truth.get((self.as_of, window), {}).get(product)
-            if found is not None:
-                return found
+        if product is not None and product in self.products():
+            if key not in self.shared.product_truth:  # computed on the first read of a product's
+                self._keep_product_truth(key, self.product_sums(date_condition(self.range(window))))
+            return self.shared.product_truth[key][product]
         return self._truth[window]
 
     def products(self) -> list[str]:
         """The products with truth of their own: the `product` of the truth source's product entities
-        (Shopify's handles: bot, dot, board). An entity of another product, or of none, reads the store's."""
+        (Shopify's handles: bot, dot, board) that some other entity promotes. An entity of another
+        product, or of none, reads the store's."""
         if self.shared.products is None:
-            truth_sources = [s.name for s in self.catalog.sources.values() if s.truth]
+            truth_sources = in_list(s.name for s in self.catalog.sources.values() if s.truth)
+            entities = self.loaded.table("entities")
             self.shared.products = [
                 row[0]
                 for row in self.con.execute(
-                    f"SELECT DISTINCT product FROM {self.loaded.table('entities')} WHERE platform IN "
-                    f"({in_list(truth_sources)}) AND level = 'product' AND product IS NOT NULL ORDER BY product"
+                    f"SELECT DISTINCT product FROM {entities} WHERE platform IN ({truth_sources}) "
+                    "AND level = 'product' AND product IS NOT NULL AND product IN "
+                    f"(SELECT product FROM {entities} WHERE platform NOT IN ({truth_sources})) ORDER BY product"
                 ).fetchall()
             ]
         return self.shared.products
@@ -345,9 +346,10 @@ class MetricsService:
                 sums.setdefault(tuple(row[:-1]), {})[AD_SPEND] = row[-1]
         return sums
 
-    def truth_by_day(self, window: str, days: Sequence[date]) -> None:
+    def truth_by_day(self, window: str, days: Sequence[date], products: bool = False) -> None:
         """Truth metrics over `window` as of each of `days`, in one scan each for Shopify and ad
-        spend, into the shared values (what `truth` as of each day computes)."""
+        spend, into the shared values (what `truth` as of each day computes); with `products`,
+        each product's too (one scan more for each)."""
         if not days:
             return
         rows = []
@@ -356,21 +358,27 @@ class MetricsService:
             rows.append(f"(DATE '{day}', DATE '{rng.start or date.min}', DATE '{rng.end}')")
         days_sql = f"(VALUES {', '.join(rows)}) AS d(_as_of, _s, _e)"
         join = f"JOIN {days_sql} ON m.date >= d._s AND m.date < d._e"
-        shopify = {
-            row[0]: row[1:]
-            for row in self.con.execute(
-                f"SELECT d._as_of, {', '.join(self._shopify_sums('TRUE'))} FROM {self.daily} m {join} GROUP BY d._as_of"
-            ).fetchall()
-        }
-        spend = dict(self.con.execute(self.ad_spend_query("TRUE", join)).fetchall()) if self.present("spend") else {}
-        by_product = self.product_sums("TRUE", join) if self.products() else {}
-        for day in days:
-            sums = dict(zip(TRUTH_METRICS, shopify.get(day, (None,) * len(TRUTH_METRICS)), strict=True))
-            sums[AD_SPEND] = spend.get(day)
-            self._keep_truth((day, window), sums)
-            if self.products():
-                mine = {(p,): v for (d, p), v in by_product.items() if d == day}
-                self._keep_product_truth(window, mine, day)
+        if any((day, window) not in self.shared.truth for day in days):
+            shopify = {
+                row[0]: row[1:]
+                for row in self.con.execute(
+                    f"SELECT d._as_of, {', '.join(self._shopify_sums('TRUE'))} FROM {self.daily} m {join} "
+                    "GROUP BY d._as_of"
+                ).fetchall()
+            }
+            spend = (
+                dict(self.con.execute(self.ad_spend_query("TRUE", join)).fetchall()) if self.present("spend") else {}
+            )
+            for day in days:
+                sums = dict(zip(TRUTH_METRICS, shopify.get(day, (None,) * len(TRUTH_METRICS)), strict=True))
+                sums[AD_SPEND] = spend.get(day)
+                self._keep_truth((day, window), sums)
+        if products and self.products():
+            by_day: dict[date, dict[tuple[Any, ...], dict[str, Any]]] = {day: {} for day in days}
+            for (day, product), values in self.product_sums("TRUE", join).items():
+                by_day[day][(product,)] = values
+            for day in days:
+                self._keep_product_truth((day, window), by_day[day])
 
     def _shopify_sums(self, cond: str) -> list[str]:
         """The Shopify sums truth formulas read (TRUTH_METRICS) over the rows where `cond` holds."""
@@ -387,21 +395,19 @@ class MetricsService:
         self.shared.truth_sums[key] = {k: _float(v) for k, v in sums.items()}
         self.shared.truth[key] = self._truth_values(key[1], sums)
 
-    def _keep_product_truth(
-        self, window: str, sums: Mapping[tuple[Any, ...], Mapping[str, Any]], day: date | None = None
-    ) -> None:
-        """Each product's truth: the store's sums with the product's own in place of PRODUCT_TRUTH and
-        ad spend (a product without orders or spend in the window has 0 of them)."""
-        key = (day or self.as_of, window)
+    def _keep_product_truth(self, key: tuple[date, str], sums: Mapping[tuple[Any, ...], Mapping[str, Any]]) -> None:
+        """Each product's truth from its sums (PRODUCT_TRUTH and ad spend; 0 for a product without
+        orders or spend in the window). A sum the store does not know (no Shopify rows, no ad
+        spend in the window) stays unknown for every product, and the sums Shopify does not
+        report per product (sessions, net revenue) are unknown."""
         store = self.shared.truth_sums[key]
         values = {}
         for product in self.products():
             own = sums.get((product,), {})
-            mixed: dict[str, Any] = dict(store)
+            mixed: dict[str, Any] = dict.fromkeys(store)
             for name in (*PRODUCT_TRUTH, AD_SPEND):
-                reported = self.present("spend" if name == AD_SPEND else name)
-                mixed[name] = (own.get(name) or 0.0) if reported else None
-            values[product] = self._truth_values(window, mixed)
+                mixed[name] = None if store.get(name) is None else (own.get(name) or 0.0)
+            values[product] = self._truth_values(key[1], mixed)
         self.shared.product_truth[key] = values
 
     def _truth_values(self, window: str, sums: Mapping[str, Any]) -> dict[str, float | None]:

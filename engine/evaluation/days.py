@@ -61,7 +61,7 @@ def days_relation(
         rows.append(f"({', '.join(cells)})")
     columns = [
         *(DaysRelation.column(r) for r in truth),
-        *(DaysRelation.column(r, p) for r in truth for p in products),
+        *(DaysRelation.column(r, i) for r in truth for i in range(len(products))),
         DaysRelation.column(CREDIBILITY),
     ]
     names = ", ".join(['"_as_of"', *(quote_ident(c) for c in columns)])
@@ -87,8 +87,8 @@ class GroupDays:
         probe = GroupEvaluator(metrics, project, group)
         truth_refs = [r for r in probe.refs.values() if r.kind == "truth"]
         for window in {r.window or "" for r in truth_refs}:
-            if (dates[0], window) not in shared.truth:
-                metrics.truth_by_day(window, dates)
+            if (dates[0], window) not in shared.truth or (dates[0], window) not in shared.product_truth:
+                metrics.truth_by_day(window, dates, products=True)
         # credibility_ratio changes with the date (the latest complete week's live ratio)
         credibility = {
             day: MetricsService(con, loaded, catalog, day, shared=shared).credibility_ratio(group.platform)

@@ -64,10 +64,11 @@ class DaysRelation:
     products: tuple[str, ...] = ()  # the products with truth of their own: a column each
 
     @staticmethod
-    def column(ref: Ref, product: str | None = None) -> str:
-        """The column of a value that depends on the date: a truth metric (the store's, or a
-        product's), `credibility_ratio`."""
-        return ref.key if product is None else f"{ref.key}@{product}"
+    def column(ref: Ref, product: int | None = None) -> str:
+        """The column of a value that depends on the date: a truth metric (the store's, or the
+        product's at that index of `products`), `credibility_ratio`. Products are data: they never
+        go into a column's name."""
+        return ref.key if product is None else f"{ref.key}@p{product}"
 
 
 def by_product(values: dict[str | None, str]) -> str:
@@ -261,8 +262,10 @@ class GroupEvaluator:
             return sql_literal(metrics.catalog.benchmarks[self.group.platform][ref.name])
         if ref.kind == "truth":
             # an entity of a product with truth of its own reads that product's; the rest the store's
+            value: dict[str | None, str]
             if self.days:
-                value = {p: quote_ident(self.days.column(ref, p)) for p in (None, *self.days.products)}
+                value = {None: quote_ident(self.days.column(ref))}
+                value.update((p, quote_ident(self.days.column(ref, i))) for i, p in enumerate(self.days.products))
             else:
                 value = {p: sql_literal(metrics.truth(ref.windowed, p)[ref.name]) for p in (None, *metrics.products())}
             return by_product(value)

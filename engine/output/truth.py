@@ -79,8 +79,9 @@ def _products_table(report: TruthReport) -> Table:
     table = Table(
         title=f"Truth over {report.window} (truth.* in rules)",
         title_justify="left",
-        caption="A product's row is what an entity with that `product` reads: its orders, revenue and new "
-        "customers against the spend of the entities tagged with it; any other entity reads the store's.",
+        caption="A product's row (the store's products some entity promotes) is what an entity with that "
+        "`product` reads: its orders, revenue (line items after discounts) and new customers against the spend "
+        "of the entities tagged with it; any other entity reads the store's.",
         caption_justify="left",
     )
     table.add_column("product", justify="left")

@@ -70,7 +70,7 @@ if TYPE_CHECKING:
 
 # Bump whenever the generated data changes through this module or engine/core/demodata.py
 # (formulas, constants); the platforms' demo modules are part of the fingerprint.
-GENERATOR_VERSION = 2  # 2: the store's product rows
+GENERATOR_VERSION = 3  # 3: the store's product rows, within the store's sums
 
 MAX_DAYS = 3650
 MAX_AD_GROUPS = 50_000_000
@@ -316,6 +316,7 @@ NEW_CUSTOMER_SHARE = 0.66
 RETURNING_SHARE = 0.55  # of the orders that are not first orders: the rest are guest checkouts
 # each product's share of the orders no ad of a product drove (email, organic, brand search)
 UNATTRIBUTED_PRODUCT_SHARE = {"bot": 0.55, "dot": 0.35, "board": 0.10}
+PRODUCT_SALES_SHARE = 0.9  # of the store's revenue, its line items' (the rest: shipping and tax)
 NET_SHARE = 0.92  # revenue kept after discounts and refunds
 UNITS_PER_ORDER = 1.3
 ADD_TO_CART_RATE = 0.055
@@ -769,8 +770,10 @@ class _Materializer:
 
     def _product_daily(self, curated: _Curated) -> None:
         """Each store product's orders: those its ads drove (conversions over the platform's
-        ratio), plus its share of the store's other orders; revenue at its price, new customers
-        at the store's share."""
+        ratio), plus its share of the store's other orders. The store's line-item sales
+        (PRODUCT_SALES_SHARE of its revenue, the rest shipping and tax) and its new customers are
+        split over the products by their orders (at their prices), so the products never hold
+        more than the store."""
         self._temp_table("product_entities", {"ent": "INTEGER", "product": "VARCHAR"}, curated.products)
         shares = " ".join(f"WHEN '{p}' THEN {v}" for p, v in UNATTRIBUTED_PRODUCT_SHARE.items())
         prices = " ".join(f"WHEN '{p}' THEN {v}" for p, v in PRODUCT_PRICE.items())
@@ -782,24 +785,22 @@ class _Materializer:
                 FROM {_T}ad_daily a JOIN {_T}gen g USING (gen) WHERE a.truth GROUP BY ALL),
             paid_all AS (SELECT age, sum(paid) AS paid_all FROM paid GROUP BY age)
             SELECT p.ent, p.product, s.age, 900_100 + CASE p.product {keys} ELSE 0 END AS key,
-                   coalesce(pd.paid, 0) AS paid,
-                   greatest(s.orders - coalesce(pa.paid_all, 0), 0) AS rest,
+                   coalesce(pd.paid, 0) AS paid, greatest(s.orders - coalesce(pa.paid_all, 0), 0) AS rest,
+                   s.orders AS store_orders, s.revenue_c AS store_revenue_c, s.new_customers AS store_new,
                    CASE p.product {shares} ELSE 0 END AS share, CASE p.product {prices} ELSE 0 END AS price
             FROM {_T}product_entities p CROSS JOIN {_T}shop s
             LEFT JOIN paid pd ON pd.age = s.age AND pd.product = p.product
             LEFT JOIN paid_all pa ON pa.age = s.age"""
-        items = _items(
-            [
-                ("orders", _count("paid + rest * share", "h1", 0)),
-                ("revenue_c", f"round(orders * price * {_jitter('h1', 1, 0.1)} * 100)::BIGINT"),
-                ("new_customers", _count(f"orders * {NEW_CUSTOMER_SHARE} * {_jitter('h2', 0, 0.2)}", "h2", 1)),
-                ("units_sold", f"round(orders * {UNITS_PER_ORDER})::BIGINT"),
-            ]
-        )
+        hashed = _hashed(inputs, "key", "age", self.params.seed, 1)
+        counted = f"SELECT *, {_count('paid + rest * share', 'h1', 0)} AS orders FROM ({hashed})"
+        weight = "orders * price / nullif(sum(orders * price) OVER (PARTITION BY age), 0)"
         self.con.execute(f"""
             CREATE TEMP TABLE {_T}product_daily AS
-            SELECT ent, age, orders, revenue_c, new_customers, units_sold
-            FROM (SELECT *, {items} FROM ({_hashed(inputs, "key", "age", self.params.seed, 2)}))""")
+            SELECT ent, age, orders,
+                   coalesce(round(store_revenue_c * {PRODUCT_SALES_SHARE} * {weight}), 0)::BIGINT AS revenue_c,
+                   floor(store_new * least(orders / greatest(store_orders, 1), 1))::BIGINT AS new_customers,
+                   round(orders * {UNITS_PER_ORDER})::BIGINT AS units_sold
+            FROM ({counted})""")
 
     # -- bulk
 
