@@ -65,7 +65,7 @@ def shopify_products(*handles):
         ("  Board Prospecting", "board"),
         ("Dotty-x", None),  # a token that starts with a product is another word
         ("Bots-Prospecting", None),
-        ("Prospecting-Bot", None),  # only the first token names the product
+        ("Prospecting-Bot", None),  # only the start of the name names the product
         ("Retargeting", None),
         ("", None),
         (None, None),
