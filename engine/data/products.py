@@ -19,7 +19,8 @@ fills it in, for every stored entity of an ad platform whose product is still em
 Known products are `products:` of rulerun.yaml when it is given, else the products of the truth
 source's (Shopify's) product entities already in the store (their handles as they are,
 lowercased: bot, bot-mini, smart-speaker), else there are none and nothing is tagged. An entity
-gets the known product itself, as listed, whatever the spelling of its name. A product an adapter set itself is never replaced.
+gets the known product itself, as listed, whatever the spelling of its name. A product an
+adapter set itself is never replaced.
 
 Sync replaces an account's entities each time (re-read with an empty product), so the step runs
 after every sync over all the stored entities; running it again changes nothing. It is set-based
