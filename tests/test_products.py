@@ -1,4 +1,4 @@
-"""The product of live ad entities: the name's first token when it is a known product, else the parent's.
+"""The product of live ad entities: the longest known product the name starts with, else the parent's.
 
 Every test runs the step on a real metrics store (DuckDB), with entities as sync stores them.
 """
@@ -65,16 +65,82 @@ def shopify_products(*handles):
         ("  Board Prospecting", "board"),
         ("Dotty-x", None),  # a token that starts with a product is another word
         ("Bots-Prospecting", None),
-        ("Prospecting-Bot", None),  # only the first token names the product
+        ("Prospecting-Bot", None),  # only the start of the name names the product
         ("Retargeting", None),
         ("", None),
         (None, None),
     ],
 )
-def test_the_first_token_of_the_name_names_the_product(store, name, product):
+def test_the_first_word_of_the_name_names_a_one_word_product(store, name, product):
     put(store, entity("c1", name))
     tag_products(store.connect(), LIVE_SCHEMA, CATALOG, PRODUCTS)
     assert products(store)[("meta", "c1")] == product
+
+
+HYPHENATED = ["bot", "bot-mini", "smart-speaker", "dot"]
+
+
+@pytest.mark.parametrize(
+    "name, product",
+    [
+        ("Bot-Mini-Prospecting", "bot-mini"),  # the longest product wins
+        ("bot_mini | LAL", "bot-mini"),
+        ("BOT MINI", "bot-mini"),
+        ("Bot-Prospecting", "bot"),
+        ("Bot-Minis-Prospecting", "bot"),  # "minis" is another word, bot is still the product
+        ("BOT | Search", "bot"),
+        ("Smart-Speaker-LAL", "smart-speaker"),
+        ("smart speaker - LAL", "smart-speaker"),
+        ("Smart\tSpeaker", "smart-speaker"),
+        (":: Smart--Speaker", "smart-speaker"),
+        ("Smart-Speakers", None),
+        ("Smart-Prospecting", None),  # part of a product is none
+        ("Dotty-x", None),
+        ("Speaker-Smart", None),
+    ],
+)
+def test_a_hyphenated_product_matches_the_names_leading_words(store, name, product):
+    put(store, entity("c1", name))
+    tag_products(store.connect(), LIVE_SCHEMA, CATALOG, HYPHENATED)
+    assert products(store)[("meta", "c1")] == product
+
+
+def test_several_entities_get_their_longest_product_and_children_inherit_it(store):
+    put(
+        store,
+        entity("c1", "Bot-Mini-Prospecting"),
+        entity("s1", "Lookalike", "ad_group", "c1"),
+        entity("c2", "Bot-Prospecting"),
+        entity("s2", "Smart Speaker | Retargeting", "ad_group", "c2"),  # its own name wins
+        entity("a2", "Ad", "ad", "s2"),
+        entity("c3", "Bot-Mini-Prospecting", account="act_2"),  # the same name in another account
+    )
+    assert tag_products(store.connect(), LIVE_SCHEMA, CATALOG, HYPHENATED) == 6
+    got = products(store)
+    assert [got[("meta", e)] for e in ("c1", "s1", "c2", "s2", "a2")] == [
+        "bot-mini",
+        "bot-mini",
+        "bot",
+        "smart-speaker",
+        "smart-speaker",
+    ]
+    rows = store.connect().execute(f"SELECT product FROM \"{LIVE_SCHEMA}\".entities WHERE account_id = 'act_2'")
+    assert rows.fetchall() == [("bot-mini",)]
+
+
+def test_hyphenated_shopify_handles_are_the_known_products_as_they_are(store):
+    put(
+        store,
+        entity("c1", "Bot-Mini-Prospecting"),
+        entity("c2", "Smart-Speaker-LAL"),
+        entity("c3", "Bot-Prospecting"),
+        *shopify_products("bot", "bot-mini", "Smart-Speaker"),
+    )
+    con = store.connect()
+    assert known_products(con, LIVE_SCHEMA, CATALOG, None) == ["bot", "bot-mini", "smart-speaker"]
+    tag_products(con, LIVE_SCHEMA, CATALOG, None)
+    got = products(store)
+    assert (got[("meta", "c1")], got[("meta", "c2")], got[("meta", "c3")]) == ("bot-mini", "smart-speaker", "bot")
 
 
 def test_children_inherit_their_parents_product_over_three_levels(store):

@@ -49,6 +49,8 @@ def test_products_from_the_file(tmp_path):
     assert Workspace.resolve(str(tmp_path / "rules"), None).products() is None
     (tmp_path / "rulerun.yaml").write_text("products: [bot, dot, board]\n")
     assert Workspace.resolve(str(tmp_path / "rules"), None).products() == ["bot", "dot", "board"]
+    (tmp_path / "rulerun.yaml").write_text("products: [bot, bot-mini, smart-speaker, x2-3]\n")
+    assert Workspace.resolve(str(tmp_path / "rules"), None).products() == ["bot", "bot-mini", "smart-speaker", "x2-3"]
 
 
 @pytest.mark.parametrize(
@@ -58,7 +60,12 @@ def test_products_from_the_file(tmp_path):
         ("products: {bot: 1}\n", "products must be a list, not a mapping", 1, 11),
         ("products: [bot, 3]\n", "product 2 is a number, not a name", 1, 17),
         ("products: [bot, Dot]\n", "product 'Dot' is not a product name", 1, 17),
-        ("products:\n  - bot\n  - bot-pro\n", "product 'bot-pro' is not a product name", 3, 5),
+        ("products:\n  - bot\n  - bot_pro\n", "product 'bot_pro' is not a product name", 3, 5),
+        ("products: [bot, Bot-Mini]\n", "product 'Bot-Mini' is not a product name", 1, 17),
+        ("products: [bot-]\n", "product 'bot-' is not a product name", 1, 12),
+        ("products: [-bot]\n", "product '-bot' is not a product name", 1, 12),
+        ("products: [bot--mini]\n", "product 'bot--mini' is not a product name", 1, 12),
+        ("products: [bot mini]\n", "product 'bot mini' is not a product name", 1, 12),
         ("products:\n  - bot\n  - dot\n  - bot\n", "product 'bot' is listed twice", 4, 5),
         ("products: []\n", "products must not be empty", 1, 11),
     ],

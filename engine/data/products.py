@@ -4,17 +4,23 @@ Ad platforms have no notion of the shop's product lines, so their adapters leave
 empty, and per-product thresholds would never apply to live data. After every sync this step
 fills it in, for every stored entity of an ad platform whose product is still empty:
 
-1. from the entity's own name: its first token (the name split on `-`, `_`, `|`, `:` and
-   whitespace), lowercased, when it is a known product. The naming convention
+1. from the entity's own name: the longest known product the name starts with, a whole word or
+   words of it. Both are compared normalized: lowercased, leading separators dropped, and every
+   run of separators (`-`, `_`, `|`, `:`, whitespace) made one `-`; a product matches when the
+   normalized name equals it or starts with it and a `-`. The naming convention
    `[Product]-[Objective]-[Targeting]-[Date]` ("Bot-Prospecting-LAL-2026Q1") gives `bot`;
-   "BOT | Search" and "bot" do too, "Dotty-x" does not give `dot`;
+   "BOT | Search" and "bot" do too, "Dotty-x" does not give `dot`; with `bot` and `bot-mini`
+   known, "Bot-Mini-Prospecting" gives `bot-mini` (Shopify handles are hyphenated), and
+   "smart speaker - LAL" gives `smart-speaker`;
 2. else from its parent (same platform and account, the parent's `entity_id` is the entity's
    `parent_id`), transitively: campaign -> ad group -> ad or keyword. A parent id that names
    entities of different products (ids are unique per level only) gives none.
 
 Known products are `products:` of rulerun.yaml when it is given, else the products of the truth
-source's (Shopify's) product entities already in the store (their handles: bot, dot, board),
-else there are none and nothing is tagged. A product an adapter set itself is never replaced.
+source's (Shopify's) product entities already in the store (their handles as they are,
+lowercased: bot, bot-mini, smart-speaker), else there are none and nothing is tagged. An entity
+gets the known product itself, as listed, whatever the spelling of its name. A product an
+adapter set itself is never replaced.
 
 Sync replaces an account's entities each time (re-read with an empty product), so the step runs
 after every sync over all the stored entities; running it again changes nothing. It is set-based
@@ -29,8 +35,25 @@ from typing import Any
 from engine.core.catalog import Catalog
 from engine.language.sql import quote_ident
 
-# The first token of a name: leading separators skipped, then everything up to the next one.
-FIRST_TOKEN = r"lower(regexp_extract(name, '^[-_|:\s]*([^-_|:\s]+)', 1))"
+
+def normalized(column: str) -> str:
+    """SQL for `column` normalized for matching: lowercase, leading separators dropped, every run of
+    separators (- _ | : whitespace) one `-` ("  Smart speaker | LAL" gives smart-speaker-lal)."""
+    return rf"regexp_replace(regexp_replace(lower({column}), '^[-_|:\s]+', ''), '[-_|:\s]+', '-', 'g')"
+
+
+# Each distinct normalized name of an untagged ad entity, with the longest known product it starts
+# with (ties, two products normalized alike, go to the greatest name, so the result is stable).
+NAME_PRODUCTS = f"""
+    WITH known AS (
+        SELECT product, {normalized("product")} AS key FROM unnest($products::VARCHAR[]) AS t(product)
+    ), names AS (
+        SELECT DISTINCT {normalized("name")} AS name FROM {{entities}}
+        WHERE product IS NULL AND list_contains($ads::VARCHAR[], platform)
+    )
+    SELECT names.name, arg_max(known.product, (length(known.key), known.product)) AS product
+    FROM names JOIN known ON known.key <> '' AND (names.name = known.key OR starts_with(names.name, known.key || '-'))
+    GROUP BY names.name"""
 MAX_DEPTH = 16  # levels of inheritance; ad trees have 3 or 4, so this only bounds a corrupt tree
 
 
@@ -64,9 +87,9 @@ def tag_products(con: Any, schema: str, catalog: Catalog, configured: Sequence[s
             return 0
         tagged = _count(
             con.execute(
-                f"UPDATE {entities} SET product = {FIRST_TOKEN} "
-                f"WHERE product IS NULL AND list_contains($ads::VARCHAR[], platform) "
-                f"AND list_contains($products::VARCHAR[], {FIRST_TOKEN})",
+                f"UPDATE {entities} AS e SET product = m.product FROM ({NAME_PRODUCTS.format(entities=entities)}) AS m "
+                f"WHERE e.product IS NULL AND list_contains($ads::VARCHAR[], e.platform) "
+                f"AND {normalized('e.name')} = m.name",
                 {"ads": ads, "products": products},
             )
         )

@@ -11,8 +11,9 @@
       url_env: RULERUN_LOG_URL     # the name of the variable holding a postgresql:// URL
     approvals:
       expire_after: 72h
-    products: [bot, dot, board]    # product lines: a live ad entity whose name starts with one
-                                   # (Bot-Prospecting-LAL-2026Q1) promotes it, and so do its children
+    products: [bot, bot-mini, dot] # product lines: a live ad entity whose name starts with one
+                                   # (Bot-Prospecting-LAL-2026Q1) promotes the longest such one
+                                   # (Bot-Mini-LAL: bot-mini), and so do its children
     platforms:                     # what `rulerun sync` reads (credentials come from the environment)
       google:
         accounts:
@@ -140,10 +141,12 @@ SCHEMA: dict[str, Any] = {
             "type": "array",
             "minItems": 1,
             "uniqueItems": True,
-            "items": {"type": "string", "pattern": r"^[a-z0-9]+$"},
-            "description": "The product lines (lowercase: bot, dot, board). A live ad entity whose name's first "
-            "token (split on - _ | : and spaces) is one of them promotes it, and so do its children "
-            "(per-product thresholds then apply). Without it: the handles of the synced Shopify products.",
+            "items": {"type": "string", "pattern": r"^[a-z0-9]+(-[a-z0-9]+)*$"},
+            "description": "The product lines, lowercase words joined by hyphens as Shopify handles are (bot, "
+            "bot-mini, smart-speaker). A live ad entity whose name starts with one of them, in any case and "
+            "with any of - _ | : or spaces between the words, promotes the longest such one (Bot-Mini-LAL: "
+            "bot-mini), and so do its children (per-product thresholds then apply). Without it: the handles "
+            "of the synced Shopify products.",
         },
         "approvals": {
             "type": "object",
@@ -316,7 +319,7 @@ def _read_config(path: Path) -> dict[str, Any]:
     return doc.data if doc and isinstance(doc.data, dict) else {}
 
 
-PRODUCTS_HINT = "a list of product names, e.g. products: [bot, dot, board]"
+PRODUCTS_HINT = "a list of product names, e.g. products: [bot, bot-mini, smart-speaker]"
 
 
 def _explain_products(doc: Document, path: tuple, err: ValidationError) -> Diagnostic:
@@ -325,7 +328,7 @@ def _explain_products(doc: Document, path: tuple, err: ValidationError) -> Diagn
         return doc.diag(
             path,
             f"product {err.instance!r} is not a product name",
-            "lowercase letters and digits, as a name's first token reads (Bot-Prospecting-LAL gives bot)",
+            "lowercase letters and digits, words joined by single hyphens as in a Shopify handle (bot, bot-mini)",
         )
     if err.validator == "type" and len(path) > 1:
         return doc.diag(path, f"product {path[-1] + 1} is a {_type_name(err.instance)}, not a name", PRODUCTS_HINT)
