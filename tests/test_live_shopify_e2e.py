@@ -9,6 +9,7 @@ from the environment and each account's `endpoint` from rulerun.yaml.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import duckdb
 import pytest
@@ -19,7 +20,7 @@ from platforms.pinterest.adapter import PinterestAdapter
 from platforms.shopify.adapter import ShopifyAdapter
 from tests.fakes import pinterest_fake
 from tests.fakes.pinterest_fake import PinterestFake
-from tests.fakes.shopify_fake import PAGE_BODY, PAGE_ID, SHOP, TOKEN, ShopifyFake, VirtualClock
+from tests.fakes.shopify_fake import PAGE_BODY, PAGE_ID, PRODUCTS, SHOP, TOKEN, ShopifyFake, VirtualClock
 from tests.helpers.rules import write_rules
 
 CRO_OPERATOR = """\
@@ -343,3 +344,35 @@ def test_per_product_rows_meet_per_product_thresholds(ws, shop):
         f"AND date < DATE '{found['as_of']}'",
     )
     assert fired[0]["evidence"]["units_sold"] == units > 0
+
+
+def test_a_product_that_sells_nothing_in_the_next_sync_keeps_its_entity(ws, shop):
+    """Sync replaces the shop's entities: they come from the product list, not from the range's orders."""
+    assert cli(ws, "sync", "--platform", "shopify").exit_code == 0
+    dot = next(pid for pid, (_, handle, _) in PRODUCTS.items() if handle == "dot")
+    # from now on no order of the last week holds Dot: the next sync (its restatement days) sells none
+    week = f"{shop.today - timedelta(days=7)}T05"
+    shop.orders_list = [
+        o for o in shop.orders_list if o["createdAt"] < week or all(i["product"]["id"] != dot for i in o["_lines"])
+    ]
+    res = cli(ws, "sync", "--platform", "shopify")
+    assert res.exit_code == 0, res.output
+    ((first, last),) = store(ws[0], "SELECT min(date), max(date) FROM live.metrics_daily WHERE platform = 'shopify'")
+    assert (first, last) == (shop.today - timedelta(days=90), shop.today - timedelta(days=1))
+    recent = store(
+        ws[0],
+        "SELECT DISTINCT entity_id FROM live.metrics_daily WHERE platform = 'shopify' AND level = 'product' "
+        f"AND date >= DATE '{shop.today - timedelta(days=3)}'",
+    )
+    assert recent and (dot,) not in recent  # the second sync read products, none of them Dot
+    products = dict(
+        store(ws[0], "SELECT product, status FROM live.entities WHERE platform = 'shopify' AND level = 'product'")
+    )
+    assert products == {"bot": "active", "dot": "active", "board": "active", "board-mini": "paused"}
+    # Dot's earlier days still join to its entity: its own truth is read, not the store's
+    ((units,),) = store(
+        ws[0],
+        "SELECT sum(m.units_sold) FROM live.metrics_daily m JOIN live.entities e USING (platform, account_id, "
+        f"level, entity_id) WHERE e.product = 'dot' AND m.date < DATE '{shop.today - timedelta(days=7)}'",
+    )
+    assert units > 0

@@ -10,7 +10,7 @@ import pytest
 from engine.core.execution import ActionRequest, AdapterError, AuthError, EntityKey, PermanentError, RateLimited
 from platforms.adapter import Account
 from platforms.shopify.adapter import ShopifyAdapter
-from tests.fakes.shopify_fake import PAGE_BODY, PAGE_ID, PRODUCTS, SHOP, TOKEN, ShopifyFake
+from tests.fakes.shopify_fake import PAGE_BODY, PAGE_ID, PRODUCTS, SHOP, TOKEN, UNSOLD, ShopifyFake
 from tests.fakes.shopify_fake import VirtualClock as Clock
 
 BOT, DOT, BOARD = PRODUCTS
@@ -101,6 +101,50 @@ def test_every_kind_of_code_discount_is_an_entity(fake):
     assert codes == {"WELCOME10": "active", "FREESHIP": "active", "BUY2GET1": "removed"}
 
 
+def test_a_range_without_orders_still_has_every_product_of_the_shop(fake):
+    """Sync replaces the account's entities with what a fetch returns: the products come from the
+    shop's list, not only from the orders of the range (a product that sold nothing keeps its entity)."""
+    quiet = fake.today - timedelta(days=30), fake.today - timedelta(days=20)
+    got = make(fake).fetch(*quiet)
+    assert not [r for r in got.metrics if r["level"] == "product"]  # nothing sold in the range
+    products = {e["entity_id"]: e for e in got.entities if e["level"] == "product"}
+    assert {pid: (e["product"], e["name"], e["status"]) for pid, e in products.items()} == {
+        BOT: ("bot", "Bot", "active"),
+        DOT: ("dot", "Dot", "active"),
+        BOARD: ("board", "Board", "active"),
+        UNSOLD: ("board-mini", "Board Mini", "paused"),  # a draft, never sold
+    }
+    assert all(e["parent_id"] == SHOP and e["currency"] == "USD" for e in products.values())
+
+
+def test_the_product_list_is_paged_and_a_deleted_product_still_has_its_entity(fake, monkeypatch):
+    monkeypatch.setattr(ShopifyAdapter, "PRODUCTS_PAGE", 2)
+    archived = "gid://shopify/Product/805"
+    fake.products[archived] = {"id": archived, "title": "Bot Classic", "handle": "Bot-Classic", "status": "ARCHIVED"}
+    del fake.products[DOT]  # deleted since it sold: its orders still name it
+    d1, d2 = days(fake)
+    got = make(fake).fetch(d1, d2)
+    pages = [v for op, v in fake.requests if op == "Products"]
+    assert [v["first"] for v in pages] == [2, 2]  # 4 listed products, 2 a page
+    assert pages[0]["after"] is None and pages[1]["after"] is not None  # the second page after the first
+    products = {e["entity_id"]: (e["product"], e["status"]) for e in got.entities if e["level"] == "product"}
+    assert products == {
+        BOT: ("bot", "active"),
+        BOARD: ("board", "active"),
+        UNSOLD: ("board-mini", "paused"),
+        archived: ("bot-classic", "removed"),  # the handle lowercase; ARCHIVED is removed
+        DOT: ("dot", "active"),  # from its line items
+    }
+    assert len([e for e in got.entities if e["level"] == "product"]) == 5  # each product once
+    assert rows(got, "product")[(d1.isoformat(), DOT)]["orders"] == 2
+
+
+def test_a_failed_product_list_fails_the_read(fake):
+    fake.fail_next("permanent", n=1, method="Products")
+    with pytest.raises(PermanentError, match="GraphQL errors"):
+        make(fake).fetch(*days(fake))
+
+
 def test_cursor_paging_reads_every_order_once_and_completes_long_orders(fake, monkeypatch):
     monkeypatch.setattr(ShopifyAdapter, "ORDERS_PAGE", 2)
     monkeypatch.setattr(ShopifyAdapter, "LINE_ITEMS", 1)
@@ -163,8 +207,9 @@ def test_a_throttled_answer_waits_what_the_bucket_needs_then_retries(fake, kind)
     adapter.shop()
     fake.fail_next(kind, n=1, method="Orders")
     got = adapter.fetch(d1, d2)
-    # the shop (1 point), the discount list (2 + 2 for one code), the pages (2 + 1) and the count (1) left 491
-    assert clock.sleeps == [pytest.approx((877 - 491) / 100.0)]
+    # the shop (1 point), the discount list (2 + 2 for one code), the product list (2 + 4 products), the pages
+    # (2 + 1) and the count (1) left 485
+    assert clock.sleeps == [pytest.approx((877 - 485) / 100.0)]
     assert sum(r["orders"] for r in rows(got, "account").values()) == 7
     assert fake.throttled == 1 and len(clock.sleeps) == 1
 

@@ -7,7 +7,7 @@ the raw body as text, prints error bodies to stdout and raises urllib's HTTPErro
 neither be retried by the one retry policy nor keep the token out of what it prints.
 
 Reads (`fetch`): the shop (its `ianaTimezone` decides which day an order belongs to; its
-currency must be the one rulerun.yaml says), its code discounts and pages, then the orders
+currency must be the one rulerun.yaml says), its code discounts, products and pages, then the orders
 created in the range, leaving test orders out: counted first (`ordersCount`); up to
 `BULK_OVER` in cursor pages of `ORDERS_PAGE` with up to `LINE_ITEMS` line items each (an
 order with more is completed by its own paged query); more through one bulk operation
@@ -25,8 +25,12 @@ cost bucket does not meter. Per day, in the shop's time:
   each product's ad spend by them);
 - discount: `orders` using the code and their `revenue`.
 
-Entities: the store, its products (the `product` attribute is the handle: bot, dot, board
-select per-product thresholds), its code discounts and its pages (with their body).
+Entities: the store, its products (the `product` attribute is the lowercase handle: bot, dot,
+board select per-product thresholds), its code discounts and its pages (with their body). The
+whole product list is read on every fetch (`products`, cursor pages; its status through the
+catalog's `statuses:`, DRAFT paused, ARCHIVED removed), so a product that sold nothing in the
+range keeps its entity when sync replaces the account's entities; a product sold in the range
+but no longer listed (deleted since) is an entity from its line items.
 
 Writes (each always needs approval, engine/rules/escalation.py): `create_discount`
 (`discountCodeBasicCreate`; a code that exists but was deactivated is activated again) and
@@ -120,6 +124,10 @@ DISCOUNTS_QUERY = """query Discounts($first: Int!, $after: String, $q: String) {
 PAGES_QUERY = """query Pages($first: Int!, $after: String) {
   pages(first: $first, after: $after) { nodes { id title handle body } pageInfo { hasNextPage endCursor } }
 }"""
+# the shop's whole product list: every product is an entity, sold in the range or not
+PRODUCTS_QUERY = """query Products($first: Int!, $after: String) {
+  products(first: $first, after: $after) { nodes { id title handle status } pageInfo { hasNextPage endCursor } }
+}"""
 PAGE_QUERY = "query Page($id: ID!) { page(id: $id) { id title handle body } }"
 DISCOUNT_CREATE = """mutation DiscountCreate($basicCodeDiscount: DiscountCodeBasicInput!) {
   discountCodeBasicCreate(basicCodeDiscount: $basicCodeDiscount) {
@@ -142,6 +150,7 @@ class ShopifyAdapter(LiveAdapter):
     ORDERS_PAGE = 35  # orders a page: with LINE_ITEMS, a requested cost under the 1,000 points one query may ask
     LINE_ITEMS = 5  # line items read with each order (more: the order's own paged query)
     LIST_PAGE = 100  # discounts and pages a call
+    PRODUCTS_PAGE = 250  # products a call (the most a connection gives)
     BULK_OVER = 2000  # more orders than this in the range: one bulk operation instead of pages
 
     # class attributes so that tests and benchmarks can make every adapter of a run wait on their clock
@@ -260,7 +269,17 @@ class ShopifyAdapter(LiveAdapter):
             text = response.request.content.decode()
         except Exception:  # a request without a readable body names no operation
             return ""
-        for word in ("OrdersCount", "Orders", "OrderLineItems", "Discounts", "Pages", "Page", "Shop", "BulkStatus"):
+        for word in (
+            "OrdersCount",
+            "Orders",
+            "OrderLineItems",
+            "Discounts",
+            "Products",
+            "Pages",
+            "Page",
+            "Shop",
+            "BulkStatus",
+        ):
             if f"query {word}(" in text or f"query {word} " in text:
                 return word
         return ""
@@ -367,11 +386,17 @@ class ShopifyAdapter(LiveAdapter):
         zone = self.zone()
         # the small lists first, while the bucket is full: the orders then spend it page after page
         discounts = list(self._paged("Discounts", DISCOUNTS_QUERY, "codeDiscountNodes", {"first": self.LIST_PAGE}))
+        products = [
+            self._product_entity(p)
+            for p in self._paged("Products", PRODUCTS_QUERY, "products", {"first": self.PRODUCTS_PAGE})
+        ]
         pages = list(self._paged("Pages", PAGES_QUERY, "pages", {"first": self.LIST_PAGE}))
         agg = _Days(self, zone)
         for order in self.orders(date_from, date_to, zone):
             agg.add(order)
-        entities = [self._store_entity(), *agg.product_entities()]
+        # sync replaces the account's entities with these: the whole list, not only what sold in the range
+        listed = {e["entity_id"] for e in products}
+        entities = [self._store_entity(), *products, *agg.product_entities(listed)]
         entities += [self._discount_entity(d) for d in discounts if _discount(d) is not None]
         entities += [self._page_entity(p) for p in pages]
         known = {e["entity_id"] for e in entities if e["level"] == "discount"}
@@ -514,6 +539,16 @@ class ShopifyAdapter(LiveAdapter):
         vocabulary = self.catalog.status_vocabulary(PLATFORM)
         return self._entity("discount", d["code"], d["title"], vocabulary.get(d["status"] or "", None))
 
+    def _product_entity(self, node: Any) -> dict[str, Any]:
+        if not isinstance(node, dict) or not node.get("id"):
+            raise self.error(PermanentError, f"malformed product in the list: {str(node)[:80]}")
+        vocabulary = self.catalog.status_vocabulary(PLATFORM)
+        row = self._entity(
+            "product", str(node["id"]), node.get("title"), vocabulary.get(str(node.get("status") or ""), None)
+        )
+        row["product"] = _handle(node)
+        return row
+
     def _page_entity(self, node: Any) -> dict[str, Any]:
         if not isinstance(node, dict) or not node.get("id"):
             raise self.error(PermanentError, f"malformed page in the list: {str(node)[:80]}")
@@ -654,11 +689,14 @@ class _Days:
             c["orders"] += 1
             c["revenue"] += total
 
-    def product_entities(self) -> list[dict[str, Any]]:
+    def product_entities(self, listed: set[str]) -> list[dict[str, Any]]:
+        """Products sold in the range that the product list no longer holds (deleted since): rows need an entity."""
         out = []
         for pid, info in self.product_info.items():
+            if pid in listed:
+                continue
             row = self.adapter._entity("product", pid, info.get("title"))
-            row["product"] = str(info.get("handle") or info.get("title") or "").lower() or None
+            row["product"] = _handle(info)
             out.append(row)
         return out
 
@@ -753,6 +791,11 @@ def _discount(node: Any) -> dict[str, Any] | None:
     elif isinstance(value.get("amount"), dict):
         out["amount"] = float(value["amount"].get("amount") or 0)
     return out
+
+
+def _handle(product: dict[str, Any]) -> str | None:
+    """A product's `product` attribute: its handle (else its title), lowercase."""
+    return str(product.get("handle") or product.get("title") or "").lower() or None
 
 
 def _seconds(points: float, restore: float) -> float:

@@ -15,7 +15,9 @@ Operations: Shop, OrdersCount, Orders (cursor paging; `query` takes `created_at:
 line items), BulkOrders (`bulkOperationRunQuery` of the orders; one at a time) and BulkStatus
 (RUNNING for `bulk_polls` polls, then COMPLETED with the URL of a JSONL file served at
 `GET /bulk/{id}.jsonl?signature=...`, an order a line followed by its line items, each with
-`__parentId`; `downloads` records the headers each download carried), Pages,
+`__parentId`; `downloads` records the headers each download carried), Products (cursor
+paging over `products`: Bot, Dot and Board, ACTIVE, and `UNSOLD`, the draft Board Mini that
+no order holds; tests add or remove entries), Pages,
 Page, Discounts (code discounts; `query: "status:active"` filters), DiscountCreate
 (`discountCodeBasicCreate`), DiscountActivate, DiscountDeactivate (`discountCode...`) and
 PageUpdate (`pageUpdate`). Validation failures come back as `userErrors` with HTTP 200.
@@ -25,8 +27,8 @@ throttleStatus) from a leaky bucket per shop: `maximum` points (2,000), refilled
 `restore` points a second (100: the standard plan, PLATFORM-FACTS 6.5). A query is
 refused when its requested cost exceeds what is available: `THROTTLED` in `errors` with no
 `data`, as HTTP 200, or 429 when `throttle_status` is 429. The cost model (documented, the
-fake's own): a connection costs 2 plus `first` times its node; an object 1; an order node
-`ORDER_COST` plus its line items connection (`LINE_ITEM_COST` each). The actual cost counts
+fake's own): a connection costs 2 plus `first` times its node; an object 1 (a product node
+too); an order node `ORDER_COST` plus its line items connection (`LINE_ITEM_COST` each). The actual cost counts
 the nodes returned; the bucket is charged the actual cost. `clock` is the bucket's time
 source (a benchmark passes a virtual clock that its recorded sleeps advance).
 
@@ -69,6 +71,8 @@ PRODUCTS = {
     "gid://shopify/Product/802": ("Dot", "dot", 59.0),
     "gid://shopify/Product/803": ("Board", "board", 89.0),
 }
+# a product of the shop's list that no order holds: a draft, never sold
+UNSOLD = "gid://shopify/Product/804"
 PAGE_ID = "gid://shopify/Page/9001"
 PAGE_BODY = "<h1>Meet Bot</h1><p>The desk robot.</p>"
 
@@ -130,6 +134,12 @@ class ShopifyFake(HttpFakeServer):
         self.mutations: list[tuple[str, dict[str, Any]]] = []
         self.failing: set[str] = set()
         self.orders_list: list[dict[str, Any]] = []
+        # the shop's product list (`products`): what the orders sell, all active, and a draft never sold
+        self.products = {
+            pid: {"id": pid, "title": title, "handle": handle, "status": "ACTIVE"}
+            for pid, (title, handle, _) in PRODUCTS.items()
+        }
+        self.products[UNSOLD] = {"id": UNSOLD, "title": "Board Mini", "handle": "board-mini", "status": "DRAFT"}
         self.pages = {PAGE_ID: {"id": PAGE_ID, "title": "Bot landing page", "handle": "bot", "body": PAGE_BODY}}
         self.discounts: dict[str, dict[str, Any]] = {}
         self._ids = iter(range(5000, 10**9))
@@ -345,6 +355,8 @@ class ShopifyFake(HttpFakeServer):
             return 3 + first * LINE_ITEM_COST
         if operation in ("Pages", "Discounts"):
             return 2 + first * 2
+        if operation == "Products":
+            return 2 + first
         return 10 if text.lstrip().startswith("mutation") else 1
 
     def _unknown(self, text, variables, fail) -> tuple[None, int]:
@@ -460,6 +472,14 @@ class ShopifyFake(HttpFakeServer):
     def _op_Pages(self, text, variables, fail):
         nodes = [{k: p[k] for k in ("id", "title", "handle", "body")} for p in self.pages.values()]
         return {"pages": {"nodes": nodes, "pageInfo": {"hasNextPage": False, "endCursor": None}}}, 2 + len(nodes)
+
+    def _op_Products(self, text, variables, fail):
+        found = list(self.products.values())
+        first = min(int(variables.get("first") or 50), 250)
+        start = _uncursor(variables.get("after")) + 1
+        chunk = [dict(p) for p in found[start : start + first]]
+        page = {"hasNextPage": start + first < len(found), "endCursor": _cursor(start + len(chunk) - 1)}
+        return {"products": {"nodes": chunk, "pageInfo": page}}, 2 + len(chunk)
 
     def _op_Page(self, text, variables, fail):
         page = self.pages.get(variables.get("id"))
