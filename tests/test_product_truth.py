@@ -218,7 +218,7 @@ def test_rules_read_their_entitys_product_truth_in_plan_explain_and_backtest(sou
         "entities tagged bot (rulerun truth shows every product's)"
     ]
     assert notes["c-brand"] == ["truth.* is the store's: it has no product"]
-    assert notes["c-widget"] == ["truth.* is the store's: the store sells no product 'widget'"]
+    assert notes["c-widget"] == ["truth.* is the store's: 'widget' is not a store product that other entities promote"]
     days = [AS_OF - timedelta(days=2), AS_OF]
     with DayBatch(con, loaded, CATALOG, project, project.workflows, days) as batch:
         for d in days:

@@ -156,5 +156,5 @@ def _truth_note(metrics: MetricsService, product: str | None) -> str:
             f"truth.* is product {product}'s: its Shopify orders, revenue and new customers against the "
             f"spend of the entities tagged {product} (rulerun truth shows every product's)"
         )
-    why = "it has no product" if product is None else f"the store sells no product {product!r}"
+    why = "it has no product" if product is None else f"{product!r} is not a store product that other entities promote"
     return f"truth.* is the store's: {why}"
