@@ -380,20 +380,11 @@ def test_a_shared_postgresql_log_runs_one_apply_at_a_time_across_machines(tmp_pa
 
 
 def test_file_sources_execute_only_on_accounts_rulerun_yaml_lists(tmp_path):
-    from tests.helpers.data import constant_days, entity, october, write_source
+    from tests.helpers.data import design_example_days, entity, october, write_source
     from tests.helpers.rules import pinterest_rules
 
     rules = pinterest_rules(tmp_path)
-    rows = constant_days(
-        "g1",
-        october(1, 31),
-        spend=120,
-        impressions=9000,
-        clicks=90,
-        outbound_clicks=9,
-        conversions=0,
-        conversion_value=0,
-    )
+    rows = design_example_days("g1", october(1, 31))
     data = write_source(tmp_path / "data", [entity("g1", bid=1.2)], rows)
     res = run("apply", "--rules", str(rules), "--source", f"file:{data}", cwd=tmp_path)
     # the pause cannot execute (account acct is not in rulerun.yaml): exit 3, saying how to fix it

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from engine.cli.main import main
 from tests.helpers.cli import REPO
-from tests.helpers.data import constant_days, entity, october, write_source
+from tests.helpers.data import constant_days, design_example_days, entity, october, write_source
 from tests.helpers.rules import pinterest_rules
 
 
@@ -102,16 +102,7 @@ def test_shipped_github_workflow_fails_on_every_error():
 def file_workspace(root: Path, settings: str | None = None) -> tuple[Path, Path]:
     """The DESIGN example rules and a file source where both rules fire on one ad group."""
     rules = pinterest_rules(root)
-    rows = constant_days(
-        "g1",
-        october(1, 31),
-        spend=120,
-        impressions=9000,
-        clicks=90,
-        outbound_clicks=9,
-        conversions=0,
-        conversion_value=0,
-    )
+    rows = design_example_days("g1", october(1, 31))
     data = write_source(root / "data", [entity("g1", bid=1.2)], rows)
     if settings is not None:
         (root / "rulerun.yaml").write_text(settings)

@@ -11,7 +11,7 @@ import pytest
 
 from engine.authoring.schemas import all_schemas
 from tests.helpers.cli import REPO, run
-from tests.helpers.data import constant_days, entity, october, write_source
+from tests.helpers.data import constant_days, design_example_days, entity, october, write_source
 from tests.helpers.rules import PINTEREST_WORKFLOW, pinterest_rules
 
 
@@ -19,16 +19,7 @@ from tests.helpers.rules import PINTEREST_WORKFLOW, pinterest_rules
 def workspace(tmp_path):
     """A rules folder (the DESIGN example) and a small file source where both rules fire."""
     rules = pinterest_rules(tmp_path)
-    metrics = constant_days(
-        "g1",
-        october(25, 31),
-        spend=120,
-        impressions=9000,
-        clicks=90,
-        outbound_clicks=9,
-        conversions=0,
-        conversion_value=0,
-    )
+    metrics = design_example_days("g1", october(25, 31))
     metrics += constant_days(
         "g2",
         october(25, 31),

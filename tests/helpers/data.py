@@ -84,5 +84,20 @@ def constant_days(entity_id: str, dates: list[str], **metrics) -> list[dict]:
     return [day(d, entity_id, **metrics) for d in dates]
 
 
+def design_example_days(entity_id: str, dates: list[str]) -> list[dict]:
+    """Days on which both rules of the DESIGN example fire for an ad group: $120 a day spent
+    with no conversion (over 2x the target CPA) at a 0.1% outbound CTR."""
+    return constant_days(
+        entity_id,
+        dates,
+        spend=120,
+        impressions=9000,
+        clicks=90,
+        outbound_clicks=9,
+        conversions=0,
+        conversion_value=0,
+    )
+
+
 def october(first: int, last: int) -> list[str]:
     return [f"2026-10-{d:02d}" for d in range(first, last + 1)]

@@ -348,19 +348,14 @@ class ActionLog:
         self, workflow: str, rule_id: str, platform: str, account_id: str, entity_id: str
     ) -> datetime | None:
         """When this rule last changed this entity (executed, rolled back since, or in doubt), for cooldowns."""
-        statuses = (*CHANGED, EXECUTING)
-        row = self._one(
-            "SELECT MAX(COALESCE(executed_at, updated_at)) AS executed_at FROM actions_log"
-            " WHERE workflow = ? AND rule_id = ? AND platform = ? AND account_id = ? AND entity_id = ?"
-            f" AND status IN ({_marks(statuses)})",
-            (workflow, rule_id, platform, account_id, entity_id, *statuses),
-        )
-        return row["executed_at"] if row else None
+        change = self.last_change(workflow, rule_id, platform, account_id, entity_id)
+        return change["at"] if change else None
 
     def last_change(
         self, workflow: str, rule_id: str, platform: str, account_id: str, entity_id: str
     ) -> dict[str, Any] | None:
-        """`{at, run_id}` of the last time this rule changed this entity (as `last_executed`), or None."""
+        """`{at, run_id}` of the last time this rule changed this entity (executed, rolled back since, or
+        in doubt), or None."""
         statuses = (*CHANGED, EXECUTING)
         row = self._one(
             "SELECT run_id, COALESCE(executed_at, updated_at) AS executed_at FROM actions_log"
